@@ -1,0 +1,210 @@
+import CCrypto
+import Crypto
+
+/// The server's state between SRP steps: the secret b and the public B sent to the client.
+/// The sign-in flow seals it into SECRET_BLOCK, so any front can finish the challenge.
+public struct SRPServerChallenge: Sendable, Hashable {
+    /// The server's secret exponent, 32 bytes.
+    public var b: [UInt8]
+    /// B = k·v + g^b mod N, big-endian, padded to the group's byte length.
+    public var B: [UInt8]
+
+    public init(b: [UInt8], B: [UInt8]) {
+        self.b = b
+        self.B = B
+    }
+
+    /// The SRP_B challenge parameter: B in hex without leading zeros.
+    public var BHex: String { SRPHex.encode(B) }
+}
+
+/// Per-thread scratch space and the server side of Cognito's SRP-6a.
+///
+/// Not `Sendable`: each worker thread owns one, so the BN_CTX and the temporaries are
+/// allocated once and reused by every sign-in that thread runs. The group (N, k and its
+/// Montgomery context) is shared.
+public final class SRPWorkspace {
+    public let group: SRPGroup
+    private let ctx: OpaquePointer
+    private let t1: OpaquePointer, t2: OpaquePointer, t3: OpaquePointer
+    private let exponent: OpaquePointer, base: OpaquePointer
+
+    /// Bytes in the server's secret exponent b: 256 bits.
+    public static let secretExponentBytes = 32
+
+    public init(group: SRPGroup = .cognito) {
+        self.group = group
+        guard let ctx = BN_CTX_new(), let t1 = BN_new(), let t2 = BN_new(), let t3 = BN_new(),
+            let exponent = BN_new(), let base = BN_new()
+        else { fatalError("libcrypto: out of memory") }
+        self.ctx = ctx
+        self.t1 = t1
+        self.t2 = t2
+        self.t3 = t3
+        self.exponent = exponent
+        self.base = base
+    }
+
+    deinit {
+        BN_CTX_free(ctx)
+        for bn in [t1, t2, t3, exponent, base] { BN_clear_free(bn) }
+    }
+
+    // MARK: Password verifiers
+
+    /// x = H(padHex(salt) ‖ H(poolName ‖ userIdForSrp ‖ ":" ‖ password)), as a 32-byte digest.
+    public static func x(salt: [UInt8], poolName: String, userIdForSrp: String, password: String) -> [UInt8] {
+        let inner = SHA256.hash(data: Array((poolName + userIdForSrp + ":" + password).utf8))
+        var outer = SHA256()
+        outer.update(data: SRPHex.padded(strippingLeadingZeros(salt)))
+        outer.update(data: Array(inner))
+        return Array(outer.finalize())
+    }
+
+    /// Creates the verifier stored for a new password: a random 16-byte salt and g^x mod N.
+    public func makeVerifier(
+        poolName: String, userIdForSrp: String, password: String, using rng: inout some RandomNumberGenerator
+    ) -> PasswordVerifier {
+        var salt = [UInt8](repeating: 0, count: 16)
+        for i in salt.indices { salt[i] = rng.next() }
+        let x = Self.x(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
+        return PasswordVerifier(salt: salt, verifier: gToThe(x))
+    }
+
+    /// Whether `password` matches `stored`, by recomputing g^x and comparing in constant time
+    /// (the USER_PASSWORD_AUTH path).
+    public func verify(
+        password: String, poolName: String, userIdForSrp: String, against stored: PasswordVerifier
+    ) -> Bool {
+        let x = Self.x(salt: stored.salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
+        return constantTimeEqual(gToThe(x), stored.verifier)
+    }
+
+    /// g^e mod N on the fixed-base path (g is a word), padded to the group's length.
+    private func gToThe(_ e: [UInt8]) -> [UInt8] {
+        load(exponent, e)
+        expect(BN_mod_exp_mont_word(t1, group.generator, exponent, group.N.bn, ctx, group.mont))
+        return BigNum.bytes(of: t1, paddedTo: group.byteLength)
+    }
+
+    // MARK: SRP server steps
+
+    /// Step 1: draws b and computes B = k·v + g^b mod N for the stored verifier.
+    public func startChallenge(
+        verifier: PasswordVerifier, using rng: inout some RandomNumberGenerator
+    ) -> SRPServerChallenge {
+        var b = [UInt8](repeating: 0, count: Self.secretExponentBytes)
+        while true {
+            for i in b.indices { b[i] = rng.next() }
+            // B ≡ 0 would give the secret away; the odds are nil, but the check costs nothing.
+            if let challenge = challenge(b: b, verifier: verifier) { return challenge }
+        }
+    }
+
+    /// B = k·v + g^b mod N for a given b; nil in the (negligible) case B ≡ 0.
+    public func challenge(b: [UInt8], verifier: PasswordVerifier) -> SRPServerChallenge? {
+        load(exponent, b)
+        expect(BN_mod_exp_mont_word(t1, group.generator, exponent, group.N.bn, ctx, group.mont))
+        load(t2, verifier.verifier)
+        expect(BN_mod_mul(t3, group.k.bn, t2, group.N.bn, ctx))
+        expect(BN_mod_add(t2, t3, t1, group.N.bn, ctx))
+        if BN_is_zero(t2) == 1 { return nil }
+        return SRPServerChallenge(b: b, B: BigNum.bytes(of: t2, paddedTo: group.byteLength))
+    }
+
+    /// Step 2: from the client's A (hex, as sent in SRP_A), the 16-byte HKDF key both sides
+    /// sign with. Refuses malformed or oversize A, A ≡ 0 (mod N) and u = 0.
+    public func passwordKey(
+        clientAHex: String, challenge: SRPServerChallenge, verifier: PasswordVerifier
+    ) throws(AuthCryptoError) -> [UInt8] {
+        let (u, s) = try sharedSecret(clientAHex: clientAHex, challenge: challenge, verifier: verifier)
+        return Self.derivedKey(u: u, S: s)
+    }
+
+    /// u = H(padHex(A) ‖ padHex(B)) and S = (A·v^u)^b mod N, both as minimal big-endian bytes.
+    public func sharedSecret(
+        clientAHex: String, challenge: SRPServerChallenge, verifier: PasswordVerifier
+    ) throws(AuthCryptoError) -> (u: [UInt8], S: [UInt8]) {
+        try SRPHex.validate(clientAHex)
+        var p: OpaquePointer? = base
+        guard clientAHex.withCString({ BN_hex2bn(&p, $0) }) == Int32(clientAHex.utf8.count) else {
+            throw AuthCryptoError(.malformedHex, "SRP_A is not hex")
+        }
+        let aBytes = BigNum.bytes(of: base)
+        expect(BN_nnmod(t1, base, group.N.bn, ctx))
+        if BN_is_zero(t1) == 1 { throw AuthCryptoError(.illegalA, "SRP_A is 0 mod N") }
+
+        var hasher = SHA256()
+        hasher.update(data: SRPHex.padded(aBytes))
+        hasher.update(data: SRPHex.padded(Self.strippingLeadingZeros(challenge.B)))
+        let u = Self.strippingLeadingZeros(Array(hasher.finalize()))
+        if u.isEmpty { throw AuthCryptoError(.zeroU, "u = H(A, B) is zero") }
+        load(exponent, u)
+
+        load(t2, verifier.verifier)
+        expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+        expect(BN_mod_mul(t2, t1, t3, group.N.bn, ctx))
+        load(exponent, challenge.b)
+        expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+        return (u, BigNum.bytes(of: t3))
+    }
+
+    /// HKDF-SHA256(salt: padHex(u), ikm: padHex(S), info: "Caldera Derived Key") to 16 bytes.
+    public static func derivedKey(u: [UInt8], S: [UInt8]) -> [UInt8] {
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: SRPHex.padded(strippingLeadingZeros(S))),
+            salt: SRPHex.padded(strippingLeadingZeros(u)),
+            info: Array("Caldera Derived Key".utf8),
+            outputByteCount: 16)
+        return key.withUnsafeBytes { Array($0) }
+    }
+
+    /// The PASSWORD_CLAIM_SIGNATURE a client holding `key` sends:
+    /// HMAC-SHA256(key, poolName ‖ userIdForSrp ‖ secretBlock ‖ timestamp).
+    public static func claimSignature(
+        key: [UInt8], poolName: String, userIdForSrp: String, secretBlock: [UInt8], timestamp: String
+    ) -> [UInt8] {
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: key))
+        mac.update(data: Array(poolName.utf8))
+        mac.update(data: Array(userIdForSrp.utf8))
+        mac.update(data: secretBlock)
+        mac.update(data: Array(timestamp.utf8))
+        return Array(mac.finalize())
+    }
+
+    /// Whether the client's base64 PASSWORD_CLAIM_SIGNATURE matches, compared in constant time.
+    public static func verifyClaim(
+        signatureBase64: String, key: [UInt8], poolName: String, userIdForSrp: String,
+        secretBlock: [UInt8], timestamp: String
+    ) -> Bool {
+        let expected = claimSignature(
+            key: key, poolName: poolName, userIdForSrp: userIdForSrp, secretBlock: secretBlock, timestamp: timestamp)
+        guard let given = Base64.decode(signatureBase64) else { return false }
+        return constantTimeEqual(given, expected)
+    }
+
+    // MARK: Helpers
+
+    private func load(_ bn: OpaquePointer, _ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { _ = BN_bin2bn($0.baseAddress, Int32($0.count), bn) }
+    }
+
+    /// libcrypto fails here only on allocation failure or a broken modulus, neither of
+    /// which input can cause.
+    private func expect(_ rc: Int32, _ line: UInt = #line) {
+        if rc != 1 { fatalError("libcrypto call at SRPWorkspace.swift:\(line) failed") }
+    }
+
+    static func strippingLeadingZeros(_ bytes: [UInt8]) -> [UInt8] {
+        guard let i = bytes.firstIndex(where: { $0 != 0 }) else { return [] }
+        return i == 0 ? bytes : Array(bytes[i...])
+    }
+}
+
+/// Equality of two byte strings in time that depends only on their lengths.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in a.indices { diff |= a[i] ^ b[i] }
+    return diff == 0
+}

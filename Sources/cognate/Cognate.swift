@@ -1,0 +1,30 @@
+import ArgumentParser
+
+/// The `cognate` command: every process and tool of the project behind one binary.
+@main
+struct Cognate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cognate",
+        abstract: "A self-hosted, replicated user pool that speaks the AWS Cognito User Pools API.",
+        version: CognateVersion.string,
+        subcommands: [Version.self, Bench.self, Cluster.self, Debug.self]
+    )
+}
+
+enum CognateVersion {
+    static let string = "0.1.0"
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version of this build.")
+
+    func run() {
+        print("cognate \(CognateVersion.string)")
+    }
+}
+
+/// Raised by commands whose feature has not been built yet, naming what is missing.
+struct UnsupportedOperation: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "UnsupportedOperationException: \(what) is not built yet" }
+}
