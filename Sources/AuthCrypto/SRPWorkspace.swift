@@ -67,6 +67,11 @@ public final class SRPWorkspace {
     ) -> PasswordVerifier {
         var salt = [UInt8](repeating: 0, count: 16)
         for i in salt.indices { salt[i] = rng.next() }
+        return verifier(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
+    }
+
+    /// The verifier for a given salt: v = g^x mod N.
+    public func verifier(salt: [UInt8], poolName: String, userIdForSrp: String, password: String) -> PasswordVerifier {
         let x = Self.x(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
         return PasswordVerifier(salt: salt, verifier: gToThe(x))
     }
