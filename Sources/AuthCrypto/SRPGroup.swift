@@ -27,6 +27,10 @@ public final class SRPGroup: @unchecked Sendable {
     public let byteLength: Int
     /// Montgomery context for N; read-only after init.
     let mont: OpaquePointer
+    /// k·R mod N (k in Montgomery form), so k·v mod N is one Montgomery multiplication.
+    let kMont: BigNum
+    /// R² mod N, to bring a Montgomery product a·b·R⁻¹ back to a·b.
+    let rSquared: BigNum
 
     private init() {
         N = try! BigNum(hex: SRPGroup.primeHex)
@@ -38,5 +42,12 @@ public final class SRPGroup: @unchecked Sendable {
         defer { BN_CTX_free(ctx) }
         guard BN_MONT_CTX_set(mont, N.bn, ctx) == 1 else { fatalError("BN_MONT_CTX_set failed for the RFC 3526 prime") }
         self.mont = mont
+        kMont = BigNum()
+        rSquared = BigNum()
+        let one = BigNum(bytes: [1])
+        guard BN_to_montgomery(kMont.bn, k.bn, mont, ctx) == 1,
+            BN_to_montgomery(rSquared.bn, one.bn, mont, ctx) == 1,
+            BN_to_montgomery(rSquared.bn, rSquared.bn, mont, ctx) == 1
+        else { fatalError("BN_to_montgomery failed for the RFC 3526 prime") }
     }
 }

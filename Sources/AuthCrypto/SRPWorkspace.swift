@@ -111,7 +111,9 @@ public final class SRPWorkspace {
         load(exponent, b)
         expect(BN_mod_exp_mont_word(t1, group.generator, exponent, group.N.bn, ctx, group.mont))
         load(t2, verifier.verifier)
-        expect(BN_mod_mul(t3, group.k.bn, t2, group.N.bn, ctx))
+        reduce(t2)
+        // (k·R)·v·R⁻¹ = k·v mod N: one Montgomery multiplication instead of a division.
+        expect(BN_mod_mul_montgomery(t3, group.kMont.bn, t2, group.mont, ctx))
         expect(BN_mod_add(t2, t3, t1, group.N.bn, ctx))
         if BN_is_zero(t2) == 1 { return nil }
         return SRPServerChallenge(b: b, B: BigNum.bytes(of: t2, paddedTo: group.byteLength))
@@ -147,8 +149,11 @@ public final class SRPWorkspace {
         load(exponent, u)
 
         load(t2, verifier.verifier)
+        reduce(t2)
         expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
-        expect(BN_mod_mul(t2, t1, t3, group.N.bn, ctx))
+        // A·v^u mod N as two Montgomery multiplications: (A·w·R⁻¹)·R²·R⁻¹.
+        expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
+        expect(BN_mod_mul_montgomery(t2, t2, group.rSquared.bn, group.mont, ctx))
         load(exponent, challenge.b)
         expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
         return (u, BigNum.bytes(of: t3))
@@ -189,6 +194,12 @@ public final class SRPWorkspace {
     }
 
     // MARK: Helpers
+
+    /// Reduces `bn` mod N in place when a stored value is not already below N, as
+    /// Montgomery multiplication needs.
+    private func reduce(_ bn: OpaquePointer) {
+        if BN_cmp(bn, group.N.bn) >= 0 { expect(BN_nnmod(bn, bn, group.N.bn, ctx)) }
+    }
 
     private func load(_ bn: OpaquePointer, _ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { _ = BN_bin2bn($0.baseAddress, Int32($0.count), bn) }

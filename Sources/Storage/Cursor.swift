@@ -7,8 +7,10 @@ import Darwin
 
 /// A position in one table, valid only inside `withCursor`.
 ///
-/// Moves return the entry landed on, copied, or nil when there is none.
-public struct Cursor: ~Copyable {
+/// Moves return the entry landed on, copied, or nil when there is none. (Copyable only
+/// because Swift 6.3's optimizer crashes specializing a generic closure over a
+/// non-copyable cursor; like the transaction, it must not outlive `withCursor`.)
+public struct Cursor {
     let cursor: OpaquePointer
     public let table: Table
 

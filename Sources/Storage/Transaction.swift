@@ -63,7 +63,7 @@ extension ReadableTransaction where Self: ~Copyable {
 
     /// Runs `body` with a cursor over `table`, closed when `body` returns.
     public func withCursor<R>(
-        _ table: Table, _ body: (borrowing Cursor) throws -> R
+        _ table: Table, _ body: (Cursor) throws -> R
     ) throws -> R {
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(txn, table.dbi, &cursor), "mdb_cursor_open \(table.name)")
