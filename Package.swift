@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "cognate", targets: ["cognate"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "AuthCrypto", targets: ["AuthCrypto"]),
+        .library(name: "Raft", targets: ["Raft"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,11 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The pure consensus core: imports nothing of ours, no I/O, no clock.
+        .target(
+            name: "Raft",
+            exclude: ["README.md"]
+        ),
         .target(
             name: "Ops",
             dependencies: ["Storage", "AuthCrypto"]
@@ -50,6 +56,10 @@ let package = Package(
                 "Ops",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "RaftTests",
+            dependencies: ["Raft"]
         ),
         .testTarget(
             name: "StorageTests",

@@ -1,0 +1,77 @@
+extension RaftNode {
+    /// Proposes one membership step. It takes effect on each member when applied; the
+    /// next may be proposed once this one is applied.
+    @discardableResult
+    public func proposeConfChange(_ change: ConfChange) throws(RaftError) -> UInt64 {
+        try checkLeaderForProposal()
+        guard pendingConfIndex <= log.applied else { throw .confChangeInProgress }
+        switch change.kind {
+        case .addLearner:
+            guard !confState.members.contains(change.node) else { throw .invalidConfChange("\(change.node) is already a member") }
+        case .addVoter:
+            guard !confState.voters.contains(change.node) else { throw .invalidConfChange("\(change.node) is already a voter") }
+        case .remove:
+            guard confState.members.contains(change.node) else { throw .invalidConfChange("\(change.node) is not a member") }
+            guard !(confState.voters == [change.node]) else { throw .invalidConfChange("cannot remove the last voter") }
+        }
+        let index = log.lastIndex + 1
+        appendEntries([Entry(term: term, index: index, kind: .confChange, data: change.encoded)])
+        pendingConfIndex = index
+        broadcastAppend()
+        return index
+    }
+
+    func applyConfChange(_ change: ConfChange) {
+        switch change.kind {
+        case .addLearner:
+            guard !confState.members.contains(change.node) else { return }
+            confState.learners.insert(change.node)
+            if role == .leader && progress[change.node] == nil {
+                progress[change.node] = Progress(next: log.lastIndex + 1, isLearner: true)
+            }
+        case .addVoter:
+            confState.learners.remove(change.node)
+            confState.voters.insert(change.node)
+            if role == .leader {
+                if progress[change.node] == nil {
+                    progress[change.node] = Progress(next: log.lastIndex + 1, isLearner: false)
+                } else {
+                    progress[change.node]?.isLearner = false
+                }
+            }
+        case .remove:
+            confState.voters.remove(change.node)
+            confState.learners.remove(change.node)
+            if role == .leader {
+                progress[change.node] = nil
+                if leadTransferee == change.node { leadTransferee = 0 }
+            }
+        }
+        guard role == .leader else { return }
+        if !confState.voters.contains(id) {
+            // A leader removed from the voters hands over by stepping down; the others
+            // elect a successor after their election timeout.
+            becomeFollower(term: term, leader: 0)
+            return
+        }
+        // The quorum changed: something may now be committed.
+        if maybeCommit() { broadcastAppend() }
+    }
+
+    /// Hands leadership to `target` once it has caught up (§3.10: TimeoutNow). Proposals
+    /// are refused until it completes or an election timeout passes.
+    public func transferLeadership(to target: NodeID) throws(RaftError) {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard target != id, confState.voters.contains(target) else {
+            throw .invalidConfChange("\(target) is not another voter")
+        }
+        if leadTransferee == target { return }
+        leadTransferee = target
+        electionElapsed = 0
+        if progress[target]?.match == log.lastIndex {
+            msgs.append(Message(type: .timeoutNow, from: id, to: target, term: term))
+        } else {
+            sendAppend(to: target)
+        }
+    }
+}
