@@ -78,12 +78,10 @@ public final class MemoryStorage: RaftStorage {
 
     /// Appends entries, replacing any that conflict (a new leader's log wins from their index).
     public func append(_ entries: [Entry]) {
-        guard let first = entries.first else { return }
         // Entries already compacted away are committed and cannot differ; skip them.
         let keep = entries.drop { $0.index <= offset }
         guard let start = keep.first?.index else { return }
         precondition(start <= lastIndex() + 1, "gap in the log: appending \(start) after \(lastIndex())")
-        _ = first
         ents.removeSubrange(Int(start - offset)...)
         ents.append(contentsOf: keep)
     }
