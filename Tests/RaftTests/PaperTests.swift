@@ -286,15 +286,15 @@ struct PaperTests {
             for m in c.take(.voteResponse) where m.to == 1 { c[1].step(m) }
         }
         #expect(c[1].role == .leader)
-        for _ in 0..<5 where c[1].matchIndex(of: 3)! < oldIndex {
-            for m in c.take(.append) where m.to == 3 {
+        for _ in 0..<5 where c[1].matchIndex(of: 3)! < oldIndex || c[1].matchIndex(of: 2)! < oldIndex {
+            for m in c.take(.append) where m.to == 2 || m.to == 3 {
                 var partial = m
                 partial.entries = m.entries.filter { $0.term < c[1].term }
-                c[3].step(partial)
+                c[m.to].step(partial)
             }
             for m in c.take(.appendResponse) where m.to == 1 { c[1].step(m) }
         }
-        #expect(c[1].matchIndex(of: 3)! >= oldIndex)
+        #expect(c[1].matchIndex(of: 2)! >= oldIndex && c[1].matchIndex(of: 3)! >= oldIndex)
         #expect(c[1].commitIndex < oldIndex, "a majority holds it, but it is of an earlier term")
         // (e) Once an entry of the current term reaches a majority, both commit.
         c.queue = []
