@@ -26,7 +26,24 @@ final class Simulation {
         var confChangeRate = 0.004
         var transferRate = 0.002
         var compactThreshold: UInt64 = 40
+        var maxEntriesPerMessage = 8
         var faults = true
+
+        /// A mix of cluster sizes, batch sizes and fault rates drawn from the seed, so the
+        /// seeds together cover gentle and violent runs.
+        static func varied(seed: UInt64) -> Options {
+            var rng = SeededGenerator(seed: seed ^ 0x5EED)
+            var o = Options()
+            o.initialNodes = [3, 3, 4, 5, 7].randomElement(using: &rng)!
+            o.maxEntriesPerMessage = [1, 2, 8].randomElement(using: &rng)!
+            o.dropRate = [0.02, 0.05, 0.15].randomElement(using: &rng)!
+            o.crashRate = [0.002, 0.004, 0.015].randomElement(using: &rng)!
+            o.restartRate = [0.03, 0.1].randomElement(using: &rng)!
+            o.partitionRate = [0.002, 0.004, 0.01].randomElement(using: &rng)!
+            o.maxDelay = [2, 4, 8].randomElement(using: &rng)!
+            o.compactThreshold = [10, 40].randomElement(using: &rng)!
+            return o
+        }
     }
 
     struct Stats {
@@ -98,7 +115,7 @@ final class Simulation {
         var c = RaftConfig(id: id)
         c.electionTick = 10
         c.heartbeatTick = 1
-        c.maxEntriesPerMessage = 8
+        c.maxEntriesPerMessage = options.maxEntriesPerMessage
         c.maxInflight = 4
         c.maxBytesPerMessage = 4096
         return c

@@ -26,9 +26,7 @@ struct SimulationTests {
         var total = Simulation.Stats()
         var failures: [(UInt64, [String])] = []
         for seed in seeds {
-            var options = Simulation.Options()
-            options.initialNodes = 3 + Int(seed % 5)  // 3 to 7 members
-            let sim = Simulation(seed: seed, options: options)
+            let sim = Simulation(seed: seed, options: .varied(seed: seed))
             sim.run(rounds: rounds)
             sim.finish()
             total.rounds += sim.stats.rounds
