@@ -27,6 +27,8 @@ final class Simulation {
         var transferRate = 0.002
         var compactThreshold: UInt64 = 40
         var maxEntriesPerMessage = 8
+        /// Chance that a crash picks the leader rather than any node.
+        var leaderCrashBias = 0.0
         var faults = true
 
         /// A mix of cluster sizes, batch sizes and fault rates drawn from the seed, so the
@@ -42,6 +44,15 @@ final class Simulation {
             o.partitionRate = [0.002, 0.004, 0.01].randomElement(using: &rng)!
             o.maxDelay = [2, 4, 8].randomElement(using: &rng)!
             o.compactThreshold = [10, 40].randomElement(using: &rng)!
+            if rng.chance(0.3) {
+                // Churn: leaders die young, so terms pile up with half-replicated entries
+                // (the ground Figure 8 of the paper grows on).
+                o.initialNodes = 3
+                o.maxEntriesPerMessage = 1
+                o.crashRate = 0.05
+                o.leaderCrashBias = 0.7
+                o.restartRate = 0.3
+            }
             return o
         }
     }
@@ -286,7 +297,9 @@ final class Simulation {
 
     func injectFaults() {
         let live = nodes.keys.sorted()
-        if rng.chance(options.crashRate), let victim = live.randomElement(using: &rng), live.count > 1 {
+        if rng.chance(options.crashRate), live.count > 1,
+            let victim = rng.chance(options.leaderCrashBias) ? leaderNode()?.0 ?? live.randomElement(using: &rng) : live.randomElement(using: &rng)
+        {
             // Everything not persisted is lost: the node object and its unsent Ready.
             nodes[victim] = nil
             crashed.insert(victim)
