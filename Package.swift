@@ -13,6 +13,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries from Debian (liblmdb-dev, libssl-dev), found through pkg-config.
@@ -44,9 +49,26 @@ let package = Package(
             name: "Raft",
             exclude: ["README.md"]
         ),
+        // The storage node: multi-Raft on LMDB over TCP.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Raft",
+                "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "Ops",
-            dependencies: ["Storage", "AuthCrypto"]
+            dependencies: ["Storage", "AuthCrypto", "Node"]
         ),
         .executableTarget(
             name: "cognate",
@@ -54,7 +76,11 @@ let package = Package(
                 "Storage",
                 "AuthCrypto",
                 "Ops",
+                "Node",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(

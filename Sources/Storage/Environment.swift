@@ -26,10 +26,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Opens (creating if needed) the environment in the directory `path`.
     public init(path: String, options: EnvironmentOptions = .init()) throws(StorageError) {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            let e = errno
-            throw StorageError(code: .io, lmdbCode: e, message: "mkdir \(path): \(String(cString: strerror(e)))")
-        }
+        try Self.makeDirectories(path)
         var handle: OpaquePointer?
         try check(mdb_env_create(&handle), "mdb_env_create")
         guard let handle else { throw StorageError(code: .lmdb, message: "mdb_env_create returned no handle") }
@@ -52,6 +49,19 @@ public final class Environment: @unchecked Sendable {
         self.currentMapSize = info.me_mapsize
         pthread_mutex_init(&tableLock, nil)
         pthread_rwlock_init(&mapLock, nil)
+    }
+
+    /// `mkdir -p`.
+    static func makeDirectories(_ path: String) throws(StorageError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                let e = errno
+                throw StorageError(code: .io, lmdbCode: e, message: "mkdir \(prefix): \(String(cString: strerror(e)))")
+            }
+            prefix += "/"
+        }
     }
 
     deinit {

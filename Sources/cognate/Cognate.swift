@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// The `cognate` command: every process and tool of the project behind one binary.
 @main
-struct Cognate: ParsableCommand {
+struct Cognate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cognate",
         abstract: "A self-hosted, replicated user pool that speaks the AWS Cognito User Pools API.",
         version: CognateVersion.string,
-        subcommands: [Version.self, Bench.self, Cluster.self, Debug.self]
+        subcommands: [Version.self, NodeCommand.self, KVCommand.self, Bench.self, Cluster.self, Debug.self]
     )
 }
 

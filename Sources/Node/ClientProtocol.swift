@@ -1,0 +1,101 @@
+/// Requests a client (the front, `cognate kv`, tests) sends to a node, in `.request` frames.
+public struct ClientRequest: Sendable, Equatable {
+    public enum Body: Sendable, Equatable {
+        /// Propose a state-machine command; answered after it is applied. `requestId` (16
+        /// bytes) makes a retry after an unknown outcome apply once.
+        case propose(shard: UInt32, requestId: [UInt8], command: [UInt8])
+        /// A linearizable read (ReadIndex on the shard's leader).
+        case read(shard: UInt32, request: [UInt8])
+        /// A read of this node's own replica, not linearizable (checksums, diagnostics).
+        case localRead(shard: UInt32, request: [UInt8])
+        /// The node's status as JSON.
+        case status
+    }
+
+    /// Matches the response to the request on one connection.
+    public var correlation: UInt64
+    public var body: Body
+
+    public init(correlation: UInt64, body: Body) {
+        self.correlation = correlation
+        self.body = body
+    }
+
+    public func encode() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u64(correlation)
+        switch body {
+        case .propose(let shard, let id, let command):
+            w.u8(1); w.u32(shard); w.blob(id); w.blob(command)
+        case .read(let shard, let request):
+            w.u8(2); w.u32(shard); w.blob(request)
+        case .localRead(let shard, let request):
+            w.u8(3); w.u32(shard); w.blob(request)
+        case .status:
+            w.u8(4)
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var r = BinaryReader(bytes)
+        correlation = try r.u64()
+        switch try r.u8() {
+        case 1:
+            let shard = try r.u32()
+            let id = try r.blob(max: 64)
+            guard id.count == 16 else { throw BinaryReader.Truncated() }
+            body = .propose(shard: shard, requestId: id, command: try r.blob(max: 8 << 20))
+        case 2: body = .read(shard: try r.u32(), request: try r.blob(max: 8 << 20))
+        case 3: body = .localRead(shard: try r.u32(), request: try r.blob(max: 8 << 20))
+        case 4: body = .status
+        default: throw BinaryReader.Truncated()
+        }
+    }
+}
+
+/// A node's answer, in `.response` frames.
+public struct ClientResponse: Sendable, Equatable {
+    public enum Body: Sendable, Equatable {
+        case ok([UInt8])
+        /// Ask `leader` instead (0: no leader known yet).
+        case notLeader(leader: UInt64)
+        /// Could not be done now (no leader, leadership lost before the answer); a
+        /// proposal's outcome is unknown: retry with the same request id.
+        case unavailable(String)
+        /// A request that can never succeed (malformed, unknown shard).
+        case invalid(String)
+    }
+
+    public var correlation: UInt64
+    public var body: Body
+
+    public init(correlation: UInt64, body: Body) {
+        self.correlation = correlation
+        self.body = body
+    }
+
+    public func encode() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u64(correlation)
+        switch body {
+        case .ok(let b): w.u8(0); w.blob(b)
+        case .notLeader(let l): w.u8(1); w.u64(l)
+        case .unavailable(let s): w.u8(2); w.string(s)
+        case .invalid(let s): w.u8(3); w.string(s)
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var r = BinaryReader(bytes)
+        correlation = try r.u64()
+        switch try r.u8() {
+        case 0: body = .ok(try r.blob())
+        case 1: body = .notLeader(leader: try r.u64())
+        case 2: body = .unavailable(try r.string())
+        case 3: body = .invalid(try r.string())
+        default: throw BinaryReader.Truncated()
+        }
+    }
+}

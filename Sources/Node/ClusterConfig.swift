@@ -1,0 +1,137 @@
+import Foundation
+import Raft
+import TOMLKit
+
+/// A cluster definition: its nodes, shard count and replication factor, read from TOML.
+///
+/// ```toml
+/// shards = 3            # user shards 1...3; shard 0 (meta) lives on every node
+/// replication = 3
+/// [[nodes]]
+/// id = 1
+/// peer = "127.0.0.1:7101"    # Raft traffic and client RPC
+/// admin = "127.0.0.1:7201"   # GET /status, GET /metrics
+/// data = ".cognate/node1"    # relative paths are relative to the working directory
+/// ```
+public struct ClusterConfig: Codable, Sendable, Equatable {
+    public struct NodeEntry: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var peer: String
+        public var admin: String
+        public var data: String
+    }
+
+    public var name: String?
+    public var shards: Int
+    public var replication: Int
+    public var nodes: [NodeEntry]
+    /// Milliseconds per Raft tick.
+    public var tick_ms: Int?
+    public var election_ticks: Int?
+    public var heartbeat_ticks: Int?
+    /// Applied entries kept in a shard's log before it is compacted.
+    public var snapshot_threshold: Int?
+    /// Region in pool ids (`<region>_<id>`).
+    public var region: String?
+    /// Access keys for SigV4 admin calls (`id:secret`).
+    public var admin_keys: [String]?
+    /// The front's listen address and public URL.
+    public var front: String?
+    public var public_url: String?
+
+    public var tickMilliseconds: Int { tick_ms ?? 50 }
+    public var electionTicks: Int { election_ticks ?? 10 }
+    public var heartbeatTicks: Int { heartbeat_ticks ?? 1 }
+    public var snapshotThreshold: Int { snapshot_threshold ?? 10_000 }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func load(path: String) throws -> ClusterConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Invalid(description: "cannot read cluster definition \(path): \(error.localizedDescription)")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String = "cluster definition") throws -> ClusterConfig {
+        let config: ClusterConfig
+        do {
+            config = try TOMLDecoder().decode(ClusterConfig.self, from: text)
+        } catch {
+            throw Invalid(description: "\(source): \(error)")
+        }
+        try config.validate(source: source)
+        return config
+    }
+
+    func validate(source: String) throws {
+        func fail(_ why: String) -> Invalid { Invalid(description: "\(source): \(why)") }
+        guard !nodes.isEmpty else { throw fail("no [[nodes]]") }
+        guard Set(nodes.map(\.id)).count == nodes.count else { throw fail("node ids must be unique") }
+        guard nodes.allSatisfy({ $0.id > 0 }) else { throw fail("node ids must be positive") }
+        guard Set(nodes.map(\.peer)).count == nodes.count else { throw fail("peer addresses must be unique") }
+        guard (1...1024).contains(shards) else { throw fail("shards must be 1...1024") }
+        guard (1...nodes.count).contains(replication) else { throw fail("replication must be 1...\(nodes.count) (the node count)") }
+        for n in nodes {
+            _ = try HostPort(n.peer, field: "peer of node \(n.id)")
+            _ = try HostPort(n.admin, field: "admin of node \(n.id)")
+        }
+        guard tickMilliseconds >= 1, electionTicks > heartbeatTicks, heartbeatTicks >= 1 else {
+            throw fail("need tick_ms ≥ 1 and election_ticks > heartbeat_ticks ≥ 1")
+        }
+    }
+
+    public func node(_ id: UInt64) -> NodeEntry? { nodes.first { $0.id == id } }
+
+    public var placement: Placement { Placement(nodes: nodes.map(\.id), shards: shards, replication: replication) }
+}
+
+/// Which nodes hold which shards, computed only from the definition so every node agrees.
+public struct Placement: Sendable, Equatable {
+    public let nodes: [UInt64]
+    public let shards: Int
+    public let replication: Int
+
+    public init(nodes: [UInt64], shards: Int, replication: Int) {
+        self.nodes = nodes.sorted()
+        self.shards = shards
+        self.replication = replication
+    }
+
+    /// Shard ids: 0 (meta) and 1...shards (users).
+    public var allShards: [UInt32] { (0...UInt32(shards)).map { $0 } }
+
+    /// Replicas of `shard`, the preferred leader first. Shard 0 is on every node; shard s
+    /// takes `replication` consecutive nodes starting at s − 1, so replicas and preferred
+    /// leaders rotate evenly.
+    public func replicas(of shard: UInt32) -> [UInt64] {
+        if shard == 0 { return nodes }
+        let start = Int(shard - 1) % nodes.count
+        return (0..<replication).map { nodes[(start + $0) % nodes.count] }
+    }
+
+    public func shards(on node: UInt64) -> [UInt32] { allShards.filter { replicas(of: $0).contains(node) } }
+
+    public func preferredLeader(of shard: UInt32) -> UInt64 { replicas(of: shard)[0] }
+}
+
+/// "host:port", checked.
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String, field: String = "address") throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port), colon != text.startIndex
+        else { throw ClusterConfig.Invalid(description: "\(field): \"\(text)\" is not host:port") }
+        self.host = String(text[..<colon])
+        self.port = port
+    }
+
+    public var description: String { "\(host):\(port)" }
+}

@@ -1,0 +1,205 @@
+import Raft
+import Storage
+
+/// Tags of a shard's records in the meta table.
+enum MetaTag: UInt8 {
+    case hardState = 1
+    /// Index, term and configuration of the last snapshot / compaction point.
+    case snapshot = 2
+    /// The highest index applied to the state machine (written in the same transaction).
+    case applied = 3
+    /// The configuration as of `applied`.
+    case confState = 4
+}
+
+/// One shard's Raft log and hard state in the node's LMDB environment.
+///
+/// Reads go to LMDB; the runtime loop is the only writer, and keeps the cached bounds
+/// here in step with what it commits (`didAppend`, `didCompact`, `didInstall`). Used only
+/// from the runtime thread.
+final class LMDBRaftStorage: RaftStorage {
+    let shard: UInt32
+    let env: Environment
+    let tables: NodeTables
+    private(set) var hard: HardState
+    private(set) var snapshotMeta: SnapshotMetadata
+    private(set) var conf: ConfState
+    private(set) var first: UInt64
+    private(set) var last: UInt64
+    /// Produces the state-machine part of a snapshot (the runtime's job).
+    var snapshotData: (() throws -> (SnapshotMetadata, [UInt8]))?
+
+    init(shard: UInt32, env: Environment, tables: NodeTables, bootstrapVoters: Set<NodeID>) throws {
+        self.shard = shard
+        self.env = env
+        self.tables = tables
+        let (hardBytes, metaBytes, confBytes, lastBytes) = try env.read { (txn) throws -> ([UInt8]?, [UInt8]?, [UInt8]?, [UInt8]?) in
+            (
+                try txn.get(Self.metaKey(shard, .hardState), in: tables.meta),
+                try txn.get(Self.metaKey(shard, .snapshot), in: tables.meta),
+                try txn.get(Self.metaKey(shard, .confState), in: tables.meta),
+                try txn.entries(tables.log, from: Self.logKey(shard, 0), to: Self.logKey(shard, .max), reverse: true, limit: 1).first?.value
+            )
+        }
+        func parse<T>(_ bytes: [UInt8]?, _ body: (inout BinaryReader) throws -> T) throws -> T? {
+            guard let bytes else { return nil }
+            var r = BinaryReader(bytes)
+            return try body(&r)
+        }
+        let hard = try parse(hardBytes, RaftCodec.hardState)
+        let meta = try parse(metaBytes, RaftCodec.snapshotMetadata)
+        let conf = try parse(confBytes, RaftCodec.confState)
+        let last = try lastBytes.map { try RaftCodec.decodeEntry($0).index }
+        if let meta {
+            self.hard = hard ?? HardState()
+            self.snapshotMeta = meta
+            self.conf = conf ?? meta.confState
+        } else {
+            // A new replica of a founding member: the group's configuration as a snapshot at
+            // index 1, term 1 (as `MemoryStorage(bootstrap:)` does).
+            let meta = SnapshotMetadata(index: 1, term: 1, confState: ConfState(voters: bootstrapVoters))
+            self.hard = HardState(term: 1, vote: 0, commit: 1)
+            self.snapshotMeta = meta
+            self.conf = meta.confState
+            try env.write { txn in
+                try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(HardState(term: 1, vote: 0, commit: 1), into: &$0) }
+                try Self.writeMeta(txn, tables, shard, .snapshot) { RaftCodec.write(meta, into: &$0) }
+                try Self.writeMeta(txn, tables, shard, .confState) { RaftCodec.write(meta.confState, into: &$0) }
+                try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(1) }
+            }
+        }
+        first = snapshotMeta.index + 1
+        self.last = max(last ?? snapshotMeta.index, snapshotMeta.index)
+    }
+
+    static func logKey(_ shard: UInt32, _ index: UInt64) -> [UInt8] {
+        ShardKeys.prefix(shard) + withUnsafeBytes(of: index.bigEndian, Array.init)
+    }
+
+    static func metaKey(_ shard: UInt32, _ tag: MetaTag) -> [UInt8] { ShardKeys.prefix(shard) + [tag.rawValue] }
+
+    static func writeMeta(
+        _ txn: borrowing WriteTransaction, _ tables: NodeTables, _ shard: UInt32, _ tag: MetaTag,
+        _ body: (inout BinaryWriter) -> Void
+    ) throws {
+        var w = BinaryWriter()
+        body(&w)
+        try txn.put(metaKey(shard, tag), w.bytes, in: tables.meta)
+    }
+
+    /// The applied index as stored (for restart).
+    func storedApplied() throws -> UInt64 {
+        try env.read { txn in
+            guard let b = try txn.get(Self.metaKey(shard, .applied), in: tables.meta) else { return snapshotMeta.index }
+            var r = BinaryReader(b)
+            return try r.u64()
+        }
+    }
+
+    // MARK: RaftStorage
+
+    func initialState() -> (HardState, ConfState) { (hard, conf) }
+    func firstIndex() -> UInt64 { first }
+    func lastIndex() -> UInt64 { last }
+
+    func term(_ index: UInt64) throws(RaftStorageError) -> UInt64 {
+        if index == snapshotMeta.index { return snapshotMeta.term }
+        if index < first { throw .compacted }
+        if index > last { throw .unavailable }
+        do {
+            return try env.read { txn in
+                guard let b = try txn.get(Self.logKey(shard, index), in: tables.log) else { throw RaftStorageError.unavailable }
+                var r = BinaryReader(b)
+                return try r.u64()
+            }
+        } catch {
+            throw .unavailable
+        }
+    }
+
+    func entries(_ lo: UInt64, _ hi: UInt64, maxBytes: Int) throws(RaftStorageError) -> [Entry] {
+        if lo < first { throw .compacted }
+        if hi > last + 1 { throw .unavailable }
+        do {
+            return try env.read { txn in
+                var out: [Entry] = []
+                var bytes = 0
+                try txn.scan(tables.log, from: Self.logKey(shard, lo), to: Self.logKey(shard, hi)) { _, value in
+                    bytes += value.count
+                    if !out.isEmpty && bytes > maxBytes { return false }
+                    out.append(try RaftCodec.decodeEntry(Array(value)))
+                    return true
+                }
+                return out
+            }
+        } catch {
+            throw .unavailable
+        }
+    }
+
+    func snapshot() throws(RaftStorageError) -> Snapshot {
+        guard let snapshotData else { throw .snapshotTemporarilyUnavailable }
+        do {
+            let (meta, data) = try snapshotData()
+            return Snapshot(metadata: meta, data: data)
+        } catch {
+            throw .snapshotTemporarilyUnavailable
+        }
+    }
+
+    // MARK: Writes, inside the runtime's cycle transaction
+
+    func persist(_ txn: borrowing WriteTransaction, hardState: HardState?, entries: [Entry]) throws {
+        if let hardState {
+            try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(hardState, into: &$0) }
+        }
+        guard let firstNew = entries.first?.index else { return }
+        // A new leader's entries replace ours from their first index on.
+        if firstNew <= last {
+            try txn.deleteRange(tables.log, from: Self.logKey(shard, firstNew), to: Self.logKey(shard, .max))
+        }
+        for e in entries { try txn.put(Self.logKey(shard, e.index), RaftCodec.encode(e), in: tables.log) }
+    }
+
+    func didPersist(hardState: HardState?, entries: [Entry]) {
+        if let hardState { hard = hardState }
+        if let e = entries.last { last = e.index }
+    }
+
+    func recordApplied(_ txn: borrowing WriteTransaction, index: UInt64, conf: ConfState?) throws {
+        try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(index) }
+        if let conf { try Self.writeMeta(txn, tables, shard, .confState) { RaftCodec.write(conf, into: &$0) } }
+    }
+
+    func didApply(conf newConf: ConfState?) {
+        if let newConf { conf = newConf }
+    }
+
+    /// Installs a snapshot's metadata: the log restarts after it.
+    func install(_ txn: borrowing WriteTransaction, _ meta: SnapshotMetadata) throws {
+        try txn.deleteRange(tables.log, from: Self.logKey(shard, 0), to: Self.logKey(shard, .max))
+        try Self.writeMeta(txn, tables, shard, .snapshot) { RaftCodec.write(meta, into: &$0) }
+        try Self.writeMeta(txn, tables, shard, .confState) { RaftCodec.write(meta.confState, into: &$0) }
+        try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(meta.index) }
+    }
+
+    func didInstall(_ meta: SnapshotMetadata) {
+        snapshotMeta = meta
+        conf = meta.confState
+        first = meta.index + 1
+        last = meta.index
+    }
+
+    /// Drops log entries up to `index` (≤ applied), remembering its term.
+    func compact(_ txn: borrowing WriteTransaction, to index: UInt64, term: UInt64) throws {
+        let meta = SnapshotMetadata(index: index, term: term, confState: conf)
+        try txn.deleteRange(tables.log, from: Self.logKey(shard, 0), to: Self.logKey(shard, index + 1))
+        try Self.writeMeta(txn, tables, shard, .snapshot) { RaftCodec.write(meta, into: &$0) }
+    }
+
+    func didCompact(to index: UInt64, term: UInt64) {
+        snapshotMeta = SnapshotMetadata(index: index, term: term, confState: conf)
+        first = index + 1
+        if last < index { last = index }
+    }
+}

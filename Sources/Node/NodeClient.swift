@@ -1,0 +1,226 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Why a client call gave up.
+public struct NodeClientError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Talks to storage nodes over the client RPC: finds each shard's leader (following
+/// NotLeader hints, caching what it learns), retries with backoff within a deadline, and
+/// keeps one connection per node.
+///
+/// `@unchecked Sendable`: mutable state (`connections`, `leaders`, `correlation`) is under
+/// `lock`.
+public final class NodeClient: @unchecked Sendable {
+    let config: ClusterConfig
+    let placement: Placement
+    let group: EventLoopGroup
+    let ownsGroup: Bool
+    private let lock = NIOLock()
+    private var connections: [UInt64: EventLoopFuture<Connection>] = [:]
+    private var leaders: [UInt32: UInt64] = [:]
+    private var correlation: UInt64 = 0
+
+    public init(config: ClusterConfig, group: EventLoopGroup? = nil) {
+        self.config = config
+        self.placement = config.placement
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.ownsGroup = group == nil
+    }
+
+    public func close() async {
+        let all = lock.withLock { Array(connections.values) }
+        for c in all { try? await c.get().channel.close() }
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    /// The shard for a key of the KV harness: jump hash over the user shards.
+    public func shard(forKey key: [UInt8]) -> UInt32 {
+        var h = FNV1a()
+        h.add(key)
+        return UInt32(jumpHash(h.value, buckets: Int32(placement.shards))) + 1
+    }
+
+    // MARK: Calls
+
+    /// Proposes `command` to `shard`'s leader and returns the state machine's reply.
+    /// The same `requestId` is used on every retry, so the command applies at most once.
+    public func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+        try await routed(shard: shard, timeout: timeout) { .propose(shard: shard, requestId: requestId, command: command) }
+    }
+
+    /// A linearizable read on `shard`'s leader.
+    public func read(shard: UInt32, request: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+        try await routed(shard: shard, timeout: timeout) { .read(shard: shard, request: request) }
+    }
+
+    /// A read of one node's own replica.
+    public func localRead(node: UInt64, shard: UInt32, request: [UInt8]) async throws -> [UInt8] {
+        let response = try await call(node: node, .localRead(shard: shard, request: request), timeout: .seconds(5))
+        guard case .ok(let bytes) = response else { throw NodeClientError(description: "node \(node): \(response)") }
+        return bytes
+    }
+
+    public func status(node: UInt64) async throws -> NodeStatus {
+        let response = try await call(node: node, .status, timeout: .seconds(3))
+        guard case .ok(let bytes) = response else { throw NodeClientError(description: "node \(node): \(response)") }
+        return try JSONDecoder().decode(NodeStatus.self, from: Data(bytes))
+    }
+
+    /// The leader this client believes `shard` has.
+    public func cachedLeader(of shard: UInt32) -> UInt64? { lock.withLock { leaders[shard] } }
+
+    private func routed(shard: UInt32, timeout: Duration, _ body: () -> ClientRequest.Body) async throws -> [UInt8] {
+        let replicas = placement.replicas(of: shard)
+        guard !replicas.isEmpty else { throw NodeClientError(description: "no replicas for shard \(shard)") }
+        let deadline = ContinuousClock.now + timeout
+        var target = lock.withLock { leaders[shard] } ?? replicas[0]
+        var attempt = 0
+        var lastProblem = "no attempt"
+        while ContinuousClock.now < deadline {
+            attempt += 1
+            do {
+                let response = try await call(node: target, body(), timeout: deadline - ContinuousClock.now)
+                switch response {
+                case .ok(let bytes):
+                    lock.withLock { leaders[shard] = target }
+                    return bytes
+                case .notLeader(let hint):
+                    lastProblem = "node \(target) is not the leader of shard \(shard)"
+                    if hint != 0, replicas.contains(hint), hint != target {
+                        target = hint
+                        lock.withLock { leaders[shard] = hint }
+                        continue
+                    }
+                    target = replicas[(replicas.firstIndex(of: target)! + 1) % replicas.count]
+                case .unavailable(let why):
+                    lastProblem = why
+                case .invalid(let why):
+                    throw NodeClientError(description: why)
+                }
+            } catch let error as NodeClientError {
+                throw error
+            } catch {
+                lastProblem = "node \(target): \(error)"
+                lock.withLock { leaders[shard] = nil }
+                target = replicas[(replicas.firstIndex(of: target)! + 1) % replicas.count]
+            }
+            try await Task.sleep(for: .milliseconds(min(20 * attempt, 200)))
+        }
+        throw NodeClientError(description: "shard \(shard): no answer within \(timeout) (last: \(lastProblem))")
+    }
+
+    struct Timeout: Error, CustomStringConvertible {
+        var description: String { "timed out" }
+    }
+
+    private func call(node: UInt64, _ body: ClientRequest.Body, timeout: Duration) async throws -> ClientResponse.Body {
+        let connection = try await connect(node)
+        let id = lock.withLock { () -> UInt64 in
+            correlation += 1
+            return correlation
+        }
+        let promise = connection.channel.eventLoop.makePromise(of: ClientResponse.self)
+        connection.handler.expect(id, promise, on: connection.channel.eventLoop)
+        connection.channel.writeAndFlush(Frame(kind: .request, payload: ClientRequest(correlation: id, body: body).encode()), promise: nil)
+        let ms = max(1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let timer = connection.channel.eventLoop.scheduleTask(in: .milliseconds(ms)) { promise.fail(Timeout()) }
+        defer { timer.cancel() }
+        return try await promise.futureResult.get().body
+    }
+
+    private func connect(_ node: UInt64) async throws -> Connection {
+        let future = lock.withLock { () -> EventLoopFuture<Connection>? in
+            if let existing = connections[node] { return existing }
+            guard let entry = config.node(node), let address = try? HostPort(entry.peer) else { return nil }
+            let handler = ResponseHandler()
+            let f = ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(1))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
+                .connect(host: address.host, port: address.port)
+                .map { Connection(channel: $0, handler: handler) }
+            connections[node] = f
+            return f
+        }
+        guard let future else { throw NodeClientError(description: "node \(node) is not in the cluster definition") }
+        do {
+            let c = try await future.get()
+            c.channel.closeFuture.whenComplete { [weak self] _ in
+                self?.lock.withLock { if self?.connections[node] === future { self?.connections[node] = nil } }
+            }
+            return c
+        } catch {
+            lock.withLock { if connections[node] === future { connections[node] = nil } }
+            throw error
+        }
+    }
+
+    struct Connection {
+        let channel: Channel
+        let handler: ResponseHandler
+    }
+
+    struct ResponseDecoder: ByteToMessageDecoder {
+        typealias InboundOut = Frame
+        var inner = FrameDecoder()
+        mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+            try inner.decode(context: context, buffer: &buffer)
+        }
+    }
+
+    /// Matches responses to waiting calls; fails them all when the connection drops.
+    final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = Frame
+        var waiting: [UInt64: EventLoopPromise<ClientResponse>] = [:]
+
+        func expect(_ id: UInt64, _ promise: EventLoopPromise<ClientResponse>, on loop: EventLoop) {
+            loop.execute { self.waiting[id] = promise }
+            promise.futureResult.whenComplete { _ in loop.execute { self.waiting[id] = nil } }
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = unwrapInboundIn(data)
+            guard frame.kind == .response, let response = try? ClientResponse(decoding: frame.payload) else {
+                context.close(promise: nil)
+                return
+            }
+            waiting.removeValue(forKey: response.correlation)?.succeed(response)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            for (_, p) in waiting { p.fail(NodeClientConnectionClosed()) }
+            waiting = [:]
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+    }
+
+    struct NodeClientConnectionClosed: Error, CustomStringConvertible {
+        var description: String { "connection closed" }
+    }
+}
+
+/// Jump consistent hash (Lamping & Veach): a key's bucket among `buckets`, moving as few
+/// keys as possible when the count changes.
+public func jumpHash(_ key: UInt64, buckets: Int32) -> Int32 {
+    var k = key
+    var b: Int64 = -1
+    var j: Int64 = 0
+    while j < Int64(buckets) {
+        b = j
+        k = k &* 2_862_933_555_777_941_757 &+ 1
+        j = Int64(Double(b + 1) * (Double(Int64(1) << 31) / Double((k >> 33) + 1)))
+    }
+    return Int32(b)
+}

@@ -1,0 +1,17 @@
+import Metrics
+
+/// The node's metrics, exported at `GET /metrics` by the Prometheus registry the process
+/// bootstraps swift-metrics with.
+struct NodeMetrics: Sendable {
+    let proposals = Counter(label: "cognate_raft_proposals_total")
+    let commits = Counter(label: "cognate_raft_entries_applied_total")
+    let elections = Counter(label: "cognate_raft_elections_total")
+    let leaderChanges = Counter(label: "cognate_raft_leader_changes_total")
+    let bytesIn = Counter(label: "cognate_transport_bytes_in_total")
+    let bytesOut = Counter(label: "cognate_transport_bytes_out_total")
+    let droppedFrames = Counter(label: "cognate_transport_dropped_frames_total")
+    let fsync = Timer(label: "cognate_storage_commit_seconds")
+    let cycleEntries = Recorder(label: "cognate_raft_cycle_entries")
+    let snapshotsSent = Counter(label: "cognate_raft_snapshots_sent_total")
+    let snapshotsInstalled = Counter(label: "cognate_raft_snapshots_installed_total")
+}

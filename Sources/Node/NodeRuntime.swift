@@ -1,0 +1,430 @@
+import Foundation
+import Logging
+import Raft
+import Storage
+
+/// The multi-Raft runtime of one node: every shard replica on it, driven by one thread.
+///
+/// Each turn of the loop takes what arrived (peer messages, client requests), ticks when a
+/// tick is due, then runs one Ready cycle over all shards: their entries, hard states,
+/// snapshots and applied commands go to LMDB in one durable transaction (group commit
+/// across shards), then their messages go out, batched per peer, then waiting clients are
+/// answered. Only this thread touches the replicas, so they need no locks.
+///
+/// `@unchecked Sendable`: the only state other threads touch is `inbox`, under `condition`.
+public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable {
+    enum Event {
+        case peerMessages([(UInt32, Message)])
+        case snapshot(UInt32, Message)
+        case propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: ShardReplica.Reply)
+        case read(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
+        case localRead(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
+        case status(@Sendable (NodeStatus) -> Void)
+        case snapshotSent(shard: UInt32, to: UInt64, success: Bool)
+        case unreachable(UInt64)
+    }
+
+    public let nodeId: UInt64
+    public let config: ClusterConfig
+    let env: Environment
+    let tables: NodeTables
+    let stateMachine: SM
+    let logger: Logger
+    let metrics = NodeMetrics()
+    var replicas: [UInt32: ShardReplica] = [:]
+    /// Sends frames to peers; set before `start()`.
+    var send: (@Sendable (_ peer: UInt64, _ frame: Frame, _ done: (@Sendable (Bool) -> Void)?) -> Void)?
+
+    private let condition = NSCondition()
+    private var inbox: [Event] = []
+    private var stopping = false
+    private var stopped = false
+    private var thread: Thread?
+    private var readCounter: UInt64 = 0
+    private var ticks: UInt64 = 0
+
+    public init(nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger) throws {
+        self.nodeId = nodeId
+        self.config = config
+        self.stateMachine = stateMachine
+        self.logger = logger
+        env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
+        tables = try NodeTables(env)
+        let placement = config.placement
+        for shard in placement.shards(on: nodeId) {
+            let voters = Set(placement.replicas(of: shard))
+            let storage = try LMDBRaftStorage(shard: shard, env: env, tables: tables, bootstrapVoters: voters)
+            var rc = RaftConfig(id: nodeId)
+            rc.electionTick = config.electionTicks
+            rc.heartbeatTick = config.heartbeatTicks
+            rc.applied = try storage.storedApplied()
+            rc.maxEntriesPerMessage = 1024
+            rc.maxBytesPerMessage = 4 << 20
+            rc.maxInflight = 256
+            let raft = RaftNode(config: rc, storage: storage, random: SystemRandomNumberGenerator())
+            let replica = ShardReplica(shard: shard, raft: raft, storage: storage, preferredLeader: placement.preferredLeader(of: shard))
+            storage.snapshotData = { [env, tables, unowned storage] in try Self.makeSnapshot(env, tables, storage) }
+            replicas[shard] = replica
+        }
+    }
+
+    // MARK: Threading
+
+    public func start() {
+        let t = Thread { [self] in loop() }
+        t.name = "cognate-raft"
+        thread = t
+        t.start()
+    }
+
+    /// Finishes the current cycle (so everything acknowledged is durable) and stops.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !stopped && thread != nil { condition.wait() }
+        condition.unlock()
+    }
+
+    func submit(_ event: Event) {
+        condition.lock()
+        inbox.append(event)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        let tickInterval = Double(config.tickMilliseconds) / 1000
+        var nextTick = Date().addingTimeInterval(tickInterval)
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !stopping && Date() < nextTick { _ = condition.wait(until: nextTick) }
+            let events = inbox
+            inbox = []
+            let stop = stopping
+            condition.unlock()
+            if stop { break }
+
+            for e in events { handle(e) }
+            if Date() >= nextTick {
+                tick()
+                nextTick = nextTick.addingTimeInterval(tickInterval)
+                if nextTick < Date() { nextTick = Date().addingTimeInterval(tickInterval) }
+            }
+            do {
+                try cycle()
+            } catch {
+                // Durable state could not be written: continuing could acknowledge what is
+                // not on disk. Stop the node; a restart recovers from LMDB.
+                logger.critical("storage failure, stopping node: \(error)")
+                fatalError("storage failure: \(error)")
+            }
+        }
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: Events
+
+    private func handle(_ event: Event) {
+        switch event {
+        case .peerMessages(let batch):
+            for (shard, m) in batch { replicas[shard]?.raft.step(m) }
+        case .snapshot(let shard, let m):
+            replicas[shard]?.raft.step(m)
+        case .propose(let shard, let requestId, let command, let reply):
+            propose(shard: shard, requestId: requestId, command: command, reply: reply)
+        case .read(let shard, let request, let reply):
+            guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            readCounter += 1
+            let context = withUnsafeBytes(of: readCounter.bigEndian, Array.init)
+            do {
+                try r.raft.readIndex(context)
+                r.reads[context] = (request, reply)
+            } catch let RaftError.notLeader(leader) {
+                reply(.notLeader(leader: leader))
+            } catch {
+                reply(.unavailable("\(error)"))
+            }
+        case .localRead(let shard, let request, let reply):
+            guard replicas[shard] != nil else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            reply(serveRead(shard: shard, request: request))
+        case .status(let reply):
+            reply(status())
+        case .snapshotSent(let shard, let to, let success):
+            replicas[shard]?.raft.reportSnapshot(to: to, success: success)
+        case .unreachable(let peer):
+            for r in replicas.values { r.raft.reportUnreachable(peer) }
+        }
+    }
+
+    private func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: @escaping ShardReplica.Reply) {
+        guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+        // A retry of a request already applied gets the stored reply without a new entry.
+        if let prior = try? env.read({ txn in try txn.get(Self.requestKey(shard, requestId), in: tables.requests) }) {
+            return reply(.ok(prior))
+        }
+        do {
+            let index = try r.raft.propose(requestId + command)
+            r.proposals[index] = (requestId, reply)
+            metrics.proposals.increment()
+        } catch let RaftError.notLeader(leader) {
+            reply(.notLeader(leader: leader))
+        } catch {
+            reply(.unavailable("shard \(shard): \(error)"))
+        }
+    }
+
+    private func tick() {
+        ticks += 1
+        for shard in replicas.keys.sorted() {
+            let r = replicas[shard]!
+            // The preferred leader asks for the lead first, so leaders spread over nodes.
+            if ticks == 2 && r.preferredLeader == nodeId && r.raft.leader == 0 { r.raft.campaign() }
+            r.raft.tick()
+            // Rebalance: hand the lead back to the preferred replica once it has caught up.
+            if ticks % 40 == 0, r.raft.role == .leader, r.preferredLeader != nodeId,
+                r.raft.matchIndex(of: r.preferredLeader) == r.raft.lastIndex
+            {
+                try? r.raft.transferLeadership(to: r.preferredLeader)
+            }
+        }
+    }
+
+    // MARK: The Ready cycle
+
+    private struct Applied {
+        var shard: UInt32
+        var index: UInt64
+        var requestId: [UInt8]
+        var reply: [UInt8]
+    }
+
+    private func cycle() throws {
+        var readies: [(ShardReplica, Ready)] = []
+        for shard in replicas.keys.sorted() {
+            if let rd = replicas[shard]!.raft.ready() { readies.append((replicas[shard]!, rd)) }
+        }
+        guard !readies.isEmpty else { return }
+
+        var applied: [Applied] = []
+        let mustWrite = readies.contains { !$0.1.entries.isEmpty || $0.1.hardState != nil || $0.1.snapshot != nil || !$0.1.committedEntries.isEmpty }
+        if mustWrite {
+            let start = DispatchTime.now()
+            try env.write { txn in
+                applied = []
+                for (r, rd) in readies {
+                    if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
+                    try r.storage.persist(txn, hardState: rd.hardState, entries: rd.entries)
+                    for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
+                        applied.append(try apply(txn, shard: r.shard, entry: e))
+                    }
+                    if let last = rd.committedEntries.last { try r.storage.recordApplied(txn, index: last.index, conf: nil) }
+                }
+            }
+            metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
+            metrics.cycleEntries.record(readies.reduce(0) { $0 + $1.1.entries.count })
+        }
+
+        // Durable now: update the cached bounds, then send, then answer.
+        var outgoing: [UInt64: [(UInt32, Message)]] = [:]
+        for (r, rd) in readies {
+            if let snap = rd.snapshot {
+                r.storage.didInstall(snap.metadata)
+                metrics.snapshotsInstalled.increment()
+                logger.info("shard \(r.shard): installed snapshot at index \(snap.metadata.index)")
+            }
+            r.storage.didPersist(hardState: rd.hardState, entries: rd.entries)
+            for m in rd.messages {
+                if m.type == .snapshot {
+                    sendSnapshot(shard: r.shard, m)
+                } else {
+                    outgoing[m.to, default: []].append((r.shard, m))
+                }
+            }
+        }
+        if let send {
+            for (peer, batch) in outgoing { send(peer, Frame(kind: .raft, payload: RaftBatch.encode(batch)), nil) }
+        }
+        metrics.commits.increment(by: applied.count)
+
+        var appliedByShard: [UInt32: [Applied]] = [:]
+        for a in applied { appliedByShard[a.shard, default: []].append(a) }
+        for (r, rd) in readies {
+            for a in appliedByShard[r.shard] ?? [] {
+                guard let waiter = r.proposals.removeValue(forKey: a.index) else { continue }
+                if waiter.requestId == a.requestId {
+                    waiter.reply(.ok(a.reply))
+                } else {
+                    waiter.reply(.unavailable("shard \(r.shard): another leader's entry took index \(a.index); retry with the same request id"))
+                }
+            }
+            // Entries of other kinds (no-ops) can also take a waiter's index.
+            for e in rd.committedEntries where r.proposals[e.index] != nil {
+                r.proposals.removeValue(forKey: e.index)?.reply(.unavailable("shard \(r.shard): index \(e.index) went to another entry; retry with the same request id"))
+            }
+            for rs in rd.readStates {
+                if let waiting = r.reads.removeValue(forKey: rs.context) {
+                    r.confirmedReads.append((rs.index, waiting.request, waiting.reply))
+                }
+            }
+            r.raft.advance(rd)
+            noteLeadership(r, rd)
+            serveConfirmedReads(r)
+        }
+        try compactIfNeeded()
+    }
+
+    private func apply(_ txn: borrowing WriteTransaction, shard: UInt32, entry: Entry) throws -> Applied {
+        let requestId = Array(entry.data.prefix(16))
+        let command = Array(entry.data.dropFirst(16))
+        let key = Self.requestKey(shard, requestId)
+        if let prior = try txn.get(key, in: tables.requests) {
+            return Applied(shard: shard, index: entry.index, requestId: requestId, reply: prior)
+        }
+        let reply = try stateMachine.apply(command: command, shard: shard, index: entry.index, txn: txn, tables: tables)
+        try txn.put(key, reply, in: tables.requests)
+        return Applied(shard: shard, index: entry.index, requestId: requestId, reply: reply)
+    }
+
+    static func requestKey(_ shard: UInt32, _ requestId: [UInt8]) -> [UInt8] { ShardKeys.key(shard, requestId) }
+
+    private func noteLeadership(_ r: ShardReplica, _ rd: Ready) {
+        guard let soft = rd.softState else { return }
+        if soft.leader != r.lastLeader {
+            metrics.leaderChanges.increment()
+            if soft.leader != 0 { logger.info("shard \(r.shard): leader is now \(soft.leader) (term \(r.raft.term))") }
+            r.lastLeader = soft.leader
+        }
+        if soft.role == .candidate || soft.role == .preCandidate { metrics.elections.increment() }
+        let isLeader = soft.role == .leader
+        if r.wasLeader && !isLeader { r.failWaiters() }
+        r.wasLeader = isLeader
+    }
+
+    private func serveConfirmedReads(_ r: ShardReplica) {
+        guard !r.confirmedReads.isEmpty else { return }
+        let applied = r.raft.appliedIndex
+        var waiting: [(index: UInt64, request: [UInt8], reply: ShardReplica.Reply)] = []
+        for read in r.confirmedReads {
+            if read.index <= applied {
+                read.reply(serveRead(shard: r.shard, request: read.request))
+            } else {
+                waiting.append(read)
+            }
+        }
+        r.confirmedReads = waiting
+    }
+
+    private func serveRead(shard: UInt32, request: [UInt8]) -> ClientResponse.Body {
+        do {
+            return .ok(try env.read { txn in try stateMachine.read(request: request, shard: shard, txn: txn, tables: tables) })
+        } catch {
+            return .invalid("read failed: \(error)")
+        }
+    }
+
+    // MARK: Snapshots and compaction
+
+    /// The shard's state machine as of its applied index, with that index's metadata, read in
+    /// one transaction so the two agree.
+    static func makeSnapshot(_ env: Environment, _ tables: NodeTables, _ storage: LMDBRaftStorage) throws -> (SnapshotMetadata, [UInt8]) {
+        let shard = storage.shard
+        return try env.read { txn in
+            guard let a = try txn.get(LMDBRaftStorage.metaKey(shard, .applied), in: tables.meta) else {
+                throw RaftStorageError.snapshotTemporarilyUnavailable
+            }
+            var ar = BinaryReader(a)
+            let applied = try ar.u64()
+            let term: UInt64
+            if applied == storage.snapshotMeta.index {
+                term = storage.snapshotMeta.term
+            } else {
+                guard let e = try txn.get(LMDBRaftStorage.logKey(shard, applied), in: tables.log) else {
+                    throw RaftStorageError.snapshotTemporarilyUnavailable
+                }
+                var er = BinaryReader(e)
+                term = try er.u64()
+            }
+            var w = BinaryWriter(capacity: 1 << 16)
+            for (tag, table) in [(UInt8(0), tables.data), (UInt8(1), tables.requests)] {
+                try txn.scan(table, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard)) { k, v in
+                    w.u8(tag)
+                    w.blob(Array(k.dropFirst(4)))
+                    w.blob(Array(v))
+                    return true
+                }
+            }
+            return (SnapshotMetadata(index: applied, term: term, confState: storage.conf), w.bytes)
+        }
+    }
+
+    /// Replaces the shard's state machine with the snapshot's, in the cycle's transaction.
+    private func installSnapshot(_ txn: borrowing WriteTransaction, _ r: ShardReplica, _ snap: Snapshot) throws {
+        let shard = r.shard
+        try txn.deleteRange(tables.data, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
+        try txn.deleteRange(tables.requests, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
+        var reader = BinaryReader(snap.data)
+        while !reader.isAtEnd {
+            let tag = try reader.u8()
+            let key = ShardKeys.key(shard, try reader.blob())
+            let value = try reader.blob()
+            try txn.put(key, value, in: tag == 0 ? tables.data : tables.requests)
+        }
+        try r.storage.install(txn, snap.metadata)
+    }
+
+    private func sendSnapshot(shard: UInt32, _ m: Message) {
+        guard let send else { return }
+        metrics.snapshotsSent.increment()
+        let chunks = SnapshotChunk.split(shard: shard, message: m)
+        logger.info("shard \(shard): sending snapshot at index \(m.snapshot?.metadata.index ?? 0) to node \(m.to) in \(chunks.count) chunk(s)")
+        for (i, chunk) in chunks.enumerated() {
+            let last = i == chunks.count - 1
+            send(m.to, Frame(kind: .snapshotChunk, payload: chunk.encode()), { [weak self] ok in
+                if last || !ok { self?.submit(.snapshotSent(shard: shard, to: m.to, success: ok)) }
+            })
+        }
+    }
+
+    private func compactIfNeeded() throws {
+        let threshold = UInt64(config.snapshotThreshold)
+        let due = replicas.values.filter { $0.raft.appliedIndex >= $0.storage.firstIndex() + threshold }
+        guard !due.isEmpty else { return }
+        var done: [(LMDBRaftStorage, UInt64, UInt64)] = []
+        try env.write { txn in
+            done = []
+            for r in due {
+                // Keep half a threshold of entries so a follower slightly behind catches up
+                // from the log rather than from a snapshot.
+                let index = r.raft.appliedIndex - threshold / 2
+                guard index >= r.storage.firstIndex(), let term = r.raft.term(at: index) else { continue }
+                try r.storage.compact(txn, to: index, term: term)
+                done.append((r.storage, index, term))
+            }
+        }
+        for (storage, index, term) in done {
+            storage.didCompact(to: index, term: term)
+            logger.debug("shard \(storage.shard): compacted log through \(index)")
+        }
+    }
+
+    // MARK: Status
+
+    func status() -> NodeStatus {
+        NodeStatus(
+            node: nodeId, pid: getpid(),
+            shards: replicas.keys.sorted().map { shard in
+                let r = replicas[shard]!.raft
+                return NodeStatus.Shard(
+                    shard: shard, role: "\(r.role)", term: r.term, leader: r.leader, commit: r.commitIndex,
+                    applied: r.appliedIndex, lastIndex: r.lastIndex, firstIndex: r.firstIndex,
+                    voters: r.confState.voters.sorted())
+            })
+    }
+
+    /// Status from another thread (the admin server).
+    public func status(_ reply: @escaping @Sendable (NodeStatus) -> Void) { submit(.status(reply)) }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+
+/// A whole storage node: the runtime, its peer transport and its admin endpoint.
+public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
+    public let runtime: NodeRuntime<SM>
+    let transport: PeerTransport
+    let admin: AdminServer
+    let group: MultiThreadedEventLoopGroup
+    let entry: ClusterConfig.NodeEntry
+    let logger: Logger
+
+    public init(config: ClusterConfig, nodeId: UInt64, stateMachine: SM, registry: PrometheusCollectorRegistry, logger: Logger, dataDirectory: String? = nil) throws {
+        guard let entry = config.node(nodeId) else {
+            throw ClusterConfig.Invalid(description: "node \(nodeId) is not in the cluster definition (ids: \(config.nodes.map(\.id)))")
+        }
+        self.entry = entry
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let runtime = try NodeRuntime(
+            nodeId: nodeId, config: config, dataDirectory: dataDirectory ?? entry.data, stateMachine: stateMachine, logger: logger)
+        self.runtime = runtime
+        var peers: [UInt64: HostPort] = [:]
+        for n in config.nodes { peers[n.id] = try HostPort(n.peer) }
+        transport = PeerTransport(
+            nodeId: nodeId, peers: peers, group: group,
+            handlers: .init(
+                raft: { _, batch in runtime.submit(.peerMessages(batch)) },
+                snapshot: { shard, m in runtime.submit(.snapshot(shard, m)) },
+                request: { request, respond in
+                    let reply: @Sendable (ClientResponse.Body) -> Void = { respond(ClientResponse(correlation: request.correlation, body: $0)) }
+                    switch request.body {
+                    case .propose(let shard, let id, let command):
+                        runtime.submit(.propose(shard: shard, requestId: id, command: command, reply: reply))
+                    case .read(let shard, let r):
+                        runtime.submit(.read(shard: shard, request: r, reply: reply))
+                    case .localRead(let shard, let r):
+                        runtime.submit(.localRead(shard: shard, request: r, reply: reply))
+                    case .status:
+                        runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
+                    }
+                },
+                unreachable: { peer in runtime.submit(.unreachable(peer)) }),
+            metrics: runtime.metrics, logger: logger)
+        admin = AdminServer(registry: registry) { reply in
+            runtime.status { s in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                reply((try? encoder.encode(s)) ?? Data())
+            }
+        }
+        let transport = self.transport
+        runtime.send = { peer, frame, done in transport.send(to: peer, frame, done: done) }
+    }
+
+    /// Starts serving; returns once the node listens on its peer and admin addresses.
+    public func start() async throws {
+        runtime.start()
+        try await transport.bind(try HostPort(entry.peer))
+        _ = try await admin.bind(try HostPort(entry.admin), group: group)
+        logger.info("node \(runtime.nodeId) serving peers and clients on \(entry.peer), admin on \(entry.admin), data in \(entry.data)")
+    }
+
+    /// Stops taking work, finishes the current cycle durably, closes connections.
+    public func shutdown() async {
+        transport.close()
+        runtime.stop()
+        try? await group.shutdownGracefully()
+    }
+}

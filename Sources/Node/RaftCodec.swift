@@ -1,0 +1,100 @@
+import Raft
+
+/// Binary forms of the Raft types, for the wire and for LMDB.
+enum RaftCodec {
+    static func write(_ e: Entry, into w: inout BinaryWriter) {
+        w.u64(e.term)
+        w.u64(e.index)
+        w.u8(e.kind.rawValue)
+        w.blob(e.data)
+    }
+
+    static func entry(_ r: inout BinaryReader) throws -> Entry {
+        let term = try r.u64(), index = try r.u64()
+        guard let kind = EntryKind(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
+        return Entry(term: term, index: index, kind: kind, data: try r.blob())
+    }
+
+    static func encode(_ e: Entry) -> [UInt8] {
+        var w = BinaryWriter(capacity: e.data.count + 24)
+        write(e, into: &w)
+        return w.bytes
+    }
+
+    static func decodeEntry(_ bytes: [UInt8]) throws -> Entry {
+        var r = BinaryReader(bytes)
+        return try entry(&r)
+    }
+
+    static func write(_ c: ConfState, into w: inout BinaryWriter) {
+        w.u32(UInt32(c.voters.count))
+        for v in c.voters.sorted() { w.u64(v) }
+        w.u32(UInt32(c.learners.count))
+        for v in c.learners.sorted() { w.u64(v) }
+    }
+
+    static func confState(_ r: inout BinaryReader) throws -> ConfState {
+        var c = ConfState()
+        let nv = Int(try r.u32())
+        guard nv <= 1024 else { throw BinaryReader.Truncated() }
+        for _ in 0..<nv { c.voters.insert(try r.u64()) }
+        let nl = Int(try r.u32())
+        guard nl <= 1024 else { throw BinaryReader.Truncated() }
+        for _ in 0..<nl { c.learners.insert(try r.u64()) }
+        return c
+    }
+
+    static func write(_ m: SnapshotMetadata, into w: inout BinaryWriter) {
+        w.u64(m.index)
+        w.u64(m.term)
+        write(m.confState, into: &w)
+    }
+
+    static func snapshotMetadata(_ r: inout BinaryReader) throws -> SnapshotMetadata {
+        SnapshotMetadata(index: try r.u64(), term: try r.u64(), confState: try confState(&r))
+    }
+
+    static func write(_ h: HardState, into w: inout BinaryWriter) {
+        w.u64(h.term)
+        w.u64(h.vote)
+        w.u64(h.commit)
+    }
+
+    static func hardState(_ r: inout BinaryReader) throws -> HardState {
+        HardState(term: try r.u64(), vote: try r.u64(), commit: try r.u64())
+    }
+
+    /// A message; snapshot data travels separately in chunks, so only its metadata is here.
+    static func write(_ m: Message, into w: inout BinaryWriter) {
+        w.u8(m.type.rawValue)
+        w.u64(m.from)
+        w.u64(m.to)
+        w.u64(m.term)
+        w.u64(m.logTerm)
+        w.u64(m.index)
+        w.u64(m.commit)
+        w.bool(m.reject)
+        w.u64(m.rejectHint)
+        w.u64(m.rejectHintTerm)
+        w.blob(m.context)
+        w.u32(UInt32(m.entries.count))
+        for e in m.entries { write(e, into: &w) }
+    }
+
+    static func message(_ r: inout BinaryReader) throws -> Message {
+        guard let type = MessageType(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
+        var m = Message(type: type, from: try r.u64(), to: try r.u64(), term: try r.u64())
+        m.logTerm = try r.u64()
+        m.index = try r.u64()
+        m.commit = try r.u64()
+        m.reject = try r.bool()
+        m.rejectHint = try r.u64()
+        m.rejectHintTerm = try r.u64()
+        m.context = try r.blob(max: 1 << 16)
+        let n = Int(try r.u32())
+        guard n <= 1 << 20 else { throw BinaryReader.Truncated() }
+        m.entries.reserveCapacity(n)
+        for _ in 0..<n { m.entries.append(try entry(&r)) }
+        return m
+    }
+}

@@ -1,0 +1,38 @@
+import Raft
+
+/// One shard's replica on this node: the Raft core, its log storage, and the clients
+/// waiting on it. Touched only by the runtime thread.
+final class ShardReplica {
+    typealias Reply = @Sendable (ClientResponse.Body) -> Void
+
+    let shard: UInt32
+    let raft: RaftNode<SystemRandomNumberGenerator>
+    let storage: LMDBRaftStorage
+    let preferredLeader: UInt64
+    /// Proposals by log index, with the request id that must be found there when applied.
+    var proposals: [UInt64: (requestId: [UInt8], reply: Reply)] = [:]
+    /// ReadIndex requests by context, then by read index once confirmed.
+    var reads: [[UInt8]: (request: [UInt8], reply: Reply)] = [:]
+    var confirmedReads: [(index: UInt64, request: [UInt8], reply: Reply)] = []
+    var wasLeader = false
+    var lastLeader: UInt64 = 0
+
+    init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage, preferredLeader: UInt64) {
+        self.shard = shard
+        self.raft = raft
+        self.storage = storage
+        self.preferredLeader = preferredLeader
+    }
+
+    /// Leadership ended: nobody here can answer the waiting clients any more.
+    func failWaiters() {
+        for (_, p) in proposals {
+            p.reply(.unavailable("leadership of shard \(shard) changed before the write was applied; its outcome is unknown, retry with the same request id"))
+        }
+        proposals = [:]
+        for (_, r) in reads { r.reply(.notLeader(leader: raft.leader)) }
+        reads = [:]
+        for r in confirmedReads { r.reply(.notLeader(leader: raft.leader)) }
+        confirmedReads = []
+    }
+}
