@@ -1,0 +1,132 @@
+"""Shared fixtures: real `cognate` processes on 127.0.0.1, each cluster in its own
+temporary directory with its own free ports."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COGNATE = os.environ.get("COGNATE_BIN", os.path.join(ROOT, ".build", "debug", "cognate"))
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class NodeCluster:
+    """Three (or more) `cognate node` processes from a generated cluster definition."""
+
+    def __init__(self, directory, nodes=3, shards=3, snapshot_threshold=10000, tick_ms=50):
+        self.directory = directory
+        self.ids = list(range(1, nodes + 1))
+        ports = free_ports(2 * nodes)
+        self.peer = {i: ports[2 * (i - 1)] for i in self.ids}
+        self.admin = {i: ports[2 * (i - 1) + 1] for i in self.ids}
+        lines = [
+            f"shards = {shards}", f"replication = {min(3, nodes)}", f"tick_ms = {tick_ms}",
+            f"snapshot_threshold = {snapshot_threshold}",
+        ]
+        for i in self.ids:
+            lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{self.peer[i]}"',
+                      f'admin = "127.0.0.1:{self.admin[i]}"', f'data = "{directory}/node{i}"']
+        self.config = os.path.join(directory, "cluster.toml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.procs = {}
+        self.logs = {}
+
+    def start(self, i):
+        log = open(os.path.join(self.directory, f"node{i}.log"), "a")
+        self.logs[i] = log.name
+        self.procs[i] = subprocess.Popen(
+            [COGNATE, "node", "--config", self.config, "--id", str(i)], stdout=log, stderr=subprocess.STDOUT)
+
+    def start_all(self):
+        for i in self.ids:
+            self.start(i)
+        self.wait_for_leaders()
+
+    def kill(self, i, sig=signal.SIGKILL):
+        p = self.procs.pop(i)
+        p.send_signal(sig)
+        return p.wait(timeout=20)
+
+    def stop_all(self):
+        for i in list(self.procs):
+            p = self.procs.pop(i)
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def status(self, i, timeout=2):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin[i]}/status", timeout=timeout) as r:
+            return json.load(r)
+
+    def metrics(self, i):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin[i]}/metrics", timeout=2) as r:
+            return r.read().decode()
+
+    def leader_of(self, shard):
+        for i in self.procs:
+            try:
+                for s in self.status(i)["shards"]:
+                    if s["shard"] == shard and s["role"] == "leader":
+                        return i
+            except OSError:
+                continue
+        return None
+
+    def wait_for_leaders(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                led = set()
+                for i in self.procs:
+                    for s in self.status(i)["shards"]:
+                        if s["role"] == "leader":
+                            led.add(s["shard"])
+                shards = {s["shard"] for s in self.status(next(iter(self.procs)))["shards"]}
+                if shards and shards <= led:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("not every shard elected a leader in time")
+
+    def log(self, i):
+        with open(self.logs[i]) as f:
+            return f.read()
+
+    def kv(self, *args, check=True, timeout=300):
+        return subprocess.run([COGNATE, "kv", *args, "--config", self.config], capture_output=True, text=True,
+                              check=check, timeout=timeout)
+
+
+@pytest.fixture
+def node_cluster(tmp_path):
+    clusters = []
+
+    def make(**kw):
+        c = NodeCluster(str(tmp_path), **kw)
+        clusters.append(c)
+        return c
+
+    yield make
+    for c in clusters:
+        c.stop_all()
