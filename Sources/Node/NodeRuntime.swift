@@ -112,7 +112,10 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                 if nextTick < Date() { nextTick = Date().addingTimeInterval(tickInterval) }
             }
             do {
-                try cycle()
+                // A cycle can produce more work at once (a leader committing its own entries
+                // once persisted); run until the replicas are quiet.
+                var rounds = 0
+                while try cycle(), rounds < 16 { rounds += 1 }
             } catch {
                 // Durable state could not be written: continuing could acknowledge what is
                 // not on disk. Stop the node; a restart recovers from LMDB.
@@ -202,18 +205,30 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         var reply: [UInt8]
     }
 
-    private func cycle() throws {
+    /// One Ready cycle over every shard; returns whether any shard has more.
+    private func cycle() throws -> Bool {
         var readies: [(ShardReplica, Ready)] = []
         for shard in replicas.keys.sorted() {
             if let rd = replicas[shard]!.raft.ready() { readies.append((replicas[shard]!, rd)) }
         }
-        guard !readies.isEmpty else { return }
+        guard !readies.isEmpty else { return false }
+
+        // Leaders' appends and heartbeats go out before the disk write (they count
+        // themselves only after it).
+        if let send {
+            var early: [UInt64: [(UInt32, Message)]] = [:]
+            for (r, rd) in readies { for m in rd.earlyMessages { early[m.to, default: []].append((r.shard, m)) } }
+            for (peer, batch) in early { send(peer, Frame(kind: .raft, payload: RaftBatch.encode(batch)), nil) }
+        }
 
         var applied: [Applied] = []
         let mustWrite = readies.contains { !$0.1.entries.isEmpty || $0.1.hardState != nil || $0.1.snapshot != nil || !$0.1.committedEntries.isEmpty }
         if mustWrite {
             let start = DispatchTime.now()
-            try env.write { txn in
+            // fsync only when Raft needs it (new entries, term or vote, a snapshot); a cycle
+            // that only applies committed entries can be redone from the log after a crash.
+            let sync = readies.contains { $0.1.mustSync }
+            try env.write(sync: sync) { txn in
                 applied = []
                 for (r, rd) in readies {
                     if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
@@ -275,6 +290,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             serveConfirmedReads(r)
         }
         try compactIfNeeded()
+        return replicas.values.contains { $0.raft.hasReady }
     }
 
     private func apply(_ txn: borrowing WriteTransaction, shard: UInt32, entry: Entry) throws -> Applied {

@@ -25,11 +25,10 @@ extension RaftNode {
         }
     }
 
-    /// Appends entries of this leader's term to its own log and counts them as matched.
+    /// Appends entries of this leader's term to its own log. They count toward a quorum for
+    /// this node only once `advance(_:)` reports them persisted.
     func appendEntries(_ entries: [Entry]) {
         log.append(entries)
-        if let last = entries.last { _ = progress[id]?.maybeUpdate(last.index) }
-        _ = maybeCommit()
     }
 
     /// Proposes application data; returns the index it will have if committed.

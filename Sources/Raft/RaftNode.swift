@@ -163,7 +163,7 @@ public final class RaftNode<Random: RandomNumberGenerator> {
         for member in confState.members {
             var p = Progress(next: last + 1, isLearner: !confState.voters.contains(member))
             if member == id {
-                p.match = last
+                p.match = last  // everything before this term is already persisted
                 p.becomeReplicate()
                 p.recentActive = true
             }
@@ -205,9 +205,14 @@ public final class RaftNode<Random: RandomNumberGenerator> {
             entries: log.unstable,
             snapshot: log.pendingSnapshot,
             committedEntries: log.pendingSnapshot == nil ? log.nextCommitted(maxBytes: config.maxApplyBytes) : [],
+            earlyMessages: [],
             messages: msgs,
             readStates: readStates)
         r.hardStateChangedVoteOrTerm = hard.term != prevHard.term || hard.vote != prevHard.vote
+        if role == .leader {
+            r.earlyMessages = msgs.filter { ($0.type == .append || $0.type == .heartbeat) && $0.term == term }
+            r.messages = msgs.filter { !(($0.type == .append || $0.type == .heartbeat) && $0.term == term) }
+        }
         msgs = []
         readStates = []
         return r
@@ -221,7 +226,13 @@ public final class RaftNode<Random: RandomNumberGenerator> {
             log.stableSnapshot(index: snap.metadata.index)
             log.appliedTo(snap.metadata.index)
         }
-        if let last = ready.entries.last { log.stableTo(index: last.index, term: last.term) }
+        if let last = ready.entries.last {
+            log.stableTo(index: last.index, term: last.term)
+            // The leader's own entries count toward a quorum only now that they are on disk.
+            if role == .leader, last.term == term, progress[id]?.maybeUpdate(last.index) == true, maybeCommit() {
+                broadcastAppend()
+            }
+        }
         for e in ready.committedEntries {
             log.appliedTo(e.index)
             if e.kind == .confChange, let cc = ConfChange(encoded: e.data) { applyConfChange(cc) }

@@ -1,13 +1,16 @@
 /// Everything the runtime must do after the core changed, in this order:
 ///
-/// 1. Persist `hardState`, `entries` (appending, and truncating any stable entries from
+/// 1. Send `earlyMessages` (a leader's appends and heartbeats) at once if it likes: a leader
+///    may replicate entries before its own disk has them (Raft thesis §10.2.1), because it
+///    counts itself toward a quorum only after `advance(_:)` reports them persisted.
+/// 2. Persist `hardState`, `entries` (appending, and truncating any stable entries from
 ///    the first one's index on) and `snapshot`, durably, in one write if it can.
-/// 2. Only then send `messages`. A vote or an append acknowledgement promises that its
+/// 3. Only then send `messages`. A vote or an append acknowledgement promises that its
 ///    state is on disk; sending first could let a crash break that promise (a node voting
 ///    twice in one term, or a leader counting an entry a follower no longer has).
-/// 3. Install `snapshot` in the state machine, then apply `committedEntries` in order.
-/// 4. Serve `readStates` once the state machine has applied their index.
-/// 5. Call `advance(_:)` with this value.
+/// 4. Install `snapshot` in the state machine, then apply `committedEntries` in order.
+/// 5. Serve `readStates` once the state machine has applied their index.
+/// 6. Call `advance(_:)` with this value.
 public struct Ready: Sendable {
     /// Leader and role, when they changed.
     public var softState: SoftState?
@@ -19,6 +22,8 @@ public struct Ready: Sendable {
     public var snapshot: Snapshot?
     /// Entries committed by a quorum, to apply to the state machine.
     public var committedEntries: [Entry]
+    /// Messages that may be sent before the persist step (a leader's appends and heartbeats).
+    public var earlyMessages: [Message]
     /// Messages to send once everything above is persisted.
     public var messages: [Message]
     /// Linearizable read points confirmed since the last Ready.

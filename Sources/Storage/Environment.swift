@@ -22,6 +22,9 @@ public final class Environment: @unchecked Sendable {
     private var tables: [String: Table] = [:]
     private var tableLock = pthread_mutex_t()
     private var mapLock = pthread_rwlock_t()
+    /// Serializes writers (LMDB does anyway) so a no-sync transaction's flag change cannot
+    /// leak into another writer's commit.
+    private var writeLock = pthread_mutex_t()
     private var currentMapSize: Int
 
     /// Opens (creating if needed) the environment in the directory `path`.
@@ -49,6 +52,7 @@ public final class Environment: @unchecked Sendable {
         self.currentMapSize = info.me_mapsize
         pthread_mutex_init(&tableLock, nil)
         pthread_rwlock_init(&mapLock, nil)
+        pthread_mutex_init(&writeLock, nil)
     }
 
     /// `mkdir -p`.
@@ -68,6 +72,7 @@ public final class Environment: @unchecked Sendable {
         mdb_env_close(env)
         pthread_mutex_destroy(&tableLock)
         pthread_rwlock_destroy(&mapLock)
+        pthread_mutex_destroy(&writeLock)
     }
 
     /// The current size of the memory map in bytes.
@@ -108,7 +113,16 @@ public final class Environment: @unchecked Sendable {
     /// When the map is full the transaction is aborted, the map doubled (up to
     /// `maxMapSize`) and `body` run again from the start, so `body` must touch nothing but
     /// the transaction. The commit is durable unless the environment was opened `.noSync`.
-    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+    ///
+    /// `sync: false` skips the fsync of this one commit on a durable environment: a crash
+    /// may lose it (never corrupt the file), and the next synced commit makes it durable
+    /// too. For writes that can be redone from elsewhere, such as applying a log.
+    public func write<R>(sync: Bool = true, _ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        pthread_mutex_lock(&writeLock)
+        defer { pthread_mutex_unlock(&writeLock) }
+        let toggle = !sync && options.durability == .durable
+        if toggle { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 1) }
+        defer { if toggle { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0) } }
         while true {
             do {
                 return try writeOnce(body)

@@ -219,7 +219,16 @@ final class Simulation {
         guard let node = nodes[id], let storage = storages[id] else { return }
         while let rd = node.raft.ready() {
             if let soft = rd.softState, soft.role == .leader { becameLeader(id, node) }
-            // Persist first …
+            // A leader's appends may leave before its own disk write …
+            for m in rd.earlyMessages { send(m) }
+            if options.faults && !rd.earlyMessages.isEmpty && !rd.entries.isEmpty && rng.chance(options.crashRate) {
+                // … and the node may die before that write happens.
+                nodes[id] = nil
+                crashed.insert(id)
+                stats.crashes += 1
+                return
+            }
+            // Persist …
             if let hs = rd.hardState { storage.setHardState(hs) }
             if let snap = rd.snapshot {
                 storage.applySnapshot(snap)

@@ -45,8 +45,8 @@ final class TestCluster {
                 if let hs = rd.hardState { storage.setHardState(hs) }
                 if let snap = rd.snapshot { storage.applySnapshot(snap) }
                 storage.append(rd.entries)
-                sent += rd.messages
-                queue += rd.messages
+                sent += rd.earlyMessages + rd.messages
+                queue += rd.earlyMessages + rd.messages
                 applied[id, default: []] += rd.committedEntries
                 readStates[id, default: []] += rd.readStates
                 node.advance(rd)

@@ -68,6 +68,7 @@ final class InMemoryGroup {
                     busy = true
                     if let hs = rd.hardState { storages[i].setHardState(hs) }
                     storages[i].append(rd.entries)
+                    inbox.append(contentsOf: rd.earlyMessages)
                     inbox.append(contentsOf: rd.messages)
                     applied[i] += rd.committedEntries.filter { !$0.data.isEmpty }.count
                     node.advance(rd)
