@@ -46,6 +46,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func load(path: String) throws -> ClusterConfig {

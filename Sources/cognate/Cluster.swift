@@ -1,18 +1,108 @@
 import ArgumentParser
+import Foundation
+import Node
+import Ops
 
-struct Cluster: ParsableCommand {
+struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local cluster.",
         subcommands: [Up.self]
     )
 
-    struct Up: ParsableCommand {
+    struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start storage nodes and a front on 127.0.0.1 (not built yet)."
+            abstract: "Start the storage nodes of a cluster definition on this machine and wait for leaders.",
+            discussion: """
+                Starts one `cognate node` child process per node of the definition (default \
+                Cluster/local.toml: three nodes on 127.0.0.1), waits until every shard has a leader, \
+                prints where everything is, and runs until Ctrl-C or SIGTERM, which stop the nodes \
+                cleanly. Data stays in the data directories, so running it again resumes. The \
+                Cognito-compatible front (--fronts) is not built yet.
+                """
         )
 
-        func run() throws {
-            throw UnsupportedOperation(what: "`cognate cluster up` (needs the storage node and the front)")
+        @Option(help: "Cluster definition (TOML).")
+        var config: String = "Cluster/local.toml"
+
+        @Option(help: "Use only the first N nodes of the definition.")
+        var nodes: Int?
+
+        @Option(help: "Fronts to start (the front is not built yet; 0 runs nodes only).")
+        var fronts: Int = 1
+
+        @Option(help: "Put every node's data (and logs) under this directory.")
+        var data: String?
+
+        func run() async throws {
+            let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
+            try launcher.startAll()
+            let statuses: [NodeStatus]
+            do {
+                statuses = try await launcher.waitForLeaders()
+            } catch {
+                launcher.stopAll()
+                throw error
+            }
+            print("cognate: \(launcher.config.nodes.count) node(s) up, every shard has a leader\n")
+            print(StatusTable.render(statuses))
+            print("")
+            for n in launcher.config.nodes {
+                print("node \(n.id): peers and clients on \(n.peer), status http://\(n.admin)/status, data \(n.data), log \(launcher.logPath(node: n.id))")
+            }
+            let me = currentExecutable()
+            print("""
+
+                Try the replicated key-value harness:
+                  \(me) kv put --config \(launcher.configPath) hello world
+                  \(me) kv get --config \(launcher.configPath) hello
+                  \(me) status --config \(launcher.configPath)
+                """)
+            if fronts > 0 {
+                print("\nUnsupportedOperationException: the Cognito-compatible front (cognate front, port 9229) is not built yet; running the storage nodes only.")
+            }
+            print("\nCtrl-C stops the cluster.")
+            fflush(nil)
+            await waitForTermination()
+            print("cognate: stopping \(launcher.config.nodes.count) node(s)")
+            launcher.stopAll()
+            print("cognate: cluster stopped")
         }
+    }
+}
+
+/// This binary's path, so the launcher starts the same build.
+func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-shard leader, term, commit and applied index on every node."
+    )
+
+    @Option(help: "Cluster definition (TOML).")
+    var config: String = "Cluster/local.toml"
+
+    @Flag(help: "Print JSON (one object per node).")
+    var json = false
+
+    func run() async throws {
+        let cluster = try ClusterConfig.load(path: config)
+        let client = NodeClient(config: cluster)
+        var statuses: [NodeStatus] = []
+        var down: [UInt64] = []
+        for n in cluster.nodes {
+            if let s = try? await client.status(node: n.id) { statuses.append(s) } else { down.append(n.id) }
+        }
+        await client.close()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+        } else {
+            print(StatusTable.render(statuses))
+        }
+        for id in down { FileHandle.standardError.write(Data("node \(id): unreachable\n".utf8)) }
+        if statuses.isEmpty { throw ExitCode(1) }
     }
 }

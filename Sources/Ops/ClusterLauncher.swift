@@ -1,0 +1,138 @@
+import Foundation
+import Node
+
+/// Runs a local cluster as child processes of this one: the nodes of a definition on
+/// 127.0.0.1, each `cognate node` with its own log file.
+public final class ClusterLauncher: @unchecked Sendable {
+    public let config: ClusterConfig
+    public let configPath: String
+    public let executable: String
+    public let logDirectory: String
+    private var children: [UInt64: Process] = [:]
+    private let lock = NSLock()
+    private var stopping = false
+
+    /// `data` moves every node's data directory under it (and writes the adjusted
+    /// definition there); `nodes` keeps only the first N nodes of the definition.
+    public init(configPath: String, data: String?, nodes: Int?, executable: String) throws {
+        var config = try ClusterConfig.load(path: configPath)
+        var path = configPath
+        if let nodes {
+            guard (1...config.nodes.count).contains(nodes) else {
+                throw ClusterConfig.Invalid(description: "--nodes must be 1...\(config.nodes.count) for \(configPath)")
+            }
+            config.nodes = Array(config.nodes.prefix(nodes))
+            config.replication = min(config.replication, nodes)
+        }
+        let dataRoot = data ?? ".cognate"
+        if data != nil || nodes != nil {
+            for i in config.nodes.indices { config.nodes[i].data = "\(dataRoot)/node\(config.nodes[i].id)" }
+            try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+            path = "\(dataRoot)/cluster.toml"
+            try Self.render(config).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        self.config = config
+        self.configPath = path
+        self.executable = executable
+        self.logDirectory = dataRoot
+        try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+    }
+
+    /// A definition as TOML (what `--data` / `--nodes` write out).
+    static func render(_ c: ClusterConfig) -> String {
+        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        var lines: [String] = []
+        if let name = c.name { lines.append("name = \(q(name))") }
+        if let region = c.region { lines.append("region = \(q(region))") }
+        lines += ["shards = \(c.shards)", "replication = \(c.replication)", "tick_ms = \(c.tickMilliseconds)",
+                  "election_ticks = \(c.electionTicks)", "heartbeat_ticks = \(c.heartbeatTicks)",
+                  "snapshot_threshold = \(c.snapshotThreshold)"]
+        if let f = c.front { lines.append("front = \(q(f))") }
+        if let u = c.public_url { lines.append("public_url = \(q(u))") }
+        if let keys = c.admin_keys { lines.append("admin_keys = [" + keys.map(q).joined(separator: ", ") + "]") }
+        for n in c.nodes {
+            lines += ["", "[[nodes]]", "id = \(n.id)", "peer = \(q(n.peer))", "admin = \(q(n.admin))", "data = \(q(n.data))"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func logPath(node: UInt64) -> String { "\(logDirectory)/node\(node).log" }
+
+    public func start(node: UInt64) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = ["node", "--config", configPath, "--id", "\(node)"]
+        FileManager.default.createFile(atPath: logPath(node: node), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node: node)))
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        p.terminationHandler = { [weak self] proc in
+            guard let self else { return }
+            self.lock.lock()
+            let expected = self.stopping || self.children[node] !== proc
+            self.lock.unlock()
+            if !expected {
+                FileHandle.standardError.write(Data("cognate: node \(node) exited with status \(proc.terminationStatus); see \(self.logPath(node: node))\n".utf8))
+            }
+        }
+        try p.run()
+        lock.lock()
+        children[node] = p
+        lock.unlock()
+    }
+
+    public func startAll() throws {
+        for n in config.nodes { try start(node: n.id) }
+    }
+
+    /// Waits until every shard reports a leader; returns the statuses.
+    public func waitForLeaders(timeout: Duration = .seconds(60)) async throws -> [NodeStatus] {
+        let client = NodeClient(config: config)
+        defer { Task { await client.close() } }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var statuses: [NodeStatus] = []
+            for n in config.nodes {
+                if let s = try? await client.status(node: n.id) { statuses.append(s) }
+            }
+            let led = Set(statuses.flatMap { $0.shards.filter { $0.role == "leader" }.map(\.shard) })
+            if statuses.count == config.nodes.count, Set(config.placement.allShards).isSubset(of: led) {
+                await client.close()
+                return statuses
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        await client.close()
+        throw ClusterConfig.Invalid(description: "not every shard had a leader within \(timeout); see the node logs in \(logDirectory)")
+    }
+
+    /// SIGTERM to every child, then wait for them.
+    public func stopAll() {
+        lock.lock()
+        stopping = true
+        let all = Array(children.values)
+        lock.unlock()
+        for p in all where p.isRunning { p.terminate() }
+        for p in all { p.waitUntilExit() }
+    }
+}
+
+/// Renders node statuses as the per-shard table `cognate status` prints.
+public enum StatusTable {
+    public static func render(_ statuses: [NodeStatus]) -> String {
+        var rows: [[String]] = [["shard", "node", "role", "term", "leader", "commit", "applied", "lag"]]
+        let shards = Set(statuses.flatMap { $0.shards.map(\.shard) }).sorted()
+        for shard in shards {
+            let replicas = statuses.compactMap { s in s.shards.first { $0.shard == shard }.map { (s.node, $0) } }
+            let top = replicas.map(\.1.commit).max() ?? 0
+            for (node, r) in replicas.sorted(by: { $0.0 < $1.0 }) {
+                rows.append(["\(shard)", "\(node)", r.role, "\(r.term)", r.leader == 0 ? "-" : "\(r.leader)", "\(r.commit)", "\(r.applied)", "\(top - r.applied)"])
+            }
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+        return rows.map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

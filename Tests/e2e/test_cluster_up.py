@@ -1,0 +1,42 @@
+"""`cognate cluster up` as a user runs it: one command, a definition, Ctrl-C."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import COGNATE, NodeCluster
+
+
+def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp_path):
+    os.makedirs(tmp_path / "template", exist_ok=True)
+    template = NodeCluster(str(tmp_path / "template"))  # only for its free ports and TOML
+    data = str(tmp_path / "data")
+    up = subprocess.Popen([COGNATE, "cluster", "up", "--config", template.config, "--data", data, "--fronts", "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = up.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C stops the cluster" in line or line == "" and up.poll() is not None:
+            break
+    out = "".join(lines)
+    assert "every shard has a leader" in out, out
+    config = os.path.join(data, "cluster.toml")
+    put = subprocess.run([COGNATE, "kv", "put", "--config", config, "greeting", "hello"], capture_output=True, text=True)
+    assert put.stdout.strip() == "ok", put
+    up.send_signal(signal.SIGTERM)
+    rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0
+    assert "cluster stopped" in rest
+
+    # Data survives: a second run in the same directory still has the key.
+    up2 = subprocess.Popen([COGNATE, "cluster", "up", "--config", template.config, "--data", data, "--fronts", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    while "Ctrl-C stops the cluster" not in up2.stdout.readline():
+        assert up2.poll() is None
+    get = subprocess.run([COGNATE, "kv", "get", "--config", config, "greeting"], capture_output=True, text=True)
+    assert get.stdout.strip() == "hello"
+    up2.send_signal(signal.SIGINT)
+    up2.communicate(timeout=30)
+    assert up2.returncode == 0
