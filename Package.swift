@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // System libraries from Debian (liblmdb-dev, libssl-dev), found through pkg-config.
@@ -66,6 +67,26 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The user-pool domain: models, rules, commands and the shard state machine.
+        .target(
+            name: "UserPool",
+            dependencies: ["Node", "Storage", "AuthCrypto"],
+            exclude: ["README.md"]
+        ),
+        // The Cognito-compatible HTTP API.
+        .target(
+            name: "Front",
+            dependencies: [
+                "UserPool",
+                "Node",
+                "AuthCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "Ops",
             dependencies: ["Storage", "AuthCrypto", "Node"]
@@ -77,6 +98,9 @@ let package = Package(
                 "AuthCrypto",
                 "Ops",
                 "Node",
+                "UserPool",
+                "Front",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -224,3 +224,9 @@ public func jumpHash(_ key: UInt64, buckets: Int32) -> Int32 {
     }
     return Int32(b)
 }
+
+/// A fresh 16-byte client request id.
+public func randomRequestId() -> [UInt8] {
+    var rng = SystemRandomNumberGenerator()
+    return (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+}

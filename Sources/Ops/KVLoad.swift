@@ -115,7 +115,6 @@ public struct KVLoad {
     }
 }
 
-public func randomRequestId() -> [UInt8] { (0..<16).map { _ in UInt8.random(in: 0...255) } }
 
 /// Checks a key-value load's outcome: every acknowledged key readable (linearizably) with
 /// its value, and every shard's replicas identical once they have applied the same index.

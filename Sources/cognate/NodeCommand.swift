@@ -42,7 +42,7 @@ struct NodeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "cognate.node.\(id)")
         let server = try NodeServer(
-            config: cluster, nodeId: id, stateMachine: KVStateMachine(), registry: registry, logger: logger, dataDirectory: data)
+            config: cluster, nodeId: id, stateMachine: CognateStateMachine(), registry: registry, logger: logger, dataDirectory: data)
         try await server.start()
         await waitForTermination()
         logger.info("stopping node \(id)")

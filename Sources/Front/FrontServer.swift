@@ -1,0 +1,112 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Node
+import Prometheus
+import UserPool
+
+/// The HTTP front: `POST /` for Cognito operations, `OPTIONS` for CORS preflight,
+/// `GET /health`, `GET /metrics`.
+public struct FrontServer: Sendable {
+    public static let maxBody = 1 << 20
+    static let targetPrefix = "AWSCognitoIdentityProviderService."
+
+    let operations: Operations
+    let verifier: SigV4Verifier
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    public init(operations: Operations, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.operations = operations
+        self.verifier = verifier
+        self.registry = registry
+        self.logger = logger
+    }
+
+    static let cors: [(String, String)] = [
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
+    ]
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/") { request, _ -> Response in await handle(request) }
+        router.on("/", method: .options) { _, _ -> Response in
+            var headers = HTTPFields()
+            for (k, v) in Self.cors { headers[HTTPField.Name(k)!] = v }
+            headers[HTTPField.Name("Access-Control-Allow-Methods")!] = "POST, OPTIONS"
+            headers[HTTPField.Name("Access-Control-Allow-Headers")!] =
+                "content-type, x-amz-target, x-amz-user-agent, x-amz-date, x-amz-security-token, x-amz-content-sha256, authorization, cache-control"
+            headers[HTTPField.Name("Access-Control-Max-Age")!] = "86400"
+            return Response(status: .ok, headers: headers)
+        }
+        router.get("/health") { _, _ -> Response in
+            Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Self.response(.ok, registry.emitToBuffer(), type: "text/plain; version=0.0.4")
+        }
+        return router
+    }
+
+    static func response(_ status: HTTPResponse.Status, _ body: [UInt8], type: String, extra: [(String, String)] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[HTTPField.Name("x-amzn-RequestId")!] = UUID().uuidString.lowercased()
+        for (k, v) in cors + extra { headers[HTTPField.Name(k)!] = v }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func error(_ e: CognitoError) -> Response {
+        response(
+            HTTPResponse.Status(code: e.status), JSONOutput.data(["__type": e.type, "message": e.message]),
+            type: "application/x-amz-json-1.1", extra: [("x-amzn-ErrorType", e.type)])
+    }
+
+    func handle(_ request: Request) async -> Response {
+        var request = request
+        let body: [UInt8]
+        do {
+            let buffer = try await request.collectBody(upTo: Self.maxBody)
+            body = Array(buffer.readableBytesView)
+        } catch {
+            return Self.error(CognitoError("InvalidParameterException", "the request body exceeds \(Self.maxBody) bytes", status: 413))
+        }
+        guard let target = request.headers[HTTPField.Name("X-Amz-Target")!], target.hasPrefix(Self.targetPrefix) else {
+            return Self.error(CognitoError("UnknownOperationException", "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
+        }
+        let operation = String(target.dropFirst(Self.targetPrefix.count))
+        do {
+            if Operations.admin.contains(operation) { try authenticate(request, body: body) }
+            let input = try JSONInput(body: body)
+            let output = try await operations.dispatch(operation, input)
+            return Self.response(.ok, JSONOutput.data(output), type: "application/x-amz-json-1.1")
+        } catch let e as CognitoError {
+            if e.status >= 500 { logger.error("\(operation): \(e)") }
+            return Self.error(e)
+        } catch let e as PoolError {
+            return Self.error(CognitoError(e))
+        } catch {
+            logger.error("\(operation): unexpected \(error)")
+            return Self.error(.internalError("internal error"))
+        }
+    }
+
+    func authenticate(_ request: Request, body: [UInt8]) throws(CognitoError) {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0),\(field.value)" } ?? field.value
+        }
+        if let authority = request.head.authority { headers["host"] = authority }
+        do {
+            _ = try verifier.verify(
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: body,
+                now: Int64(Date().timeIntervalSince1970))
+        } catch {
+            throw CognitoError(error.code, error.message, status: 403)
+        }
+    }
+}

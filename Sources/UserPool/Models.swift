@@ -1,0 +1,159 @@
+import AuthCrypto
+
+/// Cognito's password policy for a pool.
+public struct PasswordPolicy: Codable, Sendable, Equatable {
+    public var minimumLength = 8
+    public var requireUppercase = true
+    public var requireLowercase = true
+    public var requireNumbers = true
+    public var requireSymbols = true
+    public var temporaryPasswordValidityDays = 7
+
+    public init() {}
+}
+
+/// One attribute of a pool's schema.
+public struct SchemaAttribute: Codable, Sendable, Equatable {
+    public enum DataType: String, Codable, Sendable { case string = "String", number = "Number", boolean = "Boolean", dateTime = "DateTime" }
+
+    /// Full name as clients send it: standard names bare ("email"), custom ones "custom:…".
+    public var name: String
+    public var type: DataType
+    public var mutable: Bool
+    public var required: Bool
+    public var minLength: Int?
+    public var maxLength: Int?
+    public var minValue: Int?
+    public var maxValue: Int?
+
+    public init(name: String, type: DataType = .string, mutable: Bool = true, required: Bool = false,
+                minLength: Int? = nil, maxLength: Int? = nil, minValue: Int? = nil, maxValue: Int? = nil) {
+        self.name = name
+        self.type = type
+        self.mutable = mutable
+        self.required = required
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.minValue = minValue
+        self.maxValue = maxValue
+    }
+}
+
+public struct Pool: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var createdAt: Int64
+    public var modifiedAt: Int64
+    public var policy: PasswordPolicy
+    public var schema: [SchemaAttribute]
+    /// "email" and/or "phone_number" used as the username.
+    public var usernameAttributes: [String]
+    /// "email", "phone_number", "preferred_username" accepted as aliases.
+    public var aliasAttributes: [String]
+    public var autoVerifiedAttributes: [String]
+    public var caseSensitive: Bool
+    public var mfaConfiguration: String
+    public var deletionProtection: String
+    /// Sign-up by users themselves (false: AdminCreateUserConfig.AllowAdminCreateUserOnly).
+    public var allowAdminCreateUserOnly: Bool
+    public var tags: [String: String]
+
+    public func attribute(_ name: String) -> SchemaAttribute? { schema.first { $0.name == name } }
+
+    public init(id: String, name: String, createdAt: Int64, modifiedAt: Int64, policy: PasswordPolicy, schema: [SchemaAttribute], usernameAttributes: [String], aliasAttributes: [String], autoVerifiedAttributes: [String], caseSensitive: Bool, mfaConfiguration: String, deletionProtection: String, allowAdminCreateUserOnly: Bool, tags: [String: String]) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+        self.policy = policy
+        self.schema = schema
+        self.usernameAttributes = usernameAttributes
+        self.aliasAttributes = aliasAttributes
+        self.autoVerifiedAttributes = autoVerifiedAttributes
+        self.caseSensitive = caseSensitive
+        self.mfaConfiguration = mfaConfiguration
+        self.deletionProtection = deletionProtection
+        self.allowAdminCreateUserOnly = allowAdminCreateUserOnly
+        self.tags = tags
+    }
+}
+
+public struct AppClient: Codable, Sendable, Equatable {
+    public var id: String
+    public var poolId: String
+    public var name: String
+    public var secret: String?
+    public var explicitAuthFlows: [String]
+    public var readAttributes: [String]?
+    public var writeAttributes: [String]?
+    public var preventUserExistenceErrors: String
+    public var refreshTokenValidity: Int
+    public var accessTokenValidity: Int?
+    public var idTokenValidity: Int?
+    public var tokenValidityUnits: [String: String]?
+    public var createdAt: Int64
+    public var modifiedAt: Int64
+
+    public init(id: String, poolId: String, name: String, secret: String?, explicitAuthFlows: [String], readAttributes: [String]?, writeAttributes: [String]?, preventUserExistenceErrors: String, refreshTokenValidity: Int, accessTokenValidity: Int?, idTokenValidity: Int?, tokenValidityUnits: [String: String]?, createdAt: Int64, modifiedAt: Int64) {
+        self.id = id
+        self.poolId = poolId
+        self.name = name
+        self.secret = secret
+        self.explicitAuthFlows = explicitAuthFlows
+        self.readAttributes = readAttributes
+        self.writeAttributes = writeAttributes
+        self.preventUserExistenceErrors = preventUserExistenceErrors
+        self.refreshTokenValidity = refreshTokenValidity
+        self.accessTokenValidity = accessTokenValidity
+        self.idTokenValidity = idTokenValidity
+        self.tokenValidityUnits = tokenValidityUnits
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+    }
+}
+
+public struct User: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case unconfirmed = "UNCONFIRMED"
+        case confirmed = "CONFIRMED"
+        case forceChangePassword = "FORCE_CHANGE_PASSWORD"
+        case resetRequired = "RESET_REQUIRED"
+    }
+
+    public var poolId: String
+    /// The username as stored and returned (lowercased in case-insensitive pools).
+    public var username: String
+    public var sub: String
+    public var attributes: [String: String]
+    public var status: Status
+    public var enabled: Bool
+    public var createdAt: Int64
+    public var modifiedAt: Int64
+    public var verifier: PasswordVerifier?
+    /// When a temporary password stops working (FORCE_CHANGE_PASSWORD).
+    public var temporaryPasswordExpiresAt: Int64?
+    public var failedAttempts: Int
+    public var lockedUntil: Int64?
+    public var lastFailureAt: Int64?
+    public var tokenGeneration: Int
+    /// Bumped on every change; writes compare it to refuse lost updates.
+    public var version: Int
+
+    public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, tokenGeneration: Int, version: Int) {
+        self.poolId = poolId
+        self.username = username
+        self.sub = sub
+        self.attributes = attributes
+        self.status = status
+        self.enabled = enabled
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+        self.verifier = verifier
+        self.temporaryPasswordExpiresAt = temporaryPasswordExpiresAt
+        self.failedAttempts = failedAttempts
+        self.lockedUntil = lockedUntil
+        self.lastFailureAt = lastFailureAt
+        self.tokenGeneration = tokenGeneration
+        self.version = version
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// What the front proposes to a shard. Everything the apply needs is inside, including
+/// times and generated ids, so every replica applies it identically.
+public enum UserPoolCommand: Codable, Sendable {
+    // Shard 0 (meta).
+    case createPool(Pool)
+    case updatePool(Pool)
+    case deletePool(id: String)
+    case createClient(AppClient)
+    case updateClient(AppClient)
+    case deleteClient(poolId: String, clientId: String)
+    // User shards.
+    /// Fails with UsernameExistsException when the canonical name is taken.
+    case createUser(User, canonical: String)
+    /// Replaces a user if its stored version is still `expectedVersion`.
+    case updateUser(User, canonical: String, expectedVersion: Int)
+    case deleteUser(poolId: String, canonical: String)
+
+    public var encoded: [UInt8] { Array(try! Self.encoder.encode(self)) }
+
+    public static func decode(_ bytes: [UInt8]) throws -> UserPoolCommand {
+        try JSONDecoder().decode(UserPoolCommand.self, from: Data(bytes))
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+}
+
+/// Reads the front makes of a shard.
+public enum UserPoolQuery: Codable, Sendable {
+    case pool(id: String)
+    case pools(after: String?, limit: Int)
+    case client(poolId: String, clientId: String)
+    /// A client by its id alone (public operations name only the client).
+    case clientById(String)
+    case clients(poolId: String, after: String?, limit: Int)
+    case user(poolId: String, canonical: String)
+    /// Users of a pool on this shard in key order, after `after` (a canonical name).
+    case users(poolId: String, after: String?, limit: Int)
+
+    public var encoded: [UInt8] { Array(try! UserPoolCommand.encoder.encode(self)) }
+}
+
+/// A shard's answer: a value, or a domain error.
+public enum UserPoolReply: Codable, Sendable {
+    case ok
+    case pool(Pool?)
+    case pools([Pool])
+    case client(AppClient?)
+    case clients([AppClient])
+    case user(User?)
+    case users([User])
+    case error(PoolError)
+
+    public var encoded: [UInt8] { Array(try! UserPoolCommand.encoder.encode(self)) }
+
+    public static func decode(_ bytes: [UInt8]) throws -> UserPoolReply {
+        try JSONDecoder().decode(UserPoolReply.self, from: Data(bytes))
+    }
+}

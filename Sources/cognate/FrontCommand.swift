@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Front
+import Hummingbird
+import Logging
+import Metrics
+import Node
+import Prometheus
+
+/// `cognate front --config FILE`: the Cognito-compatible API.
+struct FrontCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "front",
+        abstract: "Run the Cognito-compatible API front (default 127.0.0.1:9229).",
+        discussion: """
+            Serves POST / (X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>, JSON 1.1), \
+            GET /health and GET /metrics. Admin operations need AWS SigV4 with a key from the \
+            definition's admin_keys or COGNATE_ADMIN_KEYS (id:secret,id:secret). SIGTERM or \
+            SIGINT stops it.
+            """
+    )
+
+    @Option(help: "Cluster definition (TOML).")
+    var config: String = "Cluster/local.toml"
+
+    @Option(help: "Listen address (default: the definition's `front`, else 127.0.0.1:9229).")
+    var listen: String?
+
+    @Option(help: "Log level.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let cluster = try ClusterConfig.load(path: config)
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "cognate.front")
+        let address = try HostPort(listen ?? cluster.front ?? "127.0.0.1:9229", field: "--listen")
+        var keys = SigV4Verifier.parseKeys((cluster.admin_keys ?? []).joined(separator: ","))
+        if let env = ProcessInfo.processInfo.environment["COGNATE_ADMIN_KEYS"] {
+            keys.merge(SigV4Verifier.parseKeys(env)) { _, new in new }
+        }
+        if keys.isEmpty { logger.warning("no admin keys configured: every admin operation will be refused") }
+        let client = NodeClient(config: cluster)
+        let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1")
+        let server = FrontServer(operations: operations, verifier: SigV4Verifier(keys: keys), registry: registry, logger: logger)
+        let app = Application(
+            router: server.router(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cognate"),
+            logger: logger)
+        logger.info("front serving the Cognito API on http://\(address)")
+        try await app.runService()
+        await client.close()
+    }
+}
