@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Node
 
 /// Runs a local cluster as child processes of this one: the nodes of a definition on
@@ -84,6 +87,51 @@ public final class ClusterLauncher: @unchecked Sendable {
 
     public func startAll() throws {
         for n in config.nodes { try start(node: n.id) }
+    }
+
+    /// Listen addresses of `count` fronts: the definition's `front`, then the next ports.
+    public func frontAddresses(_ count: Int) throws -> [HostPort] {
+        let first = try HostPort(config.front ?? "127.0.0.1:9229", field: "front")
+        return (0..<count).map { i in
+            var a = first
+            a.port += i
+            return a
+        }
+    }
+
+    /// Starts a `cognate front` child (its id is 1000 + index in the log name).
+    public func startFront(index: Int, address: HostPort) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = ["front", "--config", configPath, "--listen", address.description]
+        let path = "\(logDirectory)/front\(index + 1).log"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        lock.lock()
+        children[UInt64(1000 + index)] = p
+        lock.unlock()
+    }
+
+    /// Waits until `GET /health` answers on every address.
+    public func waitForFronts(_ addresses: [HostPort], timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        for a in addresses {
+            while true {
+                if let url = URL(string: "http://\(a)/health"), let (_, r) = try? await URLSession.shared.data(from: url),
+                    (r as? HTTPURLResponse)?.statusCode == 200
+                {
+                    break
+                }
+                guard ContinuousClock.now < deadline else {
+                    throw ClusterConfig.Invalid(description: "the front on \(a) did not answer /health within \(timeout); see \(logDirectory)/front*.log")
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 
     /// Waits until every shard reports a leader; returns the statuses.

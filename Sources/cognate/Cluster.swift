@@ -14,10 +14,11 @@ struct Cluster: AsyncParsableCommand {
             abstract: "Start the storage nodes of a cluster definition on this machine and wait for leaders.",
             discussion: """
                 Starts one `cognate node` child process per node of the definition (default \
-                Cluster/local.toml: three nodes on 127.0.0.1), waits until every shard has a leader, \
-                prints where everything is, and runs until Ctrl-C or SIGTERM, which stop the nodes \
-                cleanly. Data stays in the data directories, so running it again resumes. The \
-                Cognito-compatible front (--fronts) is not built yet.
+                Cluster/local.toml: three nodes on 127.0.0.1) and --fronts Cognito API fronts (the \
+                first on the definition's `front` address, 127.0.0.1:9229), waits until every shard \
+                has a leader and every front answers, prints the endpoint, the admin credentials and \
+                an AWS CLI example, and runs until Ctrl-C or SIGTERM, which stop everything cleanly. \
+                Data stays in the data directories, so running it again resumes.
                 """
         )
 
@@ -27,7 +28,7 @@ struct Cluster: AsyncParsableCommand {
         @Option(help: "Use only the first N nodes of the definition.")
         var nodes: Int?
 
-        @Option(help: "Fronts to start (the front is not built yet; 0 runs nodes only).")
+        @Option(help: "Cognito API fronts to start (0: storage nodes only).")
         var fronts: Int = 1
 
         @Option(help: "Put every node's data (and logs) under this directory.")
@@ -37,8 +38,11 @@ struct Cluster: AsyncParsableCommand {
             let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
             try launcher.startAll()
             let statuses: [NodeStatus]
+            let fronts = try launcher.frontAddresses(self.fronts)
             do {
                 statuses = try await launcher.waitForLeaders()
+                for (i, a) in fronts.enumerated() { try launcher.startFront(index: i, address: a) }
+                try await launcher.waitForFronts(fronts)
             } catch {
                 launcher.stopAll()
                 throw error
@@ -57,8 +61,20 @@ struct Cluster: AsyncParsableCommand {
                   \(me) kv get --config \(launcher.configPath) hello
                   \(me) status --config \(launcher.configPath)
                 """)
-            if fronts > 0 {
-                print("\nUnsupportedOperationException: the Cognito-compatible front (cognate front, port 9229) is not built yet; running the storage nodes only.")
+            if let endpoint = fronts.first {
+                let keys = (launcher.config.admin_keys ?? []).first?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
+                let region = launcher.config.region ?? "us-east-1"
+                print("\nCognito API endpoint: http://\(endpoint)" + (fronts.count > 1 ? " (and \(fronts.dropFirst().map { "http://\($0)" }.joined(separator: ", ")))" : ""))
+                if keys.count == 2 {
+                    print("""
+                        Admin credentials (SigV4): access key \(keys[0]), secret \(keys[1]), region \(region)
+
+                        Try it with the AWS CLI:
+                          AWS_ACCESS_KEY_ID=\(keys[0]) AWS_SECRET_ACCESS_KEY=\(keys[1]) aws cognito-idp create-user-pool --pool-name demo --region \(region) --endpoint-url http://\(endpoint)
+                        """)
+                } else {
+                    print("No admin_keys in the definition: set COGNATE_ADMIN_KEYS=id:secret before starting to use admin operations.")
+                }
             }
             print("\nCtrl-C stops the cluster.")
             fflush(nil)

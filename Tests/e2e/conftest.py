@@ -118,6 +118,54 @@ class NodeCluster:
                               check=check, timeout=timeout)
 
 
+class Front:
+    """A `cognate front` process in front of a NodeCluster."""
+
+    def __init__(self, cluster, keys="cognate:cognate-local-secret"):
+        self.cluster = cluster
+        self.port = free_ports(1)[0]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        log = open(os.path.join(cluster.directory, "front.log"), "a")
+        self.log_path = log.name
+        env = dict(os.environ, COGNATE_ADMIN_KEYS=keys)
+        self.proc = subprocess.Popen([COGNATE, "front", "--config", cluster.config, "--listen", f"127.0.0.1:{self.port}"],
+                                     stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("front did not come up")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def client(self, key="cognate", secret="cognate-local-secret"):
+        import boto3
+        from botocore.config import Config
+        return boto3.client("cognito-idp", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("front"))
+    cluster = NodeCluster(directory)
+    cluster.start_all()
+    f = Front(cluster)
+    yield f
+    f.stop()
+    cluster.stop_all()
+
+
 @pytest.fixture
 def node_cluster(tmp_path):
     clusters = []
