@@ -39,8 +39,14 @@ extension Operations {
         }
         let usernameAttributes = try input.strings("UsernameAttributes") ?? []
         let aliasAttributes = try input.strings("AliasAttributes") ?? []
-        if !usernameAttributes.isEmpty || !aliasAttributes.isEmpty {
-            throw CognitoError.notSupported("UsernameAttributes and AliasAttributes (email or phone as username or alias)")
+        for a in usernameAttributes where !["email", "phone_number"].contains(a) {
+            throw CognitoError.invalidParameter("UsernameAttributes may contain email and phone_number only")
+        }
+        for a in aliasAttributes where !["email", "phone_number", "preferred_username"].contains(a) {
+            throw CognitoError.invalidParameter("AliasAttributes may contain email, phone_number and preferred_username only")
+        }
+        if !usernameAttributes.isEmpty && !aliasAttributes.isEmpty {
+            throw CognitoError.invalidParameter("Only one of the aliasAttributes or usernameAttributes can be set in a User Pool")
         }
         let t = now()
         let pool = Pool(

@@ -24,13 +24,13 @@ extension Operations {
     }
 
     /// Creates a user, refusing a taken username at apply time.
-    func create(pool: Pool, username: String, attributes: [String: String], password: String, status: User.Status, temporary: Bool) async throws -> User {
+    func create(pool: Pool, username: String, attributes: [String: String], password: String, status: User.Status, temporary: Bool, sub: String? = nil) async throws -> User {
         try PoolRules.validateUsername(username)
         let canonical = PoolRules.canonical(username, in: pool)
         let stored = pool.caseSensitive ? username : canonical
         let t = now()
         let user = User(
-            poolId: pool.id, username: stored, sub: Self.newSub(), attributes: attributes, status: status, enabled: true,
+            poolId: pool.id, username: stored, sub: sub ?? Self.newSub(), attributes: attributes, status: status, enabled: true,
             createdAt: t, modifiedAt: t, verifier: makeVerifier(pool: pool, username: stored, password: password),
             temporaryPasswordExpiresAt: temporary ? t + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400 : nil,
             failedAttempts: 0, lockedUntil: nil, lastFailureAt: nil, tokenGeneration: 0, version: 1)
@@ -57,7 +57,7 @@ extension Operations {
         if let writable = client.writeAttributes, let bad = attributes.keys.sorted().first(where: { !writable.contains($0) }) {
             throw CognitoError("NotAuthorizedException", "A client attempted to write unauthorized attribute \(bad)")
         }
-        let user = try await create(pool: pool, username: username, attributes: attributes, password: password, status: .unconfirmed, temporary: false)
+        let user = try await createClaimed(pool: pool, username: username, attributes: attributes, password: password, status: .unconfirmed, temporary: false)
         return ["UserConfirmed": false, "UserSub": user.sub]
     }
 
@@ -71,21 +71,27 @@ extension Operations {
         try PoolRules.validateAttributes(attributes, pool: pool, creating: true, byAdmin: true)
         let password = try input.string("TemporaryPassword", max: 256) ?? Self.temporaryPassword(policy: pool.policy)
         try PoolRules.validatePassword(password, policy: pool.policy)
-        let user = try await create(pool: pool, username: username, attributes: attributes, password: password, status: .forceChangePassword, temporary: true)
+        let user = try await createClaimed(pool: pool, username: username, attributes: attributes, password: password, status: .forceChangePassword, temporary: true)
         return ["User": userType(user)]
     }
 
     func adminGetUser(_ input: JSONInput) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
-        let user = try await store.user(pool: pool, username: try input.required("Username", max: 128))
+        let user = try await resolveUser(pool: pool, username: try input.required("Username", max: 128))
         var out = userType(user, includeAttributesKey: "UserAttributes")
         out["UserMFASettingList"] = [String]()
         return out
     }
 
+    /// Read-modify-write of the user named (or aliased) by `username`.
+    func modify(pool: Pool, username: String, _ change: (inout User) throws(CognitoError) -> Void) async throws -> User {
+        let user = try await resolveUser(pool: pool, username: username)
+        return try await store.modifyUser(pool: pool, username: user.username, change)
+    }
+
     func adminConfirmSignUp(_ input: JSONInput) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
-        _ = try await store.modifyUser(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
+        _ = try await modify(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
             guard u.status == .unconfirmed else {
                 throw CognitoError("NotAuthorizedException", "User cannot be confirmed. Current status is \(u.status.rawValue)")
             }
@@ -97,8 +103,13 @@ extension Operations {
 
     func adminDeleteUser(_ input: JSONInput) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
-        let canonical = PoolRules.canonical(try input.required("Username", max: 128), in: pool)
+        let user = try await resolveUser(pool: pool, username: try input.required("Username", max: 128))
+        let canonical = PoolRules.canonical(user.username, in: pool)
         _ = try await store.propose(store.userShard(pool: pool.id, canonical: canonical), .deleteUser(poolId: pool.id, canonical: canonical))
+        // The user is gone; free its unique values.
+        for a in uniqueAttributes(pool) {
+            if let v = user.attributes[a] { await releaseClaim(pool, a, v, owner: canonical) }
+        }
         return [:]
     }
 
@@ -108,9 +119,9 @@ extension Operations {
         let password = try input.required("Password", max: 256)
         let permanent = try input.bool("Permanent") ?? false
         try PoolRules.validatePassword(password, policy: pool.policy)
-        let existing = try await store.user(pool: pool, username: username)
+        let existing = try await resolveUser(pool: pool, username: username)
         let verifier = makeVerifier(pool: pool, username: existing.username, password: password)
-        _ = try await store.modifyUser(pool: pool, username: username) { (u: inout User) throws(CognitoError) in
+        _ = try await modify(pool: pool, username: username) { (u: inout User) throws(CognitoError) in
             u.verifier = verifier
             u.status = permanent ? .confirmed : .forceChangePassword
             u.temporaryPasswordExpiresAt = permanent ? nil : now() + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400
@@ -123,7 +134,7 @@ extension Operations {
 
     func adminSetEnabled(_ input: JSONInput, _ enabled: Bool) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
-        _ = try await store.modifyUser(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
+        _ = try await modify(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
             u.enabled = enabled
             u.modifiedAt = now()
         }
@@ -136,9 +147,27 @@ extension Operations {
             throw CognitoError.invalidParameter("1 validation error detected: Value at 'userAttributes' failed to satisfy constraint: Member must not be null")
         }
         try PoolRules.validateAttributes(attributes, pool: pool, creating: false, byAdmin: true)
-        _ = try await store.modifyUser(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
-            for (k, v) in attributes { u.attributes[k] = v }
-            u.modifiedAt = now()
+        let user = try await resolveUser(pool: pool, username: try input.required("Username", max: 128))
+        let owner = PoolRules.canonical(user.username, in: pool)
+        // New unique values are claimed before the user changes; old ones freed after.
+        let changed = uniqueAttributes(pool).filter { a in attributes[a].map { aliasValue(a, $0) } != user.attributes[a].map { aliasValue(a, $0) } && attributes[a] != nil }
+        var reserved: [(String, String)] = []
+        do {
+            for a in changed {
+                try await reserve(pool, a, attributes[a]!, owner: owner)
+                reserved.append((a, attributes[a]!))
+            }
+            _ = try await store.modifyUser(pool: pool, username: user.username) { (u: inout User) throws(CognitoError) in
+                for (k, v) in attributes { u.attributes[k] = v }
+                u.modifiedAt = now()
+            }
+        } catch {
+            for (a, v) in reserved { await releaseClaim(pool, a, v, owner: owner) }
+            throw error
+        }
+        for (a, v) in reserved {
+            try await commitClaim(pool, a, v, owner: owner)
+            if let old = user.attributes[a] { await releaseClaim(pool, a, old, owner: owner) }
         }
         return [:]
     }
@@ -153,7 +182,7 @@ extension Operations {
             if a.required { throw CognitoError.invalidParameter("Attributes did not conform to the schema: \(n): The attribute is required") }
             if !a.mutable { throw CognitoError.invalidParameter("Cannot modify the non-mutable attribute \(n)") }
         }
-        _ = try await store.modifyUser(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
+        _ = try await modify(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
             for n in names { u.attributes[n] = nil }
             u.modifiedAt = now()
         }
@@ -162,7 +191,7 @@ extension Operations {
 
     func adminResetUserPassword(_ input: JSONInput) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
-        _ = try await store.modifyUser(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
+        _ = try await modify(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
             u.status = .resetRequired
             u.modifiedAt = now()
         }

@@ -53,6 +53,15 @@ public struct Operations: Sendable {
         "AdminDeleteUserAttributes": { try await $0.adminDeleteUserAttributes($1) },
         "AdminResetUserPassword": { try await $0.adminResetUserPassword($1) },
         "ListUsers": { try await $0.listUsers($1) },
+        "CreateGroup": { try await $0.createGroup($1) },
+        "GetGroup": { try await $0.getGroup($1) },
+        "UpdateGroup": { try await $0.updateGroup($1) },
+        "ListGroups": { try await $0.listGroups($1) },
+        "DeleteGroup": { try await $0.deleteGroup($1) },
+        "AdminAddUserToGroup": { try await $0.setMembership($1, member: true) },
+        "AdminRemoveUserFromGroup": { try await $0.setMembership($1, member: false) },
+        "AdminListGroupsForUser": { try await $0.adminListGroupsForUser($1) },
+        "ListUsersInGroup": { try await $0.listUsersInGroup($1) },
     ]
 
     /// Every operation in the cognito-idp service model that Cognate does not build yet is

@@ -138,8 +138,10 @@ public struct User: Codable, Sendable, Equatable {
     public var tokenGeneration: Int
     /// Bumped on every change; writes compare it to refuse lost updates.
     public var version: Int
+    /// Names of the groups the user belongs to, sorted.
+    public var groups: [String]?
 
-    public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, tokenGeneration: Int, version: Int) {
+    public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, tokenGeneration: Int, version: Int, groups: [String]? = nil) {
         self.poolId = poolId
         self.username = username
         self.sub = sub
@@ -155,5 +157,43 @@ public struct User: Codable, Sendable, Equatable {
         self.lastFailureAt = lastFailureAt
         self.tokenGeneration = tokenGeneration
         self.version = version
+        self.groups = groups
+    }
+}
+
+public struct Group: Codable, Sendable, Equatable {
+    public var poolId: String
+    public var name: String
+    public var description: String?
+    public var precedence: Int?
+    public var roleArn: String?
+    public var createdAt: Int64
+    public var modifiedAt: Int64
+
+    public init(poolId: String, name: String, description: String?, precedence: Int?, roleArn: String?, createdAt: Int64, modifiedAt: Int64) {
+        self.poolId = poolId
+        self.name = name
+        self.description = description
+        self.precedence = precedence
+        self.roleArn = roleArn
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+    }
+}
+
+/// A claim on a unique attribute value (an email or phone used as username or alias), kept
+/// on the shard its own hash picks. Claimed in two steps so uniqueness holds across shards:
+/// reserve here, write the user on its shard, then commit here.
+public struct AliasClaim: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable { case reserved, committed }
+    /// The owner's canonical username.
+    public var owner: String
+    public var state: State
+    public var since: Int64
+
+    public init(owner: String, state: State, since: Int64) {
+        self.owner = owner
+        self.state = state
+        self.since = since
     }
 }

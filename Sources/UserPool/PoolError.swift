@@ -10,6 +10,7 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let userNotFound = Code(rawValue: "UserNotFoundException")
         public static let resourceNotFound = Code(rawValue: "ResourceNotFoundException")
         public static let aliasExists = Code(rawValue: "AliasExistsException")
+        public static let groupExists = Code(rawValue: "GroupExistsException")
         public static let notAuthorized = Code(rawValue: "NotAuthorizedException")
         public static let limitExceeded = Code(rawValue: "LimitExceededException")
         public static let unsupportedUserState = Code(rawValue: "UnsupportedUserStateException")

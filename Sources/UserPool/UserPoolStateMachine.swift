@@ -11,6 +11,11 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     static func clientKey(_ pool: String, _ id: String) -> [UInt8] { Array("c/\(pool)/\(id)".utf8) }
     static func clientPrefix(_ pool: String) -> [UInt8] { Array("c/\(pool)/".utf8) }
     static func clientIndexKey(_ id: String) -> [UInt8] { Array("ci/\(id)".utf8) }
+    static func groupKey(_ pool: String, _ name: String) -> [UInt8] { Array("g/\(pool)/\(name)".utf8) }
+    static func groupPrefix(_ pool: String) -> [UInt8] { Array("g/\(pool)/".utf8) }
+    static func memberKey(_ pool: String, _ group: String, _ canonical: String) -> [UInt8] { Array("gm/\(pool)/\(group)/\(canonical)".utf8) }
+    static func memberPrefix(_ pool: String, _ group: String) -> [UInt8] { Array("gm/\(pool)/\(group)/".utf8) }
+    static func aliasKey(_ pool: String, _ attribute: String, _ value: String) -> [UInt8] { Array("a/\(pool)/\(attribute)/\(value)".utf8) }
     static func userKey(_ pool: String, _ canonical: String) -> [UInt8] { Array("u/\(pool)/\(canonical)".utf8) }
     static func userPrefix(_ pool: String) -> [UInt8] { Array("u/\(pool)/".utf8) }
 
@@ -43,6 +48,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             }
         case .deletePool(let id):
             if try txn.delete(key(Self.poolKey(id)), in: tables.data) {
+                try txn.deleteRange(tables.data, from: key(Self.groupPrefix(id)), to: key(Self.groupPrefix(id) + [0xff]))
                 let clients = try txn.entries(tables.data, from: key(Self.clientPrefix(id)), to: key(Self.clientPrefix(id) + [0xff]))
                 for (_, v) in clients {
                     if let c = try? JSONDecoder().decode(AppClient.self, from: Data(v)) {
@@ -94,8 +100,87 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
                 reply = .user(next)
             }
         case .deleteUser(let poolId, let canonical):
-            reply = try txn.delete(key(Self.userKey(poolId, canonical)), in: tables.data)
-                ? .ok : .error(PoolError(.userNotFound, "User does not exist."))
+            if let user = try load(Self.userKey(poolId, canonical), as: User.self) {
+                for g in user.groups ?? [] { try txn.delete(key(Self.memberKey(poolId, g, canonical)), in: tables.data) }
+                try txn.delete(key(Self.userKey(poolId, canonical)), in: tables.data)
+                reply = .user(user)
+            } else {
+                reply = .error(PoolError(.userNotFound, "User does not exist."))
+            }
+        case .createGroup(let group):
+            if try !txn.contains(key(Self.poolKey(group.poolId)), in: tables.data) {
+                reply = .error(PoolError(.resourceNotFound, "User pool \(group.poolId) does not exist."))
+            } else if try txn.contains(key(Self.groupKey(group.poolId, group.name)), in: tables.data) {
+                reply = .error(PoolError(.groupExists, "A group with the name \(group.name) already exists."))
+            } else {
+                try store(Self.groupKey(group.poolId, group.name), group)
+                reply = .group(group)
+            }
+        case .updateGroup(let group):
+            if try !txn.contains(key(Self.groupKey(group.poolId, group.name)), in: tables.data) {
+                reply = .error(PoolError(.resourceNotFound, "Group not found."))
+            } else {
+                try store(Self.groupKey(group.poolId, group.name), group)
+                reply = .group(group)
+            }
+        case .deleteGroup(let poolId, let name):
+            reply = try txn.delete(key(Self.groupKey(poolId, name)), in: tables.data) ? .ok : .error(PoolError(.resourceNotFound, "Group not found."))
+        case .setMembership(let poolId, let canonical, let group, let member):
+            guard var user = try load(Self.userKey(poolId, canonical), as: User.self) else {
+                reply = .error(PoolError(.userNotFound, "User does not exist."))
+                break
+            }
+            var groups = Set(user.groups ?? [])
+            if member {
+                groups.insert(group)
+                try txn.put(key(Self.memberKey(poolId, group, canonical)), [], in: tables.data)
+            } else {
+                groups.remove(group)
+                try txn.delete(key(Self.memberKey(poolId, group, canonical)), in: tables.data)
+            }
+            user.groups = groups.sorted()
+            user.version += 1
+            try store(Self.userKey(poolId, canonical), user)
+            reply = .user(user)
+        case .purgeGroup(let poolId, let group):
+            let members = try txn.entries(tables.data, from: key(Self.memberPrefix(poolId, group)), to: key(Self.memberPrefix(poolId, group) + [0xff]))
+            let prefixCount = ShardKeys.prefix(shard).count + Self.memberPrefix(poolId, group).count
+            for (k, _) in members {
+                let canonical = String(decoding: k.dropFirst(prefixCount), as: UTF8.self)
+                if var user = try load(Self.userKey(poolId, canonical), as: User.self) {
+                    user.groups = (user.groups ?? []).filter { $0 != group }
+                    user.version += 1
+                    try store(Self.userKey(poolId, canonical), user)
+                }
+                try txn.delete(k, in: tables.data)
+            }
+            reply = .ok
+        case .reserveAlias(let poolId, let attribute, let value, let owner, let now, let staleBefore, let takeOver):
+            let k = Self.aliasKey(poolId, attribute, value)
+            if let claim = try load(k, as: AliasClaim.self), claim.owner != owner {
+                let stale = claim.state == .reserved && claim.since < staleBefore
+                guard stale && takeOver == claim.owner else {
+                    reply = .alias(claim)  // the front decides: taken, or stale and worth a check
+                    break
+                }
+            }
+            let claim = AliasClaim(owner: owner, state: .reserved, since: now)
+            try store(k, claim)
+            reply = .ok
+        case .commitAlias(let poolId, let attribute, let value, let owner):
+            let k = Self.aliasKey(poolId, attribute, value)
+            if let claim = try load(k, as: AliasClaim.self), claim.owner != owner {
+                reply = .alias(claim)
+            } else {
+                try store(k, AliasClaim(owner: owner, state: .committed, since: 0))
+                reply = .ok
+            }
+        case .releaseAlias(let poolId, let attribute, let value, let owner):
+            let k = Self.aliasKey(poolId, attribute, value)
+            if let claim = try load(k, as: AliasClaim.self), claim.owner == owner {
+                try txn.delete(key(k), in: tables.data)
+            }
+            reply = .ok
         }
         return reply.encoded
     }
@@ -131,6 +216,20 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         case .user(let p, let c): reply = .user(try get(Self.userKey(p, c), as: User.self))
         case .users(let p, let after, let limit):
             reply = .users(try scan(Self.userPrefix(p), after: after.map { Array($0.utf8) }, limit: limit, as: User.self))
+        case .group(let p, let n): reply = .group(try get(Self.groupKey(p, n), as: Group.self))
+        case .groups(let p, let after, let limit):
+            reply = .groups(try scan(Self.groupPrefix(p), after: after.map { Array($0.utf8) }, limit: limit, as: Group.self))
+        case .members(let p, let g, let after, let limit):
+            var names: [String] = []
+            let prefix = Self.memberPrefix(p, g)
+            let from = after.map { key(prefix + Array($0.utf8)) + [0] } ?? key(prefix)
+            let strip = ShardKeys.prefix(shard).count + prefix.count
+            try txn.scan(tables.data, from: from, to: key(prefix + [0xff])) { k, _ in
+                names.append(String(decoding: k.dropFirst(strip), as: UTF8.self))
+                return names.count < limit
+            }
+            reply = .names(names)
+        case .alias(let p, let a, let v): reply = .alias(try get(Self.aliasKey(p, a, v), as: AliasClaim.self))
         }
         return reply.encoded
     }
