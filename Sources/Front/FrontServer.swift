@@ -42,6 +42,12 @@ public struct FrontServer: Sendable {
             headers[HTTPField.Name("Access-Control-Max-Age")!] = "86400"
             return Response(status: .ok, headers: headers)
         }
+        router.get(":poolId/.well-known/jwks.json") { _, context -> Response in
+            await wellKnown(context.parameters.get("poolId")) { try await operations.jwks(poolId: $0) }
+        }
+        router.get(":poolId/.well-known/openid-configuration") { _, context -> Response in
+            await wellKnown(context.parameters.get("poolId")) { try await operations.openIDConfiguration(poolId: $0) }
+        }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
         }
@@ -49,6 +55,17 @@ public struct FrontServer: Sendable {
             Self.response(.ok, registry.emitToBuffer(), type: "text/plain; version=0.0.4")
         }
         return router
+    }
+
+    func wellKnown(_ poolId: String?, _ body: (String) async throws -> [String: Any]) async -> Response {
+        guard let poolId else { return Self.error(.resourceNotFound("no pool id")) }
+        do {
+            return Self.response(.ok, JSONOutput.data(try await body(poolId)), type: "application/json")
+        } catch let e as CognitoError {
+            return Self.error(e)
+        } catch {
+            return Self.error(.internalError("\(error)"))
+        }
     }
 
     static func response(_ status: HTTPResponse.Status, _ body: [UInt8], type: String, extra: [(String, String)] = []) -> Response {

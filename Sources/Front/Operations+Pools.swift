@@ -59,7 +59,9 @@ extension Operations {
             allowAdminCreateUserOnly: try input.object("AdminCreateUserConfig")?.bool("AllowAdminCreateUserOnly") ?? false,
             tags: try input.stringMap("UserPoolTags") ?? [:])
         guard pool.mfaConfiguration == "OFF" else { throw CognitoError.notSupported("MfaConfiguration other than OFF") }
-        _ = try await store.propose(PoolStore.metaShard, .createPool(pool))
+        var withKey = pool
+        withKey.signingKey = try await auth.newSigningKey()
+        _ = try await store.propose(PoolStore.metaShard, .createPool(withKey))
         return ["UserPool": describe(pool)]
     }
 

@@ -8,12 +8,20 @@ import UserPool
 public struct Operations: Sendable {
     let store: PoolStore
     let region: String
+    let auth: AuthContext
+    /// Seconds of the first lockout (Cognito: 1); doubles with each further failure.
+    let lockoutBase: Int64
     /// Unix seconds; injected so tests can move time.
     let now: @Sendable () -> Int64
 
-    public init(store: PoolStore, region: String, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+    public init(
+        store: PoolStore, region: String, auth: AuthContext, lockoutBase: Int64 = 1,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
         self.store = store
         self.region = region
+        self.auth = auth
+        self.lockoutBase = lockoutBase
         self.now = now
     }
 
@@ -62,6 +70,18 @@ public struct Operations: Sendable {
         "AdminRemoveUserFromGroup": { try await $0.setMembership($1, member: false) },
         "AdminListGroupsForUser": { try await $0.adminListGroupsForUser($1) },
         "ListUsersInGroup": { try await $0.listUsersInGroup($1) },
+        "InitiateAuth": { try await $0.initiateAuth($1, admin: false) },
+        "AdminInitiateAuth": { try await $0.initiateAuth($1, admin: true) },
+        "RespondToAuthChallenge": { try await $0.respondToAuthChallenge($1, admin: false) },
+        "AdminRespondToAuthChallenge": { try await $0.respondToAuthChallenge($1, admin: true) },
+        "GetUser": { try await $0.getUser($1) },
+        "UpdateUserAttributes": { try await $0.updateUserAttributes($1) },
+        "DeleteUser": { try await $0.deleteUser($1) },
+        "ChangePassword": { try await $0.changePassword($1) },
+        "GlobalSignOut": { try await $0.globalSignOut($1) },
+        "AdminUserGlobalSignOut": { try await $0.adminUserGlobalSignOut($1) },
+        "RevokeToken": { try await $0.revokeToken($1) },
+        "GetTokensFromRefreshToken": { try await $0.getTokensFromRefreshToken($1) },
     ]
 
     /// Every operation in the cognito-idp service model that Cognate does not build yet is

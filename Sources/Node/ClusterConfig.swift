@@ -38,6 +38,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// The front's listen address and public URL.
     public var front: String?
     public var public_url: String?
+    /// 32 bytes in hex: seals pool signing keys, challenges and refresh tokens; every front
+    /// of a cluster needs the same one (or COGNATE_MASTER_KEY).
+    public var master_key: String?
+    /// Seconds of the first sign-in lockout (after 5 failures; doubles after each further
+    /// one, up to 15 minutes). Cognito's is 1.
+    public var lockout_base_seconds: Int?
 
     public var tickMilliseconds: Int { tick_ms ?? 50 }
     public var electionTicks: Int { election_ticks ?? 10 }

@@ -53,6 +53,8 @@ public final class ClusterLauncher: @unchecked Sendable {
         if let f = c.front { lines.append("front = \(q(f))") }
         if let u = c.public_url { lines.append("public_url = \(q(u))") }
         if let keys = c.admin_keys { lines.append("admin_keys = [" + keys.map(q).joined(separator: ", ") + "]") }
+        if let m = c.master_key { lines.append("master_key = \(q(m))") }
+        if let l = c.lockout_base_seconds { lines.append("lockout_base_seconds = \(l)") }
         for n in c.nodes {
             lines += ["", "[[nodes]]", "id = \(n.id)", "peer = \(q(n.peer))", "admin = \(q(n.admin))", "data = \(q(n.data))"]
         }

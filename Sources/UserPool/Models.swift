@@ -57,10 +57,12 @@ public struct Pool: Codable, Sendable, Equatable {
     /// Sign-up by users themselves (false: AdminCreateUserConfig.AllowAdminCreateUserOnly).
     public var allowAdminCreateUserOnly: Bool
     public var tags: [String: String]
+    /// The pool's RSA signing key, sealed with the cluster's master key.
+    public var signingKey: SealedSigningKey?
 
     public func attribute(_ name: String) -> SchemaAttribute? { schema.first { $0.name == name } }
 
-    public init(id: String, name: String, createdAt: Int64, modifiedAt: Int64, policy: PasswordPolicy, schema: [SchemaAttribute], usernameAttributes: [String], aliasAttributes: [String], autoVerifiedAttributes: [String], caseSensitive: Bool, mfaConfiguration: String, deletionProtection: String, allowAdminCreateUserOnly: Bool, tags: [String: String]) {
+    public init(id: String, name: String, createdAt: Int64, modifiedAt: Int64, policy: PasswordPolicy, schema: [SchemaAttribute], usernameAttributes: [String], aliasAttributes: [String], autoVerifiedAttributes: [String], caseSensitive: Bool, mfaConfiguration: String, deletionProtection: String, allowAdminCreateUserOnly: Bool, tags: [String: String], signingKey: SealedSigningKey? = nil) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
@@ -75,6 +77,7 @@ public struct Pool: Codable, Sendable, Equatable {
         self.deletionProtection = deletionProtection
         self.allowAdminCreateUserOnly = allowAdminCreateUserOnly
         self.tags = tags
+        self.signingKey = signingKey
     }
 }
 
@@ -140,6 +143,8 @@ public struct User: Codable, Sendable, Equatable {
     public var version: Int
     /// Names of the groups the user belongs to, sorted.
     public var groups: [String]?
+    /// Refresh-token families (origin_jti) revoked with RevokeToken; most recent last.
+    public var revokedOrigins: [String]?
 
     public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, tokenGeneration: Int, version: Int, groups: [String]? = nil) {
         self.poolId = poolId
@@ -195,5 +200,16 @@ public struct AliasClaim: Codable, Sendable, Equatable {
         self.owner = owner
         self.state = state
         self.since = since
+    }
+}
+
+/// A pool's token-signing key: its id (the JWT `kid`) and the sealed private key (DER).
+public struct SealedSigningKey: Codable, Sendable, Equatable {
+    public var keyId: String
+    public var sealed: [UInt8]
+
+    public init(keyId: String, sealed: [UInt8]) {
+        self.keyId = keyId
+        self.sealed = sealed
     }
 }

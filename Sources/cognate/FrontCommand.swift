@@ -47,7 +47,13 @@ struct FrontCommand: AsyncParsableCommand {
         }
         if keys.isEmpty { logger.warning("no admin keys configured: every admin operation will be refused") }
         let client = NodeClient(config: cluster)
-        let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1")
+        let masterHex = ProcessInfo.processInfo.environment["COGNATE_MASTER_KEY"] ?? cluster.master_key
+        if masterHex == nil { logger.warning("no master_key (or COGNATE_MASTER_KEY): deriving one from the admin keys; set one in production") }
+        let auth = AuthContext(
+            masterKey: AuthContext.masterKey(hex: masterHex, fallback: keys),
+            publicURL: cluster.public_url ?? "http://\(address)")
+        let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1", auth: auth,
+            lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let server = FrontServer(operations: operations, verifier: SigV4Verifier(keys: keys), registry: registry, logger: logger)
         let app = Application(
             router: server.router(),

@@ -29,7 +29,7 @@ def free_ports(n):
 class NodeCluster:
     """Three (or more) `cognate node` processes from a generated cluster definition."""
 
-    def __init__(self, directory, nodes=3, shards=3, snapshot_threshold=10000, tick_ms=50):
+    def __init__(self, directory, nodes=3, shards=3, snapshot_threshold=10000, tick_ms=50, extra=()):
         self.directory = directory
         self.ids = list(range(1, nodes + 1))
         ports = free_ports(2 * nodes)
@@ -37,7 +37,7 @@ class NodeCluster:
         self.admin = {i: ports[2 * (i - 1) + 1] for i in self.ids}
         lines = [
             f"shards = {shards}", f"replication = {min(3, nodes)}", f"tick_ms = {tick_ms}",
-            f"snapshot_threshold = {snapshot_threshold}",
+            f"snapshot_threshold = {snapshot_threshold}", *extra,
         ]
         for i in self.ids:
             lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{self.peer[i]}"',

@@ -1,0 +1,262 @@
+"""Sign-in through the front with real clients: pycognito's AWSSRP (real SRP: a wrong
+password is refused), boto3, the AWS CLI; tokens checked with PyJWT against the JWKS."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import jwt
+import pytest
+from pycognito.aws_srp import AWSSRP
+from pycognito.exceptions import ForceChangePasswordException
+
+from conftest import Front, NodeCluster
+
+
+@pytest.fixture(scope="module")
+def idp(front):
+    return front.client()
+
+
+@pytest.fixture(scope="module")
+def pool(idp):
+    pid = idp.create_user_pool(PoolName="signin")["UserPool"]["Id"]
+    cid = idp.create_user_pool_client(
+        UserPoolId=pid, ClientName="app",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return pid, cid
+
+
+def make_user(idp, pid, name, password="Passw0rd!", email=None):
+    idp.admin_create_user(UserPoolId=pid, Username=name, MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!",
+                          UserAttributes=[{"Name": "email", "Value": email or f"{name}@example.com"}])
+    idp.admin_set_user_password(UserPoolId=pid, Username=name, Password=password, Permanent=True)
+
+
+def srp(idp, pid, cid, name, password, secret=None):
+    return AWSSRP(username=name, password=password, pool_id=pid, client_id=cid, client=idp, client_secret=secret).authenticate_user()
+
+
+def jwks_client(front, pid):
+    with urllib.request.urlopen(f"{front.endpoint}/{pid}/.well-known/jwks.json", timeout=5) as r:
+        keys = json.load(r)["keys"]
+    return {k["kid"]: jwt.PyJWK(k) for k in keys}
+
+
+def verify(front, pid, token, **kw):
+    keys = jwks_client(front, pid)
+    kid = jwt.get_unverified_header(token)["kid"]
+    return jwt.decode(token, keys[kid].key, algorithms=["RS256"], issuer=f"{front.endpoint}/{pid}", **kw)
+
+
+def test_srp_sign_in_with_pycognito_and_tokens_verified_by_pyjwt(front, idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "srp-ada")
+    result = srp(idp, pid, cid, "srp-ada", "Passw0rd!")["AuthenticationResult"]
+    assert result["TokenType"] == "Bearer" and result["ExpiresIn"] == 3600 and result["RefreshToken"]
+    id_claims = verify(front, pid, result["IdToken"], audience=cid)
+    assert id_claims["token_use"] == "id" and id_claims["cognito:username"] == "srp-ada"
+    assert id_claims["email"] == "srp-ada@example.com" and id_claims["aud"] == cid
+    access = verify(front, pid, result["AccessToken"])
+    assert access["token_use"] == "access" and access["client_id"] == cid and access["username"] == "srp-ada"
+    assert access["scope"] == "aws.cognito.signin.user.admin" and access["sub"] == id_claims["sub"]
+    assert access["origin_jti"] == id_claims["origin_jti"] and access["exp"] > time.time()
+    with urllib.request.urlopen(f"{front.endpoint}/{pid}/.well-known/openid-configuration", timeout=5) as r:
+        assert json.load(r)["issuer"] == f"{front.endpoint}/{pid}"
+
+    me = idp.get_user(AccessToken=result["AccessToken"])
+    assert me["Username"] == "srp-ada"
+
+
+def test_srp_refuses_a_wrong_password(idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "srp-bob")
+    with pytest.raises(idp.exceptions.NotAuthorizedException) as e:
+        srp(idp, pid, cid, "srp-bob", "Wrong-passw0rd!")
+    assert e.value.response["Error"]["Message"] == "Incorrect username or password."
+
+
+def test_unknown_user_looks_like_a_wrong_password(idp, pool):
+    pid, cid = pool
+    with pytest.raises(idp.exceptions.NotAuthorizedException) as e:
+        srp(idp, pid, cid, "nobody-here", "Passw0rd!")
+    assert e.value.response["Error"]["Message"] == "Incorrect username or password."
+    salts = [idp.initiate_auth(ClientId=cid, AuthFlow="USER_SRP_AUTH", AuthParameters={"USERNAME": "nobody-here", "SRP_A": "abc123"})
+             ["ChallengeParameters"]["SALT"] for _ in range(2)]
+    assert salts[0] == salts[1] and len(salts[0]) >= 30
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "nobody-here", "PASSWORD": "Passw0rd!"})
+
+
+def test_password_flows_and_flow_checks(idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "pw-cy")
+    r = idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "pw-cy", "PASSWORD": "Passw0rd!"})
+    assert r["AuthenticationResult"]["AccessToken"]
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "pw-cy", "PASSWORD": "nope"})
+    r = idp.admin_initiate_auth(UserPoolId=pid, ClientId=cid, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": "pw-cy", "PASSWORD": "Passw0rd!"})
+    assert r["AuthenticationResult"]["IdToken"]
+    srp_only = idp.create_user_pool_client(UserPoolId=pid, ClientName="srp-only", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])["UserPoolClient"]["ClientId"]
+    with pytest.raises(idp.exceptions.InvalidParameterException):
+        idp.initiate_auth(ClientId=srp_only, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "pw-cy", "PASSWORD": "Passw0rd!"})
+    with pytest.raises(idp.exceptions.InvalidParameterException):
+        idp.initiate_auth(ClientId=srp_only, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": "x"})
+
+
+def test_new_password_required_after_admin_create_user(idp, pool):
+    pid, cid = pool
+    idp.admin_create_user(UserPoolId=pid, Username="fresh", MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!",
+                          UserAttributes=[{"Name": "email", "Value": "fresh@example.com"}])
+    aws = AWSSRP(username="fresh", password="Temp0rary!", pool_id=pid, client_id=cid, client=idp)
+    with pytest.raises(ForceChangePasswordException):
+        aws.authenticate_user()
+    tokens = aws.set_new_password_challenge("Brand-new-passw0rd")
+    assert tokens["AuthenticationResult"]["AccessToken"]
+    assert idp.admin_get_user(UserPoolId=pid, Username="fresh")["UserStatus"] == "CONFIRMED"
+    assert srp(idp, pid, cid, "fresh", "Brand-new-passw0rd")["AuthenticationResult"]["IdToken"]
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        srp(idp, pid, cid, "fresh", "Temp0rary!")
+
+
+def test_client_with_a_secret(idp, pool):
+    pid, _ = pool
+    c = idp.create_user_pool_client(UserPoolId=pid, ClientName="confidential", GenerateSecret=True,
+                                    ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+    make_user(idp, pid, "secretive")
+    result = srp(idp, pid, c["ClientId"], "secretive", "Passw0rd!", secret=c["ClientSecret"])["AuthenticationResult"]
+    assert result["AccessToken"]
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=c["ClientId"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "secretive", "PASSWORD": "Passw0rd!"})
+    digest = hmac.new(c["ClientSecret"].encode(), ("secretive" + c["ClientId"]).encode(), hashlib.sha256).digest()
+    r = idp.initiate_auth(ClientId=c["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                          AuthParameters={"REFRESH_TOKEN": result["RefreshToken"], "SECRET_HASH": base64.b64encode(digest).decode()})
+    assert r["AuthenticationResult"]["AccessToken"]
+
+
+def test_refresh_keeps_auth_time_and_global_sign_out_revokes(front, idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "refresher")
+    first = srp(idp, pid, cid, "refresher", "Passw0rd!")["AuthenticationResult"]
+    time.sleep(1.1)
+    again = idp.initiate_auth(ClientId=cid, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": first["RefreshToken"]})["AuthenticationResult"]
+    assert "RefreshToken" not in again
+    a, b = verify(front, pid, first["IdToken"], audience=cid), verify(front, pid, again["IdToken"], audience=cid)
+    assert a["auth_time"] == b["auth_time"] and b["iat"] > a["iat"]
+
+    idp.global_sign_out(AccessToken=again["AccessToken"])
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.get_user(AccessToken=first["AccessToken"])
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": first["RefreshToken"]})
+    fresh = srp(idp, pid, cid, "refresher", "Passw0rd!")["AuthenticationResult"]
+    assert idp.get_user(AccessToken=fresh["AccessToken"])["Username"] == "refresher"
+    idp.admin_user_global_sign_out(UserPoolId=pid, Username="refresher")
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.get_user(AccessToken=fresh["AccessToken"])
+
+
+def test_revoke_token_revokes_one_family(idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "revoker")
+    one = srp(idp, pid, cid, "revoker", "Passw0rd!")["AuthenticationResult"]
+    two = srp(idp, pid, cid, "revoker", "Passw0rd!")["AuthenticationResult"]
+    idp.revoke_token(Token=one["RefreshToken"], ClientId=cid)
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": one["RefreshToken"]})
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.get_user(AccessToken=one["AccessToken"])
+    assert idp.get_user(AccessToken=two["AccessToken"])["Username"] == "revoker"
+    assert idp.get_tokens_from_refresh_token(RefreshToken=two["RefreshToken"], ClientId=cid)["AuthenticationResult"]["AccessToken"]
+
+
+def test_user_self_service(idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "selfie")
+    tokens = srp(idp, pid, cid, "selfie", "Passw0rd!")["AuthenticationResult"]
+    idp.update_user_attributes(AccessToken=tokens["AccessToken"], UserAttributes=[{"Name": "given_name", "Value": "Self"}])
+    attrs = {a["Name"]: a["Value"] for a in idp.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"]}
+    assert attrs["given_name"] == "Self"
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.change_password(AccessToken=tokens["AccessToken"], PreviousPassword="wrong", ProposedPassword="Next-passw0rd")
+    idp.change_password(AccessToken=tokens["AccessToken"], PreviousPassword="Passw0rd!", ProposedPassword="Next-passw0rd")
+    assert srp(idp, pid, cid, "selfie", "Next-passw0rd")["AuthenticationResult"]
+    idp.delete_user(AccessToken=tokens["AccessToken"])
+    with pytest.raises(idp.exceptions.UserNotFoundException):
+        idp.admin_get_user(UserPoolId=pid, Username="selfie")
+
+
+def lock_out(idp, cid, name):
+    for _ in range(6):
+        with pytest.raises(idp.exceptions.NotAuthorizedException):
+            idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": name, "PASSWORD": "Wrong-passw0rd"})
+
+
+def test_six_wrong_passwords_lock_the_user_for_a_while(idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "locky")
+    lock_out(idp, cid, "locky")
+    with pytest.raises(idp.exceptions.NotAuthorizedException) as e:
+        idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "locky", "PASSWORD": "Passw0rd!"})
+    assert e.value.response["Error"]["Message"] == "Password attempts exceeded"
+    time.sleep(3)
+    assert idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "locky", "PASSWORD": "Passw0rd!"})["AuthenticationResult"]
+
+
+def test_the_aws_cli_signs_in(front, idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "cli-signer")
+    venv_aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    r = subprocess.run([venv_aws if os.path.exists(venv_aws) else "aws", "cognito-idp", "initiate-auth", "--client-id", cid,
+                        "--auth-flow", "USER_PASSWORD_AUTH", "--auth-parameters", "USERNAME=cli-signer,PASSWORD=Passw0rd!",
+                        "--endpoint-url", front.endpoint, "--region", "us-east-1", "--output", "json"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, AWS_ACCESS_KEY_ID="cognate", AWS_SECRET_ACCESS_KEY="cognate-local-secret"))
+    assert r.returncode == 0, r.stderr
+    assert verify(front, pid, json.loads(r.stdout)["AuthenticationResult"]["AccessToken"])["username"] == "cli-signer"
+
+
+def test_sign_in_survives_a_node_kill_and_so_does_a_lockout(tmp_path):
+    # A long first lockout (60 s) so the lock certainly outlives the failover.
+    cluster = NodeCluster(str(tmp_path), extra=["lockout_base_seconds = 60"])
+    cluster.start_all()
+    front = Front(cluster)
+    try:
+        idp = front.client()
+        pid = idp.create_user_pool(PoolName="failover")["UserPool"]["Id"]
+        cid = idp.create_user_pool_client(UserPoolId=pid, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+        make_user(idp, pid, "steady")
+        make_user(idp, pid, "locked")
+        assert srp(idp, pid, cid, "steady", "Passw0rd!")["AuthenticationResult"]
+        lock_out(idp, cid, "locked")
+        # SIGKILL the leader of shard 0 and of one user shard.
+        victim = cluster.leader_of(1) or 1
+        cluster.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                assert srp(idp, pid, cid, "steady", "Passw0rd!")["AuthenticationResult"]
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        with pytest.raises(idp.exceptions.NotAuthorizedException) as e:
+            idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "locked", "PASSWORD": "Passw0rd!"})
+        assert e.value.response["Error"]["Message"] == "Password attempts exceeded"
+        with pytest.raises(idp.exceptions.NotAuthorizedException) as e:
+            srp(idp, pid, cid, "locked", "Passw0rd!")
+        assert e.value.response["Error"]["Message"] == "Password attempts exceeded"
+        with pytest.raises(idp.exceptions.NotAuthorizedException):
+            srp(idp, pid, cid, "steady", "Wrong-passw0rd")
+    finally:
+        front.stop()
+        cluster.stop_all()
