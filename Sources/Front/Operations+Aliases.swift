@@ -79,7 +79,7 @@ extension Operations {
             guard error.type == "UserNotFoundException" else { throw error }
             notFound = error
         }
-        for attribute in uniqueAttributes(pool) {
+        for attribute in uniqueAttributes(pool) + ["sub"] {
             if let owner = try await claimOwner(pool, attribute, username) {
                 return try await store.user(pool: pool, username: owner)
             }
@@ -103,14 +103,16 @@ extension Operations {
             storedName = Self.newSub()
         }
         let owner = PoolRules.canonical(storedName, in: pool)
-        let claims = uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } }
+        // The sub is claimed too, so it is unique and a user can be found by it.
+        let sub = pool.usernameAttributes.isEmpty ? Self.newSub() : storedName
+        let claims = uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } } + [("sub", sub)]
         var reserved: [(String, String)] = []
         do {
             for (a, v) in claims {
                 try await reserve(pool, a, v, owner: owner)
                 reserved.append((a, v))
             }
-            let user = try await create(pool: pool, username: storedName, attributes: attributes, password: password, status: status, temporary: temporary, sub: pool.usernameAttributes.isEmpty ? nil : storedName)
+            let user = try await create(pool: pool, username: storedName, attributes: attributes, password: password, status: status, temporary: temporary, sub: sub)
             for (a, v) in claims { try await commitClaim(pool, a, v, owner: owner) }
             return user
         } catch {

@@ -110,6 +110,7 @@ extension Operations {
         for a in uniqueAttributes(pool) {
             if let v = user.attributes[a] { await releaseClaim(pool, a, v, owner: canonical) }
         }
+        await releaseClaim(pool, "sub", user.sub, owner: canonical)
         return [:]
     }
 

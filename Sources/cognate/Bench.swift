@@ -5,7 +5,7 @@ import Ops
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the hot path and the storage layer.",
-        subcommands: [Crypto.self, StorageCommand.self]
+        subcommands: [Crypto.self, StorageCommand.self, SignInCommand.self]
     )
 
     struct Crypto: ParsableCommand {
@@ -102,4 +102,67 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct SignInCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signin",
+        abstract: "Load-benchmark sign-ins against any Cognito-compatible endpoint.",
+        discussion: """
+            Creates (or reuses, with --pool and --client) a pool, an app client and --users users \
+            through admin calls (SigV4 with --access-key/--secret-key), then signs in at --concurrency \
+            in a closed loop for --duration seconds, with a live progress line. Reports throughput and \
+            latency percentiles, errors by exception name, and whether the endpoint refused a wrong \
+            password (an endpoint that does no SRP math accepts it).
+            """
+    )
+
+    @Option(help: "The Cognito API endpoint.") var endpoint: String = "http://127.0.0.1:9229"
+    @Option var users: Int = 100
+    @Option var concurrency: Int = 16
+    @Option(help: "Seconds (a trailing s is allowed: 30s).") var duration: String = "30"
+    @Option(help: "srp, password or refresh.") var flow: String = "srp"
+    @Option var pool: String?
+    @Option var client: String?
+    @Option var region: String = "us-east-1"
+    @Option(name: .customLong("access-key")) var accessKey: String = "cognate"
+    @Option(name: .customLong("secret-key")) var secretKey: String = "cognate-local-secret"
+    @Option(help: "Directory for the JSON result.") var out: String?
+    @Flag var json = false
+
+    func run() async throws {
+        guard let seconds = Double(duration.hasSuffix("s") ? String(duration.dropLast()) : duration), seconds > 0, seconds <= 3600 else {
+            throw ValidationError("--duration must be 1...3600 seconds")
+        }
+        guard let f = SignInBench.Flow(rawValue: flow) else { throw ValidationError("--flow must be srp, password or refresh") }
+        guard (1...4096).contains(concurrency), (1...100_000).contains(users) else { throw ValidationError("--concurrency 1...4096, --users 1...100000") }
+        var options = SignInBench.Options()
+        options.users = users
+        options.concurrency = concurrency
+        options.seconds = seconds
+        options.flow = f
+        options.pool = pool
+        options.client = client
+        let http = try CognitoHTTPClient(endpoint: endpoint, region: region, accessKey: accessKey, secretKey: secretKey)
+        let bench = SignInBench(client: http, endpoint: endpoint, options: options)
+        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + ($0.hasPrefix("\r") || $0 == "\n" ? "" : "\n")).utf8)) }
+        let (p, c) = try await bench.setUp(log: log)
+        let report = try await bench.run(pool: p, clientId: c, progress: log)
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/signin-\(f.rawValue).json"))
+        }
+        if json {
+            try printJSON(report)
+        } else {
+            print(String(format: "%@ %@ c=%d: %.1f sign-ins/s over %.1fs (%d); p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f",
+                         endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
+            if !report.errors.isEmpty { print("errors: " + report.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")) }
+            if let refused = report.wrongPasswordRefused {
+                print(refused ? "a wrong password was refused: the endpoint verifies the proof" : "WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification")
+            }
+        }
+    }
 }

@@ -258,8 +258,8 @@ def post(front, target, data, content_type="application/x-amz-json-1.1", full_ta
 
 
 def test_unsupported_and_unknown_operations_answer_clearly(front):
-    status, body = post(front, "InitiateAuth", b'{"ClientId":"x","AuthFlow":"USER_SRP_AUTH"}')
-    assert status == 400 and body["__type"] == "UnsupportedOperationException" and "InitiateAuth" in body["message"]
+    status, body = post(front, "AssociateSoftwareToken", b'{"AccessToken":"x"}')
+    assert status == 400 and body["__type"] == "UnsupportedOperationException" and "AssociateSoftwareToken" in body["message"]
     status, body = post(front, "NoSuchThing", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException"
     status, body = post(front, None, b"{}", full_target="SomethingElse.SignUp")

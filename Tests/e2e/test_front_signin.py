@@ -260,3 +260,25 @@ def test_sign_in_survives_a_node_kill_and_so_does_a_lockout(tmp_path):
     finally:
         front.stop()
         cluster.stop_all()
+
+
+def test_admin_flow_with_new_password_challenge(idp, pool):
+    pid, cid = pool
+    idp.admin_create_user(UserPoolId=pid, Username="admin-flow", MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!",
+                          UserAttributes=[{"Name": "email", "Value": "af@example.com"}])
+    r = idp.admin_initiate_auth(UserPoolId=pid, ClientId=cid, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": "admin-flow", "PASSWORD": "Temp0rary!"})
+    assert r["ChallengeName"] == "NEW_PASSWORD_REQUIRED" and r["Session"]
+    with pytest.raises(idp.exceptions.InvalidPasswordException):
+        idp.admin_respond_to_auth_challenge(UserPoolId=pid, ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session=r["Session"],
+                                            ChallengeResponses={"USERNAME": "admin-flow", "NEW_PASSWORD": "weak"})
+    done = idp.admin_respond_to_auth_challenge(UserPoolId=pid, ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session=r["Session"],
+                                               ChallengeResponses={"USERNAME": "admin-flow", "NEW_PASSWORD": "Admin-set-passw0rd"})
+    assert done["AuthenticationResult"]["AccessToken"]
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.admin_respond_to_auth_challenge(UserPoolId=pid, ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session="bm90LWEtc2Vzc2lvbg==",
+                                            ChallengeResponses={"USERNAME": "admin-flow", "NEW_PASSWORD": "Admin-set-passw0rd"})
+    r = idp.initiate_auth(ClientId=cid, AuthFlow="REFRESH_TOKEN", AuthParameters={"REFRESH_TOKEN": done["AuthenticationResult"]["RefreshToken"]})
+    assert r["AuthenticationResult"]["IdToken"]
+    sub = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pid, Username="admin-flow")["UserAttributes"]}["sub"]
+    assert idp.admin_get_user(UserPoolId=pid, Username=sub)["Username"] == "admin-flow"

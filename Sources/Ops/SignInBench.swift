@@ -1,0 +1,200 @@
+import AuthCrypto
+import Foundation
+
+/// `cognate bench signin`: sign-ins in a closed loop at a fixed concurrency against any
+/// Cognito-compatible endpoint, after creating (or reusing) a pool, a client and users.
+public struct SignInBench: Sendable {
+    public enum Flow: String, Sendable, CaseIterable { case srp, password, refresh }
+
+    public struct Options: Sendable {
+        public var users = 100
+        public var concurrency = 16
+        public var seconds = 30.0
+        public var flow = Flow.srp
+        public var pool: String?
+        public var client: String?
+        public var password = "Bench-Passw0rd!"
+        public init() {}
+    }
+
+    public struct Report: Codable, Sendable {
+        public var endpoint: String
+        public var flow: String
+        public var concurrency: Int
+        public var seconds: Double
+        public var signIns: Int
+        public var signInsPerSecond: Double
+        public var p50Ms: Double
+        public var p90Ms: Double
+        public var p99Ms: Double
+        public var p999Ms: Double
+        public var maxMs: Double
+        public var errors: [String: Int]
+        /// Sign-ins per second, one entry per second of the run.
+        public var timeline: [Double]
+        public var p99Timeline: [Double]
+        /// Whether the endpoint verified the SRP proof: a deliberately wrong password was refused.
+        public var wrongPasswordRefused: Bool?
+    }
+
+    let client: CognitoHTTPClient
+    let endpoint: String
+    let options: Options
+
+    public init(client: CognitoHTTPClient, endpoint: String, options: Options) {
+        self.client = client
+        self.endpoint = endpoint
+        self.options = options
+    }
+
+    /// Creates the pool, client and users unless given; returns (pool, client).
+    public func setUp(log: (String) -> Void) async throws -> (String, String) {
+        var pool = options.pool
+        var appClient = options.client
+        if pool == nil {
+            let p = try await client.call("CreateUserPool", ["PoolName": "cognate-bench"], signed: true)
+            pool = (p["UserPool"] as? [String: Any])?["Id"] as? String
+            log("created pool \(pool ?? "?")")
+        }
+        guard let pool else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no pool id") }
+        if appClient == nil {
+            let c = try await client.call("CreateUserPoolClient", [
+                "UserPoolId": pool, "ClientName": "cognate-bench",
+                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ], signed: true)
+            appClient = (c["UserPoolClient"] as? [String: Any])?["ClientId"] as? String
+        }
+        guard let appClient else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no client id") }
+        var created = 0
+        for i in 0..<options.users {
+            let name = "bench-user-\(i)"
+            do {
+                _ = try await client.call("AdminCreateUser", ["UserPoolId": pool, "Username": name, "MessageAction": "SUPPRESS", "TemporaryPassword": "Temp-Passw0rd!"], signed: true)
+                created += 1
+            } catch let e as CognitoHTTPClient.CallError where e.type == "UsernameExistsException" {}
+            _ = try await client.call("AdminSetUserPassword", ["UserPoolId": pool, "Username": name, "Password": options.password, "Permanent": true], signed: true)
+        }
+        log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
+        return (pool, appClient)
+    }
+
+    /// One sign-in by `flow`; throws the endpoint's error.
+    func signIn(pool: String, clientId: String, user: String, password: String, refreshToken: String?) async throws -> String? {
+        switch options.flow {
+        case .password:
+            let r = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": ["USERNAME": user, "PASSWORD": password]])
+            return (r["AuthenticationResult"] as? [String: Any])?["RefreshToken"] as? String
+        case .refresh:
+            if let refreshToken {
+                _ = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": ["REFRESH_TOKEN": refreshToken]])
+                return refreshToken
+            }
+            let r = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": ["USERNAME": user, "PASSWORD": password]])
+            return (r["AuthenticationResult"] as? [String: Any])?["RefreshToken"] as? String
+        case .srp:
+            var rng = SystemRandomNumberGenerator()
+            let srp = SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: password, using: &rng)
+            let first = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": ["USERNAME": user, "SRP_A": srp.AHex]])
+            guard let params = first["ChallengeParameters"] as? [String: String], let salt = params["SALT"], let b = params["SRP_B"],
+                let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"], let blockBytes = Base64.decode(block)
+            else { throw CognitoHTTPClient.CallError(type: "BadChallenge", message: "PASSWORD_VERIFIER parameters missing") }
+            let timestamp = CognitoTimestamp.format(Int64(Date().timeIntervalSince1970))
+            let signature = try srp.signature(userIdForSrp: userId, BHex: b, saltHex: salt, secretBlock: blockBytes, timestamp: timestamp)
+            _ = try await client.call("RespondToAuthChallenge", [
+                "ClientId": clientId, "ChallengeName": "PASSWORD_VERIFIER",
+                "ChallengeResponses": ["USERNAME": userId, "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp],
+            ])
+            return nil
+        }
+    }
+
+    final class Recorder: @unchecked Sendable {
+        let lock = NSLock()
+        var latencies: [Double] = []
+        var perSecond: [Int: [Double]] = [:]
+        var errors: [String: Int] = [:]
+
+        func record(second: Int, ms: Double) {
+            lock.lock()
+            latencies.append(ms)
+            perSecond[second, default: []].append(ms)
+            lock.unlock()
+        }
+
+        func fail(_ type: String) {
+            lock.lock()
+            errors[type, default: 0] += 1
+            lock.unlock()
+        }
+
+        func snapshot() -> (Int, Double, Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let sorted = latencies.suffix(2000).sorted()
+            return (latencies.count, sorted.isEmpty ? 0 : sorted[Int(Double(sorted.count - 1) * 0.99)], errors.values.reduce(0, +))
+        }
+    }
+
+    public func run(pool: String, clientId: String, progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        // Does the endpoint check the proof? One sign-in with a wrong password must fail.
+        var wrongRefused: Bool?
+        if options.flow == .srp || options.flow == .password {
+            do {
+                let probe = SignInBench(client: client, endpoint: endpoint, options: options)
+                _ = try await probe.signIn(pool: pool, clientId: clientId, user: "bench-user-0", password: "Not-the-passw0rd!", refreshToken: nil)
+                wrongRefused = false
+            } catch {
+                wrongRefused = true
+            }
+        }
+        let recorder = Recorder()
+        let start = Date()
+        let deadline = start.addingTimeInterval(options.seconds)
+        let ticker = Task {
+            var last = 0
+            while Date() < deadline {
+                try? await Task.sleep(for: .seconds(1))
+                let (n, p99, errors) = recorder.snapshot()
+                progress(String(format: "\r%5.0fs  %7.1f sign-ins/s  p99 %6.1f ms  errors %d   ", Date().timeIntervalSince(start), Double(n - last), p99, errors))
+                last = n
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for w in 0..<options.concurrency {
+                group.addTask { [options] in
+                    var refresh: String?
+                    var i = w
+                    while Date() < deadline {
+                        let user = "bench-user-\(i % options.users)"
+                        i += options.concurrency
+                        let began = Date()
+                        do {
+                            refresh = try await signIn(pool: pool, clientId: clientId, user: user, password: options.password, refreshToken: refresh) ?? refresh
+                            let ms = Date().timeIntervalSince(began) * 1000
+                            recorder.record(second: Int(began.timeIntervalSince(start)), ms: ms)
+                        } catch let e as CognitoHTTPClient.CallError {
+                            recorder.fail(e.type)
+                        } catch {
+                            recorder.fail(String(describing: type(of: error)))
+                        }
+                    }
+                }
+            }
+        }
+        ticker.cancel()
+        progress("\n")
+        let elapsed = Date().timeIntervalSince(start)
+        let sorted = recorder.latencies.sorted()
+        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))] }
+        let seconds = Int(options.seconds.rounded(.up))
+        let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.count ?? 0) }
+        let p99s = (0..<seconds).map { s -> Double in
+            let l = (recorder.perSecond[s] ?? []).sorted()
+            return l.isEmpty ? 0 : l[min(l.count - 1, Int(Double(l.count) * 0.99))]
+        }
+        return Report(
+            endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: sorted.count,
+            signInsPerSecond: Double(sorted.count) / elapsed, p50Ms: pct(0.5), p90Ms: pct(0.9), p99Ms: pct(0.99), p999Ms: pct(0.999),
+            maxMs: sorted.last ?? 0, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused)
+    }
+}
