@@ -94,9 +94,9 @@ extension Operations {
         if !pool.usernameAttributes.isEmpty {
             // Email or phone as username: the user is stored under its sub, the value
             // becomes the attribute and a claim.
-            let isEmail = PoolRulesAccess.isEmail(username)
+            let isEmail = PoolRules.isEmail(username)
             let attribute = isEmail ? "email" : "phone_number"
-            guard pool.usernameAttributes.contains(attribute), isEmail || PoolRulesAccess.isPhone(username) else {
+            guard pool.usernameAttributes.contains(attribute), isEmail || PoolRules.isPhone(username) else {
                 throw CognitoError.invalidParameter("Username should be \(pool.usernameAttributes.joined(separator: " or ")).")
             }
             attributes[attribute] = username
@@ -122,14 +122,3 @@ extension Operations {
     }
 }
 
-/// The rules' format checks, for the front's username-attribute handling.
-enum PoolRulesAccess {
-    static func isEmail(_ s: String) -> Bool {
-        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !s.contains(" ")
-    }
-
-    static func isPhone(_ s: String) -> Bool {
-        s.hasPrefix("+") && (2...16).contains(s.count) && s.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
-    }
-}

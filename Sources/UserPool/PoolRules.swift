@@ -82,13 +82,13 @@ public enum PoolRules {
         }
     }
 
-    static func isEmail(_ s: String) -> Bool {
+    public static func isEmail(_ s: String) -> Bool {
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
             && !parts[1].hasSuffix(".") && !s.contains(" ")
     }
 
-    static func isPhone(_ s: String) -> Bool {
+    public static func isPhone(_ s: String) -> Bool {
         s.hasPrefix("+") && (2...16).contains(s.count) && s.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
     }
 }

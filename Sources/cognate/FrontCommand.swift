@@ -31,14 +31,7 @@ struct FrontCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cluster = try ClusterConfig.load(path: config)
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.front")
         let address = try HostPort(listen ?? cluster.front ?? "127.0.0.1:9229", field: "--listen")
         var keys = SigV4Verifier.parseKeys((cluster.admin_keys ?? []).joined(separator: ","))

@@ -32,14 +32,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cluster = try ClusterConfig.load(path: config)
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
         let server = try NodeServer(
             config: cluster, nodeId: id, stateMachine: CognateStateMachine(), registry: registry, logger: logger, dataDirectory: data)
@@ -84,4 +77,18 @@ final class OnceFlag: @unchecked Sendable {
         done = true
         return true
     }
+}
+
+/// Logs to standard error at `logLevel`; metrics into a Prometheus registry, returned for
+/// the process's `/metrics`.
+func bootstrapObservability(logLevel: String) -> PrometheusCollectorRegistry {
+    let level = Logger.Level(rawValue: logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = level
+        return h
+    }
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
 }
