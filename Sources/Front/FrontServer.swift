@@ -32,6 +32,7 @@ public struct FrontServer: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: MetricsMiddleware())
         router.post("/") { request, _ -> Response in await handle(request) }
         router.on("/", method: .options) { _, _ -> Response in
             var headers = HTTPFields()

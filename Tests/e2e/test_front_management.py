@@ -288,6 +288,9 @@ def test_bad_input_is_refused_and_the_front_keeps_serving(front, pool):
         assert "x-amz-target" in r.headers["Access-Control-Allow-Headers"]
     with urllib.request.urlopen(front.endpoint + "/health", timeout=5) as r:
         assert r.status == 200
+    with urllib.request.urlopen(front.endpoint + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+        assert "hb_requests" in text and "http_server_request_duration" in text
 
 
 def test_thousands_of_generated_bodies_never_break_the_front(front, pool):
