@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // System libraries from Debian (liblmdb-dev, libssl-dev), found through pkg-config.
@@ -92,7 +93,10 @@ let package = Package(
         ),
         .target(
             name: "Ops",
-            dependencies: ["Storage", "AuthCrypto", "Node"]
+            dependencies: [
+                "Storage", "AuthCrypto", "Node",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .executableTarget(
             name: "cognate",

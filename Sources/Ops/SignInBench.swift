@@ -1,5 +1,6 @@
 import AuthCrypto
 import Foundation
+import Histogram
 
 /// `cognate bench signin`: sign-ins in a closed loop at a fixed concurrency against any
 /// Cognito-compatible endpoint, after creating (or reusing) a pool, a client and users.
@@ -108,16 +109,24 @@ public struct SignInBench: Sendable {
         }
     }
 
+    /// Latencies in HdrHistograms (microseconds): one for the run, one per second.
+    /// `@unchecked Sendable`: every access is under `lock`.
     final class Recorder: @unchecked Sendable {
         let lock = NSLock()
         var latencies: [Double] = []
-        var perSecond: [Int: [Double]] = [:]
+        var all = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var perSecond: [Int: Histogram<UInt64>] = [:]
         var errors: [String: Int] = [:]
 
         func record(second: Int, ms: Double) {
+            let us = UInt64(max(1, ms * 1000))
             lock.lock()
             latencies.append(ms)
-            perSecond[second, default: []].append(ms)
+            all.record(us)
+            if perSecond[second] == nil {
+                perSecond[second] = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+            }
+            perSecond[second]!.record(us)
             lock.unlock()
         }
 
@@ -127,11 +136,12 @@ public struct SignInBench: Sendable {
             lock.unlock()
         }
 
+        /// (sign-ins so far, p99 of the last 2,000 in ms, errors so far) for the progress line.
         func snapshot() -> (Int, Double, Int) {
             lock.lock()
             defer { lock.unlock() }
-            let sorted = latencies.suffix(2000).sorted()
-            return (latencies.count, sorted.isEmpty ? 0 : sorted[Int(Double(sorted.count - 1) * 0.99)], errors.values.reduce(0, +))
+            let recent = latencies.suffix(2000).sorted()
+            return (latencies.count, recent.isEmpty ? 0 : recent[Int(Double(recent.count - 1) * 0.99)], errors.values.reduce(0, +))
         }
     }
 
@@ -184,17 +194,14 @@ public struct SignInBench: Sendable {
         ticker.cancel()
         progress("\n")
         let elapsed = Date().timeIntervalSince(start)
-        let sorted = recorder.latencies.sorted()
-        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))] }
+        let h = recorder.all
+        func pct(_ p: Double) -> Double { h.totalCount == 0 ? 0 : Double(h.valueAtPercentile(p)) / 1000 }
         let seconds = Int(options.seconds.rounded(.up))
-        let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.count ?? 0) }
-        let p99s = (0..<seconds).map { s -> Double in
-            let l = (recorder.perSecond[s] ?? []).sorted()
-            return l.isEmpty ? 0 : l[min(l.count - 1, Int(Double(l.count) * 0.99))]
-        }
+        let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.totalCount ?? 0) }
+        let p99s = (0..<seconds).map { s -> Double in recorder.perSecond[s].map { Double($0.valueAtPercentile(99)) / 1000 } ?? 0 }
         return Report(
-            endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: sorted.count,
-            signInsPerSecond: Double(sorted.count) / elapsed, p50Ms: pct(0.5), p90Ms: pct(0.9), p99Ms: pct(0.99), p999Ms: pct(0.999),
-            maxMs: sorted.last ?? 0, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused)
+            endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: Int(h.totalCount),
+            signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), p999Ms: pct(99.9),
+            maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused)
     }
 }

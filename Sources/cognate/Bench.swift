@@ -127,7 +127,10 @@ struct SignInCommand: AsyncParsableCommand {
     @Option var region: String = "us-east-1"
     @Option(name: .customLong("access-key")) var accessKey: String = "cognate"
     @Option(name: .customLong("secret-key")) var secretKey: String = "cognate-local-secret"
-    @Option(help: "Directory for the JSON result.") var out: String?
+    @Option(help: "Directory for the JSON result and the SVG chart.") var out: String?
+    @Option(help: "A second endpoint to run the same load against, reported side by side.") var compare: String?
+    @Option(name: .customLong("compare-access-key")) var compareAccessKey: String = "testing"
+    @Option(name: .customLong("compare-secret-key")) var compareSecretKey: String = "testing"
     @Flag var json = false
 
     func run() async throws {
@@ -143,25 +146,38 @@ struct SignInCommand: AsyncParsableCommand {
         options.flow = f
         options.pool = pool
         options.client = client
-        let http = try CognitoHTTPClient(endpoint: endpoint, region: region, accessKey: accessKey, secretKey: secretKey)
-        let bench = SignInBench(client: http, endpoint: endpoint, options: options)
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + ($0.hasPrefix("\r") || $0 == "\n" ? "" : "\n")).utf8)) }
-        let (p, c) = try await bench.setUp(log: log)
-        let report = try await bench.run(pool: p, clientId: c, progress: log)
+        var reports: [SignInBench.Report] = []
+        for (url, key, secret) in [(endpoint, accessKey, secretKey)] + (compare.map { [($0, compareAccessKey, compareSecretKey)] } ?? []) {
+            log("== \(url)")
+            let http = try CognitoHTTPClient(endpoint: url, region: region, accessKey: key, secretKey: secret)
+            var o = options
+            if url != endpoint {
+                o.pool = nil
+                o.client = nil
+            }
+            let bench = SignInBench(client: http, endpoint: url, options: o)
+            let (p, c) = try await bench.setUp(log: log)
+            reports.append(try await bench.run(pool: p, clientId: c, progress: log))
+        }
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/signin-\(f.rawValue).json"))
+            try encoder.encode(reports).write(to: URL(fileURLWithPath: "\(out)/signin-\(f.rawValue).json"))
+            try BenchChart.svg(reports).write(toFile: "\(out)/signin-\(f.rawValue).svg", atomically: true, encoding: .utf8)
+            log("wrote \(out)/signin-\(f.rawValue).json and .svg")
         }
         if json {
-            try printJSON(report)
-        } else {
+            try printJSON(reports.count == 1 ? [reports[0]] : reports)
+            return
+        }
+        for report in reports {
             print(String(format: "%@ %@ c=%d: %.1f sign-ins/s over %.1fs (%d); p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f",
-                         endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
+                         report.endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
             if !report.errors.isEmpty { print("errors: " + report.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")) }
             if let refused = report.wrongPasswordRefused {
-                print(refused ? "a wrong password was refused: the endpoint verifies the proof" : "WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification")
+                print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")
             }
         }
     }
