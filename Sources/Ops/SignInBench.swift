@@ -97,13 +97,14 @@ public struct SignInBench: Sendable {
             let srp = SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: password, using: &rng)
             let first = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": ["USERNAME": user, "SRP_A": srp.AHex]])
             guard let params = first["ChallengeParameters"] as? [String: String], let salt = params["SALT"], let b = params["SRP_B"],
-                let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"], let blockBytes = Base64.decode(block)
+                let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"], let blockBytes = Self.lenientBase64(block)
             else { throw CognitoHTTPClient.CallError(type: "BadChallenge", message: "PASSWORD_VERIFIER parameters missing") }
             let timestamp = CognitoTimestamp.format(Int64(Date().timeIntervalSince1970))
             let signature = try srp.signature(userIdForSrp: userId, BHex: b, saltHex: salt, secretBlock: blockBytes, timestamp: timestamp)
             _ = try await client.call("RespondToAuthChallenge", [
                 "ClientId": clientId, "ChallengeName": "PASSWORD_VERIFIER",
-                "ChallengeResponses": ["USERNAME": userId, "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp],
+                // As pycognito does: the challenge's USERNAME answers, USER_ID_FOR_SRP is signed.
+                "ChallengeResponses": ["USERNAME": params["USERNAME"] ?? user, "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp],
             ])
             return nil
         }
@@ -111,6 +112,16 @@ public struct SignInBench: Sendable {
 
     /// Latencies in HdrHistograms (microseconds): one for the run, one per second.
     /// `@unchecked Sendable`: every access is under `lock`.
+    /// Base64 as Python's b64decode reads it by default: characters outside the alphabet
+    /// are skipped (some emulators send a non-base64 SECRET_BLOCK; clients still sign it).
+    static func lenientBase64(_ text: String) -> [UInt8]? {
+        if let strict = Base64.decode(text) { return strict }
+        var kept = String(text.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") })
+        kept = String(kept.prefix(kept.count - kept.count % 4 == kept.count ? kept.count : kept.count))
+        while kept.count % 4 != 0 { kept += "=" }
+        return Base64.decode(kept)
+    }
+
     final class Recorder: @unchecked Sendable {
         let lock = NSLock()
         var latencies: [Double] = []
@@ -153,8 +164,10 @@ public struct SignInBench: Sendable {
                 let probe = SignInBench(client: client, endpoint: endpoint, options: options)
                 _ = try await probe.signIn(pool: pool, clientId: clientId, user: "bench-user-0", password: "Not-the-passw0rd!", refreshToken: nil)
                 wrongRefused = false
-            } catch {
+            } catch let e as CognitoHTTPClient.CallError where e.type == "NotAuthorizedException" {
                 wrongRefused = true
+            } catch {
+                wrongRefused = nil  // failed for another reason: unknown
             }
         }
         let recorder = Recorder()

@@ -282,3 +282,15 @@ def test_admin_flow_with_new_password_challenge(idp, pool):
     assert r["AuthenticationResult"]["IdToken"]
     sub = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pid, Username="admin-flow")["UserAttributes"]}["sub"]
     assert idp.admin_get_user(UserPoolId=pid, Username=sub)["Username"] == "admin-flow"
+
+
+def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
+    from conftest import COGNATE
+    out = tmp_path / "bench"
+    r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "3", "--concurrency", "2",
+                        "--duration", "3s", "--flow", "srp", "--out", str(out), "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)[0]
+    assert report["signIns"] > 0 and report["errors"] == {} and report["wrongPasswordRefused"] is True
+    assert report["p50Ms"] <= report["p99Ms"] <= report["maxMs"]
+    assert (out / "signin-srp.json").exists() and (out / "signin-srp.svg").read_text().startswith("<svg")
