@@ -1,17 +1,19 @@
 import Foundation
 import Logging
+import NIOCore
 import Raft
 import Storage
 
-/// The multi-Raft runtime of one node: every shard replica on it, driven by one thread.
+/// The multi-Raft runtime of one node: every shard replica on it, driven by one event loop.
 ///
-/// Each turn of the loop takes what arrived (peer messages, client requests), ticks when a
-/// tick is due, then runs one Ready cycle over all shards: their entries, hard states,
-/// snapshots and applied commands go to LMDB in one durable transaction (group commit
-/// across shards), then their messages go out, batched per peer, then waiting clients are
-/// answered. Only this thread touches the replicas, so they need no locks.
+/// What arrives (peer messages, client requests) is stepped at once; then one Ready cycle
+/// runs over all shards: their entries, hard states, snapshots and applied commands go to
+/// LMDB in one durable transaction (group commit across shards), then their messages go
+/// out, batched per peer, then waiting clients are answered. Only the loop touches the
+/// replicas, so they need no locks.
 ///
-/// `@unchecked Sendable`: the only state other threads touch is `inbox`, under `condition`.
+/// `@unchecked Sendable`: after `start(on:)` every member is read and written only on the
+/// one event loop (`submit` hops there when called from elsewhere).
 public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable {
     enum Event {
         case peerMessages([(UInt32, Message)])
@@ -35,11 +37,11 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Sends frames to peers; set before `start()`.
     var send: (@Sendable (_ peer: UInt64, _ frame: Frame, _ done: (@Sendable (Bool) -> Void)?) -> Void)?
 
-    private let condition = NSCondition()
-    private var inbox: [Event] = []
-    private var stopping = false
+    /// Set by `start(on:)`; every other member is touched only on this loop.
+    private var loop: EventLoop?
+    private var tickTask: RepeatedTask?
+    private var cycleScheduled = false
     private var stopped = false
-    private var thread: Thread?
     private var readCounter: UInt64 = 0
     private var ticks: UInt64 = 0
 
@@ -68,65 +70,78 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
-    // MARK: Threading
+    // MARK: The event loop
 
-    public func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "cognate-raft"
-        thread = t
-        t.start()
+    /// Runs the runtime on `loop`, the event loop that also owns the peer and client
+    /// connections: a message is stepped on the thread that read it, with no hand-off, and
+    /// a cycle's fsync holds the loop while the kernel queues what arrives meanwhile.
+    public func start(on loop: EventLoop) {
+        self.loop = loop
+        let interval = TimeAmount.milliseconds(Int64(config.tickMilliseconds))
+        loop.execute { [self] in
+            tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+                guard !stopped else { return }
+                tick()
+                runCycles()
+            }
+        }
     }
 
-    /// Finishes the current cycle (so everything acknowledged is durable) and stops.
+    /// Finishes the current cycle (so everything acknowledged is durable) and stops taking
+    /// work. Call from outside the loop.
     public func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        while !stopped && thread != nil { condition.wait() }
-        condition.unlock()
+        guard let loop else { return }
+        try? loop.submit { [self] in
+            stopped = true
+            tickTask?.cancel()
+        }.wait()
     }
 
     func submit(_ event: Event) {
-        condition.lock()
-        inbox.append(event)
-        condition.signal()
-        condition.unlock()
+        guard let loop else { return }
+        if loop.inEventLoop {
+            accept(event)
+        } else {
+            loop.execute { [self] in accept(event) }
+        }
     }
 
-    private func loop() {
-        let tickInterval = Double(config.tickMilliseconds) / 1000
-        var nextTick = Date().addingTimeInterval(tickInterval)
-        while true {
-            condition.lock()
-            while inbox.isEmpty && !stopping && Date() < nextTick { _ = condition.wait(until: nextTick) }
-            let events = inbox
-            inbox = []
-            let stop = stopping
-            condition.unlock()
-            if stop { break }
+    private func accept(_ event: Event) {
+        guard !stopped else { return }
+        handle(event)
+        scheduleCycle()
+    }
 
-            for e in events { handle(e) }
-            if Date() >= nextTick {
-                tick()
-                nextTick = nextTick.addingTimeInterval(tickInterval)
-                if nextTick < Date() { nextTick = Date().addingTimeInterval(tickInterval) }
-            }
-            do {
-                // A cycle can produce more work at once (a leader committing its own entries
-                // once persisted); run until the replicas are quiet.
-                var rounds = 0
-                while try cycle(), rounds < 16 { rounds += 1 }
-            } catch {
-                // Durable state could not be written: continuing could acknowledge what is
-                // not on disk. Stop the node; a restart recovers from LMDB.
-                logger.critical("storage failure, stopping node: \(error)")
-                fatalError("storage failure: \(error)")
-            }
+    /// One cycle after everything already queued on the loop (a whole socket read's worth
+    /// of messages) has been stepped: that is the group commit.
+    private func scheduleCycle() {
+        guard !cycleScheduled, let loop else { return }
+        cycleScheduled = true
+        loop.execute { [self] in
+            cycleScheduled = false
+            runCycles()
         }
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
+    }
+
+    private func runCycles() {
+        guard !stopped else { return }
+        do {
+            // A cycle can produce more work at once (a leader committing its own entries
+            // once persisted); run until the replicas are quiet.
+            var rounds = 0
+            while try cycle() {
+                rounds += 1
+                if rounds == 16 {
+                    scheduleCycle()
+                    break
+                }
+            }
+        } catch {
+            // Durable state could not be written: continuing could acknowledge what is
+            // not on disk. Stop the node; a restart recovers from LMDB.
+            logger.critical("storage failure, stopping node: \(error)")
+            fatalError("storage failure: \(error)")
+        }
     }
 
     // MARK: Events

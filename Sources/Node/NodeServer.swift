@@ -59,7 +59,7 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
 
     /// Starts serving; returns once the node listens on its peer and admin addresses.
     public func start() async throws {
-        runtime.start()
+        runtime.start(on: group.next())
         try await transport.bind(try HostPort(entry.peer))
         _ = try await admin.bind(try HostPort(entry.admin), group: group)
         logger.info("node \(runtime.nodeId) serving peers and clients on \(entry.peer), admin on \(entry.admin), data in \(entry.data)")
