@@ -19,13 +19,22 @@ struct PaperTests {
         c.elect(1)
         c.elect(2)  // term moves on; 2 leads
         #expect(c[2].role == .leader)
+        c.queue = []
+        let (term, vote, last) = (c[1].term, c[1].vote, c[1].lastIndex)
+        #expect(term > 1)
         var stale = Message(type: .vote, from: 3, to: 1, term: 1)
         stale.index = 100
         stale.logTerm = 100
         c[1].step(stale)
+        #expect(c[1].term == term && c[1].vote == vote, "a stale vote request changes nothing")
         let replies = c.take(.voteResponse)
-        #expect(replies.allSatisfy { $0.reject || $0.to != 3 })
-        #expect(c[1].vote != 3)
+        #expect(replies.allSatisfy { $0.reject })
+        var append = Message(type: .append, from: 3, to: 1, term: 1)
+        append.index = last
+        append.logTerm = c[1].term(at: last)!
+        append.entries = [Entry(term: 1, index: last + 1, data: bytes("stale"))]
+        c[1].step(append)
+        #expect(c[1].lastIndex == last, "a stale append adds nothing")
     }
 
     @Test("§5.1: a server that sees a larger term updates its current term")
