@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "Ops",
             dependencies: [
-                "Storage", "AuthCrypto", "Node",
+                "Storage", "AuthCrypto", "Node", "UserPool",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -117,6 +117,10 @@ let package = Package(
         .testTarget(
             name: "RaftTests",
             dependencies: ["Raft"]
+        ),
+        .testTarget(
+            name: "OpsTests",
+            dependencies: ["Ops"]
         ),
         .testTarget(
             name: "StorageTests",

@@ -18,9 +18,7 @@ public struct PoolStore: Sendable {
     public static let metaShard: UInt32 = 0
 
     public func userShard(pool: String, canonical: String) -> UInt32 {
-        var h = FNV1a()
-        h.add(Array("\(pool)/\(canonical)".utf8))
-        return UInt32(jumpHash(h.value, buckets: Int32(userShards))) + 1
+        UserPoolStateMachine.userShard(pool: pool, canonical: canonical, userShards: userShards)
     }
 
     public var allUserShards: [UInt32] { (1...UInt32(userShards)).map { $0 } }

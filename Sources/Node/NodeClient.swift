@@ -22,11 +22,18 @@ public final class NodeClient: @unchecked Sendable {
     private let lock = NIOLock()
     private var connections: [UInt64: EventLoopFuture<Connection>] = [:]
     private var leaders: [UInt32: UInt64] = [:]
+    /// Nodes that just let a call time out (paused, partitioned), until when they are
+    /// skipped: a NotLeader hint naming one is not followed before then.
+    private var suspects: [UInt64: ContinuousClock.Instant] = [:]
     private var correlation: UInt64 = 0
+    /// One attempt's share of a routed call's deadline: a node that stopped answering costs
+    /// this much before the next replica is tried, not the whole deadline.
+    let attemptTimeout: Duration
 
     public init(config: ClusterConfig, group: EventLoopGroup? = nil) {
         self.config = config
         self.placement = config.placement
+        attemptTimeout = .milliseconds(config.tickMilliseconds * config.electionTicks + 250)
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil
     }
@@ -64,8 +71,8 @@ public final class NodeClient: @unchecked Sendable {
         return bytes
     }
 
-    public func status(node: UInt64) async throws -> NodeStatus {
-        let response = try await call(node: node, .status, timeout: .seconds(3))
+    public func status(node: UInt64, timeout: Duration = .seconds(3)) async throws -> NodeStatus {
+        let response = try await call(node: node, .status, timeout: timeout)
         guard case .ok(let bytes) = response else { throw NodeClientError(description: "node \(node): \(response)") }
         return try JSONDecoder().decode(NodeStatus.self, from: Data(bytes))
     }
@@ -77,25 +84,40 @@ public final class NodeClient: @unchecked Sendable {
         let replicas = placement.replicas(of: shard)
         guard !replicas.isEmpty else { throw NodeClientError(description: "no replicas for shard \(shard)") }
         let deadline = ContinuousClock.now + timeout
-        var target = lock.withLock { leaders[shard] } ?? replicas[0]
         var attempt = 0
         var lastProblem = "no attempt"
+        func next(after node: UInt64) -> UInt64 {
+            // The next replica that is not a suspect (or simply the next one if all are).
+            let now = ContinuousClock.now
+            let start = replicas.firstIndex(of: node) ?? 0
+            for step in 1...replicas.count {
+                let candidate = replicas[(start + step) % replicas.count]
+                if !isSuspect(candidate, at: now) { return candidate }
+            }
+            return replicas[(start + 1) % replicas.count]
+        }
+        var target = lock.withLock { leaders[shard] } ?? replicas[0]
+        if isSuspect(target, at: .now) { target = next(after: target) }
         while ContinuousClock.now < deadline {
             attempt += 1
             do {
-                let response = try await call(node: target, body(), timeout: deadline - ContinuousClock.now)
+                let budget = min(deadline - ContinuousClock.now, attemptTimeout)
+                let response = try await call(node: target, body(), timeout: budget)
                 switch response {
                 case .ok(let bytes):
-                    lock.withLock { leaders[shard] = target }
+                    lock.withLock {
+                        leaders[shard] = target
+                        suspects[target] = nil
+                    }
                     return bytes
                 case .notLeader(let hint):
                     lastProblem = "node \(target) is not the leader of shard \(shard)"
-                    if hint != 0, replicas.contains(hint), hint != target {
+                    if hint != 0, replicas.contains(hint), hint != target, !isSuspect(hint, at: .now) {
                         target = hint
                         lock.withLock { leaders[shard] = hint }
                         continue
                     }
-                    target = replicas[(replicas.firstIndex(of: target)! + 1) % replicas.count]
+                    target = next(after: target)
                 case .unavailable(let why):
                     lastProblem = why
                 case .invalid(let why):
@@ -105,12 +127,28 @@ public final class NodeClient: @unchecked Sendable {
                 throw error
             } catch {
                 lastProblem = "node \(target): \(error)"
-                lock.withLock { leaders[shard] = nil }
-                target = replicas[(replicas.firstIndex(of: target)! + 1) % replicas.count]
+                let failed = target
+                lock.withLock {
+                    // Every shard it led is in doubt, not only this one.
+                    leaders = leaders.filter { $0.value != failed }
+                    suspects[failed] = ContinuousClock.now + attemptTimeout * 2
+                }
+                target = next(after: failed)
             }
-            try await Task.sleep(for: .milliseconds(min(20 * attempt, 200)))
+            try await Task.sleep(for: .milliseconds(min(10 * attempt, 100)))
         }
         throw NodeClientError(description: "shard \(shard): no answer within \(timeout) (last: \(lastProblem))")
+    }
+
+    private func isSuspect(_ node: UInt64, at now: ContinuousClock.Instant) -> Bool {
+        lock.withLock {
+            guard let until = suspects[node] else { return false }
+            if until <= now {
+                suspects[node] = nil
+                return false
+            }
+            return true
+        }
     }
 
     struct Timeout: Error, CustomStringConvertible {

@@ -14,10 +14,15 @@ public final class ClusterLauncher: @unchecked Sendable {
     private var children: [UInt64: Process] = [:]
     private let lock = NSLock()
     private var stopping = false
+    private var expectedExits: Set<Int32> = []
+    /// A command put before `cognate node` for a node (the partition drill runs each node
+    /// under `ip netns exec NAME`).
+    public var nodePrefix: (UInt64) -> [String] = { _ in [] }
 
     /// `data` moves every node's data directory under it (and writes the adjusted
     /// definition there); `nodes` keeps only the first N nodes of the definition.
-    public init(configPath: String, data: String?, nodes: Int?, executable: String) throws {
+    public init(configPath: String, data: String?, nodes: Int?, executable: String,
+                adjust: ((inout ClusterConfig) -> Void)? = nil) throws {
         var config = try ClusterConfig.load(path: configPath)
         var path = configPath
         if let nodes {
@@ -28,7 +33,8 @@ public final class ClusterLauncher: @unchecked Sendable {
             config.replication = min(config.replication, nodes)
         }
         let dataRoot = data ?? ".cognate"
-        if data != nil || nodes != nil {
+        adjust?(&config)
+        if data != nil || nodes != nil || adjust != nil {
             for i in config.nodes.indices { config.nodes[i].data = "\(dataRoot)/node\(config.nodes[i].id)" }
             try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
             path = "\(dataRoot)/cluster.toml"
@@ -65,8 +71,10 @@ public final class ClusterLauncher: @unchecked Sendable {
 
     public func start(node: UInt64) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["node", "--config", configPath, "--id", "\(node)"]
+        let prefix = nodePrefix(node)
+        let command = prefix + [executable, "node", "--config", configPath, "--id", "\(node)"]
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
         FileManager.default.createFile(atPath: logPath(node: node), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node: node)))
         log.seekToEndOfFile()
@@ -75,7 +83,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         p.terminationHandler = { [weak self] proc in
             guard let self else { return }
             self.lock.lock()
-            let expected = self.stopping || self.children[node] !== proc
+            let expected = self.stopping || self.children[node] !== proc || self.expectedExits.contains(proc.processIdentifier)
             self.lock.unlock()
             if !expected {
                 FileHandle.standardError.write(Data("cognate: node \(node) exited with status \(proc.terminationStatus); see \(self.logPath(node: node))\n".utf8))
@@ -85,6 +93,29 @@ public final class ClusterLauncher: @unchecked Sendable {
         lock.lock()
         children[node] = p
         lock.unlock()
+    }
+
+    /// The process id of a running node child (nil when not running).
+    public func pid(node: UInt64) -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let p = children[node], p.isRunning else { return nil }
+        return p.processIdentifier
+    }
+
+    /// Sends `signal` to a node child; with SIGKILL or SIGTERM, waits until it has exited.
+    public func signal(node: UInt64, _ signal: Int32) {
+        lock.lock()
+        let p = children[node]
+        lock.unlock()
+        guard let p, p.isRunning else { return }
+        if signal == SIGKILL || signal == SIGTERM {
+            lock.lock()
+            expectedExits.insert(p.processIdentifier)
+            lock.unlock()
+        }
+        kill(p.processIdentifier, signal)
+        if signal == SIGKILL || signal == SIGTERM { p.waitUntilExit() }
     }
 
     public func startAll() throws {
@@ -163,7 +194,10 @@ public final class ClusterLauncher: @unchecked Sendable {
         stopping = true
         let all = Array(children.values)
         lock.unlock()
-        for p in all where p.isRunning { p.terminate() }
+        for p in all where p.isRunning {
+            kill(p.processIdentifier, SIGCONT)  // a paused child could not act on SIGTERM
+            p.terminate()
+        }
         for p in all { p.waitUntilExit() }
     }
 }

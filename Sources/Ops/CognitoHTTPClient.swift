@@ -10,7 +10,11 @@ public final class CognitoHTTPClient: Sendable {
     public struct CallError: Error, CustomStringConvertible {
         public var type: String
         public var message: String
+        /// The HTTP status (0: no answer arrived, the request may or may not have been processed).
+        public var status: Int = 0
         public var description: String { "\(type): \(message)" }
+        /// A 4xx answer: the request was refused and changed nothing.
+        public var isDefinite: Bool { (400..<500).contains(status) }
     }
 
     let endpoint: URL
@@ -19,7 +23,7 @@ public final class CognitoHTTPClient: Sendable {
     let secretKey: String
     let session: URLSession
 
-    public init(endpoint: String, region: String, accessKey: String, secretKey: String) throws {
+    public init(endpoint: String, region: String, accessKey: String, secretKey: String, timeout: Double = 30) throws {
         guard let url = URL(string: endpoint), url.host != nil else { throw CallError(type: "InvalidEndpoint", message: "not a URL: \(endpoint)") }
         self.endpoint = url
         self.region = region
@@ -27,7 +31,7 @@ public final class CognitoHTTPClient: Sendable {
         self.secretKey = secretKey
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = 512
-        config.timeoutIntervalForRequest = 30
+        config.timeoutIntervalForRequest = timeout
         session = URLSession(configuration: config)
     }
 
@@ -39,12 +43,17 @@ public final class CognitoHTTPClient: Sendable {
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.setValue("AWSCognitoIdentityProviderService.\(operation)", forHTTPHeaderField: "X-Amz-Target")
         if signed { sign(&request, body: Array(data)) }
-        let (responseData, response) = try await session.data(for: request)
+        let (responseData, response): (Data, URLResponse)
+        do {
+            (responseData, response) = try await session.data(for: request)
+        } catch {
+            throw CallError(type: "NoAnswer", message: "\(error)", status: 0)
+        }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let object = (try? JSONSerialization.jsonObject(with: responseData)) as? [String: Any] ?? [:]
         guard status == 200 else {
             let type = (object["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
-            throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "")
+            throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "", status: status)
         }
         return object
     }

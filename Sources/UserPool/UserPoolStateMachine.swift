@@ -19,6 +19,18 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     static func userKey(_ pool: String, _ canonical: String) -> [UInt8] { Array("u/\(pool)/\(canonical)".utf8) }
     static func userPrefix(_ pool: String) -> [UInt8] { Array("u/\(pool)/".utf8) }
 
+    /// The user shard (1...userShards) holding a user: jump hash of "pool/canonical".
+    public static func userShard(pool: String, canonical: String, userShards: Int) -> UInt32 {
+        var h = FNV1a()
+        h.add(Array("\(pool)/\(canonical)".utf8))
+        return UInt32(jumpHash(h.value, buckets: Int32(userShards))) + 1
+    }
+
+    /// Where a user's record lives in a node's `sm_data` table.
+    public static func userRecordKey(shard: UInt32, pool: String, canonical: String) -> [UInt8] {
+        ShardKeys.key(shard, userKey(pool, canonical))
+    }
+
     public func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables) throws -> [UInt8] {
         guard let cmd = try? UserPoolCommand.decode(command) else {
             return UserPoolReply.error(PoolError(.internalError, "malformed command")).encoded

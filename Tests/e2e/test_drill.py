@@ -1,0 +1,87 @@
+"""`cognate drill failover` as a user runs it: it starts its own cluster, injects faults under
+load and must report (and exit non-zero on) any acknowledged write that is lost."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import COGNATE, free_ports
+
+
+def definition(directory):
+    """A local definition on free ports (the drill starts the nodes and a front itself)."""
+    ports = free_ports(7)
+    lines = [
+        'region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50", "election_ticks = 10",
+        f'front = "127.0.0.1:{ports[6]}"', 'admin_keys = ["cognate:cognate-local-secret"]',
+        'master_key = "6472696c6c2d746573742d6d61737465722d6b65792d30313233343536373839"',
+    ]
+    for i in (1, 2, 3):
+        lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{ports[2 * i - 2]}"',
+                  f'admin = "127.0.0.1:{ports[2 * i - 1]}"', f'data = "node{i}"']
+    path = os.path.join(directory, "drill.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def drill(tmp_path, *args, timeout=600):
+    config = definition(str(tmp_path))
+    out = str(tmp_path / "out")
+    run = subprocess.run([COGNATE, "drill", "failover", "--config", config, "--data", str(tmp_path / "data"),
+                          "--out", out, "--fault-seconds", "2", "--settle-seconds", "1", *args],
+                         capture_output=True, text=True, timeout=timeout)
+    report = None
+    if os.path.exists(os.path.join(out, "drill.json")):
+        with open(os.path.join(out, "drill.json")) as f:
+            report = json.load(f)
+    return run, report, out
+
+
+def check_clean(run, report, out, rounds):
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASSED" in run.stdout
+    assert len(report["rounds"]) == rounds
+    assert report["missingSignUps"] == [] and report["lostUpdates"] == [] and report["violations"] == []
+    assert report["acknowledgedSignUps"] > 20, report
+    assert report["registerOperations"] > 100, report
+    for r in report["rounds"]:
+        assert r["recoverySeconds"] is not None and r["recoverySeconds"] <= 2.0, r
+    with open(os.path.join(out, "drill.svg")) as f:
+        svg = f.read()
+    assert svg.startswith("<svg") and svg.count("<rect") >= rounds + 1
+    with open(os.path.join(out, "history.json")) as f:
+        history = json.load(f)
+    assert any(op["kind"] == "write" for op in history) and any(op["kind"] == "read" for op in history)
+
+
+@pytest.mark.parametrize("fault", ["kill", "pause"])
+def test_drill_survives_leader_faults_with_nothing_lost(tmp_path, fault):
+    run, report, out = drill(tmp_path, "--rounds", "3", "--fault", fault)
+    check_clean(run, report, out, 3)
+    # Leader faults move leadership: each round names a new leader for a shard the target led.
+    assert all(r["newLeaders"] and all(v != r["target"] for v in r["newLeaders"].values()) for r in report["rounds"]), report["rounds"]
+
+
+def test_drill_partition_in_network_namespaces(tmp_path):
+    if os.geteuid() != 0:
+        run, _, _ = drill(tmp_path, "--rounds", "1", "--fault", "partition")
+        assert run.returncode == 0 and "skipping the partition fault" in run.stdout
+        return
+    run, report, out = drill(tmp_path, "--rounds", "3", "--fault", "partition")
+    check_clean(run, report, out, 3)
+    assert not any(ns.startswith("cognate-n") for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+
+
+def test_drill_fails_when_an_acknowledged_user_is_deleted_behind_the_clusters_back(tmp_path):
+    run, report, _ = drill(tmp_path, "--rounds", "1", "--fault", "kill", "--target", "follower", "--plant-lost-write")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED" in run.stdout and "acknowledged sign-up(s) missing" in run.stdout
+    assert len(report["missingSignUps"]) == 1
+    assert "the planted lost write" in run.stderr
+
+
+def test_drill_rejects_bad_flags():
+    run = subprocess.run([COGNATE, "drill", "failover", "--fault", "meteor"], capture_output=True, text=True)
+    assert run.returncode != 0 and "--fault must be kill, pause or partition" in run.stderr
