@@ -6,31 +6,41 @@ import Foundation
 public struct JWTSigner: Sendable {
     public let keyId: String
     let key: _RSA.Signing.PrivateKey
+    /// The same key in libcrypto, which signs (swift-crypto's key verifies and exports).
+    let signingKey: LibcryptoRSAKey
+    /// The token header, encoded once: `{"alg":"RS256","kid":…,"typ":"JWT"}` in base64url.
+    let encodedHeader: String
 
     /// A new RSA-2048 key (slow: run it off the event loops).
     public static func generate(keyId: String) throws -> JWTSigner {
-        JWTSigner(keyId: keyId, key: try _RSA.Signing.PrivateKey(keySize: .bits2048))
+        try JWTSigner(keyId: keyId, key: try _RSA.Signing.PrivateKey(keySize: .bits2048))
     }
 
     public init(keyId: String, privateKeyDER: [UInt8]) throws {
-        self.keyId = keyId
-        self.key = try _RSA.Signing.PrivateKey(derRepresentation: privateKeyDER)
+        try self.init(keyId: keyId, key: try _RSA.Signing.PrivateKey(derRepresentation: privateKeyDER))
     }
 
-    init(keyId: String, key: _RSA.Signing.PrivateKey) {
+    init(keyId: String, key: _RSA.Signing.PrivateKey) throws {
         self.keyId = keyId
         self.key = key
+        guard let signingKey = LibcryptoRSAKey(privateKeyDER: Array(key.derRepresentation)) else {
+            throw AuthCryptoError(.libcrypto, "libcrypto could not load the RSA key")
+        }
+        self.signingKey = signingKey
+        let header = try JSONSerialization.data(withJSONObject: ["alg": "RS256", "kid": keyId, "typ": "JWT"], options: [.sortedKeys])
+        encodedHeader = Base64URL.encode(Array(header))
     }
 
     public var privateKeyDER: [UInt8] { Array(key.derRepresentation) }
 
     /// `header.payload.signature`, claims serialized with sorted keys.
     public func sign(_ claims: [String: Any]) throws -> String {
-        let header = try JSONSerialization.data(withJSONObject: ["alg": "RS256", "kid": keyId, "typ": "JWT"], options: [.sortedKeys])
-        let payload = try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])
-        let input = Base64URL.encode(Array(header)) + "." + Base64URL.encode(Array(payload))
-        let signature = try key.signature(for: Array(input.utf8), padding: .insecurePKCS1v1_5)
-        return input + "." + Base64URL.encode(Array(signature.rawRepresentation))
+        let payload = try CompactJSON.encode(claims) ?? Array(JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+        let input = encodedHeader + "." + Base64URL.encode(payload)
+        guard let signature = signingKey.signSHA256(Array(input.utf8)) else {
+            throw AuthCryptoError(.libcrypto, "libcrypto could not sign with the RSA key")
+        }
+        return input + "." + Base64URL.encode(signature)
     }
 
     /// The public half as a JWK.
@@ -59,8 +69,17 @@ public struct JWTSigner: Sendable {
 /// Base64url without padding (RFC 7515).
 public enum Base64URL {
     public static func encode(_ bytes: [UInt8]) -> String {
-        Base64.encode(bytes).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 4 / 3 + 4)
+        for c in Base64.encode(bytes).utf8 {
+            switch c {
+            case UInt8(ascii: "+"): out.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): continue
+            default: out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> [UInt8]? {

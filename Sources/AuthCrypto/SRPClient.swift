@@ -14,6 +14,10 @@ public final class SRPClient {
     private let a: OpaquePointer
     /// SRP_A: g^a mod N in hex.
     public let AHex: String
+    private let paddedA: [UInt8]
+    /// x and k·g^x for the last (user, salt): a client signing in as the same user again
+    /// (a load generator reusing this object) skips that exponentiation.
+    private var remembered: (user: String, salt: String, x: BigNum, kgx: BigNum)?
 
     public init(poolName: String, password: String, group: SRPGroup = .cognito, using rng: inout some RandomNumberGenerator) {
         self.poolName = poolName
@@ -30,6 +34,7 @@ public final class SRPClient {
             BN_mod_exp_mont_word(bigA, group.generator, a, group.N.bn, ctx, group.mont)
         } while BN_is_zero(bigA) == 1
         AHex = SRPHex.encode(BigNum.bytes(of: bigA))
+        paddedA = SRPHex.padded(BigNum.bytes(of: bigA))
     }
 
     deinit {
@@ -43,17 +48,24 @@ public final class SRPClient {
         guard let saltBytes = SRPHex.decode(SRPHex.padHex(try validated(saltHex))) else {
             throw AuthCryptoError(.malformedHex, "SALT is not hex")
         }
-        let x = BigNum(bytes: SRPWorkspace.x(salt: saltBytes, poolName: poolName, userIdForSrp: userIdForSrp, password: password))
+        let x: BigNum, kgx: BigNum
+        if let r = remembered, r.user == userIdForSrp, r.salt == saltHex {
+            (x, kgx) = (r.x, r.kgx)
+        } else {
+            x = BigNum(bytes: SRPWorkspace.x(salt: saltBytes, poolName: poolName, userIdForSrp: userIdForSrp, password: password))
+            kgx = BigNum()
+            BN_mod_exp_mont_word(kgx.bn, group.generator, x.bn, group.N.bn, ctx, group.mont)
+            BN_mod_mul(kgx.bn, group.k.bn, kgx.bn, group.N.bn, ctx)
+            remembered = (userIdForSrp, saltHex, x, kgx)
+        }
         var hasher = SHA256()
-        hasher.update(data: SRPHex.padded(try BigNum(hex: AHex).bytes))
+        hasher.update(data: paddedA)
         hasher.update(data: SRPHex.padded(B.bytes))
         let u = BigNum(bytes: Array(hasher.finalize()))
         if u.isZero { throw AuthCryptoError(.zeroU, "u = H(A, B) is zero") }
 
-        let t = BigNum(), base = BigNum(), e = BigNum(), s = BigNum()
-        BN_mod_exp_mont_word(t.bn, group.generator, x.bn, group.N.bn, ctx, group.mont)
-        BN_mod_mul(t.bn, group.k.bn, t.bn, group.N.bn, ctx)
-        BN_mod_sub(base.bn, B.bn, t.bn, group.N.bn, ctx)
+        let base = BigNum(), e = BigNum(), s = BigNum()
+        BN_mod_sub(base.bn, B.bn, kgx.bn, group.N.bn, ctx)
         BN_mul(e.bn, u.bn, x.bn, ctx)
         BN_add(e.bn, e.bn, a)
         BN_mod_exp_mont(s.bn, base.bn, e.bn, group.N.bn, ctx, group.mont)

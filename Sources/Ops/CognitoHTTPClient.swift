@@ -1,11 +1,8 @@
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// A minimal Cognito API client for the load tools: JSON 1.1 over HTTP, SigV4 for admin
-/// calls. Works against any Cognito-compatible endpoint.
+/// A minimal Cognito API client for the load tools: JSON 1.1 over HTTP/1.1 with kept-alive
+/// connections, SigV4 for admin calls. Works against any Cognito-compatible endpoint.
 public final class CognitoHTTPClient: Sendable {
     public struct CallError: Error, CustomStringConvertible {
         public var type: String
@@ -18,64 +15,58 @@ public final class CognitoHTTPClient: Sendable {
     }
 
     let endpoint: URL
+    let path: String
     let region: String
     let accessKey: String
     let secretKey: String
-    let session: URLSession
+    let pool: HTTPConnectionPool
 
     public init(endpoint: String, region: String, accessKey: String, secretKey: String, timeout: Double = 30) throws {
-        guard let url = URL(string: endpoint), url.host != nil else { throw CallError(type: "InvalidEndpoint", message: "not a URL: \(endpoint)") }
+        guard let url = URL(string: endpoint), let host = url.host, url.scheme == "http" else {
+            throw CallError(type: "InvalidEndpoint", message: "not an http:// URL: \(endpoint) (https is not supported by the load tools; put them next to the TLS terminator)")
+        }
         self.endpoint = url
+        path = url.path.isEmpty ? "/" : url.path
         self.region = region
         self.accessKey = accessKey
         self.secretKey = secretKey
-        let config = URLSessionConfiguration.ephemeral
-        config.httpMaximumConnectionsPerHost = 512
-        config.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: config)
+        pool = HTTPConnectionPool(host: host, port: url.port ?? 80, timeoutSeconds: timeout)
     }
 
+    deinit { pool.close() }
+
     public func call(_ operation: String, _ body: [String: Any], signed: Bool = false) async throws -> [String: Any] {
-        let data = try JSONSerialization.data(withJSONObject: body)
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        request.httpBody = data
-        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.setValue("AWSCognitoIdentityProviderService.\(operation)", forHTTPHeaderField: "X-Amz-Target")
-        if signed { sign(&request, body: Array(data)) }
-        let (responseData, response): (Data, URLResponse)
+        let data = Array(try JSONSerialization.data(withJSONObject: body))
+        var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AWSCognitoIdentityProviderService.\(operation)")]
+        if signed { headers += sign(target: headers[1].1, body: data) }
+        let response: HTTPConnectionPool.Response
         do {
-            (responseData, response) = try await session.data(for: request)
+            response = try await pool.post(path: path, headers: headers, body: data)
         } catch {
             throw CallError(type: "NoAnswer", message: "\(error)", status: 0)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let object = (try? JSONSerialization.jsonObject(with: responseData)) as? [String: Any] ?? [:]
-        guard status == 200 else {
-            let type = (object["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
-            throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "", status: status)
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        guard response.status == 200 else {
+            let type = (object["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status)"
+            throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "", status: response.status)
         }
         return object
     }
 
-    /// AWS Signature Version 4 over host, content-type, x-amz-date and x-amz-target.
-    func sign(_ request: inout URLRequest, body: [UInt8]) {
-        let now = Date()
+    /// AWS Signature Version 4 over host, content-type, x-amz-date and x-amz-target: the
+    /// X-Amz-Date and Authorization headers to add.
+    func sign(target: String, body: [UInt8]) -> [(String, String)] {
         let fmt = DateFormatter()
         fmt.locale = Locale(identifier: "en_US_POSIX")
         fmt.timeZone = TimeZone(identifier: "UTC")
         fmt.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let amzDate = fmt.string(from: now)
+        let amzDate = fmt.string(from: Date())
         let date = String(amzDate.prefix(8))
-        request.setValue(amzDate, forHTTPHeaderField: "X-Amz-Date")
-        var host = endpoint.host ?? ""
-        if let port = endpoint.port { host += ":\(port)" }
         let headers: [(String, String)] = [
-            ("content-type", "application/x-amz-json-1.1"), ("host", host), ("x-amz-date", amzDate),
-            ("x-amz-target", request.value(forHTTPHeaderField: "X-Amz-Target") ?? ""),
+            ("content-type", "application/x-amz-json-1.1"), ("host", pool.hostHeader), ("x-amz-date", amzDate), ("x-amz-target", target),
         ]
         let signedHeaders = headers.map(\.0).joined(separator: ";")
-        let canonical = ["POST", endpoint.path.isEmpty ? "/" : endpoint.path, "", headers.map { "\($0.0):\($0.1)\n" }.joined(), signedHeaders,
+        let canonical = ["POST", path, "", headers.map { "\($0.0):\($0.1)\n" }.joined(), signedHeaders,
                          hex(SHA256.hash(data: body))].joined(separator: "\n")
         let scope = "\(date)/\(region)/cognito-idp/aws4_request"
         let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(SHA256.hash(data: Array(canonical.utf8)))].joined(separator: "\n")
@@ -84,7 +75,7 @@ public final class CognitoHTTPClient: Sendable {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         let signature = hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
-        request.setValue("AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)", forHTTPHeaderField: "Authorization")
+        return [("X-Amz-Date", amzDate), ("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")]
     }
 
     func hex<D: Sequence>(_ d: D) -> String where D.Element == UInt8 { d.map { String(format: "%02x", $0) }.joined() }

@@ -26,6 +26,18 @@ public struct CryptoBench {
         public var passwordVerifyPerSecond: Double
         /// Sign-ins the floor allows: floor / 3 (three modexps per sign-in).
         public var srpSignInFloorPerSecond: Double
+        /// Bare libcrypto RSA-2048 PKCS#1 v1.5 SHA-256 signatures (RS256's math).
+        public var rsaSignFloorPerSecond: Double
+        /// Our RS256 token signing (claims to JSON, base64url, BoringSSL signature).
+        public var tokenSignPerSecond: Double
+        /// A whole SRP sign-in's crypto floor on one core: three modexps and two RSA signatures.
+        public var signInWithTokensFloorPerSecond: Double
+        /// The same on every core of this machine: what the sign-in load is compared to.
+        public var signInWithTokensFloorAllCores: Double
+        public var cores: Int
+        /// Our sign-in crypto with its two tokens, one core.
+        public var signInWithTokensPerSecond: Double
+        public var signInWithTokensRatioToFloor: Double
         public var srpSignInRatioToFloor: Double
         public var passwordVerifyRatioToFloor: Double
         public var secondsPerMeasurement: Double
@@ -66,8 +78,18 @@ public struct CryptoBench {
                 secretBlock: secretBlock, timestamp: timestamp)
         }
         precondition(step2(challenge, signature), "benchmark set-up: the right password must verify")
+        let signer = try! JWTSigner.generate(keyId: "bench")
+        let rsaFloor = RSASignFloor(privateKeyDER: signer.privateKeyDER)
+        precondition(rsaFloor.run() == 256, "benchmark set-up: libcrypto must sign with the key")
+        // Claims the size of a Cognito id token's.
+        let claims: [String: Any] = [
+            "sub": "0b2c6c0e-5d0b-4b8a-9a53-5a3b7e8f9a10", "iss": "http://127.0.0.1:9229/us-east-1_AbCdEfGhI", "auth_time": 1_700_000_000,
+            "iat": 1_700_000_000, "exp": 1_700_003_600, "origin_jti": "4f0e2f9c-1b1e-4c55-8d0a-0b6a3b1f2e3d", "event_id": "9c1d1e5e-2b0a-4f7e-8e21-3c4d5e6f7a8b",
+            "token_use": "id", "aud": "4b3c2d1e0f9a8b7c6d5e4f3a2b", "cognito:username": "bench-user-1", "email": "bench-user-1@example.com",
+            "email_verified": true, "jti": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+        ]
 
-        var best = [Double](repeating: 0, count: 5)
+        var best = [Double](repeating: 0, count: 8)
         for _ in 0..<rounds {
             best[0] = max(best[0], rate { floor.run() })
             best[1] = max(best[1], rate { _ = workspace.startChallenge(verifier: verifier, using: &rng) })
@@ -81,11 +103,24 @@ public struct CryptoBench {
             best[4] = max(best[4], rate {
                 _ = workspace.verify(password: password, poolName: poolName, userIdForSrp: user, against: verifier)
             })
+            best[5] = max(best[5], rate { rsaFloor.run() })
+            best[6] = max(best[6], rate { _ = try? signer.sign(claims) })
+            best[7] = max(best[7], rate {
+                let c = workspace.startChallenge(verifier: verifier, using: &rng)
+                _ = step2(c, signature)
+                _ = try? signer.sign(claims)
+                _ = try? signer.sign(claims)
+            })
         }
+        let withTokensFloor = 1 / (3 / best[0] + 2 / best[5])
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return Result(
             modexpFloorPerSecond: best[0], srpStep1PerSecond: best[1], srpStep2PerSecond: best[2],
             srpSignInPerSecond: best[3], passwordVerifyPerSecond: best[4],
-            srpSignInFloorPerSecond: best[0] / 3, srpSignInRatioToFloor: best[3] / (best[0] / 3),
+            srpSignInFloorPerSecond: best[0] / 3, rsaSignFloorPerSecond: best[5], tokenSignPerSecond: best[6],
+            signInWithTokensFloorPerSecond: withTokensFloor, signInWithTokensFloorAllCores: withTokensFloor * Double(cores), cores: cores,
+            signInWithTokensPerSecond: best[7], signInWithTokensRatioToFloor: best[7] / withTokensFloor,
+            srpSignInRatioToFloor: best[3] / (best[0] / 3),
             passwordVerifyRatioToFloor: best[4] / best[0],
             secondsPerMeasurement: secondsPerMeasurement, rounds: rounds)
     }

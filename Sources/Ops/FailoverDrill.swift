@@ -53,6 +53,9 @@ public final class FailoverDrill: @unchecked Sendable {
         /// First to last failed client operation that ended between this fault and the next.
         public var errorWindowSeconds: Double = 0
         public var failedOperations: Int = 0
+        /// The longest client operation that ended in this round (failover shows as latency
+        /// when the front retries on the new leader within its deadline).
+        public var slowestOperationSeconds: Double = 0
     }
 
     public struct Report: Codable, Sendable {
@@ -76,6 +79,7 @@ public final class FailoverDrill: @unchecked Sendable {
 
     /// What happened to one client operation, for the timeline.
     struct Outcome: Sendable {
+        var start: Double
         var end: Double
         var ok: Bool
         var type: String
@@ -166,9 +170,9 @@ public final class FailoverDrill: @unchecked Sendable {
             if let error {
                 let type = (error as? CognitoHTTPClient.CallError)?.type ?? "\(type(of: error))"
                 errors[type, default: 0] += 1
-                outcomes.append(Outcome(end: end, ok: false, type: type))
+                outcomes.append(Outcome(start: began, end: end, ok: false, type: type))
             } else {
-                outcomes.append(Outcome(end: end, ok: true, type: kind))
+                outcomes.append(Outcome(start: began, end: end, ok: true, type: kind))
             }
         }
     }
@@ -415,7 +419,9 @@ public final class FailoverDrill: @unchecked Sendable {
                 }
             }
             rounds[i].recoverySeconds = slowest
-            let failed = outcomeLog.filter { !$0.ok && $0.end >= start && $0.end < end }.map(\.end)
+            let inRound = outcomeLog.filter { $0.end >= start && $0.end < end }
+            rounds[i].slowestOperationSeconds = inRound.map { $0.end - $0.start }.max() ?? 0
+            let failed = inRound.filter { !$0.ok }.map(\.end)
             rounds[i].failedOperations = failed.count
             if let a = failed.min(), let b = failed.max() { rounds[i].errorWindowSeconds = b - a }
         }

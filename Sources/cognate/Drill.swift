@@ -156,11 +156,11 @@ struct Drill: AsyncParsableCommand {
 
         static func table(_ r: FailoverDrill.Report) -> String {
             func ms(_ s: Double?) -> String { s.map { String(format: "%.0f ms", $0 * 1000) } ?? "never" }
-            var rows = [["round", "fault", "node", "led shards", "new leaders", "writes again after", "client error window", "failed ops"]]
+            var rows = [["round", "fault", "node", "led shards", "new leaders (shard→node)", "writes again after", "slowest client op", "client error window", "failed ops"]]
             for x in r.rounds {
                 rows.append(["\(x.round)", x.fault.rawValue, "\(x.target)", x.ledShards.map(String.init).joined(separator: ",").ifEmpty("-"),
                              x.newLeaders.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: " ").ifEmpty("-"),
-                             ms(x.recoverySeconds), ms(x.errorWindowSeconds), "\(x.failedOperations)"])
+                             ms(x.recoverySeconds), ms(x.slowestOperationSeconds), ms(x.errorWindowSeconds), "\(x.failedOperations)"])
             }
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
             var lines = rows.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
