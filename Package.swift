@@ -123,6 +123,10 @@ let package = Package(
             dependencies: ["Raft"]
         ),
         .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "Raft", "Storage"]
+        ),
+        .testTarget(
             name: "OpsTests",
             dependencies: ["Ops"]
         ),

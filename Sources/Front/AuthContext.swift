@@ -50,9 +50,11 @@ public final class AuthContext: @unchecked Sendable {
         return Array(SHA256.hash(data: Array("cognate master key|\(material)".utf8)))
     }
 
-    /// Runs CPU-heavy crypto on the bounded pool, never on an event loop.
+    /// Runs CPU-heavy crypto (a millisecond or so) in the calling task, on Swift's
+    /// cooperative pool (one thread per core), never on an event loop: handlers run there
+    /// already, and a hop to another pool and back costs two context switches per call.
     func crypto<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await threads.runIfActive(body)
+        try body()
     }
 
     func issuer(_ poolId: String) -> String { "\(publicURL)/\(poolId)" }

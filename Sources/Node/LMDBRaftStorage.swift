@@ -14,9 +14,11 @@ enum MetaTag: UInt8 {
 
 /// One shard's Raft log and hard state in the node's LMDB environment.
 ///
-/// Reads go to LMDB; the runtime loop is the only writer, and keeps the cached bounds
-/// here in step with what it commits (`didAppend`, `didCompact`, `didInstall`). Used only
-/// from the runtime thread.
+/// New entries and hard states are durable in the node's write-ahead log first; they are
+/// *staged* here (readable at once) and written to LMDB by the next transaction the
+/// runtime runs (`flush`, then `didFlush`). Reads of the log look at the staged tail, then
+/// LMDB. The runtime loop is the only writer and keeps the cached bounds in step with what
+/// it commits (`didCompact`, `didInstall`). Used only from the runtime thread.
 final class LMDBRaftStorage: RaftStorage {
     let shard: UInt32
     let env: Environment
@@ -26,6 +28,13 @@ final class LMDBRaftStorage: RaftStorage {
     private(set) var conf: ConfState
     private(set) var first: UInt64
     private(set) var last: UInt64
+    /// The last index in LMDB's log table.
+    private var stored: UInt64
+    /// Entries staged but not yet in LMDB: contiguous, ending at `last`.
+    private var staged: [Entry] = []
+    private var stagedHard: HardState?
+    /// LMDB's entries from this index on were replaced by staged ones (a new leader's).
+    private var replacedFrom: UInt64?
     /// Produces the state-machine part of a snapshot (the runtime's job).
     var snapshotData: (() throws -> (SnapshotMetadata, [UInt8]))?
 
@@ -70,6 +79,7 @@ final class LMDBRaftStorage: RaftStorage {
         }
         first = snapshotMeta.index + 1
         self.last = max(last ?? snapshotMeta.index, snapshotMeta.index)
+        stored = self.last
     }
 
     static func logKey(_ shard: UInt32, _ index: UInt64) -> [UInt8] {
@@ -106,6 +116,7 @@ final class LMDBRaftStorage: RaftStorage {
         if index == snapshotMeta.index { return snapshotMeta.term }
         if index < first { throw .compacted }
         if index > last { throw .unavailable }
+        if let s0 = staged.first?.index, index >= s0 { return staged[Int(index - s0)].term }
         do {
             return try env.read { txn in
                 guard let b = try txn.get(Self.logKey(shard, index), in: tables.log) else { throw RaftStorageError.unavailable }
@@ -120,21 +131,33 @@ final class LMDBRaftStorage: RaftStorage {
     func entries(_ lo: UInt64, _ hi: UInt64, maxBytes: Int) throws(RaftStorageError) -> [Entry] {
         if lo < first { throw .compacted }
         if hi > last + 1 { throw .unavailable }
-        do {
-            return try env.read { txn in
-                var out: [Entry] = []
-                var bytes = 0
-                try txn.scan(tables.log, from: Self.logKey(shard, lo), to: Self.logKey(shard, hi)) { _, value in
-                    bytes += value.count
-                    if !out.isEmpty && bytes > maxBytes { return false }
-                    out.append(try RaftCodec.decodeEntry(Array(value)))
-                    return true
+        let s0 = staged.first?.index ?? (last + 1)
+        var out: [Entry] = []
+        var bytes = 0
+        if lo < s0 {
+            do {
+                out = try env.read { txn in
+                    var part: [Entry] = []
+                    try txn.scan(tables.log, from: Self.logKey(shard, lo), to: Self.logKey(shard, min(hi, s0))) { _, value in
+                        bytes += value.count
+                        if !part.isEmpty && bytes > maxBytes { return false }
+                        part.append(try RaftCodec.decodeEntry(Array(value)))
+                        return true
+                    }
+                    return part
                 }
-                return out
+            } catch {
+                throw .unavailable
             }
-        } catch {
-            throw .unavailable
+            if bytes > maxBytes || hi <= s0 { return out }
         }
+        for index in max(lo, s0)..<hi {
+            let e = staged[Int(index - s0)]
+            bytes += e.data.count + 24
+            if !out.isEmpty && bytes > maxBytes { break }
+            out.append(e)
+        }
+        return out
     }
 
     func snapshot() throws(RaftStorageError) -> Snapshot {
@@ -147,23 +170,92 @@ final class LMDBRaftStorage: RaftStorage {
         }
     }
 
+    // MARK: Recovery
+
+    /// Replays one shard's part of a write-ahead record into LMDB, before the replicas load
+    /// their state. Records are replayed in order, so the log and hard state end as the last
+    /// record left them; entries at or below the shard's compaction point are skipped, and
+    /// the commit index never moves back (LMDB may hold a later one from an unsynced commit
+    /// that survived).
+    static func replay(_ txn: borrowing WriteTransaction, _ tables: NodeTables, _ record: RaftWAL.ShardRecord) throws {
+        let shard = record.shard
+        var compacted: UInt64 = 0
+        if let b = try txn.get(metaKey(shard, .snapshot), in: tables.meta) {
+            var r = BinaryReader(b)
+            compacted = try RaftCodec.snapshotMetadata(&r).index
+        }
+        if var hard = record.hardState {
+            if let b = try txn.get(metaKey(shard, .hardState), in: tables.meta) {
+                var r = BinaryReader(b)
+                hard.commit = max(hard.commit, try RaftCodec.hardState(&r).commit)
+            }
+            try writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(hard, into: &$0) }
+        }
+        let entries = record.entries.filter { $0.index > compacted }
+        guard let firstNew = entries.first?.index else { return }
+        try txn.deleteRange(tables.log, from: logKey(shard, firstNew), to: logKey(shard, .max))
+        for e in entries { try txn.put(logKey(shard, e.index), RaftCodec.encode(e), in: tables.log) }
+    }
+
     // MARK: Writes, inside the runtime's cycle transaction
 
-    func persist(_ txn: borrowing WriteTransaction, hardState: HardState?, entries: [Entry]) throws {
+    /// Takes a cycle's hard state and entries once they are durable in the write-ahead log:
+    /// readable at once, written to LMDB by the next `flush`.
+    func stage(hardState: HardState?, entries: [Entry]) {
+        if let hardState {
+            hard = hardState
+            stagedHard = hardState
+        }
+        guard let firstNew = entries.first?.index else { return }
+        // A new leader's entries replace ours from their first index on.
+        if let s0 = staged.first?.index, firstNew <= last {
+            if firstNew > s0 { staged.removeSubrange(Int(firstNew - s0)...) } else { staged = [] }
+        }
+        if firstNew <= stored { replacedFrom = min(replacedFrom ?? .max, firstNew) }
+        staged += entries
+        last = entries.last!.index
+    }
+
+    /// A fully synced cycle writes its hard state and entries straight into LMDB (after
+    /// `flush` of anything staged before, in the same transaction).
+    func writeDirect(_ txn: borrowing WriteTransaction, hardState: HardState?, entries: [Entry]) throws {
         if let hardState {
             try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(hardState, into: &$0) }
         }
         guard let firstNew = entries.first?.index else { return }
-        // A new leader's entries replace ours from their first index on.
-        if firstNew <= last {
-            try txn.deleteRange(tables.log, from: Self.logKey(shard, firstNew), to: Self.logKey(shard, .max))
-        }
+        try txn.deleteRange(tables.log, from: Self.logKey(shard, firstNew), to: Self.logKey(shard, .max))
         for e in entries { try txn.put(Self.logKey(shard, e.index), RaftCodec.encode(e), in: tables.log) }
     }
 
-    func didPersist(hardState: HardState?, entries: [Entry]) {
+    /// After `writeDirect` committed (and `didFlush`, `didInstall`).
+    func didWriteDirect(hardState: HardState?, entries: [Entry]) {
         if let hardState { hard = hardState }
-        if let e = entries.last { last = e.index }
+        if let e = entries.last {
+            last = e.index
+            stored = e.index
+        }
+    }
+
+    var hasStaged: Bool { !staged.isEmpty || stagedHard != nil }
+    var stagedCount: Int { staged.count }
+
+    /// Writes what is staged into `txn` (changing nothing here: the transaction may be run
+    /// again); call `didFlush` once it has committed.
+    func flush(_ txn: borrowing WriteTransaction) throws {
+        if let stagedHard {
+            try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(stagedHard, into: &$0) }
+        }
+        if let replacedFrom {
+            try txn.deleteRange(tables.log, from: Self.logKey(shard, replacedFrom), to: Self.logKey(shard, .max))
+        }
+        for e in staged { try txn.put(Self.logKey(shard, e.index), RaftCodec.encode(e), in: tables.log) }
+    }
+
+    func didFlush() {
+        if let e = staged.last { stored = e.index }
+        staged = []
+        stagedHard = nil
+        replacedFrom = nil
     }
 
     func recordApplied(_ txn: borrowing WriteTransaction, index: UInt64, conf: ConfState?) throws {
@@ -188,6 +280,7 @@ final class LMDBRaftStorage: RaftStorage {
         conf = meta.confState
         first = meta.index + 1
         last = meta.index
+        stored = meta.index
     }
 
     /// Drops log entries up to `index` (≤ applied), remembering its term.
@@ -201,5 +294,6 @@ final class LMDBRaftStorage: RaftStorage {
         snapshotMeta = SnapshotMetadata(index: index, term: term, confState: conf)
         first = index + 1
         if last < index { last = index }
+        if stored < index { stored = index }
     }
 }

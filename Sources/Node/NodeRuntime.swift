@@ -7,10 +7,12 @@ import Storage
 /// The multi-Raft runtime of one node: every shard replica on it, driven by one event loop.
 ///
 /// What arrives (peer messages, client requests) is stepped at once; then one Ready cycle
-/// runs over all shards: their entries, hard states, snapshots and applied commands go to
-/// LMDB in one durable transaction (group commit across shards), then their messages go
-/// out, batched per peer, then waiting clients are answered. Only the loop touches the
-/// replicas, so they need no locks.
+/// runs over all shards: their entries and hard states go to the write-ahead log in one
+/// record and one fdatasync (group commit across shards), the same plus applied commands to
+/// LMDB in one unsynced transaction, then their messages go out, batched per peer, then
+/// waiting clients are answered. LMDB is synced and the log restarted at checkpoints (and a
+/// snapshot install is one synced LMDB commit). Only the loop touches the replicas, so they
+/// need no locks.
 ///
 /// `@unchecked Sendable`: after `start(on:)` every member is read and written only on the
 /// one event loop (`submit` hops there when called from elsewhere).
@@ -30,6 +32,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     public let config: ClusterConfig
     let env: Environment
     let tables: NodeTables
+    let wal: RaftWAL
     let stateMachine: SM
     let logger: Logger
     let metrics = NodeMetrics()
@@ -52,6 +55,17 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         self.logger = logger
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
         tables = try NodeTables(env)
+        wal = try RaftWAL(path: "\(dataDirectory)/raft.wal")
+        // What the log holds since the last checkpoint goes back into LMDB (durably), then
+        // the log starts a new epoch.
+        let records = try wal.recover()
+        if !records.isEmpty {
+            try env.write { [tables] txn in
+                for record in records { for part in record { try LMDBRaftStorage.replay(txn, tables, part) } }
+            }
+            logger.info("replayed \(records.count) write-ahead record(s) into LMDB")
+        }
+        try wal.checkpoint()
         let placement = config.placement
         for shard in placement.shards(on: nodeId) {
             let voters = Set(placement.replicas(of: shard))
@@ -94,6 +108,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         try? loop.submit { [self] in
             stopped = true
             tickTask?.cancel()
+            try? checkpoint()
         }.wait()
     }
 
@@ -123,8 +138,27 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
+    /// Starts one ReadIndex round per shard for the reads that arrived since the last.
+    private func startReadRounds() {
+        for r in replicas.values where !r.pendingReads.isEmpty {
+            let batch = r.pendingReads
+            r.pendingReads = []
+            readCounter += 1
+            let context = withUnsafeBytes(of: readCounter.bigEndian, Array.init)
+            do {
+                try r.raft.readIndex(context)
+                r.reads[context] = batch
+            } catch let RaftError.notLeader(leader) {
+                for w in batch { w.reply(.notLeader(leader: leader)) }
+            } catch {
+                for w in batch { w.reply(.unavailable("\(error)")) }
+            }
+        }
+    }
+
     private func runCycles() {
         guard !stopped else { return }
+        startReadRounds()
         do {
             // A cycle can produce more work at once (a leader committing its own entries
             // once persisted); run until the replicas are quiet.
@@ -156,16 +190,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             propose(shard: shard, requestId: requestId, command: command, reply: reply)
         case .read(let shard, let request, let reply):
             guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
-            readCounter += 1
-            let context = withUnsafeBytes(of: readCounter.bigEndian, Array.init)
-            do {
-                try r.raft.readIndex(context)
-                r.reads[context] = (request, reply)
-            } catch let RaftError.notLeader(leader) {
-                reply(.notLeader(leader: leader))
-            } catch {
-                reply(.unavailable("\(error)"))
-            }
+            r.pendingReads.append((request, reply))
         case .localRead(let shard, let request, let reply):
             guard replicas[shard] != nil else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
             reply(serveRead(shard: shard, request: request))
@@ -197,6 +222,14 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
 
     private func tick() {
         ticks += 1
+        // Staged entries reach LMDB within a tick; the unsynced part of LMDB (and the
+        // replay after a crash) stays small.
+        do {
+            if ticks % 20 == 0 && wal.offset > 8 << 20 { try checkpoint() } else { try flushStaged() }
+        } catch {
+            logger.critical("storage failure at a checkpoint, stopping node: \(error)")
+            fatalError("storage failure: \(error)")
+        }
         for shard in replicas.keys.sorted() {
             let r = replicas[shard]!
             // The preferred leader asks for the lead first, so leaders spread over nodes.
@@ -240,33 +273,87 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         let mustWrite = readies.contains { !$0.1.entries.isEmpty || $0.1.hardState != nil || $0.1.snapshot != nil || !$0.1.committedEntries.isEmpty }
         if mustWrite {
             let start = DispatchTime.now()
-            // fsync only when Raft needs it (new entries, term or vote, a snapshot); a cycle
-            // that only applies committed entries can be redone from the log after a crash.
-            let sync = readies.contains { $0.1.mustSync }
-            try env.write(sync: sync) { txn in
-                applied = []
-                for (r, rd) in readies {
-                    if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
-                    try r.storage.persist(txn, hardState: rd.hardState, entries: rd.entries)
-                    for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
-                        applied.append(try apply(txn, shard: r.shard, entry: e))
-                    }
-                    if let last = rd.committedEntries.last { try r.storage.recordApplied(txn, index: last.index, conf: nil) }
+            // What Raft needs durable (new entries, term or vote) goes to the write-ahead log:
+            // one record, one fdatasync, then it is staged in the shards' storage. A snapshot
+            // install (or a record too big for the log) is instead one fully synced LMDB
+            // commit, then a checkpoint.
+            var fullSync = readies.contains { $0.1.snapshot != nil }
+            if !fullSync && readies.contains(where: { $0.1.mustSync }) {
+                let record = readies.compactMap { r, rd -> RaftWAL.ShardRecord? in
+                    rd.hardState == nil && rd.entries.isEmpty ? nil : RaftWAL.ShardRecord(shard: r.shard, hardState: rd.hardState, entries: rd.entries)
                 }
+                let size = RaftWAL.encode(record).count
+                if !wal.fits(size) { try checkpoint() }
+                if wal.fits(size) { try wal.append(record) } else { fullSync = true }
+            }
+            if !fullSync {
+                for (r, rd) in readies { r.storage.stage(hardState: rd.hardState, entries: rd.entries) }
+                // Durable in the log: peers may hear of it before LMDB has it.
+                sendPersisted(readies)
+            }
+            // LMDB: committed entries applied (and recorded), staged log entries written,
+            // data pages flushed but not the meta page, so the file stays consistent and a
+            // machine crash can undo only commits the log replays. Without anything to apply
+            // the staged entries wait (the tick writes them out).
+            let staged = replicas.values.reduce(0) { $0 + $1.storage.stagedCount }
+            if fullSync || readies.contains(where: { !$0.1.committedEntries.isEmpty }) || staged >= 4096 {
+                try env.write(sync: fullSync) { txn in
+                    applied = []
+                    for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
+                    for (r, rd) in readies {
+                        if fullSync {
+                            if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
+                            try r.storage.writeDirect(txn, hardState: rd.hardState, entries: rd.entries)
+                        }
+                        for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
+                            applied.append(try apply(txn, shard: r.shard, entry: e))
+                        }
+                        if let last = rd.committedEntries.last { try r.storage.recordApplied(txn, index: last.index, conf: nil) }
+                    }
+                    // The entries are committed and their replies computed: answer before the
+                    // flush. A crash before it redoes the apply from the log, with the same
+                    // results (waiters are removed as answered, so a rerun answers nobody twice).
+                    answer(readies, applied)
+                }
+                for r in replicas.values { r.storage.didFlush() }
+            }
+            if fullSync {
+                try wal.checkpoint()
+                for (r, rd) in readies {
+                    if let snap = rd.snapshot {
+                        r.storage.didInstall(snap.metadata)
+                        metrics.snapshotsInstalled.increment()
+                        logger.info("shard \(r.shard): installed snapshot at index \(snap.metadata.index)")
+                    }
+                    r.storage.didWriteDirect(hardState: rd.hardState, entries: rd.entries)
+                }
+                sendPersisted(readies)
             }
             metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
             metrics.cycleEntries.record(readies.reduce(0) { $0 + $1.1.entries.count })
+        } else {
+            sendPersisted(readies)
         }
+        metrics.commits.increment(by: applied.count)
 
-        // Durable now: update the cached bounds, then send, then answer.
+        for (r, rd) in readies {
+            for rs in rd.readStates {
+                for waiting in r.reads.removeValue(forKey: rs.context) ?? [] {
+                    r.confirmedReads.append((rs.index, waiting.request, waiting.reply))
+                }
+            }
+            r.raft.advance(rd)
+            noteLeadership(r, rd)
+            serveConfirmedReads(r)
+        }
+        try compactIfNeeded()
+        return replicas.values.contains { $0.raft.hasReady }
+    }
+
+    /// Once a cycle's state is durable: send its messages.
+    private func sendPersisted(_ readies: [(ShardReplica, Ready)]) {
         var outgoing: [UInt64: [(UInt32, Message)]] = [:]
         for (r, rd) in readies {
-            if let snap = rd.snapshot {
-                r.storage.didInstall(snap.metadata)
-                metrics.snapshotsInstalled.increment()
-                logger.info("shard \(r.shard): installed snapshot at index \(snap.metadata.index)")
-            }
-            r.storage.didPersist(hardState: rd.hardState, entries: rd.entries)
             for m in rd.messages {
                 if m.type == .snapshot {
                     sendSnapshot(shard: r.shard, m)
@@ -278,8 +365,10 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         if let send {
             for (peer, batch) in outgoing { send(peer, Frame(kind: .raft, payload: RaftBatch.encode(batch)), nil) }
         }
-        metrics.commits.increment(by: applied.count)
+    }
 
+    /// Answers the proposals whose entries were applied (or lost their index to another entry).
+    private func answer(_ readies: [(ShardReplica, Ready)], _ applied: [Applied]) {
         var appliedByShard: [UInt32: [Applied]] = [:]
         for a in applied { appliedByShard[a.shard, default: []].append(a) }
         for (r, rd) in readies {
@@ -295,17 +384,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             for e in rd.committedEntries where r.proposals[e.index] != nil {
                 r.proposals.removeValue(forKey: e.index)?.reply(.unavailable("shard \(r.shard): index \(e.index) went to another entry; retry with the same request id"))
             }
-            for rs in rd.readStates {
-                if let waiting = r.reads.removeValue(forKey: rs.context) {
-                    r.confirmedReads.append((rs.index, waiting.request, waiting.reply))
-                }
-            }
-            r.raft.advance(rd)
-            noteLeadership(r, rd)
-            serveConfirmedReads(r)
         }
-        try compactIfNeeded()
-        return replicas.values.contains { $0.raft.hasReady }
     }
 
     private func apply(_ txn: borrowing WriteTransaction, shard: UInt32, entry: Entry) throws -> Applied {
@@ -420,6 +499,22 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
+    /// LMDB synced to disk, then a new epoch of the write-ahead log.
+    private func checkpoint() throws {
+        try flushStaged()
+        try env.sync()
+        try wal.checkpoint()
+    }
+
+    /// Writes staged log entries to LMDB (a cycle with nothing to apply leaves them).
+    private func flushStaged() throws {
+        guard replicas.values.contains(where: { $0.storage.hasStaged }) else { return }
+        try env.write(sync: false) { txn in
+            for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
+        }
+        for r in replicas.values { r.storage.didFlush() }
+    }
+
     private func compactIfNeeded() throws {
         let threshold = UInt64(config.snapshotThreshold)
         let due = replicas.values.filter { $0.raft.appliedIndex >= $0.storage.firstIndex() + threshold }
@@ -427,6 +522,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         var done: [(LMDBRaftStorage, UInt64, UInt64)] = []
         try env.write { txn in
             done = []
+            for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
             for r in due {
                 // Keep half a threshold of entries so a follower slightly behind catches up
                 // from the log rather than from a snapshot.
@@ -436,6 +532,10 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                 done.append((r.storage, index, term))
             }
         }
+        // The compaction commit was synced: LMDB holds everything, and no record of the log
+        // may re-add entries below the new compaction point.
+        for r in replicas.values { r.storage.didFlush() }
+        try wal.checkpoint()
         for (storage, index, term) in done {
             storage.didCompact(to: index, term: term)
             logger.debug("shard \(storage.shard): compacted log through \(index)")

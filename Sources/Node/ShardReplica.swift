@@ -11,8 +11,10 @@ final class ShardReplica {
     let preferredLeader: UInt64
     /// Proposals by log index, with the request id that must be found there when applied.
     var proposals: [UInt64: (requestId: [UInt8], reply: Reply)] = [:]
-    /// ReadIndex requests by context, then by read index once confirmed.
-    var reads: [[UInt8]: (request: [UInt8], reply: Reply)] = [:]
+    /// Reads that arrived since the last ReadIndex round: one round confirms them all.
+    var pendingReads: [(request: [UInt8], reply: Reply)] = []
+    /// ReadIndex rounds by context, then reads by read index once confirmed.
+    var reads: [[UInt8]: [(request: [UInt8], reply: Reply)]] = [:]
     var confirmedReads: [(index: UInt64, request: [UInt8], reply: Reply)] = []
     var wasLeader = false
     var lastLeader: UInt64 = 0
@@ -30,8 +32,10 @@ final class ShardReplica {
             p.reply(.unavailable("leadership of shard \(shard) changed before the write was applied; its outcome is unknown, retry with the same request id"))
         }
         proposals = [:]
-        for (_, r) in reads { r.reply(.notLeader(leader: raft.leader)) }
+        for (_, batch) in reads { for r in batch { r.reply(.notLeader(leader: raft.leader)) } }
         reads = [:]
+        for r in pendingReads { r.reply(.notLeader(leader: raft.leader)) }
+        pendingReads = []
         for r in confirmedReads { r.reply(.notLeader(leader: raft.leader)) }
         confirmedReads = []
     }

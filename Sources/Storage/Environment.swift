@@ -114,15 +114,18 @@ public final class Environment: @unchecked Sendable {
     /// `maxMapSize`) and `body` run again from the start, so `body` must touch nothing but
     /// the transaction. The commit is durable unless the environment was opened `.noSync`.
     ///
-    /// `sync: false` skips the fsync of this one commit on a durable environment: a crash
-    /// may lose it (never corrupt the file), and the next synced commit makes it durable
-    /// too. For writes that can be redone from elsewhere, such as applying a log.
+    /// `sync: false` makes this one commit on a durable environment flush its data pages but
+    /// not its meta page (LMDB's `MDB_NOMETASYNC`): one flush instead of two. The file stays
+    /// consistent whatever happens, but a machine crash can undo this commit (and any
+    /// other such commit not followed by a synced one or `sync()`). For writes that can be
+    /// redone from elsewhere, such as a log's. (`MDB_NOSYNC` is never used: without the
+    /// data flush a machine crash can leave a meta page pointing at pages never written.)
     public func write<R>(sync: Bool = true, _ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         pthread_mutex_lock(&writeLock)
         defer { pthread_mutex_unlock(&writeLock) }
         let toggle = !sync && options.durability == .durable
-        if toggle { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 1) }
-        defer { if toggle { mdb_env_set_flags(env, UInt32(MDB_NOSYNC), 0) } }
+        if toggle { mdb_env_set_flags(env, UInt32(MDB_NOMETASYNC), 1) }
+        defer { if toggle { mdb_env_set_flags(env, UInt32(MDB_NOMETASYNC), 0) } }
         while true {
             do {
                 return try writeOnce(body)
@@ -162,7 +165,8 @@ public final class Environment: @unchecked Sendable {
         currentMapSize = next
     }
 
-    /// Flushes the data to disk; needed only for environments opened `.noSync`.
+    /// Flushes the data (and meta pages) to disk: for environments opened `.noSync`, and
+    /// after `write(sync: false)` commits that must become durable.
     public func sync() throws(StorageError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }

@@ -138,6 +138,8 @@ struct SignInCommand: AsyncParsableCommand {
     @Option(help: "A second endpoint to run the same load against, reported side by side.") var compare: String?
     @Option(name: .customLong("compare-access-key")) var compareAccessKey: String = "testing"
     @Option(name: .customLong("compare-secret-key")) var compareSecretKey: String = "testing"
+    @Flag(help: "Measure the crypto floor first (bench crypto, one short round) and report sign-ins/s against it.")
+    var floor = false
     @Flag var json = false
 
     func run() async throws {
@@ -155,6 +157,11 @@ struct SignInCommand: AsyncParsableCommand {
         options.client = client
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + ($0.hasPrefix("\r") || $0 == "\n" ? "" : "\n")).utf8)) }
         var reports: [SignInBench.Report] = []
+        var crypto: CryptoBench.Result?
+        if floor {
+            log("measuring the crypto floor (bench crypto, 1 round)…")
+            crypto = CryptoBench(secondsPerMeasurement: 0.5, rounds: 1).run()
+        }
         for (url, key, secret) in [(endpoint, accessKey, secretKey)] + (compare.map { [($0, compareAccessKey, compareSecretKey)] } ?? []) {
             log("== \(url)")
             let http = try CognitoHTTPClient(endpoint: url, region: region, accessKey: key, secretKey: secret)
@@ -183,6 +190,10 @@ struct SignInCommand: AsyncParsableCommand {
             print(String(format: "%@ %@ c=%d: %.1f sign-ins/s over %.1fs (%d); p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f",
                          report.endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
             if !report.errors.isEmpty { print("errors: " + report.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")) }
+            if let crypto, f == .srp {
+                print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: 3 modexps + 2 RSA-2048 signatures each, libcrypto, same run)",
+                             100 * report.signInsPerSecond / crypto.signInWithTokensFloorAllCores, crypto.cores, crypto.signInWithTokensFloorAllCores))
+            }
             if let refused = report.wrongPasswordRefused {
                 print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")
             }
