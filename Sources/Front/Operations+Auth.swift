@@ -226,7 +226,10 @@ extension Operations {
                 u.lastFailureAt = t
                 if u.failedAttempts >= Self.lockoutFree {
                     let exponent = min(u.failedAttempts - Self.lockoutFree, 10)
-                    u.lockedUntil = t + min(lockoutBase << exponent, Self.lockoutMax)
+                    // Whole seconds: `t` is now rounded down, so one more second makes the
+                    // lock last at least its length (a 1 s lock set at x.99 would otherwise
+                    // end at the next second, 10 ms later).
+                    u.lockedUntil = t + 1 + min(lockoutBase << exponent, Self.lockoutMax)
                 }
             }
             throw Self.wrongPassword

@@ -192,7 +192,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
             r.pendingReads.append((request, reply))
         case .localRead(let shard, let request, let reply):
-            guard replicas[shard] != nil else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            if !r.deferred.isEmpty { flushPendingOrStop() }
             reply(serveRead(shard: shard, request: request))
         case .status(let reply):
             reply(status())
@@ -295,12 +296,19 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             // data pages flushed but not the meta page, so the file stays consistent and a
             // machine crash can undo only commits the log replays. Without anything to apply
             // the staged entries wait (the tick writes them out).
-            let staged = replicas.values.reduce(0) { $0 + $1.storage.stagedCount }
-            if fullSync || readies.contains(where: { !$0.1.committedEntries.isEmpty }) || staged >= 4096 {
+            // A follower's committed entries wait for the next transaction: nobody waits on
+            // them, and on a shared disk every flush counts.
+            var deferring = Set<UInt32>()
+            for (r, rd) in readies where !rd.committedEntries.isEmpty && r.raft.role != .leader && r.proposals.isEmpty && !fullSync {
+                r.deferred += rd.committedEntries
+                deferring.insert(r.shard)
+            }
+            let staged = replicas.values.reduce(0) { $0 + $1.storage.stagedCount + $1.deferred.count }
+            if fullSync || readies.contains(where: { !$0.1.committedEntries.isEmpty && !deferring.contains($0.0.shard) }) || staged >= 4096 {
                 try env.write(sync: fullSync) { txn in
                     applied = []
-                    for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
-                    for (r, rd) in readies {
+                    try writePending(txn)
+                    for (r, rd) in readies where !deferring.contains(r.shard) {
                         if fullSync {
                             if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
                             try r.storage.writeDirect(txn, hardState: rd.hardState, entries: rd.entries)
@@ -315,7 +323,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                     // results (waiters are removed as answered, so a rerun answers nobody twice).
                     answer(readies, applied)
                 }
-                for r in replicas.values { r.storage.didFlush() }
+                didWritePending()
             }
             if fullSync {
                 try wal.checkpoint()
@@ -416,6 +424,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
 
     private func serveConfirmedReads(_ r: ShardReplica) {
         guard !r.confirmedReads.isEmpty else { return }
+        if !r.deferred.isEmpty { flushPendingOrStop() }
         let applied = r.raft.appliedIndex
         var waiting: [(index: UInt64, request: [UInt8], reply: ShardReplica.Reply)] = []
         for read in r.confirmedReads {
@@ -499,6 +508,15 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
+    private func flushPendingOrStop() {
+        do {
+            try flushStaged()
+        } catch {
+            logger.critical("storage failure, stopping node: \(error)")
+            fatalError("storage failure: \(error)")
+        }
+    }
+
     /// LMDB synced to disk, then a new epoch of the write-ahead log.
     private func checkpoint() throws {
         try flushStaged()
@@ -506,13 +524,31 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         try wal.checkpoint()
     }
 
-    /// Writes staged log entries to LMDB (a cycle with nothing to apply leaves them).
-    private func flushStaged() throws {
-        guard replicas.values.contains(where: { $0.storage.hasStaged }) else { return }
-        try env.write(sync: false) { txn in
-            for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
+    private var hasPending: Bool { replicas.values.contains { $0.storage.hasStaged || !$0.deferred.isEmpty } }
+
+    /// Staged log entries and deferred applies, into `txn` (which may run again: nothing
+    /// changes here until `didWritePending`).
+    private func writePending(_ txn: borrowing WriteTransaction) throws {
+        for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
+        for r in replicas.values where !r.deferred.isEmpty {
+            for e in r.deferred where e.kind == .normal && e.data.count >= 16 { _ = try apply(txn, shard: r.shard, entry: e) }
+            try r.storage.recordApplied(txn, index: r.deferred.last!.index, conf: nil)
         }
-        for r in replicas.values { r.storage.didFlush() }
+    }
+
+    private func didWritePending() {
+        for r in replicas.values {
+            r.storage.didFlush()
+            r.deferred = []
+        }
+    }
+
+    /// Writes staged log entries and deferred applies to LMDB (a cycle with nothing to
+    /// apply leaves them); needed before anything reads the state machine.
+    private func flushStaged() throws {
+        guard hasPending else { return }
+        try env.write(sync: false) { txn in try writePending(txn) }
+        didWritePending()
     }
 
     private func compactIfNeeded() throws {
@@ -522,7 +558,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         var done: [(LMDBRaftStorage, UInt64, UInt64)] = []
         try env.write { txn in
             done = []
-            for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
+            try writePending(txn)
             for r in due {
                 // Keep half a threshold of entries so a follower slightly behind catches up
                 // from the log rather than from a snapshot.
@@ -534,7 +570,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
         // The compaction commit was synced: LMDB holds everything, and no record of the log
         // may re-add entries below the new compaction point.
-        for r in replicas.values { r.storage.didFlush() }
+        didWritePending()
         try wal.checkpoint()
         for (storage, index, term) in done {
             storage.didCompact(to: index, term: term)
