@@ -531,11 +531,12 @@ public struct DrillError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// SplitMix64: the drill's target choice, reproducible from --seed.
-struct SplitMixRandom {
+/// SplitMix64: the drill's target choice, reproducible from --seed (and the checker
+/// tests' generated histories).
+public struct SplitMixRandom: RandomNumberGenerator {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -52,7 +52,7 @@ struct RegisterCheckerTests {
 
     @Test("random histories of a real register pass; corrupting one read is caught")
     func generatedHistories() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMixRandom(seed: 42)
         var caught = 0
         for round in 0..<200 {
             let history = simulatedRegister(clients: 4, operations: 60, rng: &rng)
@@ -72,7 +72,7 @@ struct RegisterCheckerTests {
 
     /// A register used by `clients` concurrently: each operation takes effect at a random
     /// instant between its invoke and completion times, so the history is linearizable.
-    func simulatedRegister(clients: Int, operations: Int, rng: inout SplitMix) -> [RegisterOperation] {
+    func simulatedRegister(clients: Int, operations: Int, rng: inout SplitMixRandom) -> [RegisterOperation] {
         var busyUntil = [Double](repeating: 0, count: clients)
         var planned: [(op: RegisterOperation, at: Double)] = []
         for k in 0..<operations {
@@ -92,17 +92,5 @@ struct RegisterCheckerTests {
             out.append(p.op)
         }
         return out
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
