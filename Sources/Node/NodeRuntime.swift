@@ -275,7 +275,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         if mustWrite {
             let start = DispatchTime.now()
             // What Raft needs durable (new entries, term or vote) goes to the write-ahead log:
-            // one record, one fdatasync, then it is staged in the shards' storage. A snapshot
+            // one record, one synchronous write, then it is staged in the shards' storage. A snapshot
             // install (or a record too big for the log) is instead one fully synced LMDB
             // commit, then a checkpoint.
             var fullSync = readies.contains { $0.1.snapshot != nil }
@@ -295,9 +295,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             // LMDB: committed entries applied (and recorded), staged log entries written,
             // data pages flushed but not the meta page, so the file stays consistent and a
             // machine crash can undo only commits the log replays. Without anything to apply
-            // the staged entries wait (the tick writes them out).
-            // A follower's committed entries wait for the next transaction: nobody waits on
-            // them, and on a shared disk every flush counts.
+            // the staged entries wait (the tick writes them out), and so do a follower's
+            // committed entries: nobody waits on them, and on a shared disk every flush counts.
             var deferring = Set<UInt32>()
             for (r, rd) in readies where !rd.committedEntries.isEmpty && r.raft.role != .leader && r.proposals.isEmpty && !fullSync {
                 r.deferred += rd.committedEntries
