@@ -53,7 +53,8 @@ public struct FrontServer: Sendable {
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
         }
         router.get("/metrics") { _, _ -> Response in
-            Self.response(.ok, registry.emitToBuffer(), type: "text/plain; version=0.0.4")
+            ProcessCPU.record()
+            return Self.response(.ok, registry.emitToBuffer(), type: "text/plain; version=0.0.4")
         }
         return router
     }
@@ -69,18 +70,26 @@ public struct FrontServer: Sendable {
         }
     }
 
-    static func response(_ status: HTTPResponse.Status, _ body: [UInt8], type: String, extra: [(String, String)] = []) -> Response {
+    static let targetName = HTTPField.Name("X-Amz-Target")!
+    static let requestIdName = HTTPField.Name("x-amzn-RequestId")!
+    static let errorTypeName = HTTPField.Name("x-amzn-ErrorType")!
+    /// Every response's CORS headers, parsed once.
+    static let corsFields = cors.map { HTTPField(name: HTTPField.Name($0.0)!, value: $0.1) }
+
+    static func response(_ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil) -> Response {
         var headers = HTTPFields()
+        headers.reserveCapacity(corsFields.count + 3)
         headers[.contentType] = type
-        headers[HTTPField.Name("x-amzn-RequestId")!] = UUID().uuidString.lowercased()
-        for (k, v) in cors + extra { headers[HTTPField.Name(k)!] = v }
+        headers[requestIdName] = UUID().uuidString.lowercased()
+        headers.append(contentsOf: corsFields)
+        if let errorType { headers[errorTypeName] = errorType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static func error(_ e: CognitoError) -> Response {
         response(
             HTTPResponse.Status(code: e.status), JSONOutput.data(["__type": e.type, "message": e.message]),
-            type: "application/x-amz-json-1.1", extra: [("x-amzn-ErrorType", e.type)])
+            type: "application/x-amz-json-1.1", errorType: e.type)
     }
 
     func handle(_ request: Request) async -> Response {
@@ -92,7 +101,7 @@ public struct FrontServer: Sendable {
         } catch {
             return Self.error(CognitoError("InvalidParameterException", "the request body exceeds \(Self.maxBody) bytes", status: 413))
         }
-        guard let target = request.headers[HTTPField.Name("X-Amz-Target")!], target.hasPrefix(Self.targetPrefix) else {
+        guard let target = request.headers[Self.targetName], target.hasPrefix(Self.targetPrefix) else {
             return Self.error(CognitoError("UnknownOperationException", "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
         }
         let operation = String(target.dropFirst(Self.targetPrefix.count))

@@ -1,3 +1,4 @@
+import AuthCrypto
 import Foundation
 
 /// A request body's fields, with Cognito-style validation errors for missing or wrongly
@@ -109,7 +110,8 @@ public struct JSONInput {
 /// Builds JSON responses.
 enum JSONOutput {
     static func data(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+        CompactJSON.encode(object)
+            ?? Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
     }
 
     static func attributes(_ map: [String: String]) -> [[String: String]] {

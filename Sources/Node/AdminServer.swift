@@ -47,6 +47,7 @@ public final class AdminServer: Sendable {
                         channel.eventLoop.execute { Self.respond(channel, .ok, "application/json", Array(body)) }
                     }
                 case (.GET, "/metrics"):
+                    ProcessCPU.record()
                     Self.respond(channel, .ok, "text/plain; version=0.0.4", server.registry.emitToBuffer())
                 default:
                     Self.respond(channel, .notFound, "text/plain", Array("not found: \(head.method) \(path)\n".utf8))

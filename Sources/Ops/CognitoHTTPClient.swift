@@ -1,5 +1,7 @@
+import AuthCrypto
 import Crypto
 import Foundation
+import NIOHTTP1
 
 /// A minimal Cognito API client for the load tools: JSON 1.1 over HTTP/1.1 with kept-alive
 /// connections, SigV4 for admin calls. Works against any Cognito-compatible endpoint.
@@ -36,12 +38,12 @@ public final class CognitoHTTPClient: Sendable {
     deinit { pool.close() }
 
     public func call(_ operation: String, _ body: [String: Any], signed: Bool = false) async throws -> [String: Any] {
-        let data = Array(try JSONSerialization.data(withJSONObject: body))
+        let data = try CompactJSON.encode(body) ?? Array(JSONSerialization.data(withJSONObject: body))
         var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AWSCognitoIdentityProviderService.\(operation)")]
         if signed { headers += sign(target: headers[1].1, body: data) }
         let response: HTTPConnectionPool.Response
         do {
-            response = try await pool.post(path: path, headers: headers, body: data)
+            response = try await pool.send(path: path, headers: headers, body: data)
         } catch {
             throw CallError(type: "NoAnswer", message: "\(error)", status: 0)
         }
@@ -51,6 +53,18 @@ public final class CognitoHTTPClient: Sendable {
             throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "", status: response.status)
         }
         return object
+    }
+
+    /// The endpoint's `process_cpu_seconds_total` from `GET /metrics` (Cognate fronts export
+    /// it), or nil where there is no such metric.
+    public func processCPUSeconds() async -> Double? {
+        let metrics = endpoint.path.isEmpty || endpoint.path == "/" ? "/metrics" : path + "/metrics"
+        guard let response = try? await pool.send(.GET, path: metrics), response.status == 200 else { return nil }
+        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") where line.hasPrefix("process_cpu_seconds_total") {
+            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            return value
+        }
+        return nil
     }
 
     /// AWS Signature Version 4 over host, content-type, x-amz-date and x-amz-target: the

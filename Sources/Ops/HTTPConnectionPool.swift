@@ -25,30 +25,27 @@ final class HTTPConnectionPool: @unchecked Sendable {
     let port: Int
     let hostHeader: String
     let timeout: TimeAmount
-    private let group: MultiThreadedEventLoopGroup
+    /// NIO's shared group: in a process that runs its tasks on those loops too (see
+    /// `cognate bench signin`), a request and its connection share a thread.
+    private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let lock = NIOLock()
     private var idle: [Channel] = []
     private var closed = false
 
-    init(host: String, port: Int, timeoutSeconds: Double, threads: Int = 1) {
+    init(host: String, port: Int, timeoutSeconds: Double) {
         self.host = host
         self.port = port
         hostHeader = port == 80 ? host : "\(host):\(port)"
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
-    deinit {
-        try? group.syncShutdownGracefully()
-    }
-
-    /// POSTs `body` to `path` with `headers`; the connection goes back to the pool after a
+    /// Sends `body` to `path` with `headers`; the connection goes back to the pool after a
     /// complete answer and is closed after an error or a timeout.
-    func post(path: String, headers: [(String, String)], body: [UInt8]) async throws -> Response {
+    func send(_ method: HTTPMethod = .POST, path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> Response {
         let channel = try await take()
         let handler = try await channel.pipeline.handler(type: ResponseCollector.self).get()
         let promise = channel.eventLoop.makePromise(of: Response.self)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: hostHeader)
         head.headers.add(name: "Content-Length", value: "\(body.count)")
         for (name, value) in headers { head.headers.add(name: name, value: value) }

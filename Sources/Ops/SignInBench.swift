@@ -1,6 +1,7 @@
 import AuthCrypto
 import Foundation
 import Histogram
+import Node
 
 /// `cognate bench signin`: sign-ins in a closed loop at a fixed concurrency against any
 /// Cognito-compatible endpoint, after creating (or reusing) a pool, a client and users.
@@ -36,6 +37,11 @@ public struct SignInBench: Sendable {
         public var p99Timeline: [Double]
         /// Whether the endpoint verified the SRP proof: a deliberately wrong password was refused.
         public var wrongPasswordRefused: Bool?
+        /// The endpoint's CPU time per sign-in, from its `process_cpu_seconds_total` before
+        /// and after the run (nil where it exports none, e.g. moto).
+        public var endpointCPUMsPerSignIn: Double?
+        /// This load generator's own CPU time per sign-in.
+        public var clientCPUMsPerSignIn: Double?
     }
 
     let client: CognitoHTTPClient
@@ -172,6 +178,8 @@ public struct SignInBench: Sendable {
                 wrongRefused = nil  // failed for another reason: unknown
             }
         }
+        let endpointCPU = await client.processCPUSeconds()
+        let ownCPU = ProcessCPU.seconds()
         let recorder = Recorder()
         let start = Date()
         let deadline = start.addingTimeInterval(options.seconds)
@@ -217,6 +225,11 @@ public struct SignInBench: Sendable {
         progress("\n")
         let elapsed = Date().timeIntervalSince(start)
         let h = recorder.all
+        func perSignIn(_ cpuSeconds: Double?) -> Double? {
+            guard let cpuSeconds, h.totalCount > 0 else { return nil }
+            return cpuSeconds * 1000 / Double(h.totalCount)
+        }
+        let endpointCPUUsed: Double? = if let before = endpointCPU, let after = await client.processCPUSeconds() { after - before } else { nil }
         func pct(_ p: Double) -> Double { h.totalCount == 0 ? 0 : Double(h.valueAtPercentile(p)) / 1000 }
         let seconds = Int(options.seconds.rounded(.up))
         let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.totalCount ?? 0) }
@@ -224,6 +237,7 @@ public struct SignInBench: Sendable {
         return Report(
             endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: Int(h.totalCount),
             signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), p999Ms: pct(99.9),
-            maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused)
+            maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused,
+            endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed), clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU))
     }
 }

@@ -143,6 +143,7 @@ struct SignInCommand: AsyncParsableCommand {
     @Flag var json = false
 
     func run() async throws {
+        runTasksOnEventLoops()
         guard let seconds = Double(duration.hasSuffix("s") ? String(duration.dropLast()) : duration), seconds > 0, seconds <= 3600 else {
             throw ValidationError("--duration must be 1...3600 seconds")
         }
@@ -193,6 +194,14 @@ struct SignInCommand: AsyncParsableCommand {
             if let crypto, f == .srp {
                 print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: 3 modexps + 2 RSA-2048 signatures each, libcrypto, same run)",
                              100 * report.signInsPerSecond / crypto.signInWithTokensFloorAllCores, crypto.cores, crypto.signInWithTokensFloorAllCores))
+            }
+            if let endpointCPU = report.endpointCPUMsPerSignIn {
+                var line = String(format: "  CPU per sign-in: the endpoint %.2f ms", endpointCPU)
+                if let crypto, f == .srp {
+                    let floorMs = 1000 / crypto.signInWithTokensFloorPerSecond
+                    line += String(format: ", of which its crypto floor is %.2f ms (%.0f%%)", floorMs, 100 * floorMs / endpointCPU)
+                }
+                print(line + String(format: "; this load generator %.2f ms", report.clientCPUMsPerSignIn ?? 0))
             }
             if let refused = report.wrongPasswordRefused {
                 print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")

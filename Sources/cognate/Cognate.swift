@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 /// The `cognate` command: every process and tool of the project behind one binary.
 @main
@@ -27,4 +29,11 @@ struct Version: ParsableCommand {
 struct UnsupportedOperation: Error, CustomStringConvertible {
     var what: String
     var description: String { "UnsupportedOperationException: \(what) is not built yet" }
+}
+
+/// Runs Swift concurrency's jobs on NIO's shared event loops (one per core) instead of a
+/// separate thread pool, so a request and the I/O it awaits stay on one thread. Called
+/// first thing by the commands that serve or generate load; a process may call it once.
+func runTasksOnEventLoops() {
+    _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }

@@ -4,6 +4,7 @@ import Front
 import Hummingbird
 import Logging
 import Metrics
+import NIOPosix
 import Node
 import Prometheus
 
@@ -30,6 +31,7 @@ struct FrontCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        runTasksOnEventLoops()
         let cluster = try ClusterConfig.load(path: config)
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.front")
@@ -39,7 +41,7 @@ struct FrontCommand: AsyncParsableCommand {
             keys.merge(SigV4Verifier.parseKeys(env)) { _, new in new }
         }
         if keys.isEmpty { logger.warning("no admin keys configured: every admin operation will be refused") }
-        let client = NodeClient(config: cluster)
+        let client = NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
         let masterHex = ProcessInfo.processInfo.environment["COGNATE_MASTER_KEY"] ?? cluster.master_key
         if masterHex == nil { logger.warning("no master_key (or COGNATE_MASTER_KEY): deriving one from the admin keys; set one in production") }
         let auth = AuthContext(

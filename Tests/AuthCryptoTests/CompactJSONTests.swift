@@ -19,6 +19,9 @@ struct CompactJSONTests {
         #expect(back["ok"] as? Bool == true && back["no"] as? Bool == false)
         #expect(back["pi"] as? Double == 3.5 && back["iat"] as? Int == 1_700_000_000)
         #expect(CompactJSON.encode(["date": Date()]) == nil)
+        // Numbers parsed by JSONSerialization keep their kind: 1 stays 1, true stays true.
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(#"{"a":1,"b":true,"c":0,"d":2.5,"e":false}"#.utf8)) as? [String: Any])
+        #expect(CompactJSON.encode(parsed).map { String(decoding: $0, as: UTF8.self) } == #"{"a":1,"b":true,"c":0,"d":2.5,"e":false}"#)
         #expect(CompactJSON.encode(["x": Double.nan]) == nil)
     }
 }
