@@ -31,6 +31,9 @@ public final class SRPGroup: @unchecked Sendable {
     let kMont: BigNum
     /// R² mod N, to bring a Montgomery product a·b·R⁻¹ back to a·b.
     let rSquared: BigNum
+    /// g^(j·16^i) for every 4-bit window of a 256-bit exponent, for `SRPWorkspace`'s g^b
+    /// and g^x.
+    let powers: FixedBasePowers
 
     private init() {
         N = try! BigNum(hex: SRPGroup.primeHex)
@@ -49,5 +52,6 @@ public final class SRPGroup: @unchecked Sendable {
             BN_to_montgomery(rSquared.bn, one.bn, mont, ctx) == 1,
             BN_to_montgomery(rSquared.bn, rSquared.bn, mont, ctx) == 1
         else { fatalError("BN_to_montgomery failed for the RFC 3526 prime") }
+        powers = FixedBasePowers(generator: generator, N: N, mont: mont)
     }
 }

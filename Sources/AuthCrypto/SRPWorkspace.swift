@@ -28,6 +28,9 @@ public final class SRPWorkspace {
     private let ctx: OpaquePointer
     private let t1: OpaquePointer, t2: OpaquePointer, t3: OpaquePointer
     private let exponent: OpaquePointer, base: OpaquePointer
+    /// Scratch for the table of powers of g: one entry as a BIGNUM and as words.
+    private let entry: OpaquePointer
+    private let entryWords: UnsafeMutablePointer<UInt64>
 
     /// Bytes in the server's secret exponent b: 256 bits.
     public static let secretExponentBytes = 32
@@ -35,8 +38,10 @@ public final class SRPWorkspace {
     public init(group: SRPGroup = .cognito) {
         self.group = group
         guard let ctx = BN_CTX_new(), let t1 = BN_new(), let t2 = BN_new(), let t3 = BN_new(),
-            let exponent = BN_new(), let base = BN_new()
+            let exponent = BN_new(), let base = BN_new(), let entry = BN_new()
         else { fatalError("libcrypto: out of memory") }
+        self.entry = entry
+        entryWords = .allocate(capacity: group.powers.words)
         self.ctx = ctx
         self.t1 = t1
         self.t2 = t2
@@ -47,7 +52,9 @@ public final class SRPWorkspace {
 
     deinit {
         BN_CTX_free(ctx)
-        for bn in [t1, t2, t3, exponent, base] { BN_clear_free(bn) }
+        for bn in [t1, t2, t3, exponent, base, entry] { BN_clear_free(bn) }
+        entryWords.update(repeating: 0, count: group.powers.words)
+        entryWords.deallocate()
     }
 
     // MARK: Password verifiers
@@ -85,11 +92,24 @@ public final class SRPWorkspace {
         return constantTimeEqual(gToThe(x), stored.verifier)
     }
 
-    /// g^e mod N on the fixed-base path (g is a word), padded to the group's length.
-    private func gToThe(_ e: [UInt8]) -> [UInt8] {
-        load(exponent, e)
-        expect(BN_mod_exp_mont_word(t1, group.generator, exponent, group.N.bn, ctx, group.mont))
+    /// g^e mod N for big-endian `e`, padded to the group's length: from the group's table of
+    /// powers for exponents of up to 256 bits, else (or with `usingTable: false`) by
+    /// libcrypto's exponentiation with a one-word base.
+    public func powerOfGenerator(_ e: [UInt8], usingTable: Bool = true) -> [UInt8] {
+        generatorPower(e, into: t1, usingTable: usingTable)
         return BigNum.bytes(of: t1, paddedTo: group.byteLength)
+    }
+
+    private func gToThe(_ e: [UInt8]) -> [UInt8] { powerOfGenerator(e) }
+
+    private func generatorPower(_ e: [UInt8], into result: OpaquePointer, usingTable: Bool = true) {
+        if usingTable, e.count <= FixedBasePowers.maxExponentBytes {
+            let ok = group.powers.power(e, into: result, entry: entry, scratch: entryWords, mont: group.mont, ctx: ctx)
+            expect(ok ? 1 : 0)
+        } else {
+            load(exponent, e)
+            expect(BN_mod_exp_mont_word(result, group.generator, exponent, group.N.bn, ctx, group.mont))
+        }
     }
 
     // MARK: SRP server steps
@@ -108,8 +128,7 @@ public final class SRPWorkspace {
 
     /// B = k·v + g^b mod N for a given b; nil in the (negligible) case B ≡ 0.
     public func challenge(b: [UInt8], verifier: PasswordVerifier) -> SRPServerChallenge? {
-        load(exponent, b)
-        expect(BN_mod_exp_mont_word(t1, group.generator, exponent, group.N.bn, ctx, group.mont))
+        generatorPower(b, into: t1)
         load(t2, verifier.verifier)
         reduce(t2)
         // (k·R)·v·R⁻¹ = k·v mod N: one Montgomery multiplication instead of a division.
