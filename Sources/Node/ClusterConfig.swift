@@ -55,7 +55,17 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public init(description: String) { self.description = description }
     }
 
+    /// Where the commands look for a definition when none is named.
+    public static let defaultPath = "Cluster/local.toml"
+
+    /// Whether `path` is the default one and not present here, so `load` uses the copy of
+    /// `Cluster/local.toml` built into the binary (a cluster starts from any directory).
+    public static func usesEmbeddedDefault(_ path: String) -> Bool {
+        path == defaultPath && !FileManager.default.fileExists(atPath: path)
+    }
+
     public static func load(path: String) throws -> ClusterConfig {
+        if usesEmbeddedDefault(path) { return try parse(embeddedLocal, source: "the embedded \(defaultPath)") }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -141,4 +151,44 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(host):\(port)" }
+}
+
+extension ClusterConfig {
+    /// `Cluster/local.toml` as built into the binary (a test keeps the two the same).
+    public static let embeddedLocal = """
+# The embedded default: three storage nodes and a front on 127.0.0.1.
+# Data directories are relative to the working directory (`cognate cluster up --data` moves them).
+name = "local"
+region = "us-east-1"
+shards = 3              # user shards 1...3; shard 0 (meta) is on every node
+replication = 3
+tick_ms = 50            # election after 10–20 ticks without a leader, heartbeats every tick
+election_ticks = 10
+heartbeat_ticks = 1
+snapshot_threshold = 10000
+front = "127.0.0.1:9229"
+public_url = "http://127.0.0.1:9229"
+admin_keys = ["cognate:cognate-local-secret"]
+# Seals pool signing keys, challenges and refresh tokens. Local use only: set your own.
+master_key = "6c6f63616c2d6f6e6c792d6d61737465722d6b65792d666f722d636f676e6174"
+
+[[nodes]]
+id = 1
+peer = "127.0.0.1:7101"
+admin = "127.0.0.1:7201"
+data = ".cognate/node1"
+
+[[nodes]]
+id = 2
+peer = "127.0.0.1:7102"
+admin = "127.0.0.1:7202"
+data = ".cognate/node2"
+
+[[nodes]]
+id = 3
+peer = "127.0.0.1:7103"
+admin = "127.0.0.1:7203"
+data = ".cognate/node3"
+
+"""
 }

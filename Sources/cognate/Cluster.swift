@@ -35,6 +35,9 @@ struct Cluster: AsyncParsableCommand {
         var data: String?
 
         func run() async throws {
+            if ClusterConfig.usesEmbeddedDefault(config) {
+                print("cognate: no \(config) in this directory; using the copy built into the binary (three nodes on 127.0.0.1)")
+            }
             let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
             try launcher.startAll()
             let statuses: [NodeStatus]

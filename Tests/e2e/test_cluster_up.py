@@ -40,3 +40,29 @@ def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp
     up2.send_signal(signal.SIGINT)
     up2.communicate(timeout=30)
     assert up2.returncode == 0
+
+
+def test_cluster_up_outside_the_repository_uses_the_built_in_definition(tmp_path):
+    # No Cluster/local.toml in this directory: the copy in the binary (ports 7101-7103) is used
+    # and the data lands under ./.cognate here.
+    up = subprocess.Popen([COGNATE, "cluster", "up", "--fronts", "0"], cwd=str(tmp_path),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = up.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C stops the cluster" in line or line == "" and up.poll() is not None:
+            break
+    out = "".join(lines)
+    try:
+        assert "using the copy built into the binary" in out, out
+        assert "every shard has a leader" in out, out
+        assert os.path.isdir(tmp_path / ".cognate" / "node1"), out
+        status = subprocess.run([COGNATE, "status", "--json"], cwd=str(tmp_path), capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0, status
+        assert '"leader"' in status.stdout, status.stdout
+    finally:
+        up.send_signal(signal.SIGTERM)
+        rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, rest
