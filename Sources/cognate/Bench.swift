@@ -207,5 +207,33 @@ struct SignInCommand: AsyncParsableCommand {
                 print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")
             }
         }
+        if reports.count > 1 { print("\n" + Self.sideBySide(reports, floor: f == .srp ? crypto : nil)) }
+    }
+
+    /// The endpoints' figures in columns, one row per measure.
+    static func sideBySide(_ reports: [SignInBench.Report], floor: CryptoBench.Result?) -> String {
+        func ms(_ v: Double) -> String { String(format: "%.1f ms", v) }
+        var rows: [(String, [String])] = [
+            ("endpoint", reports.map(\.endpoint)),
+            ("sign-ins/s", reports.map { String(format: "%.1f", $0.signInsPerSecond) }),
+        ]
+        if let floor {
+            rows.append(("share of the crypto floor", reports.map { String(format: "%.0f%%", 100 * $0.signInsPerSecond / floor.signInWithTokensFloorAllCores) }))
+        }
+        rows += [
+            ("p50", reports.map { ms($0.p50Ms) }), ("p90", reports.map { ms($0.p90Ms) }), ("p99", reports.map { ms($0.p99Ms) }),
+            ("p99.9", reports.map { ms($0.p999Ms) }), ("max", reports.map { ms($0.maxMs) }),
+            ("errors", reports.map { $0.errors.isEmpty ? "none" : $0.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ") }),
+            ("endpoint CPU per sign-in", reports.map { $0.endpointCPUMsPerSignIn.map { String(format: "%.2f ms", $0) } ?? "not exported" }),
+            ("wrong password", reports.map { r in r.wrongPasswordRefused.map { $0 ? "refused" : "ACCEPTED (no real check)" } ?? "not probed" }),
+        ]
+        let width = rows.map(\.0.count).max()! + 2
+        let columns = reports.indices.map { i in rows.map { $0.1[i].count }.max()! + 2 }
+        return rows.map { name, values in
+            var line = name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + values.enumerated().map { $1.padding(toLength: columns[$0], withPad: " ", startingAt: 0) }.joined()
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line
+        }.joined(separator: "\n")
     }
 }

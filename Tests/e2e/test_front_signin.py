@@ -294,3 +294,15 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     assert report["signIns"] > 0 and report["errors"] == {} and report["wrongPasswordRefused"] is True
     assert report["p50Ms"] <= report["p99Ms"] <= report["maxMs"]
     assert (out / "signin-srp.json").exists() and (out / "signin-srp.svg").read_text().startswith("<svg")
+    # The front exports process_cpu_seconds_total, so the report has its CPU per sign-in.
+    assert 0 < report["endpointCPUMsPerSignIn"] < 1000 and 0 < report["clientCPUMsPerSignIn"] < 1000
+
+    # --compare: both endpoints' figures side by side (here the same front twice).
+    r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "2", "--concurrency", "2",
+                        "--duration", "2s", "--flow", "password", "--compare", front.endpoint,
+                        "--compare-access-key", "cognate", "--compare-secret-key", "cognate-local-secret"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = {line.split("  ")[0]: line for line in r.stdout.splitlines() if "  " in line}
+    assert rows["sign-ins/s"].split()[1:] and len(rows["sign-ins/s"].split()) == 3, r.stdout
+    assert rows["wrong password"].split()[2:] == ["refused", "refused"], r.stdout
