@@ -7,11 +7,10 @@ import time
 from conftest import COGNATE, NodeCluster
 
 
-def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp_path):
-    os.makedirs(tmp_path / "template", exist_ok=True)
-    template = NodeCluster(str(tmp_path / "template"))  # only for its free ports and TOML
-    data = str(tmp_path / "data")
-    up = subprocess.Popen([COGNATE, "cluster", "up", "--config", template.config, "--data", data, "--fronts", "0"],
+def start(args, cwd=None):
+    """Starts `cognate cluster up ARGS`; returns the process and what it printed until it
+    said it is ready (or exited, or 60 s passed)."""
+    up = subprocess.Popen([COGNATE, "cluster", "up"] + args, cwd=cwd,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     deadline = time.time() + 60
@@ -20,7 +19,14 @@ def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp
         lines.append(line)
         if "Ctrl-C stops the cluster" in line or line == "" and up.poll() is not None:
             break
-    out = "".join(lines)
+    return up, "".join(lines)
+
+
+def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp_path):
+    os.makedirs(tmp_path / "template", exist_ok=True)
+    template = NodeCluster(str(tmp_path / "template"))  # only for its free ports and TOML
+    data = str(tmp_path / "data")
+    up, out = start(["--config", template.config, "--data", data, "--fronts", "0"])
     assert "every shard has a leader" in out, out
     config = os.path.join(data, "cluster.toml")
     put = subprocess.run([COGNATE, "kv", "put", "--config", config, "greeting", "hello"], capture_output=True, text=True)
@@ -45,16 +51,7 @@ def test_cluster_up_starts_every_node_waits_for_leaders_and_stops_on_sigterm(tmp
 def test_cluster_up_outside_the_repository_uses_the_built_in_definition(tmp_path):
     # No Cluster/local.toml in this directory: the copy in the binary (ports 7101-7103) is used
     # and the data lands under ./.cognate here.
-    up = subprocess.Popen([COGNATE, "cluster", "up", "--fronts", "0"], cwd=str(tmp_path),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = up.stdout.readline()
-        lines.append(line)
-        if "Ctrl-C stops the cluster" in line or line == "" and up.poll() is not None:
-            break
-    out = "".join(lines)
+    up, out = start(["--fronts", "0"], cwd=str(tmp_path))
     try:
         assert "using the copy built into the binary" in out, out
         assert "every shard has a leader" in out, out
