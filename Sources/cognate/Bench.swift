@@ -187,18 +187,19 @@ struct SignInCommand: AsyncParsableCommand {
             try printJSON(reports.count == 1 ? [reports[0]] : reports)
             return
         }
+        let floor = crypto.map { CryptoFloor($0, flow: f) }
         for report in reports {
             print(String(format: "%@ %@ c=%d: %.1f sign-ins/s over %.1fs (%d); p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f",
                          report.endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
             if !report.errors.isEmpty { print("errors: " + report.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")) }
-            if let crypto, f == .srp {
-                print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: 3 modexps + 2 RSA-2048 signatures each, libcrypto, same run)",
-                             100 * report.signInsPerSecond / crypto.signInWithTokensFloorAllCores, crypto.cores, crypto.signInWithTokensFloorAllCores))
+            if let floor {
+                print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: %@ each, libcrypto, same run)",
+                             100 * report.signInsPerSecond / floor.allCores, floor.cores, floor.allCores, floor.what))
             }
             if let endpointCPU = report.endpointCPUMsPerSignIn {
                 var line = String(format: "  CPU per sign-in: the endpoint %.2f ms", endpointCPU)
-                if let crypto, f == .srp {
-                    let floorMs = 1000 / crypto.signInWithTokensFloorPerSecond
+                if let floor {
+                    let floorMs = 1000 / floor.perCore
                     line += String(format: ", of which its crypto floor is %.2f ms (%.0f%%)", floorMs, 100 * floorMs / endpointCPU)
                 }
                 print(line + String(format: "; this load generator %.2f ms", report.clientCPUMsPerSignIn ?? 0))
@@ -207,18 +208,40 @@ struct SignInCommand: AsyncParsableCommand {
                 print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")
             }
         }
-        if reports.count > 1 { print("\n" + Self.sideBySide(reports, floor: f == .srp ? crypto : nil)) }
+        if reports.count > 1 { print("\n" + Self.sideBySide(reports, floor: floor)) }
+    }
+
+    /// What a sign-in of one flow costs at least in crypto, from `bench crypto`'s bare
+    /// libcrypto figures: the sign-ins per second one core, and every core, could reach.
+    struct CryptoFloor {
+        var perCore: Double
+        var allCores: Double
+        var cores: Int
+        var what: String
+
+        init(_ c: CryptoBench.Result, flow: SignInBench.Flow) {
+            // Seconds of bare libcrypto work per sign-in: modexps and RS256 signatures.
+            let (modexps, what): (Double, String) = switch flow {
+            case .srp: (3, "3 modexps + 2 RSA-2048 signatures")
+            case .password: (1, "1 modexp + 2 RSA-2048 signatures")
+            case .refresh: (0, "2 RSA-2048 signatures")
+            }
+            perCore = 1 / (modexps / c.modexpFloorPerSecond + 2 / c.rsaSignFloorPerSecond)
+            allCores = perCore * Double(c.cores)
+            cores = c.cores
+            self.what = what
+        }
     }
 
     /// The endpoints' figures in columns, one row per measure.
-    static func sideBySide(_ reports: [SignInBench.Report], floor: CryptoBench.Result?) -> String {
+    static func sideBySide(_ reports: [SignInBench.Report], floor: CryptoFloor?) -> String {
         func ms(_ v: Double) -> String { String(format: "%.1f ms", v) }
         var rows: [(String, [String])] = [
             ("endpoint", reports.map(\.endpoint)),
             ("sign-ins/s", reports.map { String(format: "%.1f", $0.signInsPerSecond) }),
         ]
         if let floor {
-            rows.append(("share of the crypto floor", reports.map { String(format: "%.0f%%", 100 * $0.signInsPerSecond / floor.signInWithTokensFloorAllCores) }))
+            rows.append(("share of the crypto floor", reports.map { String(format: "%.0f%%", 100 * $0.signInsPerSecond / floor.allCores) }))
         }
         rows += [
             ("p50", reports.map { ms($0.p50Ms) }), ("p90", reports.map { ms($0.p90Ms) }), ("p99", reports.map { ms($0.p99Ms) }),

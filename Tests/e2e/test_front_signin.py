@@ -299,10 +299,14 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
 
     # --compare: both endpoints' figures side by side (here the same front twice).
     r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "2", "--concurrency", "2",
-                        "--duration", "2s", "--flow", "password", "--compare", front.endpoint,
+                        "--duration", "2s", "--flow", "password", "--floor", "--compare", front.endpoint,
                         "--compare-access-key", "cognate", "--compare-secret-key", "cognate-local-secret"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     rows = {line.split("  ")[0]: line for line in r.stdout.splitlines() if "  " in line}
     assert rows["sign-ins/s"].split()[1:] and len(rows["sign-ins/s"].split()) == 3, r.stdout
     assert rows["wrong password"].split()[2:] == ["refused", "refused"], r.stdout
+    # The password flow's floor: one modexp and two RSA signatures per sign-in.
+    assert "1 modexp + 2 RSA-2048 signatures each" in r.stdout, r.stdout
+    shares = rows["share of the crypto floor"].split()[-2:]
+    assert all(s.endswith("%") and 0 < int(s[:-1]) < 200 for s in shares), r.stdout
