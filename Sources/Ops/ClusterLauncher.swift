@@ -122,6 +122,36 @@ public final class ClusterLauncher: @unchecked Sendable {
         for n in config.nodes { try start(node: n.id) }
     }
 
+    /// Refuses to start when an address a child would listen on is taken: another cluster
+    /// on the same ports would otherwise answer in its place, and look like this one.
+    public func checkAddressesFree(fronts: [HostPort]) throws {
+        var wanted: [(String, String)] = []
+        for n in config.nodes { wanted += [(n.peer, "node \(n.id)'s peer and client address"), (n.admin, "node \(n.id)'s admin address")] }
+        for (i, f) in fronts.enumerated() { wanted.append((f.description, "front \(i + 1)'s address")) }
+        for (address, what) in wanted where Self.inUse(try HostPort(address, field: what)) {
+            throw ClusterConfig.Invalid(
+                description: "\(address), \(what), is already in use (another cluster running? stop it, or use a definition with other ports)")
+        }
+    }
+
+    /// Whether a TCP listener holds `address` (an IPv4 literal; other hosts are not checked,
+    /// nor are addresses this machine does not have, such as a namespace's).
+    static func inUse(_ address: HostPort) -> Bool {
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = in_port_t(UInt16(address.port)).bigEndian
+        guard inet_pton(AF_INET, address.host, &sin.sin_addr) == 1 else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let rc = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return rc != 0 && errno == EADDRINUSE
+    }
+
     /// Listen addresses of `count` fronts: the definition's `front`, then the next ports.
     public func frontAddresses(_ count: Int) throws -> [HostPort] {
         let first = try HostPort(config.front ?? "127.0.0.1:9229", field: "front")

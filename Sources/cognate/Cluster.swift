@@ -38,16 +38,27 @@ struct Cluster: AsyncParsableCommand {
             if ClusterConfig.usesEmbeddedDefault(config) {
                 print("cognate: no \(config) in this directory; using the copy built into the binary (three nodes on 127.0.0.1)")
             }
+            // Caught from here on, so Ctrl-C during start-up stops what has started.
+            let signals = TerminationSignals()
             let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
-            try launcher.startAll()
-            let statuses: [NodeStatus]
             let fronts = try launcher.frontAddresses(self.fronts)
+            try launcher.checkAddressesFree(fronts: fronts)
+            let statuses: [NodeStatus]
             do {
-                statuses = try await launcher.waitForLeaders()
-                for (i, a) in fronts.enumerated() { try launcher.startFront(index: i, address: a) }
-                try await launcher.waitForFronts(fronts)
+                statuses = try await signals.cancelling {
+                    try launcher.startAll()
+                    let statuses = try await launcher.waitForLeaders()
+                    try Task.checkCancellation()
+                    for (i, a) in fronts.enumerated() { try launcher.startFront(index: i, address: a) }
+                    try await launcher.waitForFronts(fronts)
+                    return statuses
+                }
             } catch {
                 launcher.stopAll()
+                if signals.received {
+                    print("cognate: stopped during start-up; every process it had started is stopped")
+                    return
+                }
                 throw error
             }
             print("cognate: \(launcher.config.nodes.count) node(s) up, every shard has a leader\n")
@@ -81,7 +92,7 @@ struct Cluster: AsyncParsableCommand {
             }
             print("\nCtrl-C stops the cluster.")
             fflush(nil)
-            await waitForTermination()
+            await signals.wait()
             print("cognate: stopping \(launcher.config.nodes.count) node(s)")
             launcher.stopAll()
             print("cognate: cluster stopped")

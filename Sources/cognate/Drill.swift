@@ -113,6 +113,7 @@ struct Drill: AsyncParsableCommand {
                 if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
             }
             let front = try launcher.frontAddresses(1)[0]
+            try launcher.checkAddressesFree(fronts: [front])
             try launcher.startAll()
             let report: FailoverDrill.Report
             let drill: FailoverDrill

@@ -46,18 +46,61 @@ struct NodeCommand: AsyncParsableCommand {
 
 /// Returns on the first SIGTERM or SIGINT.
 func waitForTermination() async {
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let once = OnceFlag()
+    await TerminationSignals().wait()
+}
+
+/// SIGTERM and SIGINT, caught from the moment this is made: their default action would end
+/// the process at once (a launcher's children would be left running). `wait()` returns on
+/// the first one; `cancelling` runs work that the first one cancels.
+final class TerminationSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [@Sendable () -> Void] = []
+
+    init() {
         for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                if once.claim() { continuation.resume() }
-            }
+            source.setEventHandler { [weak self] in self?.fire() }
             source.resume()
             SignalSources.keep(source)
         }
+    }
+
+    /// Whether a signal has arrived.
+    var received: Bool { lock.withLock { fired } }
+
+    private func fire() {
+        let run = lock.withLock { () -> [@Sendable () -> Void] in
+            if fired { return [] }
+            fired = true
+            defer { waiters = [] }
+            return waiters
+        }
+        for f in run { f() }
+    }
+
+    /// Calls `action` on the first signal (at once if one has already arrived).
+    private func onSignal(_ action: @escaping @Sendable () -> Void) {
+        let now = lock.withLock { () -> Bool in
+            if fired { return true }
+            waiters.append(action)
+            return false
+        }
+        if now { action() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            onSignal { continuation.resume() }
+        }
+    }
+
+    /// Runs `body`, cancelled if a signal arrives first (its sleeps then throw).
+    func cancelling<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        onSignal { task.cancel() }
+        return try await task.value
     }
 }
 
@@ -65,18 +108,6 @@ func waitForTermination() async {
 enum SignalSources {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
     static func keep(_ s: DispatchSourceSignal) { sources.append(s) }
-}
-
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if done { return false }
-        done = true
-        return true
-    }
 }
 
 /// Logs to standard error at `logLevel`; metrics into a Prometheus registry, returned for

@@ -63,3 +63,35 @@ def test_cluster_up_outside_the_repository_uses_the_built_in_definition(tmp_path
         up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=30)
     assert up.returncode == 0, rest
+
+
+def test_cluster_up_refuses_ports_in_use_and_stops_cleanly_when_interrupted_while_starting(tmp_path):
+    import socket
+    os.makedirs(tmp_path / "template", exist_ok=True)
+    template = NodeCluster(str(tmp_path / "template"))
+    data = str(tmp_path / "data")
+
+    # Something already listens on node 2's address: refused before anything starts, by name.
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", template.peer[2]))
+    taken.listen()
+    try:
+        r = subprocess.run([COGNATE, "cluster", "up", "--config", template.config, "--data", data, "--fronts", "0"],
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        taken.close()
+    assert r.returncode != 0
+    assert f"127.0.0.1:{template.peer[2]}, node 2's peer and client address, is already in use" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(data, "node1")), "a node was started anyway"
+
+    # SIGTERM while the nodes are starting: every child is stopped, none left behind.
+    up = subprocess.Popen([COGNATE, "cluster", "up", "--config", template.config, "--data", data, "--fronts", "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.3)
+    up.send_signal(signal.SIGTERM)
+    out, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, out
+    assert "stopped during start-up" in out or "cluster stopped" in out, out
+    left = subprocess.run(["pgrep", "-f", os.path.join(data, "cluster.toml")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"processes left running: {left.stdout}"
