@@ -209,6 +209,15 @@ struct SignInCommand: AsyncParsableCommand {
             }
         }
         if reports.count > 1 { print("\n" + Self.sideBySide(reports, floor: floor)) }
+        if floor != nil, reports.contains(where: { Self.isLoopback($0.endpoint) }) {
+            print("\nnote: the endpoint is on this machine, so this load generator shares its cores (its own CPU per "
+                + "sign-in is above); the floor assumes the endpoint has every core to itself.")
+        }
+    }
+
+    static func isLoopback(_ endpoint: String) -> Bool {
+        guard let host = URL(string: endpoint)?.host else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
     /// What a sign-in of one flow costs at least in crypto, from `bench crypto`'s bare
