@@ -31,22 +31,19 @@ struct NodeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // A SIGTERM while the node opens its data and replays its log still ends in a clean stop.
+        let signals = TerminationSignals()
         let cluster = try ClusterConfig.load(path: config)
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
         let server = try NodeServer(
             config: cluster, nodeId: id, stateMachine: CognateStateMachine(), registry: registry, logger: logger, dataDirectory: data)
         try await server.start()
-        await waitForTermination()
+        await signals.wait()
         logger.info("stopping node \(id)")
         await server.shutdown()
         logger.info("node \(id) stopped")
     }
-}
-
-/// Returns on the first SIGTERM or SIGINT.
-func waitForTermination() async {
-    await TerminationSignals().wait()
 }
 
 /// SIGTERM and SIGINT, caught from the moment this is made: their default action would end
