@@ -10,7 +10,14 @@ public struct NodeClientError: Error, CustomStringConvertible {
 
 /// Talks to storage nodes over the client RPC: finds each shard's leader (following
 /// NotLeader hints, caching what it learns), retries with backoff within a deadline, and
-/// keeps one connection per node.
+/// keeps one connection per node for each event loop that calls it.
+///
+/// A call made on one of `group`'s loops goes out on that loop's own connection, so the
+/// reply arrives on the caller's thread and the task resumes there. With one connection per
+/// node shared by all loops, every caller migrated to whichever loop held its node's
+/// connection, and the work after a read (a sign-in's crypto) piled up on those loops:
+/// three nodes on two loops ran the front's two loops at 2:1 and left a core idle part of
+/// the time.
 ///
 /// `@unchecked Sendable`: mutable state (`connections`, `leaders`, `correlation`) is under
 /// `lock`.
@@ -20,7 +27,9 @@ public final class NodeClient: @unchecked Sendable {
     let group: EventLoopGroup
     let ownsGroup: Bool
     private let lock = NIOLock()
-    private var connections: [UInt64: EventLoopFuture<Connection>] = [:]
+    private var connections: [ConnectionKey: EventLoopFuture<Connection>] = [:]
+    /// The loops of `group`, to tell a caller on one of them from any other thread.
+    private let ownLoops: Set<ObjectIdentifier>
     private var leaders: [UInt32: UInt64] = [:]
     /// Nodes that just let a call time out (paused, partitioned), until when they are
     /// skipped: a NotLeader hint naming one is not followed before then.
@@ -34,8 +43,10 @@ public final class NodeClient: @unchecked Sendable {
         self.config = config
         self.placement = config.placement
         attemptTimeout = .milliseconds(config.tickMilliseconds * config.electionTicks + 250)
-        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.group = group
+        ownLoops = Set(group.makeIterator().map { ObjectIdentifier($0) })
     }
 
     public func close() async {
@@ -170,12 +181,27 @@ public final class NodeClient: @unchecked Sendable {
         return try await promise.futureResult.get().body
     }
 
+    /// The caller's own loop when it is one of `group`'s, else the group's next one.
+    private func homeLoop() -> EventLoop {
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop, ownLoops.contains(ObjectIdentifier(current)) {
+            return current
+        }
+        return group.next()
+    }
+
+    struct ConnectionKey: Hashable {
+        var node: UInt64
+        var loop: ObjectIdentifier
+    }
+
     private func connect(_ node: UInt64) async throws -> Connection {
+        let loop = homeLoop()
+        let key = ConnectionKey(node: node, loop: ObjectIdentifier(loop))
         let future = lock.withLock { () -> EventLoopFuture<Connection>? in
-            if let existing = connections[node] { return existing }
+            if let existing = connections[key] { return existing }
             guard let entry = config.node(node), let address = try? HostPort(entry.peer) else { return nil }
             let handler = ResponseHandler()
-            let f = ClientBootstrap(group: group)
+            let f = ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(1))
                 .channelInitializer { channel in
@@ -187,18 +213,18 @@ public final class NodeClient: @unchecked Sendable {
                 }
                 .connect(host: address.host, port: address.port)
                 .map { Connection(channel: $0, handler: handler) }
-            connections[node] = f
+            connections[key] = f
             return f
         }
         guard let future else { throw NodeClientError(description: "node \(node) is not in the cluster definition") }
         do {
             let c = try await future.get()
             c.channel.closeFuture.whenComplete { [weak self] _ in
-                self?.lock.withLock { if self?.connections[node] === future { self?.connections[node] = nil } }
+                self?.lock.withLock { if self?.connections[key] === future { self?.connections[key] = nil } }
             }
             return c
         } catch {
-            lock.withLock { if connections[node] === future { connections[node] = nil } }
+            lock.withLock { if connections[key] === future { connections[key] = nil } }
             throw error
         }
     }
@@ -221,9 +247,15 @@ public final class NodeClient: @unchecked Sendable {
         typealias InboundIn = Frame
         var waiting: [UInt64: EventLoopPromise<ClientResponse>] = [:]
 
+        /// Registers a call's promise; `promise` belongs to `loop`, so its callbacks (and
+        /// the removal) run there, where `channelRead` reads `waiting`.
         func expect(_ id: UInt64, _ promise: EventLoopPromise<ClientResponse>, on loop: EventLoop) {
-            loop.execute { self.waiting[id] = promise }
-            promise.futureResult.whenComplete { _ in loop.execute { self.waiting[id] = nil } }
+            if loop.inEventLoop {
+                waiting[id] = promise
+            } else {
+                loop.execute { self.waiting[id] = promise }
+            }
+            promise.futureResult.whenComplete { _ in self.waiting[id] = nil }
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
