@@ -16,6 +16,10 @@ public struct SignInBench: Sendable {
         public var pool: String?
         public var client: String?
         public var password = "Bench-Passw0rd!"
+        /// Admin addresses (host:port) of the storage nodes behind the endpoint, whose
+        /// `process_cpu_seconds_total` is counted with the endpoint's: the whole service's
+        /// CPU per sign-in. Empty for an endpoint that is not a Cognate front.
+        public var nodeAdmins: [String] = []
         public init() {}
     }
 
@@ -42,6 +46,11 @@ public struct SignInBench: Sendable {
         public var endpointCPUMsPerSignIn: Double?
         /// This load generator's own CPU time per sign-in.
         public var clientCPUMsPerSignIn: Double?
+        /// The storage nodes' CPU time per sign-in, all of them together (nil where none
+        /// was named or none answered).
+        public var nodesCPUMsPerSignIn: Double?
+        /// How many nodes answered `/metrics` before and after the run.
+        public var nodesCounted: Int?
     }
 
     let client: CognitoHTTPClient
@@ -178,6 +187,8 @@ public struct SignInBench: Sendable {
                 wrongRefused = nil  // failed for another reason: unknown
             }
         }
+        let nodes = options.nodeAdmins.compactMap { try? CognitoHTTPClient(endpoint: "http://\($0)", region: "", accessKey: "", secretKey: "", timeout: 3) }
+        let nodesBefore = await Self.cpuSeconds(of: nodes)
         let endpointCPU = await client.processCPUSeconds()
         let ownCPU = ProcessCPU.seconds()
         let recorder = Recorder()
@@ -230,6 +241,13 @@ public struct SignInBench: Sendable {
             return cpuSeconds * 1000 / Double(h.totalCount)
         }
         let endpointCPUUsed: Double? = if let before = endpointCPU, let after = await client.processCPUSeconds() { after - before } else { nil }
+        let nodesAfter = await Self.cpuSeconds(of: nodes)
+        // Only nodes that answered both times; one that restarted in between (its counter
+        // went back) is left out rather than counted negative.
+        let nodeDeltas = zip(nodesBefore, nodesAfter).compactMap { b, a -> Double? in
+            guard let b, let a, a >= b else { return nil }
+            return a - b
+        }
         func pct(_ p: Double) -> Double { h.totalCount == 0 ? 0 : Double(h.valueAtPercentile(p)) / 1000 }
         let seconds = Int(options.seconds.rounded(.up))
         let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.totalCount ?? 0) }
@@ -238,6 +256,14 @@ public struct SignInBench: Sendable {
             endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: Int(h.totalCount),
             signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), p999Ms: pct(99.9),
             maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused,
-            endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed), clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU))
+            endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed), clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU),
+            nodesCPUMsPerSignIn: nodeDeltas.isEmpty ? nil : perSignIn(nodeDeltas.reduce(0, +)), nodesCounted: nodes.isEmpty ? nil : nodeDeltas.count)
+    }
+
+    /// Each client's `process_cpu_seconds_total`, nil for one that did not answer.
+    static func cpuSeconds(of clients: [CognitoHTTPClient]) async -> [Double?] {
+        var values: [Double?] = []
+        for c in clients { values.append(await c.processCPUSeconds()) }
+        return values
     }
 }

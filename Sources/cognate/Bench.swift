@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Node
 import Ops
 
 struct Bench: ParsableCommand {
@@ -56,6 +57,7 @@ struct Bench: ParsableCommand {
             row("sign-in + 2 tokens floor (3 modexp + 2 RSA)", result.signInWithTokensFloorPerSecond)
             row("SRP sign-in + 2 tokens", result.signInWithTokensPerSecond)
             row("sign-in + 2 tokens floor, all \(result.cores) cores", result.signInWithTokensFloorAllCores)
+            row("SRP client side (bench signin's, per sign-in)", result.srpClientPerSecond)
             print(String(format: "sign-in / sign-in floor: %.2f   password / floor: %.2f   sign-in with tokens / its floor: %.2f",
                          result.srpSignInRatioToFloor, result.passwordVerifyRatioToFloor, result.signInWithTokensRatioToFloor))
         }
@@ -140,6 +142,10 @@ struct SignInCommand: AsyncParsableCommand {
     @Option(name: .customLong("compare-secret-key")) var compareSecretKey: String = "testing"
     @Flag(help: "Measure the crypto floor first (bench crypto: best of 3 rounds of 0.5 s) and report sign-ins/s against it.")
     var floor = false
+    @Option(help: ArgumentHelp(
+        "Cluster definition behind --endpoint: its nodes' CPU (admin /metrics) is counted with the front's.",
+        discussion: "Without it, Cluster/local.toml (or the copy built into the binary) is used when --endpoint is that definition's front."))
+    var config: String?
     @Flag var json = false
 
     func run() async throws {
@@ -156,6 +162,7 @@ struct SignInCommand: AsyncParsableCommand {
         options.flow = f
         options.pool = pool
         options.client = client
+        options.nodeAdmins = try nodeAdmins()
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + ($0.hasPrefix("\r") || $0 == "\n" ? "" : "\n")).utf8)) }
         var reports: [SignInBench.Report] = []
         var crypto: CryptoBench.Result?
@@ -170,6 +177,7 @@ struct SignInCommand: AsyncParsableCommand {
             if url != endpoint {
                 o.pool = nil
                 o.client = nil
+                o.nodeAdmins = []
             }
             let bench = SignInBench(client: http, endpoint: url, options: o)
             let (p, c) = try await bench.setUp(log: log)
@@ -197,12 +205,7 @@ struct SignInCommand: AsyncParsableCommand {
                              100 * report.signInsPerSecond / floor.allCores, floor.cores, floor.allCores, floor.what))
             }
             if let endpointCPU = report.endpointCPUMsPerSignIn {
-                var line = String(format: "  CPU per sign-in: the endpoint %.2f ms", endpointCPU)
-                if let floor {
-                    let floorMs = 1000 / floor.perCore
-                    line += String(format: ", of which its crypto floor is %.2f ms (%.0f%%)", floorMs, 100 * floorMs / endpointCPU)
-                }
-                print(line + String(format: "; this load generator %.2f ms", report.clientCPUMsPerSignIn ?? 0))
+                print(Self.cpuLines(report, endpointCPU: endpointCPU, floor: floor, crypto: crypto, flow: f, colocated: Self.isLoopback(report.endpoint)))
             }
             if let refused = report.wrongPasswordRefused {
                 print(refused ? "  a wrong password was refused: the endpoint verifies the proof" : "  WARNING: a wrong password was ACCEPTED: this endpoint does no real password/SRP verification, so its figures are not comparable")
@@ -212,6 +215,65 @@ struct SignInCommand: AsyncParsableCommand {
         if floor != nil, reports.contains(where: { Self.isLoopback($0.endpoint) }) {
             print("\nnote: the endpoint is on this machine, so this load generator shares its cores (its own CPU per "
                 + "sign-in is above); the floor assumes the endpoint has every core to itself.")
+        }
+    }
+
+    /// The admin addresses of the nodes behind `--endpoint`: those of `--config`, else of the
+    /// default definition when the endpoint is its front.
+    func nodeAdmins() throws -> [String] {
+        if let config { return try ClusterConfig.load(path: config).nodes.map(\.admin) }
+        guard let cluster = try? ClusterConfig.load(path: ClusterConfig.defaultPath),
+            let url = URL(string: endpoint), let host = url.host, let front = try? HostPort(cluster.front ?? "127.0.0.1:9229"),
+            (host == "localhost" ? "127.0.0.1" : host) == front.host, (url.port ?? 80) == front.port
+        else { return [] }
+        return cluster.nodes.map(\.admin)
+    }
+
+    /// Where the CPU of one sign-in went, and what that allows: the service's CPU against the
+    /// crypto floor, and, with the load generator on the same cores, the most that the crypto
+    /// of both sides leaves room for before any HTTP, JSON or Raft work.
+    static func cpuLines(
+        _ report: SignInBench.Report, endpointCPU: Double, floor: CryptoFloor?, crypto: CryptoBench.Result?, flow: SignInBench.Flow, colocated: Bool
+    ) -> String {
+        let client = report.clientCPUMsPerSignIn ?? 0
+        var lines: [String] = []
+        var service = endpointCPU
+        if let nodes = report.nodesCPUMsPerSignIn, let n = report.nodesCounted {
+            service += nodes
+            lines.append(String(format: "  CPU per sign-in: the front %.2f ms + %d node%@ %.2f ms = the service %.2f ms; this load generator %.2f ms",
+                                endpointCPU, n, n == 1 ? "" : "s", nodes, service, client))
+        } else {
+            lines.append(String(format: "  CPU per sign-in: the endpoint %.2f ms; this load generator %.2f ms", endpointCPU, client))
+        }
+        guard let floor else { return lines.joined(separator: "\n") }
+        let floorMs = 1000 / floor.perCore
+        let what = report.nodesCPUMsPerSignIn == nil ? "the endpoint's" : "the service's"
+        lines.append(String(format: "  the crypto floor is %.2f ms of %@ %.2f ms (%.0f%%): with all %d cores to itself it could reach about %.0f sign-ins/s",
+                            floorMs, what, service, 100 * floorMs / service, floor.cores, 1000 * Double(floor.cores) / service))
+        if colocated, let crypto, let ceiling = CoLocatedCeiling(crypto, flow: flow, cores: floor.cores) {
+            lines.append(String(format: "  on these shared cores the crypto alone (the endpoint's %.2f ms, bench crypto, + this load generator's %.2f ms) caps the run at %.0f sign-ins/s = %.0f%% of the floor",
+                                ceiling.serverMs, ceiling.clientMs, ceiling.perSecond, 100 * ceiling.perSecond / floor.allCores))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The most sign-ins per second a run can reach with its load generator on the endpoint's
+    /// cores, if nothing but the crypto of both sides took CPU: our measured crypto per
+    /// sign-in (not the floor's), plus the client's SRP step.
+    struct CoLocatedCeiling {
+        var serverMs: Double
+        var clientMs: Double
+        var perSecond: Double
+
+        init?(_ c: CryptoBench.Result, flow: SignInBench.Flow, cores: Int) {
+            switch flow {
+            case .srp:
+                serverMs = 1000 / c.signInWithTokensPerSecond
+                clientMs = 1000 / c.srpClientPerSecond
+            case .password, .refresh:
+                return nil  // the client does no crypto: nothing but the endpoint's shares the cores
+            }
+            perSecond = 1000 * Double(cores) / (serverMs + clientMs)
         }
     }
 
@@ -257,6 +319,7 @@ struct SignInCommand: AsyncParsableCommand {
             ("p99.9", reports.map { ms($0.p999Ms) }), ("max", reports.map { ms($0.maxMs) }),
             ("errors", reports.map { $0.errors.isEmpty ? "none" : $0.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ") }),
             ("endpoint CPU per sign-in", reports.map { $0.endpointCPUMsPerSignIn.map { String(format: "%.2f ms", $0) } ?? "not exported" }),
+            ("nodes' CPU per sign-in", reports.map { r in r.nodesCPUMsPerSignIn.map { String(format: "%.2f ms (%d)", $0, r.nodesCounted ?? 0) } ?? "not counted" }),
             ("wrong password", reports.map { r in r.wrongPasswordRefused.map { $0 ? "refused" : "ACCEPTED (no real check)" } ?? "not probed" }),
         ]
         let width = rows.map(\.0.count).max()! + 2

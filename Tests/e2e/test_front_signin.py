@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import os
 import signal
 import subprocess
@@ -288,7 +289,8 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     from conftest import COGNATE
     out = tmp_path / "bench"
     r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "3", "--concurrency", "2",
-                        "--duration", "3s", "--flow", "srp", "--out", str(out), "--json"], capture_output=True, text=True, timeout=120)
+                        "--duration", "3s", "--flow", "srp", "--out", str(out), "--json", "--config", front.cluster.config],
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)[0]
     assert report["signIns"] > 0 and report["errors"] == {} and report["wrongPasswordRefused"] is True
@@ -296,6 +298,25 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     assert (out / "signin-srp.json").exists() and (out / "signin-srp.svg").read_text().startswith("<svg")
     # The front exports process_cpu_seconds_total, so the report has its CPU per sign-in.
     assert 0 < report["endpointCPUMsPerSignIn"] < 1000 and 0 < report["clientCPUMsPerSignIn"] < 1000
+    # --config names the cluster behind the front: its three nodes' CPU is counted too.
+    assert report["nodesCounted"] == 3 and 0 < report["nodesCPUMsPerSignIn"] < 1000, report
+
+    # With --floor, an SRP run on this machine says what the service's CPU allows and what
+    # the crypto of both sides alone caps a co-located run at.
+    r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "2", "--concurrency", "2",
+                        "--duration", "2s", "--flow", "srp", "--floor", "--config", front.cluster.config],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    service = re.search(r"the front [\d.]+ ms \+ 3 nodes [\d.]+ ms = the service ([\d.]+) ms", r.stdout)
+    share = re.search(r"the crypto floor is ([\d.]+) ms of the service's ([\d.]+) ms \((\d+)%\)", r.stdout)
+    ceiling = re.search(r"the endpoint's ([\d.]+) ms, bench crypto, \+ this load generator's ([\d.]+) ms\) caps the run at (\d+) sign-ins/s = (\d+)% of the floor", r.stdout)
+    cores = re.search(r"of the (\d+)-core crypto floor", r.stdout)
+    assert service and share and ceiling and cores, r.stdout
+    assert float(share.group(2)) == float(service.group(1)) and 0 < int(share.group(3)) <= 100, r.stdout
+    # The ceiling is the cores' time over both sides' crypto per sign-in, and the client's
+    # share is real work (one modexp).
+    server_ms, client_ms, cap = float(ceiling.group(1)), float(ceiling.group(2)), int(ceiling.group(3))
+    assert client_ms > 0 and abs(cap - 1000 * int(cores.group(1)) / (server_ms + client_ms)) <= 0.02 * cap + 1, r.stdout
 
     # --compare: both endpoints' figures side by side (here the same front twice).
     r = subprocess.run([COGNATE, "bench", "signin", "--endpoint", front.endpoint, "--users", "2", "--concurrency", "2",
@@ -306,6 +327,8 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     rows = {line.split("  ")[0]: line for line in r.stdout.splitlines() if "  " in line}
     assert rows["sign-ins/s"].split()[1:] and len(rows["sign-ins/s"].split()) == 3, r.stdout
     assert rows["wrong password"].split()[2:] == ["refused", "refused"], r.stdout
+    # No --config and the front is not the default definition's: no nodes are counted.
+    assert rows["nodes' CPU per sign-in"].split()[4:] == ["not", "counted", "not", "counted"], r.stdout
     # The password flow's floor: one modexp and two RSA signatures per sign-in.
     assert "1 modexp + 2 RSA-2048 signatures each" in r.stdout, r.stdout
     shares = rows["share of the crypto floor"].split()[-2:]
