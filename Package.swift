@@ -129,6 +129,10 @@ let package = Package(
             dependencies: ["Node", "Raft", "Storage"]
         ),
         .testTarget(
+            name: "UserPoolTests",
+            dependencies: ["UserPool", "Node", "Storage", "AuthCrypto"]
+        ),
+        .testTarget(
             name: "OpsTests",
             dependencies: ["Ops"]
         ),
