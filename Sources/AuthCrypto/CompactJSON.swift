@@ -13,8 +13,11 @@ public enum CompactJSON {
 
     static func write(_ value: Any, to out: inout [UInt8]) -> Bool {
         // An NSNumber (from JSONSerialization) would also cast to Bool or Int; its type code
-        // says which it is.
-        if let n = value as? NSNumber, type(of: value) is NSNumber.Type {
+        // says which it is. The metatype test comes first: on Linux `value as? NSNumber`
+        // goes through Foundation's bridging for a String, an array or a dictionary (a
+        // dictionary is turned into an NSDictionary just to find it is not a number), and
+        // that cost more than writing the JSON.
+        if type(of: value) is NSNumber.Type, let n = value as? NSNumber {
             if String(cString: n.objCType) == "c" { return write(n.boolValue, to: &out) }
             if n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 { return write(n.int64Value, to: &out) }
             return write(n.doubleValue, to: &out)
