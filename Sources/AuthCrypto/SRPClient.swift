@@ -29,7 +29,7 @@ public final class SRPClient {
         self.a = a
         var bytes = [UInt8](repeating: 0, count: 32)
         repeat {
-            for i in bytes.indices { bytes[i] = rng.next() }
+            bytes = rng.bytes(32)
             bytes.withUnsafeBufferPointer { _ = BN_bin2bn($0.baseAddress, 32, a) }
             BN_mod_exp_mont_word(bigA, group.generator, a, group.N.bn, ctx, group.mont)
         } while BN_is_zero(bigA) == 1

@@ -72,8 +72,7 @@ public final class SRPWorkspace {
     public func makeVerifier(
         poolName: String, userIdForSrp: String, password: String, using rng: inout some RandomNumberGenerator
     ) -> PasswordVerifier {
-        var salt = [UInt8](repeating: 0, count: 16)
-        for i in salt.indices { salt[i] = rng.next() }
+        let salt = rng.bytes(16)
         return verifier(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
     }
 
@@ -118,9 +117,8 @@ public final class SRPWorkspace {
     public func startChallenge(
         verifier: PasswordVerifier, using rng: inout some RandomNumberGenerator
     ) -> SRPServerChallenge {
-        var b = [UInt8](repeating: 0, count: Self.secretExponentBytes)
         while true {
-            for i in b.indices { b[i] = rng.next() }
+            let b = rng.bytes(Self.secretExponentBytes)
             // B ≡ 0 would give the secret away; the odds are nil, but the check costs nothing.
             if let challenge = challenge(b: b, verifier: verifier) { return challenge }
         }

@@ -41,8 +41,7 @@ public struct Sealer: Sendable {
         var header: [UInt8] = [Self.version]
         header += withUnsafeBytes(of: current.bigEndian, Array.init)
         header += withUnsafeBytes(of: expiresAt.bigEndian, Array.init)
-        var nonceBytes = [UInt8](repeating: 0, count: 12)
-        for i in nonceBytes.indices { nonceBytes[i] = rng.next() }
+        let nonceBytes = rng.bytes(12)
         // Both only fail on a wrong nonce size or key size, fixed here.
         let nonce = try! AES.GCM.Nonce(data: nonceBytes)
         let box = try! AES.GCM.seal(plaintext, using: keys[current]!, nonce: nonce, authenticating: header)

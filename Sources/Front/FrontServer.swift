@@ -1,3 +1,4 @@
+import AuthCrypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -80,7 +81,8 @@ public struct FrontServer: Sendable {
         var headers = HTTPFields()
         headers.reserveCapacity(corsFields.count + 3)
         headers[.contentType] = type
-        headers[requestIdName] = UUID().uuidString.lowercased()
+        var rng = SystemRandomNumberGenerator()
+        headers[requestIdName] = randomUUIDString(using: &rng)
         headers.append(contentsOf: corsFields)
         if let errorType { headers[errorTypeName] = errorType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

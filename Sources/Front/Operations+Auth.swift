@@ -291,8 +291,9 @@ extension Operations {
         let accessSeconds = Int64(client.accessTokenValidity ?? 60) * unitSeconds(client.tokenValidityUnits?["AccessToken"] ?? "minutes")
         let idSeconds = Int64(client.idTokenValidity ?? 60) * unitSeconds(client.tokenValidityUnits?["IdToken"] ?? "minutes")
         let refreshSeconds = Int64(client.refreshTokenValidity) * unitSeconds(client.tokenValidityUnits?["RefreshToken"] ?? "days")
-        let originJti = origin ?? UUID().uuidString.lowercased()
-        let eventId = UUID().uuidString.lowercased()
+        var rng = SystemRandomNumberGenerator()
+        let originJti = origin ?? randomUUIDString(using: &rng)
+        let eventId = randomUUIDString(using: &rng)
         var common: [String: Any] = [
             "sub": user.sub, "iss": auth.issuer(pool.id), "auth_time": authTime, "iat": t, "origin_jti": originJti,
             "event_id": eventId, "cognate:gen": user.tokenGeneration,
@@ -304,13 +305,13 @@ extension Operations {
         access["username"] = user.username
         access["scope"] = "aws.cognito.signin.user.admin"
         access["exp"] = t + accessSeconds
-        access["jti"] = UUID().uuidString.lowercased()
+        access["jti"] = randomUUIDString(using: &rng)
         var id = common
         id["token_use"] = "id"
         id["aud"] = client.id
         id["cognito:username"] = user.username
         id["exp"] = t + idSeconds
-        id["jti"] = UUID().uuidString.lowercased()
+        id["jti"] = randomUUIDString(using: &rng)
         let readable = client.readAttributes
         for (k, v) in user.attributes where readable?.contains(k) ?? true {
             if k == "email_verified" || k == "phone_number_verified" { id[k] = v == "true" } else { id[k] = v }

@@ -121,7 +121,10 @@ public struct Operations: Sendable {
     func newPoolId() -> String { "\(region)_" + Self.randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 9) }
     static func newClientId() -> String { randomString("abcdefghijklmnopqrstuvwxyz0123456789", 26) }
     static func newClientSecret() -> String { randomString("abcdefghijklmnopqrstuvwxyz0123456789", 51) }
-    static func newSub() -> String { UUID().uuidString.lowercased() }
+    static func newSub() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return randomUUIDString(using: &rng)
+    }
 
     static func temporaryPassword(policy: PasswordPolicy) -> String {
         let body = randomString("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", max(8, policy.minimumLength))
