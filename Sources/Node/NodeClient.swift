@@ -178,7 +178,16 @@ public final class NodeClient: @unchecked Sendable {
         let ms = max(1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         let timer = connection.channel.eventLoop.scheduleTask(in: .milliseconds(ms)) { promise.fail(Timeout()) }
         defer { timer.cancel() }
-        return try await promise.futureResult.get().body
+        do {
+            return try await promise.futureResult.get().body
+        } catch let timeout as Timeout {
+            // The connection may be stuck behind data TCP is still retransmitting: after a
+            // partition heals, TCP resends only at its next backed-off retry, seconds later,
+            // and every call written behind it waits too. A fresh connection is answered at
+            // once (the next call opens one); calls still waiting on this one fail over.
+            connection.channel.close(promise: nil)
+            throw timeout
+        }
     }
 
     /// The caller's own loop when it is one of `group`'s, else the group's next one.
