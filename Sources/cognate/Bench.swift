@@ -57,7 +57,7 @@ struct Bench: ParsableCommand {
             row("sign-in + 2 tokens floor (3 modexp + 2 RSA)", result.signInWithTokensFloorPerSecond)
             row("SRP sign-in + 2 tokens", result.signInWithTokensPerSecond)
             row("sign-in + 2 tokens floor, all \(result.cores) cores", result.signInWithTokensFloorAllCores)
-            row("SRP client side (bench signin's, per sign-in)", result.srpClientPerSecond)
+            row("SRP client side (bench signin's load)", result.srpClientPerSecond)
             print(String(format: "sign-in / sign-in floor: %.2f   password / floor: %.2f   sign-in with tokens / its floor: %.2f",
                          result.srpSignInRatioToFloor, result.passwordVerifyRatioToFloor, result.signInWithTokensRatioToFloor))
         }
