@@ -31,6 +31,12 @@ public final class SRPWorkspace {
     /// Scratch for the table of powers of g: one entry as a BIGNUM and as words.
     private let entry: OpaquePointer
     private let entryWords: UnsafeMutablePointer<UInt64>
+    /// Scratch for v^u from a verifier's stored powers: the products of every subset of
+    /// v, v^(2^64), v^(2^128), v^(2^192), in Montgomery form (index 0 unused).
+    private let products: [OpaquePointer]
+
+    /// Bits between a verifier's stored powers: v^(2^64), v^(2^128), v^(2^192).
+    public static let powerSpacing = 64
 
     /// Bytes in the server's secret exponent b: 256 bits.
     public static let secretExponentBytes = 32
@@ -42,6 +48,10 @@ public final class SRPWorkspace {
         else { fatalError("libcrypto: out of memory") }
         self.entry = entry
         entryWords = .allocate(capacity: group.powers.words)
+        products = (0..<16).map { _ in
+            guard let bn = BN_new() else { fatalError("libcrypto: out of memory") }
+            return bn
+        }
         self.ctx = ctx
         self.t1 = t1
         self.t2 = t2
@@ -52,7 +62,7 @@ public final class SRPWorkspace {
 
     deinit {
         BN_CTX_free(ctx)
-        for bn in [t1, t2, t3, exponent, base, entry] { BN_clear_free(bn) }
+        for bn in [t1, t2, t3, exponent, base, entry] + products { BN_clear_free(bn) }
         entryWords.update(repeating: 0, count: group.powers.words)
         entryWords.deallocate()
     }
@@ -76,10 +86,31 @@ public final class SRPWorkspace {
         return verifier(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
     }
 
-    /// The verifier for a given salt: v = g^x mod N.
-    public func verifier(salt: [UInt8], poolName: String, userIdForSrp: String, password: String) -> PasswordVerifier {
+    /// The verifier for a given salt: v = g^x mod N, with its powers unless
+    /// `includingPowers` is false (a challenge for an unknown user needs only B = k·v + g^b,
+    /// and should cost no more than a known user's).
+    public func verifier(
+        salt: [UInt8], poolName: String, userIdForSrp: String, password: String, includingPowers: Bool = true
+    ) -> PasswordVerifier {
         let x = Self.x(salt: salt, poolName: poolName, userIdForSrp: userIdForSrp, password: password)
-        return PasswordVerifier(salt: salt, verifier: gToThe(x))
+        let v = gToThe(x)
+        return PasswordVerifier(salt: salt, verifier: v, powers: includingPowers ? powers(ofVerifier: v) : [])
+    }
+
+    /// v^(2^64), v^(2^128) and v^(2^192), padded and concatenated, as `PasswordVerifier`
+    /// stores them: 192 squarings, once per password.
+    public func powers(ofVerifier v: [UInt8]) -> [UInt8] {
+        load(t2, v)
+        reduce(t2)
+        expect(BN_to_montgomery(t2, t2, group.mont, ctx))
+        var out: [UInt8] = []
+        out.reserveCapacity(3 * group.byteLength)
+        for _ in 1...3 {
+            for _ in 0..<Self.powerSpacing { expect(BN_mod_mul_montgomery(t2, t2, t2, group.mont, ctx)) }
+            expect(BN_from_montgomery(t3, t2, group.mont, ctx))
+            out += BigNum.bytes(of: t3, paddedTo: group.byteLength)
+        }
+        return out
     }
 
     /// Whether `password` matches `stored`, by recomputing g^x and comparing in constant time
@@ -163,14 +194,20 @@ public final class SRPWorkspace {
         hasher.update(data: SRPHex.padded(Self.strippingLeadingZeros(challenge.B)))
         let u = Self.strippingLeadingZeros(Array(hasher.finalize()))
         if u.isEmpty { throw AuthCryptoError(.zeroU, "u = H(A, B) is zero") }
-        load(exponent, u)
 
-        load(t2, verifier.verifier)
-        reduce(t2)
-        expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
-        // A·v^u mod N as two Montgomery multiplications: (A·w·R⁻¹)·R²·R⁻¹.
-        expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
-        expect(BN_mod_mul_montgomery(t2, t2, group.rSquared.bn, group.mont, ctx))
+        if verifier.powers.count == 3 * group.byteLength {
+            // t3 = v^u·R: A·v^u mod N is then one Montgomery multiplication.
+            verifierPower(u: u, verifier: verifier, into: t3)
+            expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
+        } else {
+            load(exponent, u)
+            load(t2, verifier.verifier)
+            reduce(t2)
+            expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+            // A·v^u mod N as two Montgomery multiplications: (A·w·R⁻¹)·R²·R⁻¹.
+            expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
+            expect(BN_mod_mul_montgomery(t2, t2, group.rSquared.bn, group.mont, ctx))
+        }
         load(exponent, challenge.b)
         expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
         return (u, BigNum.bytes(of: t3))
@@ -210,6 +247,64 @@ public final class SRPWorkspace {
         return constantTimeEqual(given, expected)
     }
 
+    /// v^u mod N, padded, by the path a sign-in takes for this verifier: its stored powers
+    /// if it has them, else libcrypto's exponentiation. For tests of the two against each
+    /// other.
+    func verifierPower(u: [UInt8], verifier: PasswordVerifier) -> [UInt8] {
+        if verifier.powers.count == 3 * group.byteLength {
+            verifierPower(u: u, verifier: verifier, into: t3)
+            expect(BN_from_montgomery(t3, t3, group.mont, ctx))
+        } else {
+            load(exponent, u)
+            load(t2, verifier.verifier)
+            reduce(t2)
+            expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+        }
+        return BigNum.bytes(of: t3, paddedTo: group.byteLength)
+    }
+
+    /// v^u·R mod N (Montgomery form) for a u of at most 256 bits, from the verifier's stored powers:
+    /// u's four 64-bit slices are exponents of v, v^(2^64), v^(2^128) and v^(2^192), taken
+    /// together bit by bit, so 64 squarings and at most 64 multiplications by one of the 15
+    /// products of those bases (built first, 11 multiplications) replace the ~256 squarings
+    /// and ~43 multiplications of a sliding-window v^u. u = H(A, B) is public, so the
+    /// branches on its bits reveal nothing.
+    private func verifierPower(u: [UInt8], verifier: PasswordVerifier, into result: OpaquePointer) {
+        let n = group.byteLength
+        for j in 0..<4 {
+            let bytes = j == 0 ? verifier.verifier : Array(verifier.powers[(j - 1) * n..<j * n])
+            let single = products[1 << j]
+            load(single, bytes)
+            reduce(single)
+            expect(BN_to_montgomery(single, single, group.mont, ctx))
+        }
+        for m in 3..<16 where m & (m - 1) != 0 {
+            let low = m & -m
+            expect(BN_mod_mul_montgomery(products[m], products[m - low], products[low], group.mont, ctx))
+        }
+        // u as 32 big-endian bytes; bit i of slice j is bit 64j + i of u.
+        precondition(u.count <= 32, "u has more than 256 bits")
+        let padded = [UInt8](repeating: 0, count: 32 - u.count) + u
+        func bit(_ k: Int) -> Int { Int(padded[31 - k / 8] >> (k % 8)) & 1 }
+        var started = false
+        for i in stride(from: Self.powerSpacing - 1, through: 0, by: -1) {
+            if started { expect(BN_mod_mul_montgomery(result, result, result, group.mont, ctx)) }
+            let m = bit(i) | bit(64 + i) << 1 | bit(128 + i) << 2 | bit(192 + i) << 3
+            guard m != 0 else { continue }
+            if started {
+                expect(BN_mod_mul_montgomery(result, result, products[m], group.mont, ctx))
+            } else {
+                check(BN_copy(result, products[m]) != nil)
+                started = true
+            }
+        }
+        if !started {
+            // u ≠ 0 was checked, but R mod N (1 in Montgomery form) keeps this total.
+            expect(BN_set_word(result, 1))
+            expect(BN_to_montgomery(result, result, group.mont, ctx))
+        }
+    }
+
     // MARK: Helpers
 
     /// Reduces `bn` mod N in place when a stored value is not already below N, as
@@ -227,6 +322,8 @@ public final class SRPWorkspace {
     private func expect(_ rc: Int32, _ line: UInt = #line) {
         if rc != 1 { fatalError("libcrypto call at SRPWorkspace.swift:\(line) failed") }
     }
+
+    private func check(_ ok: Bool, _ line: UInt = #line) { expect(ok ? 1 : 0, line) }
 
     static func strippingLeadingZeros(_ bytes: [UInt8]) -> [UInt8] {
         guard let i = bytes.firstIndex(where: { $0 != 0 }) else { return [] }

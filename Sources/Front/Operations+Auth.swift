@@ -155,7 +155,7 @@ extension Operations {
             let seed = Array(HMAC<SHA256>.authenticationCode(for: Array("\(pool.id)/\(username)".utf8), using: auth.fakeSaltKey))
             let fakeSalt = Array(seed.prefix(16))
             verifier = try await auth.crypto {
-                WorkspacePool.shared.with { $0.verifier(salt: fakeSalt, poolName: "fake", userIdForSrp: username, password: Base64.encode(seed)) }
+                WorkspacePool.shared.with { $0.verifier(salt: fakeSalt, poolName: "fake", userIdForSrp: username, password: Base64.encode(seed), includingPowers: false) }
             }
             userId = username
         }

@@ -13,10 +13,13 @@ struct Debug: ParsableCommand {
     /// library (pycognito) can be driven against this build's crypto.
     ///
     /// Requests:
-    /// - `{"op":"verifier","poolId","username","password"}` → `{"salt","verifier"}` (hex)
-    /// - `{"op":"start","salt","verifier"}` → `{"SALT","SRP_B","SECRET_BLOCK"}` as in the challenge
-    /// - `{"op":"finish","poolId","username","salt","verifier","SRP_A","SECRET_BLOCK",
+    /// - `{"op":"verifier","poolId","username","password"}` → `{"salt","verifier","powers"}` (hex)
+    /// - `{"op":"start","salt","verifier"[,"powers"]}` → `{"SALT","SRP_B","SECRET_BLOCK"}` as in the challenge
+    /// - `{"op":"finish","poolId","username","salt","verifier"[,"powers"],"SRP_A","SECRET_BLOCK",
     ///   "TIMESTAMP","PASSWORD_CLAIM_SIGNATURE"}` → `{"ok":true}` or `{"ok":false,"error"}`
+    ///
+    /// Without "powers", step 2 takes the plain exponentiation, as for a verifier stored
+    /// before they were added.
     struct SRPServer: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "srp-server")
 
@@ -48,10 +51,12 @@ struct Debug: ParsableCommand {
                 return value
             }
             func stored() throws -> PasswordVerifier {
-                guard let salt = SRPHex.decode(try field("salt")), let v = SRPHex.decode(try field("verifier")) else {
-                    throw ValidationError("salt and verifier must be even-length hex")
+                guard let salt = SRPHex.decode(try field("salt")), let v = SRPHex.decode(try field("verifier")),
+                    let powers = SRPHex.decode(r["powers"] as? String ?? "")
+                else {
+                    throw ValidationError("salt, verifier and powers must be even-length hex")
                 }
-                return PasswordVerifier(salt: salt, verifier: v)
+                return PasswordVerifier(salt: salt, verifier: v, powers: powers)
             }
             let now = Int64(Date().timeIntervalSince1970)
             switch try field("op") {
@@ -59,7 +64,7 @@ struct Debug: ParsableCommand {
                 let v = workspace.makeVerifier(
                     poolName: SRPHash.poolName(fromPoolId: try field("poolId")), userIdForSrp: try field("username"),
                     password: try field("password"), using: &rng)
-                return ["salt": hex(v.salt), "verifier": hex(v.verifier)]
+                return ["salt": hex(v.salt), "verifier": hex(v.verifier), "powers": hex(v.powers)]
             case "start":
                 let challenge = workspace.startChallenge(verifier: try stored(), using: &rng)
                 let block = sealer.seal(challenge.b + challenge.B, expiresAt: now + 300, using: &rng)
