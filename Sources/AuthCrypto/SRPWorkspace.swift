@@ -195,15 +195,12 @@ public final class SRPWorkspace {
         let u = Self.strippingLeadingZeros(Array(hasher.finalize()))
         if u.isEmpty { throw AuthCryptoError(.zeroU, "u = H(A, B) is zero") }
 
-        if verifier.powers.count == 3 * group.byteLength {
+        if hasPowers(verifier) {
             // t3 = v^u·R: A·v^u mod N is then one Montgomery multiplication.
             verifierPower(u: u, verifier: verifier, into: t3)
             expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
         } else {
-            load(exponent, u)
-            load(t2, verifier.verifier)
-            reduce(t2)
-            expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+            plainVerifierPower(u: u, verifier: verifier, into: t3)
             // A·v^u mod N as two Montgomery multiplications: (A·w·R⁻¹)·R²·R⁻¹.
             expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
             expect(BN_mod_mul_montgomery(t2, t2, group.rSquared.bn, group.mont, ctx))
@@ -251,16 +248,26 @@ public final class SRPWorkspace {
     /// if it has them, else libcrypto's exponentiation. For tests of the two against each
     /// other.
     func verifierPower(u: [UInt8], verifier: PasswordVerifier) -> [UInt8] {
-        if verifier.powers.count == 3 * group.byteLength {
+        if hasPowers(verifier) {
             verifierPower(u: u, verifier: verifier, into: t3)
             expect(BN_from_montgomery(t3, t3, group.mont, ctx))
         } else {
-            load(exponent, u)
-            load(t2, verifier.verifier)
-            reduce(t2)
-            expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+            plainVerifierPower(u: u, verifier: verifier, into: t3)
         }
         return BigNum.bytes(of: t3, paddedTo: group.byteLength)
+    }
+
+    /// Whether `verifier` carries its three powers (a verifier stored before they were added
+    /// does not).
+    private func hasPowers(_ verifier: PasswordVerifier) -> Bool { verifier.powers.count == 3 * group.byteLength }
+
+    /// v^u mod N by libcrypto's exponentiation, for a verifier stored without powers.
+    /// Uses `exponent` and `t2`.
+    private func plainVerifierPower(u: [UInt8], verifier: PasswordVerifier, into result: OpaquePointer) {
+        load(exponent, u)
+        load(t2, verifier.verifier)
+        reduce(t2)
+        expect(BN_mod_exp_mont(result, t2, exponent, group.N.bn, ctx, group.mont))
     }
 
     /// v^u·R mod N (Montgomery form) for a u of at most 256 bits, from the verifier's stored powers:

@@ -4,8 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
