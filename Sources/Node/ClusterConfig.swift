@@ -19,6 +19,13 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var peer: String
         public var admin: String
         public var data: String
+
+        public init(id: UInt64, peer: String, admin: String, data: String) {
+            self.id = id
+            self.peer = peer
+            self.admin = admin
+            self.data = data
+        }
     }
 
     public var name: String?
@@ -86,7 +93,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         return config
     }
 
-    func validate(source: String) throws {
+    /// Throws `Invalid`, naming `source`, for a definition no cluster can run.
+    public func validate(source: String) throws {
         func fail(_ why: String) -> Invalid { Invalid(description: "\(source): \(why)") }
         guard !nodes.isEmpty else { throw fail("no [[nodes]]") }
         guard Set(nodes.map(\.id)).count == nodes.count else { throw fail("node ids must be unique") }

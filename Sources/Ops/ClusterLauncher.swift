@@ -20,22 +20,28 @@ public final class ClusterLauncher: @unchecked Sendable {
     public var nodePrefix: (UInt64) -> [String] = { _ in [] }
 
     /// `data` moves every node's data directory under it (and writes the adjusted
-    /// definition there); `nodes` keeps only the first N nodes of the definition.
+    /// definition there). `nodes` keeps only the first N nodes of the definition, or, when N
+    /// is more than it lists and they are all on loopback, adds nodes on the next ports
+    /// (`extended(_:to:source:)`); the shard count stays the definition's.
     public init(configPath: String, data: String?, nodes: Int?, executable: String,
                 adjust: ((inout ClusterConfig) -> Void)? = nil) throws {
         var config = try ClusterConfig.load(path: configPath)
         var path = configPath
+        let listed = config.nodes.count
         if let nodes {
-            guard (1...config.nodes.count).contains(nodes) else {
-                throw ClusterConfig.Invalid(description: "--nodes must be 1...\(config.nodes.count) for \(configPath)")
+            guard nodes >= 1 else { throw ClusterConfig.Invalid(description: "--nodes must be at least 1") }
+            if nodes <= listed {
+                config.nodes = Array(config.nodes.prefix(nodes))
+                config.replication = min(config.replication, nodes)
+            } else {
+                config = try Self.extended(config, to: nodes, source: configPath)
             }
-            config.nodes = Array(config.nodes.prefix(nodes))
-            config.replication = min(config.replication, nodes)
         }
         let dataRoot = data ?? ".cognate"
         adjust?(&config)
         if data != nil || nodes != nil || adjust != nil {
             for i in config.nodes.indices { config.nodes[i].data = "\(dataRoot)/node\(config.nodes[i].id)" }
+            if config.nodes.count > listed { try Self.refuseGrowing(config.nodes, listed: listed, dataRoot: dataRoot) }
             try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
             path = "\(dataRoot)/cluster.toml"
             try Self.render(config).write(toFile: path, atomically: true, encoding: .utf8)
@@ -45,6 +51,65 @@ public final class ClusterLauncher: @unchecked Sendable {
         self.executable = executable
         self.logDirectory = dataRoot
         try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+    }
+
+    /// Largest `--nodes` a loopback definition is extended to.
+    public static let maxNodes = 64
+
+    /// `config` with nodes added up to `count`: each new node takes the next id and the next
+    /// peer and admin ports after the last listed node's, on its host. Only for definitions
+    /// whose nodes are all on 127.0.0.0/8 (a laptop); a definition of real hosts must list
+    /// every node.
+    static func extended(_ config: ClusterConfig, to count: Int, source: String) throws -> ClusterConfig {
+        guard count <= maxNodes else {
+            throw ClusterConfig.Invalid(description: "--nodes must be 1...\(maxNodes)")
+        }
+        let listedAddresses = try config.nodes.flatMap { n in
+            [try HostPort(n.peer, field: "peer of node \(n.id)"), try HostPort(n.admin, field: "admin of node \(n.id)")]
+        }
+        guard listedAddresses.allSatisfy({ $0.host.hasPrefix("127.") }) else {
+            throw ClusterConfig.Invalid(description:
+                "--nodes \(count) is more than the \(config.nodes.count) nodes of \(source), which are not all on 127.0.0.1: "
+                + "list every node (its host, ports and data directory) in the definition instead")
+        }
+        guard let last = config.nodes.max(by: { $0.id < $1.id }) else { return config }
+        let peer = try HostPort(last.peer, field: "peer of node \(last.id)")
+        let admin = try HostPort(last.admin, field: "admin of node \(last.id)")
+        var extended = config
+        for step in 1...(count - config.nodes.count) {
+            let id = last.id + UInt64(step)
+            var p = peer, a = admin
+            p.port += step
+            a.port += step
+            extended.nodes.append(.init(id: id, peer: p.description, admin: a.description, data: ".cognate/node\(id)"))
+        }
+        var taken = Set<String>()
+        if let front = config.front { taken.insert(front) }
+        for n in extended.nodes {
+            for address in [n.peer, n.admin] {
+                guard taken.insert(address).inserted, let port = Int(address.split(separator: ":").last ?? ""), port <= 65535 else {
+                    throw ClusterConfig.Invalid(description:
+                        "--nodes \(count): the added nodes' ports (after node \(last.id)'s \(last.peer) and \(last.admin)) run into \(address), "
+                        + "which is already used; list the nodes in the definition instead")
+                }
+            }
+        }
+        try extended.validate(source: source)
+        return extended
+    }
+
+    /// Refuses to add nodes to a cluster that already has data: a node joining a shard needs
+    /// a Raft membership change, and a new node that took its shards' replicas from the
+    /// definition instead would count votes in a group its peers do not have.
+    static func refuseGrowing(_ nodes: [ClusterConfig.NodeEntry], listed: Int, dataRoot: String) throws {
+        func hasData(_ n: ClusterConfig.NodeEntry) -> Bool { FileManager.default.fileExists(atPath: "\(n.data)/data.mdb") }
+        let old = nodes.filter(hasData)
+        let new = nodes.dropFirst(listed).filter { !hasData($0) }
+        guard !old.isEmpty, let first = new.first else { return }
+        throw ClusterConfig.Invalid(description:
+            "UnsupportedOperationException: adding nodes to an existing cluster is not built yet: \(dataRoot) holds data of "
+            + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a node joins a shard only "
+            + "through a Raft membership change. Start with the nodes it had, or use a new --data directory")
     }
 
     /// A definition as TOML (what `--data` / `--nodes` write out).

@@ -25,7 +25,7 @@ struct Cluster: AsyncParsableCommand {
         @Option(help: "Cluster definition (TOML).")
         var config: String = "Cluster/local.toml"
 
-        @Option(help: "Use only the first N nodes of the definition.")
+        @Option(help: ArgumentHelp("Storage nodes: the first N of the definition, or, past its last node on 127.0.0.1, more on the next ports.", discussion: "Adding nodes to a data directory that already holds a smaller cluster is refused (that needs Raft membership changes)."))
         var nodes: Int?
 
         @Option(help: "Cognito API fronts to start (0: storage nodes only).")
