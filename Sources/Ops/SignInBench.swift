@@ -51,6 +51,9 @@ public struct SignInBench: Sendable {
         public var nodesCPUMsPerSignIn: Double?
         /// How many nodes answered `/metrics` before and after the run.
         public var nodesCounted: Int?
+        /// The pool and app client signed in to, for `--pool` and `--client` on a later run.
+        public var pool: String? = nil
+        public var client: String? = nil
     }
 
     let client: CognitoHTTPClient
@@ -257,7 +260,8 @@ public struct SignInBench: Sendable {
             signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), p999Ms: pct(99.9),
             maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused,
             endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed), clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU),
-            nodesCPUMsPerSignIn: nodeDeltas.isEmpty ? nil : perSignIn(nodeDeltas.reduce(0, +)), nodesCounted: nodes.isEmpty ? nil : nodeDeltas.count)
+            nodesCPUMsPerSignIn: nodeDeltas.isEmpty ? nil : perSignIn(nodeDeltas.reduce(0, +)), nodesCounted: nodes.isEmpty ? nil : nodeDeltas.count,
+            pool: pool, client: clientId)
     }
 
     /// Each client's `process_cpu_seconds_total`, nil for one that did not answer.
