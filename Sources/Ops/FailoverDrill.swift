@@ -376,8 +376,14 @@ public final class FailoverDrill: @unchecked Sendable {
                 switch options.target {
                 case .leader: target = leader
                 case .follower:
+                    // A follower of this shard, preferring those that lead the fewest shards
+                    // (none, where there are more nodes than shards; in a three-node cluster
+                    // every node leads one).
                     let followers = replicas.filter { $0 != leader }
-                    target = followers.isEmpty ? leader : followers[index % followers.count]
+                    let leads = { (node: UInt64) in before.values.filter { $0 == node }.count }
+                    let fewest = followers.map(leads).min()
+                    let least = followers.filter { leads($0) == fewest }
+                    target = least.isEmpty ? leader : least[index % least.count]
                 case .random: target = launcher.config.nodes[Int(rng.next() % UInt64(launcher.config.nodes.count))].id
                 }
                 let led = before.filter { $0.value == target }.map(\.key).sorted()
@@ -387,7 +393,9 @@ public final class FailoverDrill: @unchecked Sendable {
                 } catch {
                     log("round \(index + 1): could not inject \(options.fault): \(error)")
                 }
-                log("round \(index + 1)/\(options.rounds): \(options.fault) node \(target) (leader of shards \(led.map(String.init).joined(separator: ",")))")
+                let leads = led.isEmpty ? "leader of no shard" : "leader of shards \(led.map(String.init).joined(separator: ","))"
+                let role = target == leader ? leads : "follower of shard \(shard); \(leads)"
+                log("round \(index + 1)/\(options.rounds): \(options.fault) node \(target) (\(role))")
                 try? await Task.sleep(for: .seconds(options.faultSeconds))
                 let during = await leaders()
                 var newLeaders: [String: UInt64] = [:]

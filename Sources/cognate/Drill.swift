@@ -37,7 +37,9 @@ struct Drill: AsyncParsableCommand {
         @Option(help: "kill, pause or partition.")
         var fault: String = "kill"
 
-        @Option(help: "leader (of the round's shard), follower or random.")
+        @Option(help: ArgumentHelp(
+            "leader (of the round's shard), follower (of it) or random.",
+            discussion: "A follower is chosen among those leading the fewest shards; in a three-node cluster each node leads one, so the fault also moves that shard's lead."))
         var target: String = "leader"
 
         @Option(help: "Seconds each fault lasts.")
@@ -126,7 +128,7 @@ struct Drill: AsyncParsableCommand {
                 let say: @Sendable (String) -> Void = { line in
                     FileHandle.standardError.write(Data("cognate drill: \(line)\n".utf8))
                 }
-                print("cognate drill: \(rounds) round(s) of \(fault) on the \(target), \(launcher.config.nodes.count) nodes, front http://\(front), data \(dataRoot)")
+                print("cognate drill: \(rounds) round(s) of \(fault), target \(target), \(launcher.config.nodes.count) nodes, front http://\(front), data \(dataRoot)")
                 fflush(nil)
                 let plant: ((String, String) throws -> Void)? = plantLostWrite ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
                 report = try await drill.run(log: say, plant: plant)
