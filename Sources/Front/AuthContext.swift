@@ -2,12 +2,11 @@ import AuthCrypto
 import Crypto
 import Foundation
 import NIOConcurrencyHelpers
-import NIOPosix
 import UserPool
 
 /// What every front of a cluster shares for sign-in: keys derived from the master key (so
-/// any front opens what another sealed), the pools' signers, a bounded pool of threads for
-/// modexp and RSA, and short-lived caches of pools and clients for the sign-in path.
+/// any front opens what another sealed), the pools' signers, and short-lived caches of
+/// pools and clients for the sign-in path.
 ///
 /// `@unchecked Sendable`: the caches are under `lock`; everything else is immutable.
 public final class AuthContext: @unchecked Sendable {
@@ -20,14 +19,13 @@ public final class AuthContext: @unchecked Sendable {
     /// Derives fake salts for unknown users, so they look like real ones.
     let fakeSaltKey: SymmetricKey
     public let publicURL: String
-    let threads: NIOThreadPool
     let cacheSeconds: Double
     private let lock = NIOLock()
     private var signers: [String: JWTSigner] = [:]
     private var pools: [String: (Pool, Double)] = [:]
     private var clients: [String: (AppClient, Double)] = [:]
 
-    public init(masterKey: [UInt8], publicURL: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, cacheSeconds: Double = 5) {
+    public init(masterKey: [UInt8], publicURL: String, cacheSeconds: Double = 5) {
         let master = SymmetricKey(data: masterKey)
         func derive(_ label: String) -> [UInt8] {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Array("cognate \(label)".utf8), outputByteCount: 32)
@@ -38,8 +36,6 @@ public final class AuthContext: @unchecked Sendable {
         tokenSealer = Sealer(sealingKey: .init(id: 1, bytes: derive("refresh tokens")))
         fakeSaltKey = SymmetricKey(data: derive("fake salts"))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
-        self.threads = NIOThreadPool(numberOfThreads: max(1, threads))
-        self.threads.start()
         self.cacheSeconds = cacheSeconds
     }
 
@@ -50,9 +46,12 @@ public final class AuthContext: @unchecked Sendable {
         return Array(SHA256.hash(data: Array("cognate master key|\(material)".utf8)))
     }
 
-    /// Runs CPU-heavy crypto (a millisecond or so) in the calling task, on Swift's
-    /// cooperative pool (one thread per core), never on an event loop: handlers run there
-    /// already, and a hop to another pool and back costs two context switches per call.
+    /// Runs CPU-heavy crypto (a millisecond or so) in the calling task. `cognate front` runs
+    /// Swift's tasks on NIO's shared event loops, one per core (`runTasksOnEventLoops`), and
+    /// serves HTTP on them too, so this is the pool sized to the cores: a hop to a separate
+    /// pool and back cost two context switches per call and measured slower. The price is
+    /// that a connection's reads wait while its loop computes; each loop holds a share of
+    /// the connections, and every computation is short.
     func crypto<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try body()
     }

@@ -350,7 +350,7 @@ extension Operations {
     func currentUser(pool: Pool, username: String, invalid: CognitoError) async throws -> User {
         do {
             return try await store.user(pool: pool, username: username)
-        } catch let e as CognitoError where e.type == "UserNotFoundException" {
+        } catch where error.type == "UserNotFoundException" {
             throw invalid
         }
     }
