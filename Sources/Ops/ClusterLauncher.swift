@@ -140,7 +140,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         let command = prefix + [executable, "node", "--config", configPath, "--id", "\(node)"]
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
-        FileManager.default.createFile(atPath: logPath(node: node), contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath(node: node), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node: node)))
         log.seekToEndOfFile()
         p.standardOutput = log
@@ -233,7 +233,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = ["front", "--config", configPath, "--listen", address.description]
         let path = "\(logDirectory)/front\(index + 1).log"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         log.seekToEndOfFile()
         p.standardOutput = log

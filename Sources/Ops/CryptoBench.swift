@@ -1,4 +1,7 @@
 import AuthCrypto
+import Dispatch
+import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -32,9 +35,17 @@ public struct CryptoBench {
         public var tokenSignPerSecond: Double
         /// A whole SRP sign-in's crypto floor on one core: three modexps and two RSA signatures.
         public var signInWithTokensFloorPerSecond: Double
-        /// The same on every core of this machine: what the sign-in load is compared to.
+        /// The one-core floor times the cores: what every core could do if running them all
+        /// cost nothing (cores that share a physical core, caches or a power budget do less).
         public var signInWithTokensFloorAllCores: Double
         public var cores: Int
+        /// Bare modexps per second with every core running them at once (all threads summed).
+        public var modexpFloorAllCoresPerSecond: Double
+        /// Bare RSA-2048 signatures per second with every core signing at once.
+        public var rsaSignFloorAllCoresPerSecond: Double
+        /// The sign-in floor with tokens from those two: what every core running nothing but
+        /// the floor's libcrypto calls at once reaches. `bench signin` compares to this.
+        public var signInWithTokensFloorAllCoresMeasured: Double
         /// Our sign-in crypto with its two tokens, one core.
         public var signInWithTokensPerSecond: Double
         public var signInWithTokensRatioToFloor: Double
@@ -94,7 +105,9 @@ public struct CryptoBench {
             "email_verified": true, "jti": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
         ]
 
-        var best = [Double](repeating: 0, count: 9)
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let der = signer.privateKeyDER
+        var best = [Double](repeating: 0, count: 11)
         for _ in 0..<rounds {
             best[0] = max(best[0], rate { floor.run() })
             best[1] = max(best[1], rate { _ = workspace.startChallenge(verifier: verifier, using: &rng) })
@@ -119,18 +132,49 @@ public struct CryptoBench {
             best[8] = max(best[8], rate {
                 _ = try? client.signature(userIdForSrp: user, BHex: challenge.BHex, saltHex: verifier.saltHex, secretBlock: secretBlock, timestamp: timestamp)
             })
+            best[9] = max(best[9], parallelRate(threads: cores) {
+                var rng = SystemRandomNumberGenerator()
+                let own = ModexpFloor(using: &rng)
+                return { own.run() }
+            })
+            best[10] = max(best[10], parallelRate(threads: cores) {
+                let own = RSASignFloor(privateKeyDER: der)
+                return { own.run() }
+            })
         }
         let withTokensFloor = 1 / (3 / best[0] + 2 / best[5])
-        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return Result(
             modexpFloorPerSecond: best[0], srpStep1PerSecond: best[1], srpStep2PerSecond: best[2],
             srpSignInPerSecond: best[3], passwordVerifyPerSecond: best[4],
             srpSignInFloorPerSecond: best[0] / 3, rsaSignFloorPerSecond: best[5], tokenSignPerSecond: best[6],
             signInWithTokensFloorPerSecond: withTokensFloor, signInWithTokensFloorAllCores: withTokensFloor * Double(cores), cores: cores,
+            modexpFloorAllCoresPerSecond: best[9], rsaSignFloorAllCoresPerSecond: best[10],
+            signInWithTokensFloorAllCoresMeasured: 1 / (3 / best[9] + 2 / best[10]),
             signInWithTokensPerSecond: best[7], signInWithTokensRatioToFloor: best[7] / withTokensFloor, srpClientPerSecond: best[8],
             srpSignInRatioToFloor: best[3] / (best[0] / 3),
             passwordVerifyRatioToFloor: best[4] / best[0],
             secondsPerMeasurement: secondsPerMeasurement, rounds: rounds)
+    }
+
+    /// Operations per second of every thread together, `threads` of them running at once for
+    /// about `secondsPerMeasurement`, each with the body `make` builds for it (set up before
+    /// the clock starts).
+    private func parallelRate(threads: Int, _ make: @Sendable () -> (() -> Void)) -> Double {
+        let total = Mutex(0.0)
+        let seconds = secondsPerMeasurement
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let body = make()
+            let start = monotonicSeconds()
+            var n = 0
+            var now = start
+            repeat {
+                for _ in 0..<8 { body() }
+                n += 8
+                now = monotonicSeconds()
+            } while now - start < seconds
+            total.withLock { $0 += Double(n) / (now - start) }
+        }
+        return total.withLock { $0 }
     }
 
     /// Operations per second of `body` over about `secondsPerMeasurement`.

@@ -49,10 +49,11 @@ final class HTTPConnectionPool: @unchecked Sendable {
         head.headers.add(name: "Host", value: hostHeader)
         head.headers.add(name: "Content-Length", value: "\(body.count)")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let requestHead = head
         let timeout = self.timeout
         channel.eventLoop.execute {
             handler.expect(promise)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
             channel.write(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             let timer = channel.eventLoop.scheduleTask(in: timeout) {

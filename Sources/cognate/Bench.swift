@@ -17,9 +17,12 @@ struct Bench: ParsableCommand {
                 Every figure is operations per second on one thread (one core). The floor is one bare \
                 libcrypto modexp (3072-bit modulus, 256-bit exponent); a sign-in needs three, so the \
                 sign-in floor is a third of it. A sign-in also signs two RS256 tokens: the floor with \
-                tokens adds two bare libcrypto RSA-2048 signatures, and its all-cores figure (times \
-                the cores) is what `bench signin` throughput is compared to. Operations are timed in \
-                interleaved rounds and the best round is kept.
+                tokens adds two bare libcrypto RSA-2048 signatures. The bare modexp and the bare \
+                signature are also timed on every core at once (one thread per core, rates summed); \
+                the floor with tokens from those, "cores at once", is what `bench signin` throughput \
+                is compared to. It is below the one-core floor times the cores where cores share \
+                a physical core, caches or a power budget. Operations are timed in interleaved \
+                rounds and the best round is kept.
                 """
         )
 
@@ -56,7 +59,10 @@ struct Bench: ParsableCommand {
             row("RS256 token (JSON + signature)", result.tokenSignPerSecond)
             row("sign-in + 2 tokens floor (3 modexp + 2 RSA)", result.signInWithTokensFloorPerSecond)
             row("SRP sign-in + 2 tokens", result.signInWithTokensPerSecond)
-            row("sign-in + 2 tokens floor, all \(result.cores) cores", result.signInWithTokensFloorAllCores)
+            row("sign-in + 2 tokens floor, \(result.cores) × one core", result.signInWithTokensFloorAllCores)
+            row("modexp floor, \(result.cores) cores at once", result.modexpFloorAllCoresPerSecond)
+            row("RSA-2048 floor, \(result.cores) cores at once", result.rsaSignFloorAllCoresPerSecond)
+            row("sign-in + 2 tokens floor, \(result.cores) cores at once", result.signInWithTokensFloorAllCoresMeasured)
             row("SRP client side (bench signin's load)", result.srpClientPerSecond)
             print(String(format: "sign-in / sign-in floor: %.2f   password / floor: %.2f   sign-in with tokens / its floor: %.2f",
                          result.srpSignInRatioToFloor, result.passwordVerifyRatioToFloor, result.signInWithTokensRatioToFloor))
@@ -167,7 +173,7 @@ struct SignInCommand: AsyncParsableCommand {
         var reports: [SignInBench.Report] = []
         var crypto: CryptoBench.Result?
         if floor {
-            log("measuring the crypto floor (bench crypto: best of 3 rounds of 0.5 s, about 12 s)…")
+            log("measuring the crypto floor (bench crypto: best of 3 rounds of 0.5 s, about 17 s)…")
             crypto = CryptoBench(secondsPerMeasurement: 0.5, rounds: 3).run()
         }
         for (url, key, secret) in [(endpoint, accessKey, secretKey)] + (compare.map { [($0, compareAccessKey, compareSecretKey)] } ?? []) {
@@ -201,8 +207,9 @@ struct SignInCommand: AsyncParsableCommand {
                          report.endpoint, f.rawValue, concurrency, report.signInsPerSecond, report.seconds, report.signIns, report.p50Ms, report.p90Ms, report.p99Ms, report.p999Ms, report.maxMs))
             if !report.errors.isEmpty { print("errors: " + report.errors.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")) }
             if let floor {
-                print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: %@ each, libcrypto, same run)",
-                             100 * report.signInsPerSecond / floor.allCores, floor.cores, floor.allCores, floor.what))
+                print(String(format: "  = %.0f%% of the %d-core crypto floor (%.1f sign-ins/s: %@ each, libcrypto on %d cores at once, same run; %d × one core would be %.1f/s, %.0f%%)",
+                             100 * report.signInsPerSecond / floor.allCores, floor.cores, floor.allCores, floor.what, floor.cores,
+                             floor.cores, floor.extrapolated, 100 * report.signInsPerSecond / floor.extrapolated))
             }
             if let endpointCPU = report.endpointCPUMsPerSignIn {
                 print(Self.cpuLines(report, endpointCPU: endpointCPU, floor: floor, crypto: crypto, flow: f, colocated: Self.isLoopback(report.endpoint)))
@@ -250,7 +257,7 @@ struct SignInCommand: AsyncParsableCommand {
         let what = report.nodesCPUMsPerSignIn == nil ? "the endpoint's" : "the service's"
         lines.append(String(format: "  the crypto floor is %.2f ms of %@ %.2f ms (%.0f%%): with all %d cores to itself it could reach about %.0f sign-ins/s",
                             floorMs, what, service, 100 * floorMs / service, floor.cores, 1000 * Double(floor.cores) / service))
-        if colocated, let crypto, let ceiling = CoLocatedCeiling(crypto, flow: flow, cores: floor.cores) {
+        if colocated, let crypto, let ceiling = CoLocatedCeiling(crypto, flow: flow, cores: floor.cores, contention: floor.contention) {
             lines.append(String(format: "  on these shared cores the crypto alone (the endpoint's %.2f ms, bench crypto, + this load generator's %.2f ms) caps the run at %.0f sign-ins/s = %.0f%% of the floor",
                                 ceiling.serverMs, ceiling.clientMs, ceiling.perSecond, 100 * ceiling.perSecond / floor.allCores))
         }
@@ -259,13 +266,14 @@ struct SignInCommand: AsyncParsableCommand {
 
     /// The most sign-ins per second a run can reach with its load generator on the endpoint's
     /// cores, if nothing but the crypto of both sides took CPU: our measured crypto per
-    /// sign-in (not the floor's), plus the client's SRP step.
+    /// sign-in (not the floor's), plus the client's SRP step, one-core figures scaled by what
+    /// running every core at once costs (`CryptoFloor.contention`).
     struct CoLocatedCeiling {
         var serverMs: Double
         var clientMs: Double
         var perSecond: Double
 
-        init?(_ c: CryptoBench.Result, flow: SignInBench.Flow, cores: Int) {
+        init?(_ c: CryptoBench.Result, flow: SignInBench.Flow, cores: Int, contention: Double) {
             switch flow {
             case .srp:
                 serverMs = 1000 / c.signInWithTokensPerSecond
@@ -273,7 +281,7 @@ struct SignInCommand: AsyncParsableCommand {
             case .password, .refresh:
                 return nil  // the client does no crypto: nothing but the endpoint's shares the cores
             }
-            perSecond = 1000 * Double(cores) / (serverMs + clientMs)
+            perSecond = contention * 1000 * Double(cores) / (serverMs + clientMs)
         }
     }
 
@@ -283,12 +291,18 @@ struct SignInCommand: AsyncParsableCommand {
     }
 
     /// What a sign-in of one flow costs at least in crypto, from `bench crypto`'s bare
-    /// libcrypto figures: the sign-ins per second one core, and every core, could reach.
+    /// libcrypto figures: the sign-ins per second one core could reach, and every core at once
+    /// (measured so, not multiplied).
     struct CryptoFloor {
         var perCore: Double
+        /// From the bare modexp and signature timed on every core at once.
         var allCores: Double
+        /// `perCore` times the cores.
+        var extrapolated: Double
         var cores: Int
         var what: String
+        /// allCores / extrapolated: what the cores lose to each other when all are busy.
+        var contention: Double { allCores / extrapolated }
 
         init(_ c: CryptoBench.Result, flow: SignInBench.Flow) {
             // Seconds of bare libcrypto work per sign-in: modexps and RS256 signatures.
@@ -298,7 +312,8 @@ struct SignInCommand: AsyncParsableCommand {
             case .refresh: (0, "2 RSA-2048 signatures")
             }
             perCore = 1 / (modexps / c.modexpFloorPerSecond + 2 / c.rsaSignFloorPerSecond)
-            allCores = perCore * Double(c.cores)
+            allCores = 1 / (modexps / c.modexpFloorAllCoresPerSecond + 2 / c.rsaSignFloorAllCoresPerSecond)
+            extrapolated = perCore * Double(c.cores)
             cores = c.cores
             self.what = what
         }
