@@ -164,21 +164,17 @@ public struct CryptoBench {
         let seconds = secondsPerMeasurement
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let body = make()
-            let start = monotonicSeconds()
-            var n = 0
-            var now = start
-            repeat {
-                for _ in 0..<8 { body() }
-                n += 8
-                now = monotonicSeconds()
-            } while now - start < seconds
-            total.withLock { $0 += Double(n) / (now - start) }
+            let r = Self.rate(seconds: seconds, body)
+            total.withLock { $0 += r }
         }
         return total.withLock { $0 }
     }
 
     /// Operations per second of `body` over about `secondsPerMeasurement`.
-    private func rate(_ body: () -> Void) -> Double {
+    private func rate(_ body: () -> Void) -> Double { Self.rate(seconds: secondsPerMeasurement, body) }
+
+    /// Operations per second of `body` over about `seconds`, in batches of 8 between clock reads.
+    private static func rate(seconds: Double, _ body: () -> Void) -> Double {
         let start = monotonicSeconds()
         var n = 0
         var now = start
@@ -186,7 +182,7 @@ public struct CryptoBench {
             for _ in 0..<8 { body() }
             n += 8
             now = monotonicSeconds()
-        } while now - start < secondsPerMeasurement
+        } while now - start < seconds
         return Double(n) / (now - start)
     }
 }

@@ -380,9 +380,9 @@ public final class FailoverDrill: @unchecked Sendable {
                     // (none, where there are more nodes than shards; in a three-node cluster
                     // every node leads one).
                     let followers = replicas.filter { $0 != leader }
-                    let leads = { (node: UInt64) in before.values.filter { $0 == node }.count }
-                    let fewest = followers.map(leads).min()
-                    let least = followers.filter { leads($0) == fewest }
+                    let shardsLed = { (node: UInt64) in before.values.filter { $0 == node }.count }
+                    let fewest = followers.map(shardsLed).min()
+                    let least = followers.filter { shardsLed($0) == fewest }
                     target = least.isEmpty ? leader : least[index % least.count]
                 case .random: target = launcher.config.nodes[Int(rng.next() % UInt64(launcher.config.nodes.count))].id
                 }

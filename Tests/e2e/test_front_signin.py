@@ -295,6 +295,8 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     report = json.loads(r.stdout)[0]
     assert report["signIns"] > 0 and report["errors"] == {} and report["wrongPasswordRefused"] is True
     assert report["p50Ms"] <= report["p99Ms"] <= report["maxMs"]
+    # It names what it signed in to, for --pool / --client on a later run.
+    assert report["pool"].startswith("us-east-1_") and len(report["client"]) > 10, report
     assert (out / "signin-srp.json").exists() and (out / "signin-srp.svg").read_text().startswith("<svg")
     # The front exports process_cpu_seconds_total, so the report has its CPU per sign-in.
     assert 0 < report["endpointCPUMsPerSignIn"] < 1000 and 0 < report["clientCPUMsPerSignIn"] < 1000
@@ -314,11 +316,13 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     assert service and share and ceiling and cores, r.stdout
     assert float(share.group(2)) == float(service.group(1)) and 0 < int(share.group(3)) <= 100, r.stdout
     # The floor is measured on every core at once and shown beside one core times the cores;
-    # the first is at most a little above the second (both are best-of-rounds figures).
+    # the first is not far above the second (both are best-of-rounds figures on a shared
+    # machine, so either can catch a slow moment; a floor counted once per core too many
+    # would be about twice it).
     floors = re.search(r"crypto floor \(([\d.]+) sign-ins/s: .* libcrypto on \d+ cores at once, same run; \d+ × one core would be ([\d.]+)/s", r.stdout)
     assert floors, r.stdout
     measured, extrapolated = float(floors.group(1)), float(floors.group(2))
-    assert 0 < measured <= 1.1 * extrapolated, r.stdout
+    assert 0 < measured <= 1.25 * extrapolated, r.stdout
     # The ceiling is the cores' time over both sides' crypto per sign-in, scaled by what busy
     # cores cost each other (measured / extrapolated floor), and the client's share is real
     # work (one modexp).
