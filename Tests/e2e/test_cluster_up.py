@@ -1,6 +1,9 @@
 """`cognate cluster up` as a user runs it: one command, a definition, Ctrl-C."""
+import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import time
 
@@ -66,7 +69,6 @@ def test_cluster_up_outside_the_repository_uses_the_built_in_definition(tmp_path
 
 
 def test_cluster_up_refuses_ports_in_use_and_stops_cleanly_when_interrupted_while_starting(tmp_path):
-    import socket
     os.makedirs(tmp_path / "template", exist_ok=True)
     template = NodeCluster(str(tmp_path / "template"))
     data = str(tmp_path / "data")
@@ -95,3 +97,86 @@ def test_cluster_up_refuses_ports_in_use_and_stops_cleanly_when_interrupted_whil
     assert "stopped during start-up" in out or "cluster stopped" in out, out
     left = subprocess.run(["pgrep", "-f", os.path.join(data, "cluster.toml")], capture_output=True, text=True)
     assert left.stdout.strip() == "", f"processes left running: {left.stdout}"
+
+
+def loopback_definition(directory, nodes=3):
+    """A loopback definition whose nodes' ports leave room after them: peers on base+1…, admin
+    on base+21…, the front on base+40, every one of them free when this returns."""
+    for _ in range(100):
+        base = random.randrange(20000, 60000)
+        wanted = [base + k for k in range(1, 11)] + [base + 20 + k for k in range(1, 11)] + [base + 40]
+        free = True
+        for port in wanted:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                free = False
+            finally:
+                s.close()
+            if not free:
+                break
+        if free:
+            break
+    else:
+        raise AssertionError("found no run of free loopback ports")
+    lines = ['region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50",
+             f'front = "127.0.0.1:{base + 40}"', 'admin_keys = ["cognate:cognate-local-secret"]',
+             'master_key = "6e6f6465732d746573742d6d61737465722d6b65792d30313233343536373839"']
+    for i in range(1, nodes + 1):
+        lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{base + i}"', f'admin = "127.0.0.1:{base + 20 + i}"',
+                  f'data = "node{i}"']
+    path = os.path.join(directory, "three.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path, base
+
+
+def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_existing_data(tmp_path):
+    import boto3
+    from botocore.config import Config
+    template, base = loopback_definition(str(tmp_path))
+    data = str(tmp_path / "data")
+    up, out = start(["--config", template, "--data", data, "--nodes", "5"])
+    try:
+        assert "every shard has a leader" in out, out
+        # Nodes 4 and 5 take the next ports after node 3's.
+        assert f"127.0.0.1:{base + 5}" in out and f"http://127.0.0.1:{base + 25}/status" in out, out
+        status = subprocess.run([COGNATE, "status", "--config", os.path.join(data, "cluster.toml"), "--json"],
+                                capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0, status
+        nodes = json.loads(status.stdout)
+        assert len(nodes) == 5, status.stdout
+        # The shard count is the definition's: user → shard hashing does not change.
+        assert {s["shard"] for n in nodes for s in n["shards"]} <= {0, 1, 2, 3}, status.stdout
+        idp = boto3.client("cognito-idp", endpoint_url=f"http://127.0.0.1:{base + 40}", region_name="us-east-1",
+                           aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret",
+                           config=Config(retries={"max_attempts": 1}))
+        pool = idp.create_user_pool(PoolName="five")["UserPool"]["Id"]
+        for k in range(6):
+            idp.admin_create_user(UserPoolId=pool, Username=f"user{k}", MessageAction="SUPPRESS")
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, rest
+
+    # A sixth node would join shards whose Raft groups do not list it: refused, nothing started.
+    grow = subprocess.run([COGNATE, "cluster", "up", "--config", template, "--data", data, "--nodes", "6"],
+                          capture_output=True, text=True, timeout=60)
+    assert grow.returncode != 0
+    assert "UnsupportedOperationException: adding nodes to an existing cluster is not built yet" in grow.stderr, grow.stderr
+    assert not os.path.exists(os.path.join(data, "node6"))
+
+    # The same five come back with every user.
+    up, out = start(["--config", template, "--data", data, "--nodes", "5"])
+    try:
+        assert "every shard has a leader" in out, out
+        idp = boto3.client("cognito-idp", endpoint_url=f"http://127.0.0.1:{base + 40}", region_name="us-east-1",
+                           aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret",
+                           config=Config(retries={"max_attempts": 3}))
+        names = sorted(u["Username"] for u in idp.list_users(UserPoolId=pool)["Users"])
+        assert names == [f"user{k}" for k in range(6)], names
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, rest

@@ -2,6 +2,7 @@
 load and must report (and exit non-zero on) any acknowledged write that is lost."""
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -9,15 +10,15 @@ import pytest
 from conftest import COGNATE, free_ports
 
 
-def definition(directory):
+def definition(directory, nodes=3):
     """A local definition on free ports (the drill starts the nodes and a front itself)."""
-    ports = free_ports(7)
+    ports = free_ports(2 * nodes + 1)
     lines = [
         'region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50", "election_ticks = 10",
-        f'front = "127.0.0.1:{ports[6]}"', 'admin_keys = ["cognate:cognate-local-secret"]',
+        f'front = "127.0.0.1:{ports[2 * nodes]}"', 'admin_keys = ["cognate:cognate-local-secret"]',
         'master_key = "6472696c6c2d746573742d6d61737465722d6b65792d30313233343536373839"',
     ]
-    for i in (1, 2, 3):
+    for i in range(1, nodes + 1):
         lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{ports[2 * i - 2]}"',
                   f'admin = "127.0.0.1:{ports[2 * i - 1]}"', f'data = "node{i}"']
     path = os.path.join(directory, "drill.toml")
@@ -26,8 +27,8 @@ def definition(directory):
     return path
 
 
-def drill(tmp_path, *args, timeout=600):
-    config = definition(str(tmp_path))
+def drill(tmp_path, *args, nodes=3, timeout=600):
+    config = definition(str(tmp_path), nodes)
     out = str(tmp_path / "out")
     run = subprocess.run([COGNATE, "drill", "failover", "--config", config, "--data", str(tmp_path / "data"),
                           "--out", out, "--fault-seconds", "2", "--settle-seconds", "1", *args],
@@ -62,6 +63,17 @@ def test_drill_survives_leader_faults_with_nothing_lost(tmp_path, fault):
     check_clean(run, report, out, 3)
     # Leader faults move leadership: each round names a new leader for a shard the target led.
     assert all(r["newLeaders"] and all(v != r["target"] for v in r["newLeaders"].values()) for r in report["rounds"]), report["rounds"]
+
+
+def test_drill_follower_faults_on_five_nodes_pick_a_follower_and_lose_nothing(tmp_path):
+    run, report, out = drill(tmp_path, "--rounds", "2", "--fault", "kill", "--target", "follower", nodes=5)
+    check_clean(run, report, out, 2)
+    assert "5 nodes" in run.stdout, run.stdout
+    # Each round's log line names the target as a follower of the round's shard (the drill
+    # writes "leader of …" alone when it had to take the leader).
+    roles = re.findall(r"round (\d)/2: kill node (\d) \(follower of shard (\d); leader of (no shard|shards [\d,]+)\)", run.stderr)
+    assert [int(r[0]) for r in roles] == [1, 2], run.stderr
+    assert [int(r[1]) for r in roles] == [r["target"] for r in report["rounds"]], (roles, report["rounds"])
 
 
 def test_drill_partition_in_network_namespaces(tmp_path):
