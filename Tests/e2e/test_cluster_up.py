@@ -132,9 +132,15 @@ def loopback_definition(directory, nodes=3):
     return path, base
 
 
-def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_existing_data(tmp_path):
+def cognito(endpoint):
+    """A boto3 client for the launcher's front, with its local admin key."""
     import boto3
     from botocore.config import Config
+    return boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="cognate",
+                        aws_secret_access_key="cognate-local-secret", config=Config(retries={"max_attempts": 3}))
+
+
+def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_existing_data(tmp_path):
     template, base = loopback_definition(str(tmp_path))
     data = str(tmp_path / "data")
     up, out = start(["--config", template, "--data", data, "--nodes", "5"])
@@ -149,9 +155,7 @@ def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_ex
         assert len(nodes) == 5, status.stdout
         # The shard count is the definition's: user → shard hashing does not change.
         assert {s["shard"] for n in nodes for s in n["shards"]} <= {0, 1, 2, 3}, status.stdout
-        idp = boto3.client("cognito-idp", endpoint_url=f"http://127.0.0.1:{base + 40}", region_name="us-east-1",
-                           aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret",
-                           config=Config(retries={"max_attempts": 1}))
+        idp = cognito(f"http://127.0.0.1:{base + 40}")
         pool = idp.create_user_pool(PoolName="five")["UserPool"]["Id"]
         for k in range(6):
             idp.admin_create_user(UserPoolId=pool, Username=f"user{k}", MessageAction="SUPPRESS")
@@ -171,9 +175,7 @@ def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_ex
     up, out = start(["--config", template, "--data", data, "--nodes", "5"])
     try:
         assert "every shard has a leader" in out, out
-        idp = boto3.client("cognito-idp", endpoint_url=f"http://127.0.0.1:{base + 40}", region_name="us-east-1",
-                           aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret",
-                           config=Config(retries={"max_attempts": 3}))
+        idp = cognito(f"http://127.0.0.1:{base + 40}")
         names = sorted(u["Username"] for u in idp.list_users(UserPoolId=pool)["Users"])
         assert names == [f"user{k}" for k in range(6)], names
     finally:
