@@ -81,16 +81,39 @@ public struct FrameEncoder: MessageToByteEncoder {
     public func encode(data: Frame, out: inout ByteBuffer) throws { data.encode(into: &out) }
 }
 
-/// Raft messages in a `.raft` frame: (shard, message)*.
+/// Raft messages in a `.raft` frame: count(u32) ‖ (shard(u32) ‖ message)*.
 enum RaftBatch {
-    static func encode(_ messages: [(UInt32, Message)]) -> [UInt8] {
-        var w = BinaryWriter(capacity: 64 * messages.count)
-        w.u32(UInt32(messages.count))
-        for (shard, m) in messages {
-            w.u32(shard)
-            RaftCodec.write(m, into: &w)
-        }
-        return w.bytes
+    /// The most payload a `.raft` frame is filled with. One cycle's messages to a peer can
+    /// add up to far more than `Frame.maxSize` (a leader answers each of a rejoining
+    /// follower's queued heartbeat responses with an append of its backlog), and the
+    /// receiver drops a connection that sends an oversized frame, so they go as several.
+    static let frameBudget = 4 << 20
+
+    /// `messages` as the payloads of one or more `.raft` frames, in order, each holding as
+    /// many as fit in `maxBytes` (a single bigger message goes alone; Raft's 4 MiB cap on
+    /// an append keeps it under `Frame.maxSize`).
+    static func encode(_ messages: [(UInt32, Message)], maxBytes: Int = frameBudget) -> [[UInt8]] {
+        guard !messages.isEmpty else { return [] }
+        var payloads: [[UInt8]] = []
+        var start = 0
+        repeat {
+            var end = start, size = 4
+            while end < messages.count {
+                let next = 4 + RaftCodec.encodedSize(messages[end].1)
+                if end > start && size + next > maxBytes { break }
+                size += next
+                end += 1
+            }
+            var w = BinaryWriter(capacity: size)
+            w.u32(UInt32(end - start))
+            for (shard, m) in messages[start..<end] {
+                w.u32(shard)
+                RaftCodec.write(m, into: &w)
+            }
+            payloads.append(w.bytes)
+            start = end
+        } while start < messages.count
+        return payloads
     }
 
     static func decode(_ bytes: [UInt8]) throws -> [(UInt32, Message)] {

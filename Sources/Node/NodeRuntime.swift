@@ -264,11 +264,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
 
         // Leaders' appends and heartbeats go out before the disk write (they count
         // themselves only after it).
-        if let send {
-            var early: [UInt64: [(UInt32, Message)]] = [:]
-            for (r, rd) in readies { for m in rd.earlyMessages { early[m.to, default: []].append((r.shard, m)) } }
-            for (peer, batch) in early { send(peer, Frame(kind: .raft, payload: RaftBatch.encode(batch)), nil) }
-        }
+        var early: [UInt64: [(UInt32, Message)]] = [:]
+        for (r, rd) in readies { for m in rd.earlyMessages { early[m.to, default: []].append((r.shard, m)) } }
+        sendRaft(early)
 
         var applied: [Applied] = []
         let mustWrite = readies.contains { !$0.1.entries.isEmpty || $0.1.hardState != nil || $0.1.snapshot != nil || !$0.1.committedEntries.isEmpty }
@@ -369,8 +367,14 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                 }
             }
         }
-        if let send {
-            for (peer, batch) in outgoing { send(peer, Frame(kind: .raft, payload: RaftBatch.encode(batch)), nil) }
+        sendRaft(outgoing)
+    }
+
+    /// Each peer's Raft messages, in order, as `.raft` frames within `RaftBatch.frameBudget`.
+    private func sendRaft(_ byPeer: [UInt64: [(UInt32, Message)]]) {
+        guard let send else { return }
+        for (peer, batch) in byPeer {
+            for payload in RaftBatch.encode(batch) { send(peer, Frame(kind: .raft, payload: payload), nil) }
         }
     }
 

@@ -81,6 +81,13 @@ enum RaftCodec {
         for e in m.entries { write(e, into: &w) }
     }
 
+    /// The bytes `write(m, into:)` produces.
+    static func encodedSize(_ m: Message) -> Int {
+        // type, from, to, term, logTerm, index, commit, reject, rejectHint, rejectHintTerm;
+        // the context blob; the entry count; per entry term, index, kind and its data blob.
+        66 + 4 + m.context.count + 4 + m.entries.reduce(0) { $0 + 21 + $1.data.count }
+    }
+
     static func message(_ r: inout BinaryReader) throws -> Message {
         guard let type = MessageType(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
         var m = Message(type: type, from: try r.u64(), to: try r.u64(), term: try r.u64())
