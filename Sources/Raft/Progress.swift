@@ -14,6 +14,9 @@ struct Progress {
     var state: State = .probe
     /// In probe state: an append is out and we wait for its answer or the next heartbeat.
     var probeSent = false
+    /// The leader's count of heartbeat rounds when the last probe went out: a heartbeat
+    /// response frees a new probe only if a round was sent after it.
+    var probeRound: UInt64 = 0
     var pendingSnapshot: UInt64 = 0
     /// Heard from since the last check-quorum round.
     var recentActive = false

@@ -65,6 +65,7 @@ extension RaftNode {
     }
 
     func broadcastHeartbeat(context: [UInt8]) {
+        heartbeatRounds += 1
         for member in progress.keys.sorted() where member != id {
             var m = Message(type: .heartbeat, from: id, to: member, term: term)
             // Never tell a follower to commit past what it is known to hold.
@@ -100,6 +101,7 @@ extension RaftNode {
         m.commit = log.committed
         msgs.append(m)
         pr.sent(last: prevIndex + UInt64(entries.count), entries: entries.count)
+        if pr.state == .probe { pr.probeRound = heartbeatRounds }
         progress[to] = pr
         return true
     }
@@ -144,7 +146,10 @@ extension RaftNode {
             }
         case .heartbeatResponse:
             pr.recentActive = true
-            pr.probeSent = false
+            // The probe may have been lost: send it again, but once per heartbeat round sent
+            // since, not once per response. A follower back from a partition answers every
+            // heartbeat queued for it at once, and each probe carries the whole backlog.
+            if pr.probeRound < heartbeatRounds { pr.probeSent = false }
             // A full window may be full of appends that were lost: free one slot per
             // heartbeat so replication resumes (a gap makes the follower reject, and the
             // rejection turns it back to probing).

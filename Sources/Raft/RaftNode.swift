@@ -19,6 +19,8 @@ public final class RaftNode<Random: RandomNumberGenerator> {
     var votes: [NodeID: Bool] = [:]
     var electionElapsed = 0
     var heartbeatElapsed = 0
+    /// Heartbeat rounds this node has broadcast (as leader, in any term).
+    var heartbeatRounds: UInt64 = 0
     var randomizedElectionTimeout = 0
     /// Index of the latest conf change the leader appended; a new one waits until applied.
     var pendingConfIndex: UInt64 = 0

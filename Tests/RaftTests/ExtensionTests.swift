@@ -160,6 +160,34 @@ struct ExtensionTests {
         #expect(appends.count == 3)
     }
 
+    @Test("probing: a burst of heartbeat responses frees one probe per heartbeat round, not one per response")
+    func probeOncePerHeartbeatRound() throws {
+        let c = TestCluster(voters: [1, 2, 3])
+        c.elect(1)
+        c.isolated = [3]
+        for i in 0..<5 { try c[1].propose(bytes("e\(i)")) }
+        c.stabilize()
+        c[1].reportUnreachable(3)
+        try c[1].propose(bytes("lost probe"))
+        c.stabilize()
+        // A follower back from a partition answers every heartbeat queued for it at once.
+        c.tick(1)
+        _ = c.take(.heartbeat)
+        let term = c[1].term
+        for _ in 0..<20 { c[1].step(Message(type: .heartbeatResponse, from: 3, to: 1, term: term)) }
+        #expect(c.take(.append).filter { $0.to == 3 }.count == 1)
+        // The next round frees the next probe (a lost one is still sent again).
+        c.tick(1)
+        _ = c.take(.heartbeat)
+        c[1].step(Message(type: .heartbeatResponse, from: 3, to: 1, term: term))
+        let again = c.take(.append).filter { $0.to == 3 }
+        #expect(again.count == 1)
+        c.isolated = []
+        for m in again { c[3].step(m) }
+        c.stabilize()
+        #expect(c.appliedData(3) == c.appliedData(1))
+    }
+
     @Test("restart: committed entries after the applied index are handed out again")
     func restartReplaysCommitted() throws {
         let c = TestCluster(voters: [1])
