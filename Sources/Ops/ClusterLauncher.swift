@@ -267,20 +267,28 @@ public final class ClusterLauncher: @unchecked Sendable {
         let client = NodeClient(config: config)
         defer { Task { await client.close() } }
         let deadline = ContinuousClock.now + timeout
+        var silent: [UInt64] = [], leaderless: [UInt32] = []
         while ContinuousClock.now < deadline {
             var statuses: [NodeStatus] = []
+            silent = []
             for n in config.nodes {
-                if let s = try? await client.status(node: n.id) { statuses.append(s) }
+                if let s = try? await client.status(node: n.id) { statuses.append(s) } else { silent.append(n.id) }
             }
             let led = Set(statuses.flatMap { $0.shards.filter { $0.role == "leader" }.map(\.shard) })
-            if statuses.count == config.nodes.count, Set(config.placement.allShards).isSubset(of: led) {
+            leaderless = config.placement.allShards.filter { !led.contains($0) }
+            if silent.isEmpty, leaderless.isEmpty {
                 await client.close()
                 return statuses
             }
             try await Task.sleep(for: .milliseconds(200))
         }
         await client.close()
-        throw ClusterConfig.Invalid(description: "not every shard had a leader within \(timeout); see the node logs in \(logDirectory)")
+        // What the last poll saw, so the logs to read are named.
+        var seen: [String] = []
+        if !silent.isEmpty { seen.append("no status from node(s) \(silent.map(String.init).joined(separator: ", "))") }
+        if !leaderless.isEmpty { seen.append("no leader reported for shard(s) \(leaderless.map(String.init).joined(separator: ", "))") }
+        throw ClusterConfig.Invalid(description:
+            "not every shard had a leader within \(timeout) (\(seen.joined(separator: "; "))); see the node logs in \(logDirectory)")
     }
 
     /// SIGTERM to every child, then wait for them.

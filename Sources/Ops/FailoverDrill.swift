@@ -334,20 +334,30 @@ public final class FailoverDrill: @unchecked Sendable {
         }
     }
 
-    /// Waits until every shard has a leader and `node`'s replicas have applied what their
-    /// leaders had committed (or `timeout` passes).
-    func waitCaughtUp(_ node: UInt64, timeout: Double) async {
+    /// Waits until every node answers, every shard has a leader and `node` has applied to
+    /// within 5 entries of each leader's commit; returns what was still missing when
+    /// `timeout` ran out, or nil.
+    func waitCaughtUp(_ node: UInt64, timeout: Double) async -> String? {
         let deadline = now() + timeout
+        var missing = "no poll finished"
         while now() < deadline {
             var statuses: [NodeStatus] = []
-            for n in launcher.config.nodes { if let s = try? await nodes.status(node: n.id) { statuses.append(s) } }
-            if statuses.count == launcher.config.nodes.count, let mine = statuses.first(where: { $0.node == node }) {
-                let commits = Dictionary(statuses.flatMap { s in s.shards.filter { $0.role == "leader" }.map { ($0.shard, $0.commit) } }, uniquingKeysWith: max)
-                let allLed = Set(launcher.config.placement.allShards).isSubset(of: Set(commits.keys))
-                if allLed, mine.shards.allSatisfy({ $0.applied + 5 >= commits[$0.shard] ?? 0 }) { return }
+            var silent: [UInt64] = []
+            for n in launcher.config.nodes {
+                if let s = try? await nodes.status(node: n.id) { statuses.append(s) } else { silent.append(n.id) }
             }
+            let commits = Dictionary(statuses.flatMap { s in s.shards.filter { $0.role == "leader" }.map { ($0.shard, $0.commit) } }, uniquingKeysWith: max)
+            let leaderless = launcher.config.placement.allShards.filter { commits[$0] == nil }
+            let behind = statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(\.shard) ?? []
+            if silent.isEmpty, leaderless.isEmpty, behind.isEmpty { return nil }
+            missing = [
+                silent.isEmpty ? nil : "no status from node(s) \(silent.map(String.init).joined(separator: ","))",
+                leaderless.isEmpty ? nil : "no leader for shard(s) \(leaderless.map(String.init).joined(separator: ","))",
+                behind.isEmpty ? nil : "node \(node) behind on shard(s) \(behind.map(String.init).joined(separator: ","))",
+            ].compactMap { $0 }.joined(separator: "; ")
             try? await Task.sleep(for: .milliseconds(100))
         }
+        return missing
     }
 
     // MARK: The drill
@@ -402,7 +412,9 @@ public final class FailoverDrill: @unchecked Sendable {
                 for sh in led { if let l = during[sh] { newLeaders["\(sh)"] = l } }
                 do { try heal(options.fault, on: target) } catch { log("round \(index + 1): could not heal: \(error)") }
                 let healAt = now()
-                await waitCaughtUp(target, timeout: 20)
+                if let missing = await waitCaughtUp(target, timeout: 20) {
+                    log("round \(index + 1): the cluster had not settled 20 s after healing (\(missing)); going on")
+                }
                 try? await Task.sleep(for: .seconds(options.settleSeconds))
                 rounds.append(Round(round: index + 1, fault: options.fault, target: target, ledShards: led, faultAt: faultAt, healAt: healAt, newLeaders: newLeaders))
             }

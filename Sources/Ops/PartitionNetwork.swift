@@ -61,8 +61,19 @@ public struct PartitionNetwork: Sendable {
         return text
     }
 
-    /// Builds the bridge, namespaces and links (removing leftovers of an earlier run first).
+    /// Builds the bridge, namespaces and links, removing leftovers of an earlier run first;
+    /// refuses while processes still run in them (another partition drill on this machine,
+    /// whose network this would tear down under it).
     public func setUp() throws {
+        for n in nodes {
+            let pids = ((try? Self.run(["netns", "pids", Self.namespace(n)])) ?? "")
+                .split(whereSeparator: \.isWhitespace).joined(separator: ", ")
+            if !pids.isEmpty {
+                throw Failure(description:
+                    "network namespace \(Self.namespace(n)) is in use (pids \(pids)): another partition drill is running on this machine; "
+                    + "wait for it to finish, or stop those processes")
+            }
+        }
         tearDown()
         try Self.run(["link", "add", Self.bridge, "type", "bridge"])
         try Self.run(["addr", "add", "\(Self.subnet).254/24", "dev", Self.bridge])

@@ -51,7 +51,7 @@ struct Drill: AsyncParsableCommand {
         @Option(help: "Seconds within which every shard must take writes again after a fault.")
         var maxRecovery: Double = 2
 
-        @Option(help: "Data directory for the drill's cluster (default: a fresh one under /tmp, removed afterwards).")
+        @Option(help: "Data directory for the drill's cluster (default: a fresh one under /tmp, removed afterwards unless the drill fails).")
         var data: String?
 
         @Option(help: "Directory for drill.json, history.json and drill.svg.")
@@ -110,9 +110,19 @@ struct Drill: AsyncParsableCommand {
                 try network.setUp()
                 launcher.nodePrefix = { network.prefix($0) }
             }
+            // A temporary data directory goes at the end, unless the nodes ran and the drill
+            // failed or stopped on an error: then it stays, with the node logs, and the drill
+            // says where.
+            var keep = false
             defer {
                 network?.tearDown()
-                if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
+                if data == nil {
+                    if keep {
+                        FileHandle.standardError.write(Data("cognate drill: kept the data and node logs in \(dataRoot)\n".utf8))
+                    } else {
+                        try? FileManager.default.removeItem(atPath: dataRoot)
+                    }
+                }
             }
             let front = try launcher.frontAddresses(1)[0]
             try launcher.checkAddressesFree(fronts: [front])
@@ -134,6 +144,7 @@ struct Drill: AsyncParsableCommand {
                 report = try await drill.run(log: say, plant: plant)
             } catch {
                 launcher.stopAll()
+                keep = true
                 throw error
             }
             launcher.stopAll()
@@ -154,7 +165,10 @@ struct Drill: AsyncParsableCommand {
                 if let out { print("wrote \(out)/drill.json, \(out)/history.json, \(out)/drill.svg") }
             }
             fflush(nil)
-            if !report.passed { throw ExitCode(1) }
+            if !report.passed {
+                keep = true
+                throw ExitCode(1)
+            }
         }
 
         static func table(_ r: FailoverDrill.Report) -> String {

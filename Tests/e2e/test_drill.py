@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -84,6 +85,24 @@ def test_drill_partition_in_network_namespaces(tmp_path):
     run, report, out = drill(tmp_path, "--rounds", "3", "--fault", "partition")
     check_clean(run, report, out, 3)
     assert not any(ns.startswith("cognate-n") for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_partition_drill_refuses_namespaces_another_drill_is_using(tmp_path):
+    # A process inside cognate-n2 stands for a node of another partition drill: tearing the
+    # namespaces down and building them again would cut that drill's nodes off.
+    subprocess.run(["ip", "netns", "add", "cognate-n2"], check=True)
+    holder = subprocess.Popen(["ip", "netns", "exec", "cognate-n2", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        run, report, _ = drill(tmp_path, "--rounds", "1", "--fault", "partition", timeout=60)
+        assert run.returncode != 0 and report is None, run.stdout + run.stderr
+        assert "network namespace cognate-n2 is in use" in run.stderr and "another partition drill" in run.stderr, run.stderr
+        assert "cognate-n2" in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    finally:
+        holder.kill()
+        holder.wait()
+        subprocess.run(["ip", "netns", "del", "cognate-n2"])
 
 
 def test_drill_fails_when_an_acknowledged_user_is_deleted_behind_the_clusters_back(tmp_path):
