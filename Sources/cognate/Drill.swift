@@ -93,6 +93,8 @@ struct Drill: AsyncParsableCommand {
                 guard definition.nodes.allSatisfy({ $0.id < 254 }) else { throw ValidationError("the partition drill needs node ids below 254") }
                 network = PartitionNetwork(nodes: definition.nodes.map(\.id))
             }
+            // Caught from here on: Ctrl-C or SIGTERM stops what the drill started (see below).
+            let signals = TerminationSignals()
             let dataRoot = data ?? NSTemporaryDirectory() + "cognate-drill-\(getpid())"
             if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
             let launcher = try ClusterLauncher(configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()) { c in
@@ -123,6 +125,15 @@ struct Drill: AsyncParsableCommand {
                         try? FileManager.default.removeItem(atPath: dataRoot)
                     }
                 }
+            }
+            // Interrupted, the drill has no verdict: it stops its nodes and front, removes its
+            // namespaces (and a temporary data directory) and exits 130.
+            signals.onSignal { [data, network] in
+                launcher.stopAll()
+                network?.tearDown()
+                if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
+                FileHandle.standardError.write(Data("cognate drill: interrupted; every process it started is stopped\n".utf8))
+                Glibc.exit(130)
             }
             let front = try launcher.frontAddresses(1)[0]
             try launcher.checkAddressesFree(fronts: [front])

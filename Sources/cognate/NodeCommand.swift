@@ -77,8 +77,9 @@ final class TerminationSignals: @unchecked Sendable {
         for f in run { f() }
     }
 
-    /// Calls `action` on the first signal (at once if one has already arrived).
-    private func onSignal(_ action: @escaping @Sendable () -> Void) {
+    /// Calls `action` on the first signal (at once if one has already arrived), on a
+    /// dispatch queue.
+    func onSignal(_ action: @escaping @Sendable () -> Void) {
         let now = lock.withLock { () -> Bool in
             if fired { return true }
             waiters.append(action)
