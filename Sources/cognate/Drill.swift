@@ -24,7 +24,9 @@ struct Drill: AsyncParsableCommand {
                 At the end it checks that every acknowledged sign-up exists, that no acknowledged \
                 attribute update was lost and that the register history is linearizable, prints a \
                 table, writes drill.json, history.json and drill.svg to --out, and exits 1 on any lost \
-                write, violation, or shard that took longer than --max-recovery to take writes again.
+                write, violation, or shard that took longer than --max-recovery to take writes again. \
+                A failed drill keeps its temporary data and node logs; Ctrl-C or SIGTERM stops \
+                everything the drill started and exits 130.
                 """
         )
 
