@@ -267,28 +267,20 @@ public final class ClusterLauncher: @unchecked Sendable {
         let client = NodeClient(config: config)
         defer { Task { await client.close() } }
         let deadline = ContinuousClock.now + timeout
-        var silent: [UInt64] = [], leaderless: [UInt32] = []
+        var last: ClusterPoll?
         while ContinuousClock.now < deadline {
-            var statuses: [NodeStatus] = []
-            silent = []
-            for n in config.nodes {
-                if let s = try? await client.status(node: n.id) { statuses.append(s) } else { silent.append(n.id) }
-            }
-            let led = Set(statuses.flatMap { $0.shards.filter { $0.role == "leader" }.map(\.shard) })
-            leaderless = config.placement.allShards.filter { !led.contains($0) }
-            if silent.isEmpty, leaderless.isEmpty {
+            let poll = await ClusterPoll.poll(config, with: client)
+            if poll.settled {
                 await client.close()
-                return statuses
+                return poll.statuses
             }
+            last = poll
             try await Task.sleep(for: .milliseconds(200))
         }
         await client.close()
         // What the last poll saw, so the logs to read are named.
-        var seen: [String] = []
-        if !silent.isEmpty { seen.append("no status from node(s) \(silent.map(String.init).joined(separator: ", "))") }
-        if !leaderless.isEmpty { seen.append("no leader reported for shard(s) \(leaderless.map(String.init).joined(separator: ", "))") }
         throw ClusterConfig.Invalid(description:
-            "not every shard had a leader within \(timeout) (\(seen.joined(separator: "; "))); see the node logs in \(logDirectory)")
+            "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); see the node logs in \(logDirectory)")
     }
 
     /// SIGTERM to every child, then wait for them.

@@ -341,20 +341,12 @@ public final class FailoverDrill: @unchecked Sendable {
         let deadline = now() + timeout
         var missing = "no poll finished"
         while now() < deadline {
-            var statuses: [NodeStatus] = []
-            var silent: [UInt64] = []
-            for n in launcher.config.nodes {
-                if let s = try? await nodes.status(node: n.id) { statuses.append(s) } else { silent.append(n.id) }
-            }
-            let commits = Dictionary(statuses.flatMap { s in s.shards.filter { $0.role == "leader" }.map { ($0.shard, $0.commit) } }, uniquingKeysWith: max)
-            let leaderless = launcher.config.placement.allShards.filter { commits[$0] == nil }
-            let behind = statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(\.shard) ?? []
-            if silent.isEmpty, leaderless.isEmpty, behind.isEmpty { return nil }
-            missing = [
-                silent.isEmpty ? nil : "no status from node(s) \(silent.map(String.init).joined(separator: ","))",
-                leaderless.isEmpty ? nil : "no leader for shard(s) \(leaderless.map(String.init).joined(separator: ","))",
-                behind.isEmpty ? nil : "node \(node) behind on shard(s) \(behind.map(String.init).joined(separator: ","))",
-            ].compactMap { $0 }.joined(separator: "; ")
+            let poll = await ClusterPoll.poll(launcher.config, with: nodes)
+            let commits = poll.leaderCommits
+            let behind = poll.statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(\.shard) ?? []
+            if poll.settled, behind.isEmpty { return nil }
+            missing = [poll.missing, behind.isEmpty ? "" : "node \(node) behind on shard(s) \(behind.map(String.init).joined(separator: ", "))"]
+                .filter { !$0.isEmpty }.joined(separator: "; ")
             try? await Task.sleep(for: .milliseconds(100))
         }
         return missing
