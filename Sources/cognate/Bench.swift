@@ -133,26 +133,26 @@ struct SignInCommand: AsyncParsableCommand {
     )
 
     @Option(help: "The Cognito API endpoint.") var endpoint: String = "http://127.0.0.1:9229"
-    @Option var users: Int = 100
-    @Option var concurrency: Int = 16
+    @Option(help: "Users to sign in as, bench-user-0 … bench-user-(N−1); made (or given the bench password again) before the load.") var users: Int = 100
+    @Option(help: "Sign-ins in flight at once (closed loop: each starts when one ends).") var concurrency: Int = 16
     @Option(help: "Seconds (a trailing s is allowed: 30s).") var duration: String = "30"
     @Option(help: "srp, password or refresh.") var flow: String = "srp"
-    @Option var pool: String?
-    @Option var client: String?
-    @Option var region: String = "us-east-1"
-    @Option(name: .customLong("access-key")) var accessKey: String = "cognate"
-    @Option(name: .customLong("secret-key")) var secretKey: String = "cognate-local-secret"
+    @Option(help: "Reuse this user pool id instead of creating one.") var pool: String?
+    @Option(help: "Reuse this app client id of --pool (it must allow the flow) instead of creating one.") var client: String?
+    @Option(help: "The region SigV4 signs the admin calls for.") var region: String = "us-east-1"
+    @Option(name: .customLong("access-key"), help: "Access key for the admin calls (SigV4).") var accessKey: String = "cognate"
+    @Option(name: .customLong("secret-key"), help: "Secret key for the admin calls (SigV4).") var secretKey: String = "cognate-local-secret"
     @Option(help: "Directory for the JSON result and the SVG chart.") var out: String?
     @Option(help: "A second endpoint to run the same load against, reported side by side.") var compare: String?
-    @Option(name: .customLong("compare-access-key")) var compareAccessKey: String = "testing"
-    @Option(name: .customLong("compare-secret-key")) var compareSecretKey: String = "testing"
+    @Option(name: .customLong("compare-access-key"), help: "Access key for --compare's admin calls (moto takes any).") var compareAccessKey: String = "testing"
+    @Option(name: .customLong("compare-secret-key"), help: "Secret key for --compare's admin calls.") var compareSecretKey: String = "testing"
     @Flag(help: "Measure the crypto floor first (bench crypto: best of 3 rounds of 0.5 s) and report sign-ins/s against it.")
     var floor = false
     @Option(help: ArgumentHelp(
         "Cluster definition behind --endpoint: its nodes' CPU (admin /metrics) is counted with the front's.",
         discussion: "Without it, Cluster/local.toml (or the copy built into the binary) is used when --endpoint is that definition's front."))
     var config: String?
-    @Flag var json = false
+    @Flag(help: "Print the reports as JSON instead of the table.") var json = false
 
     func run() async throws {
         runTasksOnEventLoops()
