@@ -265,19 +265,17 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// Waits until every shard reports a leader; returns the statuses.
     public func waitForLeaders(timeout: Duration = .seconds(60)) async throws -> [NodeStatus] {
         let client = NodeClient(config: config)
-        defer { Task { await client.close() } }
         let deadline = ContinuousClock.now + timeout
         var last: ClusterPoll?
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             let poll = await ClusterPoll.poll(config, with: client)
-            if poll.settled {
-                await client.close()
-                return poll.statuses
-            }
             last = poll
-            try await Task.sleep(for: .milliseconds(200))
+            if poll.settled { break }
+            try? await Task.sleep(for: .milliseconds(200))
         }
         await client.close()
+        if let last, last.settled { return last.statuses }
+        try Task.checkCancellation()
         // What the last poll saw, so the logs to read are named.
         throw ClusterConfig.Invalid(description:
             "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); see the node logs in \(logDirectory)")
