@@ -5,7 +5,9 @@ import Crypto
 /// `cognate bench signin` and by tests that sign in without Python.
 ///
 /// The secret a is 256 bits (the JavaScript client draws 1024); that keeps a load generator
-/// that shares cores with the server cheap, and changes nothing the server can see.
+/// that shares cores with the server cheap, and changes nothing the server can see. For the
+/// same reason S takes libcrypto's variable-time exponentiation, which a client holding a
+/// real user's password should not (its exponent a + u·x carries the password's x).
 public final class SRPClient {
     public let poolName: String
     public let password: String

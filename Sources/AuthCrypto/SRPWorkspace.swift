@@ -205,8 +205,11 @@ public final class SRPWorkspace {
             expect(BN_mod_mul_montgomery(t2, t1, t3, group.mont, ctx))
             expect(BN_mod_mul_montgomery(t2, t2, group.rSquared.bn, group.mont, ctx))
         }
+        // b is the secret: libcrypto's constant-time exponentiation, so neither the time
+        // taken nor the table entries touched depend on its bits. (b and B would give away
+        // v = (B − g^b)/k, and with it an offline guess at the password.)
         load(exponent, challenge.b)
-        expect(BN_mod_exp_mont(t3, t2, exponent, group.N.bn, ctx, group.mont))
+        expect(BN_mod_exp_mont_consttime(t3, t2, exponent, group.N.bn, ctx, group.mont))
         return (u, BigNum.bytes(of: t3))
     }
 
