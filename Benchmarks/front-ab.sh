@@ -12,11 +12,10 @@ rounds=${3:-3}
 seconds=${4:-20}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-read -r p1 p2 p3 a1 a2 a3 fp < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(7)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(*[s.getsockname()[1] for s in ss])')
-cat > "$work/cluster.toml" <<TOML
+source "$(dirname "$0")/lib/three-nodes.sh"
+read -r p1 p2 p3 a1 a2 a3 fp < <(free_ports 7)
+{
+  cat <<TOML
 region = "us-east-1"
 shards = 3
 replication = 3
@@ -24,22 +23,9 @@ tick_ms = 50
 front = "127.0.0.1:$fp"
 admin_keys = ["cognate:cognate-local-secret"]
 master_key = "66726f6e742d61622d62656e63682d6d61737465722d6b65792d3031323334"
-[[nodes]]
-id = 1
-peer = "127.0.0.1:$p1"
-admin = "127.0.0.1:$a1"
-data = "$work/node1"
-[[nodes]]
-id = 2
-peer = "127.0.0.1:$p2"
-admin = "127.0.0.1:$a2"
-data = "$work/node2"
-[[nodes]]
-id = 3
-peer = "127.0.0.1:$p3"
-admin = "127.0.0.1:$a3"
-data = "$work/node3"
 TOML
+  node_tables "$work" $p1 $p2 $p3 $a1 $a2 $a3
+} > "$work/cluster.toml"
 for i in 1 2 3; do "$b" node --config "$work/cluster.toml" --id $i --log-level warning 2>>"$work/nodes.log" & done
 sleep 3
 endpoint="http://127.0.0.1:$fp"

@@ -10,30 +10,12 @@ swift build -c release --package-path "$root" --product cognate >&2
 bin="$root/.build/release/cognate"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-read -r p1 p2 p3 a1 a2 a3 < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(6)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(*[s.getsockname()[1] for s in ss])')
-cat > "$work/cluster.toml" <<TOML
-shards = 3
-replication = 3
-tick_ms = 50
-[[nodes]]
-id = 1
-peer = "127.0.0.1:$p1"
-admin = "127.0.0.1:$a1"
-data = "$work/node1"
-[[nodes]]
-id = 2
-peer = "127.0.0.1:$p2"
-admin = "127.0.0.1:$a2"
-data = "$work/node2"
-[[nodes]]
-id = 3
-peer = "127.0.0.1:$p3"
-admin = "127.0.0.1:$a3"
-data = "$work/node3"
-TOML
+source "$root/Benchmarks/lib/three-nodes.sh"
+read -r p1 p2 p3 a1 a2 a3 < <(free_ports 6)
+{
+  printf 'shards = 3\nreplication = 3\ntick_ms = 50\n'
+  node_tables "$work" $p1 $p2 $p3 $a1 $a2 $a3
+} > "$work/cluster.toml"
 floor=$("$bin" bench storage --json --dir "$work/floor" --commits 1000 --batches 5 | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["durableSinglePutCommitsPerSecond"]))')
 for i in 1 2 3; do "$bin" node --config "$work/cluster.toml" --id $i --log-level warning 2>>"$work/nodes.log" & done
 sleep 3

@@ -1,0 +1,22 @@
+# Sourced by the benchmark scripts that run three real nodes on loopback.
+
+# N free loopback ports, space-separated.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])
+PY
+}
+
+# The [[nodes]] tables of a three-node definition with data under DIR:
+#   node_tables DIR PEER1 PEER2 PEER3 ADMIN1 ADMIN2 ADMIN3
+node_tables() {
+  local dir=$1; shift
+  local peers=("$1" "$2" "$3") admins=("$4" "$5" "$6")
+  for i in 1 2 3; do
+    printf '[[nodes]]\nid = %s\npeer = "127.0.0.1:%s"\nadmin = "127.0.0.1:%s"\ndata = "%s/node%s"\n' \
+      "$i" "${peers[i-1]}" "${admins[i-1]}" "$dir" "$i"
+  done
+}
