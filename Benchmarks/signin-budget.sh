@@ -2,9 +2,10 @@
 # Where the CPU of one SRP sign-in goes on this machine, and how much of it a target of
 # "sign-ins/s ≥ SHARE of the crypto floor" leaves for everything that is not crypto.
 # Against a cluster started by `cognate cluster up` on this machine: runs `bench crypto`
-# (the floor), then `bench signin --flow srp --concurrency 16` with `perf record -a`
-# sampling every core through the middle of the run, and splits the samples by process
-# (front, nodes, this load generator) and by where they fell (libcrypto, kernel, the rest).
+# (the floor), then `bench signin --flow srp --concurrency 16 --users 50` (a new pool each
+# run) with `perf record -a` sampling every core through the middle of the run, and splits
+# the samples by process (front, nodes, this load generator) and by where they fell
+# (libcrypto, kernel, the rest).
 #   Benchmarks/signin-budget.sh [ENDPOINT] [SECONDS] [SHARE]
 # defaults: http://127.0.0.1:9229, 30, 0.70; COGNATE=path picks the binary (default the
 # release build). Needs perf (Debian: linux-perf) and permission to sample every CPU.
@@ -16,9 +17,9 @@ cognate=$(realpath "${COGNATE:-$(dirname "$0")/../.build/release/cognate}")
 command -v perf >/dev/null || { echo "signin-budget: perf is not installed (Debian: apt-get install linux-perf)" >&2; exit 2; }
 port=${endpoint##*:}
 port=${port%%/*}
-front=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+front=$(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
 [ -n "$front" ] || { echo "signin-budget: nothing listens on port $port; start the cluster first (cognate cluster up)" >&2; exit 2; }
-nodes=$(pgrep -f "cognate node " | tr '\n' ' ')
+nodes=$(pgrep -f "cognate node " | tr '\n' ' ' || true)
 [ -n "$nodes" ] || { echo "signin-budget: no \`cognate node\` processes on this machine" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -30,7 +31,8 @@ echo "bench signin for ${seconds}s, perf on every core for the middle half…" >
   > "$work/signin.json" 2>"$work/signin.log" &
 load=$!
 sleep "$(python3 -c "print($seconds / 4 + 3)")"  # + the set-up of the pool and users
-perf record -q -a -F 499 -e cpu-clock -o "$work/perf.data" -- sleep "$(python3 -c "print($seconds / 2)")" 2>/dev/null
+perf record -q -a -F 499 -e cpu-clock -o "$work/perf.data" -- sleep "$(python3 -c "print($seconds / 2)")" \
+  || { echo "signin-budget: perf record failed (sampling every CPU needs root or kernel.perf_event_paranoid ≤ 0)" >&2; exit 1; }
 wait $load || { cat "$work/signin.log" >&2; exit 1; }
 perf script -i "$work/perf.data" -F pid,ip,dso 2>/dev/null > "$work/samples.txt"
 
