@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
@@ -52,12 +54,38 @@ let package = Package(
             name: "Raft",
             exclude: ["README.md"]
         ),
-        // The storage node: multi-Raft on LMDB over TCP.
+        // Shard placement, the replicated state-machine protocol and key layout: what the
+        // domain and the node agree on. Imports Storage only.
+        .target(
+            name: "Sharding",
+            dependencies: ["Storage"],
+            exclude: ["README.md"]
+        ),
+        // The wire between cluster processes: framing, client requests, the cluster
+        // definition, mutual TLS, and the client fronts and tools use to reach the nodes.
+        .target(
+            name: "NodeRPC",
+            dependencies: [
+                "Sharding",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            exclude: ["README.md"]
+        ),
+        // The storage node: multi-Raft on LMDB over mutual TLS.
         .target(
             name: "Node",
             dependencies: [
                 "Raft",
                 "Storage",
+                "Sharding",
+                "NodeRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,14 +93,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             exclude: ["README.md"]
         ),
         // The user-pool domain: models, rules, commands and the shard state machine.
         .target(
             name: "UserPool",
-            dependencies: ["Node", "Storage", "AuthCrypto"],
+            dependencies: [
+                "Sharding", "Storage", "AuthCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["README.md"]
         ),
         // The Cognito-compatible HTTP API.
@@ -80,7 +110,7 @@ let package = Package(
             name: "Front",
             dependencies: [
                 "UserPool",
-                "Node",
+                "NodeRPC",
                 "AuthCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -94,8 +124,10 @@ let package = Package(
         .target(
             name: "Ops",
             dependencies: [
-                "Storage", "AuthCrypto", "Node", "UserPool",
+                "Storage", "AuthCrypto", "Sharding", "NodeRPC", "Node", "UserPool",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -109,6 +141,8 @@ let package = Package(
                 "AuthCrypto",
                 "Ops",
                 "Node",
+                "NodeRPC",
+                "Sharding",
                 "UserPool",
                 "Front",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -126,15 +160,15 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Raft", "Storage"]
+            dependencies: ["Node", "NodeRPC", "Sharding", "Raft", "Storage"]
         ),
         .testTarget(
             name: "UserPoolTests",
-            dependencies: ["UserPool", "Node", "Storage", "AuthCrypto"]
+            dependencies: ["UserPool", "Sharding", "Storage", "AuthCrypto"]
         ),
         .testTarget(
             name: "OpsTests",
-            dependencies: ["Ops"]
+            dependencies: ["Ops", "Node", "NodeRPC", "Sharding"]
         ),
         .testTarget(
             name: "StorageTests",

@@ -21,6 +21,8 @@ public struct AuthCryptoError: Error, CustomStringConvertible, Sendable, Equatab
         public static let expired = Code(name: "expired")
         /// A sealed box that fails authentication (tampered, or another key).
         public static let authenticationFailed = Code(name: "authenticationFailed")
+        /// A master key file that is empty or not `id:hex` lines of 32-byte keys.
+        public static let malformedKeys = Code(name: "malformedKeys")
         /// libcrypto itself failed (out of memory, an internal error).
         public static let libcrypto = Code(name: "libcrypto")
         public var description: String { name }

@@ -10,40 +10,79 @@ import UserPool
 ///
 /// `@unchecked Sendable`: the caches are under `lock`; everything else is immutable.
 public final class AuthContext: @unchecked Sendable {
-    /// Seals pool signing keys at rest.
-    let keySealer: Sealer
-    /// Seals SECRET_BLOCK and challenge Sessions (minutes).
-    let challengeSealer: Sealer
-    /// Seals refresh tokens (days).
-    let tokenSealer: Sealer
+    /// The sealers of one set of master keys.
+    struct KeyRing {
+        /// Seals pool signing keys at rest.
+        let keySealer: Sealer
+        /// Seals SECRET_BLOCK and challenge Sessions (minutes).
+        let challengeSealer: Sealer
+        /// Seals refresh tokens (days).
+        let tokenSealer: Sealer
+        let keys: MasterKeys
+
+        init(_ keys: MasterKeys) {
+            self.keys = keys
+            keySealer = keys.sealer(purpose: "signing keys")
+            challengeSealer = keys.sealer(purpose: "challenges")
+            tokenSealer = keys.sealer(purpose: "refresh tokens")
+        }
+    }
+
     /// Derives fake salts for unknown users, so they look like real ones.
     let fakeSaltKey: SymmetricKey
     public let publicURL: String
     let cacheSeconds: Double
+    /// Reads the master keys again (nil: unchanged or unreadable); called at most every
+    /// `reloadSeconds`, and at once when a box names a key this front does not hold yet.
+    let reload: (@Sendable () -> MasterKeys?)?
+    static let reloadSeconds = 30.0
     private let lock = NIOLock()
+    private var keyRing: KeyRing
+    private var reloadedAt: Double
     private var signers: [String: JWTSigner] = [:]
     private var pools: [String: (Pool, Double)] = [:]
     private var clients: [String: (AppClient, Double)] = [:]
 
-    public init(masterKey: [UInt8], publicURL: String, cacheSeconds: Double = 5) {
-        let master = SymmetricKey(data: masterKey)
-        func derive(_ label: String) -> [UInt8] {
-            HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Array("cognate \(label)".utf8), outputByteCount: 32)
-                .withUnsafeBytes { Array($0) }
-        }
-        keySealer = Sealer(sealingKey: .init(id: 1, bytes: derive("signing keys")))
-        challengeSealer = Sealer(sealingKey: .init(id: 1, bytes: derive("challenges")))
-        tokenSealer = Sealer(sealingKey: .init(id: 1, bytes: derive("refresh tokens")))
-        fakeSaltKey = SymmetricKey(data: derive("fake salts"))
+    public init(
+        masterKeys: MasterKeys, publicURL: String, cacheSeconds: Double = 5, reload: (@Sendable () -> MasterKeys?)? = nil
+    ) {
+        keyRing = KeyRing(masterKeys)
+        fakeSaltKey = SymmetricKey(data: masterKeys.secret(purpose: "fake salts"))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.cacheSeconds = cacheSeconds
+        self.reload = reload
+        reloadedAt = Date().timeIntervalSince1970
     }
 
-    /// A master key from hex, or derived from the admin keys when none is configured.
-    public static func masterKey(hex: String?, fallback: [String: String]) -> [UInt8] {
-        if let hex, let bytes = SRPHex.decode(hex), bytes.count >= 16 { return bytes }
-        let material = fallback.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
-        return Array(SHA256.hash(data: Array("cognate master key|\(material)".utf8)))
+    /// The current sealers, after a reload of the keys if one is due (or `force`d).
+    func ring(force: Bool = false) -> KeyRing {
+        let now = Date().timeIntervalSince1970
+        let due = lock.withLock { () -> Bool in
+            guard reload != nil, force || now - reloadedAt >= Self.reloadSeconds else { return false }
+            reloadedAt = now
+            return true
+        }
+        if due, let keys = reload?() {
+            return lock.withLock {
+                if keys != keyRing.keys { keyRing = KeyRing(keys) }
+                return keyRing
+            }
+        }
+        return lock.withLock { keyRing }
+    }
+
+    var keySealer: Sealer { ring().keySealer }
+    var challengeSealer: Sealer { ring().challengeSealer }
+    var tokenSealer: Sealer { ring().tokenSealer }
+
+    /// Opens a box sealed by any front of the cluster: a key id this front does not know yet
+    /// (another front's keys were rotated first) makes it read the keys again, once.
+    func open(_ box: [UInt8], now: Int64, _ sealer: KeyPath<KeyRing, Sealer>) throws(AuthCryptoError) -> [UInt8] {
+        do {
+            return try ring()[keyPath: sealer].open(box, now: now)
+        } catch where error.code == .unknownKey {
+            return try ring(force: true)[keyPath: sealer].open(box, now: now)
+        }
     }
 
     /// Runs CPU-heavy crypto (a millisecond or so) in the calling task. `cognate front` runs
@@ -61,7 +100,7 @@ public final class AuthContext: @unchecked Sendable {
     func signer(for pool: Pool) throws -> JWTSigner {
         guard let sealed = pool.signingKey else { throw CognitoError.internalError("user pool \(pool.id) has no signing key") }
         if let s = lock.withLock({ signers[pool.id] }), s.keyId == sealed.keyId { return s }
-        let der = try keySealer.open(sealed.sealed, now: 0)
+        let der = try open(sealed.sealed, now: 0, \.keySealer)
         let signer = try JWTSigner(keyId: sealed.keyId, privateKeyDER: der)
         lock.withLock { signers[pool.id] = signer }
         return signer

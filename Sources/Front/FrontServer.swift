@@ -4,7 +4,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Node
+import NodeRPC
+import Sharding
 import Prometheus
 import UserPool
 

@@ -50,8 +50,10 @@ extension Operations {
         return Base64.encode(sealer.seal(bytes, expiresAt: now() + seconds, using: &rng))
     }
 
-    func open<T: Decodable>(_ text: String?, as: T.Type, sealer: Sealer, invalid: CognitoError) throws -> (T, [UInt8]) {
-        guard let text, let box = Base64.decode(text), let plain = try? sealer.open(box, now: now()),
+    func open<T: Decodable>(
+        _ text: String?, as: T.Type, sealer: KeyPath<AuthContext.KeyRing, Sealer>, invalid: CognitoError
+    ) throws -> (T, [UInt8]) {
+        guard let text, let box = Base64.decode(text), let plain = try? auth.open(box, now: now(), sealer),
             let value = try? JSONDecoder().decode(T.self, from: Data(plain))
         else { throw invalid }
         return (value, box)
@@ -192,7 +194,7 @@ extension Operations {
     }
 
     func passwordVerifier(pool: Pool, client: AppClient, responses: [String: String]) async throws -> [String: Any] {
-        let (state, box) = try open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], as: SRPState.self, sealer: auth.challengeSealer, invalid: Self.invalidSession)
+        let (state, box) = try open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], as: SRPState.self, sealer: \.challengeSealer, invalid: Self.invalidSession)
         guard state.pool == pool.id, state.client == client.id else { throw Self.invalidSession }
         guard let signature = responses["PASSWORD_CLAIM_SIGNATURE"], let timestamp = responses["TIMESTAMP"] else {
             throw CognitoError.invalidParameter("Missing PASSWORD_CLAIM_SIGNATURE or TIMESTAMP")
@@ -263,7 +265,7 @@ extension Operations {
     }
 
     func newPasswordRequired(pool: Pool, client: AppClient, responses: [String: String], session: String?) async throws -> [String: Any] {
-        let (state, _) = try open(session, as: SessionState.self, sealer: auth.challengeSealer, invalid: Self.invalidSession)
+        let (state, _) = try open(session, as: SessionState.self, sealer: \.challengeSealer, invalid: Self.invalidSession)
         guard state.kind == "NEW_PASSWORD_REQUIRED", state.pool == pool.id, state.client == client.id else { throw Self.invalidSession }
         guard let password = responses["NEW_PASSWORD"] else { throw CognitoError.invalidParameter("Missing required parameter NEW_PASSWORD") }
         if let username = responses["USERNAME"] { try checkSecretHash(client, username: username, given: responses["SECRET_HASH"]) }
@@ -335,7 +337,7 @@ extension Operations {
     static let invalidRefresh = CognitoError("NotAuthorizedException", "Invalid Refresh Token")
 
     func refresh(pool: Pool, client: AppClient, token: String?, secretHash: String?, username: String?) async throws -> [String: Any] {
-        let (state, _) = try open(token, as: RefreshState.self, sealer: auth.tokenSealer, invalid: Self.invalidRefresh)
+        let (state, _) = try open(token, as: RefreshState.self, sealer: \.tokenSealer, invalid: Self.invalidRefresh)
         guard state.pool == pool.id, state.client == client.id else { throw Self.invalidRefresh }
         if client.secret != nil { try checkSecretHash(client, username: username ?? state.user, given: secretHash) }
         let user = try await currentUser(pool: pool, username: state.user, invalid: Self.invalidRefresh)
@@ -359,7 +361,7 @@ extension Operations {
         let (client, pool) = try await signInClient(try input.required("ClientId", max: 128))
         if let secret = client.secret, try input.string("ClientSecret") != secret { throw CognitoError("NotAuthorizedException", "Client secret is wrong") }
         let token = try input.required("RefreshToken", max: 4096)
-        let (state, _) = try open(token, as: RefreshState.self, sealer: auth.tokenSealer, invalid: Self.invalidRefresh)
+        let (state, _) = try open(token, as: RefreshState.self, sealer: \.tokenSealer, invalid: Self.invalidRefresh)
         let secretHash = client.secret.map { SecretHash.compute(clientSecret: $0, username: state.user, clientId: client.id) }
         return ["AuthenticationResult": try await refresh(pool: pool, client: client, token: token, secretHash: secretHash, username: state.user)]
     }
@@ -460,7 +462,7 @@ extension Operations {
     func revokeToken(_ input: JSONInput) async throws -> [String: Any] {
         let (client, pool) = try await signInClient(try input.required("ClientId", max: 128))
         if let secret = client.secret, try input.string("ClientSecret") != secret { throw CognitoError("NotAuthorizedException", "Client secret is wrong") }
-        let (state, _) = try open(try input.required("Token", max: 4096), as: RefreshState.self, sealer: auth.tokenSealer,
+        let (state, _) = try open(try input.required("Token", max: 4096), as: RefreshState.self, sealer: \.tokenSealer,
                                   invalid: CognitoError("UnsupportedTokenTypeException", "Only refresh tokens issued by this pool can be revoked"))
         guard state.pool == pool.id, state.client == client.id else { throw CognitoError("UnauthorizedException", "The token was not issued to this client") }
         _ = try await store.modifyUser(pool: pool, username: state.user) { (u: inout User) throws(CognitoError) in

@@ -1,6 +1,7 @@
 import AuthCrypto
 import Foundation
-import Node
+import NodeRPC
+import Sharding
 import UserPool
 
 /// The Cognito operations, by name. Each takes the parsed body and returns the response

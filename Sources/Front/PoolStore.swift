@@ -1,4 +1,5 @@
-import Node
+import NodeRPC
+import Sharding
 import UserPool
 
 /// The front's view of the cluster: proposes commands and reads queries on the right shard.
@@ -18,7 +19,7 @@ public struct PoolStore: Sendable {
     public static let metaShard: UInt32 = 0
 
     public func userShard(pool: String, canonical: String) -> UInt32 {
-        UserPoolStateMachine.userShard(pool: pool, canonical: canonical, userShards: userShards)
+        UserPoolKeys.userShard(pool: pool, canonical: canonical, userShards: userShards)
     }
 
     public var allUserShards: [UInt32] { (1...UInt32(userShards)).map { $0 } }
@@ -26,7 +27,7 @@ public struct PoolStore: Sendable {
     public func propose(_ shard: UInt32, _ command: UserPoolCommand) async throws(CognitoError) -> UserPoolReply {
         let reply: UserPoolReply
         do {
-            let bytes = try await client.propose(shard: shard, requestId: randomRequestId(), command: command.encoded, timeout: timeout)
+            let bytes = try await client.propose(shard: shard, requestId: RequestID.make(), command: command.encoded, timeout: timeout)
             reply = try UserPoolReply.decode(bytes)
         } catch let e as CognitoError {
             throw e

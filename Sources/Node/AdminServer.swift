@@ -1,24 +1,39 @@
+import Sharding
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NodeRPC
 import Prometheus
 
 /// The node's admin HTTP endpoint: `GET /status` (JSON) and `GET /metrics` (Prometheus).
+/// Read-only and unauthenticated (it tells nothing secret), so it is bounded like every
+/// port: connections, idle time, and request bodies (ignored, never buffered).
 public final class AdminServer: Sendable {
     let status: @Sendable (@escaping @Sendable (Data) -> Void) -> Void
     let registry: PrometheusCollectorRegistry
+    let limits: ConnectionLimits
 
-    public init(registry: PrometheusCollectorRegistry, status: @escaping @Sendable (@escaping @Sendable (Data) -> Void) -> Void) {
+    public init(
+        registry: PrometheusCollectorRegistry, limits: ConnectionLimits = ConnectionLimits(),
+        status: @escaping @Sendable (@escaping @Sendable (Data) -> Void) -> Void
+    ) {
         self.registry = registry
+        self.limits = limits
         self.status = status
     }
 
     public func bind(_ address: HostPort, group: EventLoopGroup) async throws -> Channel {
-        try await ServerBootstrap(group: group)
+        let counter = ConnectionCounter(limit: limits.connections) { _ in }
+        let idle = limits.handshakeTimeout
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(counter) }
+            }
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler(server: self))
                 }
@@ -33,6 +48,13 @@ public final class AdminServer: Sendable {
         var head: HTTPRequestHead?
 
         init(server: AdminServer) { self.server = server }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is IdleStateHandler.IdleStateEvent { return context.close(promise: nil) }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {

@@ -1,9 +1,13 @@
+import NodeRPC
+import Sharding
 import Storage
 
 /// A small key-value state machine: the node's test harness and benchmark load.
 ///
 /// Commands: put(key, value), delete(key), compare-and-set(key, expected?, new).
-/// Reads: get(keys) → values, and a checksum of the whole shard.
+/// Reads: get(keys) → values, and a checksum of the whole shard. Its keys live under a
+/// first byte of 0, which no other state machine's keys start with, so the harness cannot
+/// touch another's records even where both run.
 public struct KVStateMachine: ReplicatedStateMachine {
     public enum Command: Equatable, Sendable {
         case put(key: [UInt8], value: [UInt8])
@@ -39,11 +43,13 @@ public struct KVStateMachine: ReplicatedStateMachine {
         }
     }
 
-    /// Replies: 0 ok, 1 compare failed (then the current value), 2 malformed command.
+    /// Replies: 0 ok, 1 compare failed (then the current value), 2 malformed command,
+    /// 3 rejected at apply (a key or value the store refuses).
     public enum Reply: Equatable, Sendable {
         case ok
         case compareFailed(current: [UInt8]?)
         case malformed
+        case rejected
 
         public var encoded: [UInt8] {
             switch self {
@@ -51,6 +57,7 @@ public struct KVStateMachine: ReplicatedStateMachine {
             case .compareFailed(let c):
                 [1] + (c.map { [1] + $0 } ?? [0])
             case .malformed: [2]
+            case .rejected: [3]
             }
         }
 
@@ -58,6 +65,7 @@ public struct KVStateMachine: ReplicatedStateMachine {
             switch bytes.first {
             case 0: self = .ok
             case 1: self = .compareFailed(current: bytes.count > 1 && bytes[1] == 1 ? Array(bytes[2...]) : nil)
+            case 3: self = .rejected
             default: self = .malformed
             }
         }
@@ -65,20 +73,27 @@ public struct KVStateMachine: ReplicatedStateMachine {
 
     public init() {}
 
-    public func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables) throws -> [UInt8] {
-        guard let cmd = try? Command(decoding: command) else { return Reply.malformed.encoded }
+    /// Where `key` is stored on `shard`.
+    static func storageKey(_ shard: UInt32, _ key: [UInt8]) -> [UInt8] { ShardKeys.key(shard, [0] + key) }
+
+    public func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
+        throws -> Applied
+    {
+        guard let cmd = try? Command(decoding: command) else { return Applied(reply: Reply.malformed.encoded) }
         switch cmd {
         case .put(let k, let v):
-            try txn.put(ShardKeys.key(shard, k), v, in: tables.data)
+            try txn.put(Self.storageKey(shard, k), v, in: tables.data)
         case .delete(let k):
-            try txn.delete(ShardKeys.key(shard, k), in: tables.data)
+            try txn.delete(Self.storageKey(shard, k), in: tables.data)
         case .compareAndSet(let k, let expected, let v):
-            let current = try txn.get(ShardKeys.key(shard, k), in: tables.data)
-            guard current == expected else { return Reply.compareFailed(current: current).encoded }
-            try txn.put(ShardKeys.key(shard, k), v, in: tables.data)
+            let current = try txn.get(Self.storageKey(shard, k), in: tables.data)
+            guard current == expected else { return Applied(reply: Reply.compareFailed(current: current).encoded) }
+            try txn.put(Self.storageKey(shard, k), v, in: tables.data)
         }
-        return Reply.ok.encoded
+        return Applied(reply: Reply.ok.encoded)
     }
+
+    public func rejection(of error: any Error, command: [UInt8]) -> [UInt8] { Reply.rejected.encoded }
 
     /// Read requests: 1 ‖ count ‖ keys → count ‖ (present ‖ value)*; 2 → checksum (u64, count u64).
     public func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {
@@ -87,10 +102,10 @@ public struct KVStateMachine: ReplicatedStateMachine {
         switch try r.u8() {
         case 1:
             let n = Int(try r.u32())
-            guard n <= 100_000 else { throw BinaryReader.Truncated() }
+            guard n <= 100_000, n * 4 <= r.remaining else { throw BinaryReader.Truncated() }
             w.u32(UInt32(n))
             for _ in 0..<n {
-                let value = try txn.get(ShardKeys.key(shard, try r.blob()), in: tables.data)
+                let value = try txn.get(Self.storageKey(shard, try r.blob()), in: tables.data)
                 w.bool(value != nil)
                 w.blob(value ?? [])
             }
@@ -122,6 +137,7 @@ public struct KVStateMachine: ReplicatedStateMachine {
     public static func decodeGet(_ bytes: [UInt8]) throws -> [[UInt8]?] {
         var r = BinaryReader(bytes)
         let n = Int(try r.u32())
+        guard n * 5 <= r.remaining else { throw BinaryReader.Truncated() }
         return try (0..<n).map { _ in
             let present = try r.bool()
             let v = try r.blob()
@@ -130,28 +146,4 @@ public struct KVStateMachine: ReplicatedStateMachine {
     }
 
     public static let checksumRequest: [UInt8] = [2]
-}
-
-/// 64-bit FNV-1a, with lengths mixed in so (ab, c) and (a, bc) differ.
-public struct FNV1a {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    public init() {}
-
-    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        mix(UInt64(bytes.count))
-        for b in bytes {
-            value ^= UInt64(b)
-            value &*= 0x100_0000_01b3
-        }
-    }
-
-    public mutating func add(_ bytes: [UInt8]) { bytes.withUnsafeBytes { add($0) } }
-
-    private mutating func mix(_ n: UInt64) {
-        for i in 0..<8 {
-            value ^= (n >> (8 * UInt64(i))) & 0xff
-            value &*= 0x100_0000_01b3
-        }
-    }
 }

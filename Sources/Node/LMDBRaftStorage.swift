@@ -1,3 +1,5 @@
+import Sharding
+import NodeRPC
 import Raft
 import Storage
 

@@ -1,18 +1,23 @@
 import Foundation
 import Logging
 import NIOCore
+import NodeRPC
 import Raft
+import Sharding
 import Storage
 
 /// The multi-Raft runtime of one node: every shard replica on it, driven by one event loop.
 ///
 /// What arrives (peer messages, client requests) is stepped at once; then one Ready cycle
-/// runs over all shards: their entries and hard states go to the write-ahead log in one
-/// record and one fdatasync (group commit across shards), the same plus applied commands to
-/// LMDB in one unsynced transaction, then their messages go out, batched per peer, then
-/// waiting clients are answered. LMDB is synced and the log restarted at checkpoints (and a
-/// snapshot install is one synced LMDB commit). Only the loop touches the replicas, so they
-/// need no locks.
+/// runs over all shards (`NodeRuntime+Cycle`): their entries and hard states go to the
+/// write-ahead log in one record and one fdatasync (group commit across shards), the same
+/// plus applied commands to LMDB in one unsynced transaction, then their messages go out,
+/// batched per peer, then waiting clients are answered. LMDB is synced and the log
+/// restarted at checkpoints (and a snapshot install is one synced LMDB commit). Only the
+/// loop touches the replicas, so they need no locks.
+///
+/// A storage failure stops the runtime (`fail`): nothing more is acknowledged, and the
+/// process reports the reason and exits; a restart recovers from the log and LMDB.
 ///
 /// `@unchecked Sendable`: after `start(on:)` every member is read and written only on the
 /// one event loop (`submit` hops there when called from elsewhere).
@@ -39,14 +44,17 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     var replicas: [UInt32: ShardReplica] = [:]
     /// Sends frames to peers; set before `start()`.
     var send: (@Sendable (_ peer: UInt64, _ frame: Frame, _ done: (@Sendable (Bool) -> Void)?) -> Void)?
+    /// Told once, with the reason, when storage fails and the runtime stops; set before
+    /// `start()`.
+    var onFailure: (@Sendable (String) -> Void)?
 
     /// Set by `start(on:)`; every other member is touched only on this loop.
     private var loop: EventLoop?
     private var tickTask: RepeatedTask?
-    private var cycleScheduled = false
-    private var stopped = false
-    private var readCounter: UInt64 = 0
-    private var ticks: UInt64 = 0
+    var cycleScheduled = false
+    private(set) var stopped = false
+    var readCounter: UInt64 = 0
+    var ticks: UInt64 = 0
 
     public init(nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger) throws {
         self.nodeId = nodeId
@@ -54,6 +62,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         self.stateMachine = stateMachine
         self.logger = logger
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
+        try DataFormat.check(env, directory: dataDirectory)
         tables = try NodeTables(env)
         wal = try RaftWAL(path: "\(dataDirectory)/raft.wal")
         // What the log holds since the last checkpoint goes back into LMDB (durably), then
@@ -78,7 +87,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             rc.maxBytesPerMessage = 4 << 20
             rc.maxInflight = 256
             let raft = RaftNode(config: rc, storage: storage, random: SystemRandomNumberGenerator())
-            let replica = ShardReplica(shard: shard, raft: raft, storage: storage, preferredLeader: placement.preferredLeader(of: shard))
+            let replica = ShardReplica(
+                shard: shard, raft: raft, storage: storage, preferredLeader: placement.preferredLeader(of: shard))
             storage.snapshotData = { [env, tables, unowned storage] in try Self.makeSnapshot(env, tables, storage) }
             replicas[shard] = replica
         }
@@ -106,10 +116,29 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     public func stop() {
         guard let loop else { return }
         try? loop.submit { [self] in
+            guard !stopped else { return }
             stopped = true
             tickTask?.cancel()
-            try? checkpoint()
+            do {
+                try checkpoint()
+            } catch {
+                logger.error("checkpoint at shutdown failed (the log replays it at the next start): \(error)")
+            }
         }.wait()
+    }
+
+    /// Storage failed: stop taking work at once, without writing anything more, and say
+    /// why. Everything acknowledged is already durable in the write-ahead log (answers go
+    /// out only after it), so stopping loses nothing; going on could acknowledge what is
+    /// not on disk.
+    func fail(_ what: String, _ error: any Error) {
+        guard !stopped else { return }
+        stopped = true
+        tickTask?.cancel()
+        let reason = "storage failure \(what), stopping node \(nodeId): \(error)"
+        logger.critical("\(reason)")
+        for r in replicas.values { r.failWaiters(reason: "node \(nodeId) stopped") }
+        onFailure?(reason)
     }
 
     func submit(_ event: Event) {
@@ -122,14 +151,23 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     }
 
     private func accept(_ event: Event) {
-        guard !stopped else { return }
+        guard !stopped else { return rejectStopped(event) }
         handle(event)
         scheduleCycle()
     }
 
+    private func rejectStopped(_ event: Event) {
+        switch event {
+        case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply):
+            reply(.unavailable("node \(nodeId) is stopping"))
+        default:
+            break
+        }
+    }
+
     /// One cycle after everything already queued on the loop (a whole socket read's worth
     /// of messages) has been stepped: that is the group commit.
-    private func scheduleCycle() {
+    func scheduleCycle() {
         guard !cycleScheduled, let loop else { return }
         cycleScheduled = true
         loop.execute { [self] in
@@ -138,25 +176,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
-    /// Starts one ReadIndex round per shard for the reads that arrived since the last.
-    private func startReadRounds() {
-        for r in replicas.values where !r.pendingReads.isEmpty {
-            let batch = r.pendingReads
-            r.pendingReads = []
-            readCounter += 1
-            let context = withUnsafeBytes(of: readCounter.bigEndian, Array.init)
-            do {
-                try r.raft.readIndex(context)
-                r.reads[context] = batch
-            } catch let RaftError.notLeader(leader) {
-                for w in batch { w.reply(.notLeader(leader: leader)) }
-            } catch {
-                for w in batch { w.reply(.unavailable("\(error)")) }
-            }
-        }
-    }
-
-    private func runCycles() {
+    func runCycles() {
         guard !stopped else { return }
         startReadRounds()
         do {
@@ -171,10 +191,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                 }
             }
         } catch {
-            // Durable state could not be written: continuing could acknowledge what is
-            // not on disk. Stop the node; a restart recovers from LMDB.
-            logger.critical("storage failure, stopping node: \(error)")
-            fatalError("storage failure: \(error)")
+            fail("in a Ready cycle", error)
         }
     }
 
@@ -189,10 +206,12 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .propose(let shard, let requestId, let command, let reply):
             propose(shard: shard, requestId: requestId, command: command, reply: reply)
         case .read(let shard, let request, let reply):
-            guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             r.pendingReads.append((request, reply))
         case .localRead(let shard, let request, let reply):
-            guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
+            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             if !r.deferred.isEmpty { flushPendingOrStop() }
             reply(serveRead(shard: shard, request: request))
         case .status(let reply):
@@ -204,11 +223,16 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
+    func noReplica(_ shard: UInt32) -> String { "shard \(shard) has no replica on node \(nodeId)" }
+
     private func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: @escaping ShardReplica.Reply) {
-        guard let r = replicas[shard] else { return reply(.invalid("shard \(shard) has no replica on node \(nodeId)")) }
-        // A retry of a request already applied gets the stored reply without a new entry.
-        if let prior = try? env.read({ txn in try txn.get(Self.requestKey(shard, requestId), in: tables.requests) }) {
-            return reply(.ok(prior))
+        guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+        if let refusal = stateMachine.admit(command: command) { return reply(.invalid(refusal)) }
+        // A retry of a request already applied gets its answer without a new entry.
+        do {
+            if let prior = try priorReply(shard: shard, requestId: requestId, command: command) { return reply(.ok(prior)) }
+        } catch {
+            return fail("reading the request table", error)
         }
         do {
             let index = try r.raft.propose(requestId + command)
@@ -228,8 +252,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         do {
             if ticks % 20 == 0 && wal.offset > 8 << 20 { try checkpoint() } else { try flushStaged() }
         } catch {
-            logger.critical("storage failure at a checkpoint, stopping node: \(error)")
-            fatalError("storage failure: \(error)")
+            return fail("at a checkpoint", error)
         }
         for shard in replicas.keys.sorted() {
             let r = replicas[shard]!
@@ -242,342 +265,6 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             {
                 try? r.raft.transferLeadership(to: r.preferredLeader)
             }
-        }
-    }
-
-    // MARK: The Ready cycle
-
-    private struct Applied {
-        var shard: UInt32
-        var index: UInt64
-        var requestId: [UInt8]
-        var reply: [UInt8]
-    }
-
-    /// One Ready cycle over every shard; returns whether any shard has more.
-    private func cycle() throws -> Bool {
-        var readies: [(ShardReplica, Ready)] = []
-        for shard in replicas.keys.sorted() {
-            if let rd = replicas[shard]!.raft.ready() { readies.append((replicas[shard]!, rd)) }
-        }
-        guard !readies.isEmpty else { return false }
-
-        // Leaders' appends and heartbeats go out before the disk write (they count
-        // themselves only after it).
-        var early: [UInt64: [(UInt32, Message)]] = [:]
-        for (r, rd) in readies { for m in rd.earlyMessages { early[m.to, default: []].append((r.shard, m)) } }
-        sendRaft(early)
-
-        var applied: [Applied] = []
-        let mustWrite = readies.contains { !$0.1.entries.isEmpty || $0.1.hardState != nil || $0.1.snapshot != nil || !$0.1.committedEntries.isEmpty }
-        if mustWrite {
-            let start = DispatchTime.now()
-            // What Raft needs durable (new entries, term or vote) goes to the write-ahead log:
-            // one record, one synchronous write, then it is staged in the shards' storage. A snapshot
-            // install (or a record too big for the log) is instead one fully synced LMDB
-            // commit, then a checkpoint.
-            var fullSync = readies.contains { $0.1.snapshot != nil }
-            if !fullSync && readies.contains(where: { $0.1.mustSync }) {
-                let record = readies.compactMap { r, rd -> RaftWAL.ShardRecord? in
-                    rd.hardState == nil && rd.entries.isEmpty ? nil : RaftWAL.ShardRecord(shard: r.shard, hardState: rd.hardState, entries: rd.entries)
-                }
-                let size = RaftWAL.encode(record).count
-                if !wal.fits(size) { try checkpoint() }
-                if wal.fits(size) { try wal.append(record) } else { fullSync = true }
-            }
-            if !fullSync {
-                for (r, rd) in readies { r.storage.stage(hardState: rd.hardState, entries: rd.entries) }
-                // Durable in the log: peers may hear of it before LMDB has it.
-                sendPersisted(readies)
-            }
-            // LMDB: committed entries applied (and recorded), staged log entries written,
-            // data pages flushed but not the meta page, so the file stays consistent and a
-            // machine crash can undo only commits the log replays. Without anything to apply
-            // the staged entries wait (the tick writes them out), and so do a follower's
-            // committed entries: nobody waits on them, and on a shared disk every flush counts.
-            var deferring = Set<UInt32>()
-            for (r, rd) in readies where !rd.committedEntries.isEmpty && r.raft.role != .leader && r.proposals.isEmpty && !fullSync {
-                r.deferred += rd.committedEntries
-                deferring.insert(r.shard)
-            }
-            let staged = replicas.values.reduce(0) { $0 + $1.storage.stagedCount + $1.deferred.count }
-            if fullSync || readies.contains(where: { !$0.1.committedEntries.isEmpty && !deferring.contains($0.0.shard) }) || staged >= 4096 {
-                try env.write(sync: fullSync) { txn in
-                    applied = []
-                    try writePending(txn)
-                    for (r, rd) in readies where !deferring.contains(r.shard) {
-                        if fullSync {
-                            if let snap = rd.snapshot { try installSnapshot(txn, r, snap) }
-                            try r.storage.writeDirect(txn, hardState: rd.hardState, entries: rd.entries)
-                        }
-                        for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
-                            applied.append(try apply(txn, shard: r.shard, entry: e))
-                        }
-                        if let last = rd.committedEntries.last { try r.storage.recordApplied(txn, index: last.index, conf: nil) }
-                    }
-                    // The entries are committed and their replies computed: answer before the
-                    // flush. A crash before it redoes the apply from the log, with the same
-                    // results (waiters are removed as answered, so a rerun answers nobody twice).
-                    answer(readies, applied)
-                }
-                didWritePending()
-            }
-            if fullSync {
-                try wal.checkpoint()
-                for (r, rd) in readies {
-                    if let snap = rd.snapshot {
-                        r.storage.didInstall(snap.metadata)
-                        metrics.snapshotsInstalled.increment()
-                        logger.info("shard \(r.shard): installed snapshot at index \(snap.metadata.index)")
-                    }
-                    r.storage.didWriteDirect(hardState: rd.hardState, entries: rd.entries)
-                }
-                sendPersisted(readies)
-            }
-            metrics.fsync.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds))
-            metrics.cycleEntries.record(readies.reduce(0) { $0 + $1.1.entries.count })
-        } else {
-            sendPersisted(readies)
-        }
-        metrics.commits.increment(by: applied.count)
-
-        for (r, rd) in readies {
-            for rs in rd.readStates {
-                for waiting in r.reads.removeValue(forKey: rs.context) ?? [] {
-                    r.confirmedReads.append((rs.index, waiting.request, waiting.reply))
-                }
-            }
-            r.raft.advance(rd)
-            noteLeadership(r, rd)
-            serveConfirmedReads(r)
-        }
-        try compactIfNeeded()
-        return replicas.values.contains { $0.raft.hasReady }
-    }
-
-    /// Once a cycle's state is durable: send its messages.
-    private func sendPersisted(_ readies: [(ShardReplica, Ready)]) {
-        var outgoing: [UInt64: [(UInt32, Message)]] = [:]
-        for (r, rd) in readies {
-            for m in rd.messages {
-                if m.type == .snapshot {
-                    sendSnapshot(shard: r.shard, m)
-                } else {
-                    outgoing[m.to, default: []].append((r.shard, m))
-                }
-            }
-        }
-        sendRaft(outgoing)
-    }
-
-    /// Each peer's Raft messages, in order, as `.raft` frames within `RaftBatch.frameBudget`.
-    private func sendRaft(_ byPeer: [UInt64: [(UInt32, Message)]]) {
-        guard let send else { return }
-        for (peer, batch) in byPeer {
-            for payload in RaftBatch.encode(batch) { send(peer, Frame(kind: .raft, payload: payload), nil) }
-        }
-    }
-
-    /// Answers the proposals whose entries were applied (or lost their index to another entry).
-    private func answer(_ readies: [(ShardReplica, Ready)], _ applied: [Applied]) {
-        var appliedByShard: [UInt32: [Applied]] = [:]
-        for a in applied { appliedByShard[a.shard, default: []].append(a) }
-        for (r, rd) in readies {
-            for a in appliedByShard[r.shard] ?? [] {
-                guard let waiter = r.proposals.removeValue(forKey: a.index) else { continue }
-                if waiter.requestId == a.requestId {
-                    waiter.reply(.ok(a.reply))
-                } else {
-                    waiter.reply(.unavailable("shard \(r.shard): another leader's entry took index \(a.index); retry with the same request id"))
-                }
-            }
-            // Entries of other kinds (no-ops) can also take a waiter's index.
-            for e in rd.committedEntries where r.proposals[e.index] != nil {
-                r.proposals.removeValue(forKey: e.index)?.reply(.unavailable("shard \(r.shard): index \(e.index) went to another entry; retry with the same request id"))
-            }
-        }
-    }
-
-    private func apply(_ txn: borrowing WriteTransaction, shard: UInt32, entry: Entry) throws -> Applied {
-        let requestId = Array(entry.data.prefix(16))
-        let command = Array(entry.data.dropFirst(16))
-        let key = Self.requestKey(shard, requestId)
-        if let prior = try txn.get(key, in: tables.requests) {
-            return Applied(shard: shard, index: entry.index, requestId: requestId, reply: prior)
-        }
-        let reply = try stateMachine.apply(command: command, shard: shard, index: entry.index, txn: txn, tables: tables)
-        try txn.put(key, reply, in: tables.requests)
-        return Applied(shard: shard, index: entry.index, requestId: requestId, reply: reply)
-    }
-
-    static func requestKey(_ shard: UInt32, _ requestId: [UInt8]) -> [UInt8] { ShardKeys.key(shard, requestId) }
-
-    private func noteLeadership(_ r: ShardReplica, _ rd: Ready) {
-        guard let soft = rd.softState else { return }
-        if soft.leader != r.lastLeader {
-            metrics.leaderChanges.increment()
-            if soft.leader != 0 { logger.info("shard \(r.shard): leader is now \(soft.leader) (term \(r.raft.term))") }
-            r.lastLeader = soft.leader
-        }
-        if soft.role == .candidate || soft.role == .preCandidate { metrics.elections.increment() }
-        let isLeader = soft.role == .leader
-        if r.wasLeader && !isLeader { r.failWaiters() }
-        r.wasLeader = isLeader
-    }
-
-    private func serveConfirmedReads(_ r: ShardReplica) {
-        guard !r.confirmedReads.isEmpty else { return }
-        if !r.deferred.isEmpty { flushPendingOrStop() }
-        let applied = r.raft.appliedIndex
-        var waiting: [(index: UInt64, request: [UInt8], reply: ShardReplica.Reply)] = []
-        for read in r.confirmedReads {
-            if read.index <= applied {
-                read.reply(serveRead(shard: r.shard, request: read.request))
-            } else {
-                waiting.append(read)
-            }
-        }
-        r.confirmedReads = waiting
-    }
-
-    private func serveRead(shard: UInt32, request: [UInt8]) -> ClientResponse.Body {
-        do {
-            return .ok(try env.read { txn in try stateMachine.read(request: request, shard: shard, txn: txn, tables: tables) })
-        } catch {
-            return .invalid("read failed: \(error)")
-        }
-    }
-
-    // MARK: Snapshots and compaction
-
-    /// The shard's state machine as of its applied index, with that index's metadata, read in
-    /// one transaction so the two agree.
-    static func makeSnapshot(_ env: Environment, _ tables: NodeTables, _ storage: LMDBRaftStorage) throws -> (SnapshotMetadata, [UInt8]) {
-        let shard = storage.shard
-        return try env.read { txn in
-            guard let a = try txn.get(LMDBRaftStorage.metaKey(shard, .applied), in: tables.meta) else {
-                throw RaftStorageError.snapshotTemporarilyUnavailable
-            }
-            var ar = BinaryReader(a)
-            let applied = try ar.u64()
-            let term: UInt64
-            if applied == storage.snapshotMeta.index {
-                term = storage.snapshotMeta.term
-            } else {
-                guard let e = try txn.get(LMDBRaftStorage.logKey(shard, applied), in: tables.log) else {
-                    throw RaftStorageError.snapshotTemporarilyUnavailable
-                }
-                var er = BinaryReader(e)
-                term = try er.u64()
-            }
-            var w = BinaryWriter(capacity: 1 << 16)
-            for (tag, table) in [(UInt8(0), tables.data), (UInt8(1), tables.requests)] {
-                try txn.scan(table, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard)) { k, v in
-                    w.u8(tag)
-                    w.blob(Array(k.dropFirst(4)))
-                    w.blob(Array(v))
-                    return true
-                }
-            }
-            return (SnapshotMetadata(index: applied, term: term, confState: storage.conf), w.bytes)
-        }
-    }
-
-    /// Replaces the shard's state machine with the snapshot's, in the cycle's transaction.
-    private func installSnapshot(_ txn: borrowing WriteTransaction, _ r: ShardReplica, _ snap: Snapshot) throws {
-        let shard = r.shard
-        try txn.deleteRange(tables.data, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
-        try txn.deleteRange(tables.requests, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
-        var reader = BinaryReader(snap.data)
-        while !reader.isAtEnd {
-            let tag = try reader.u8()
-            let key = ShardKeys.key(shard, try reader.blob())
-            let value = try reader.blob()
-            try txn.put(key, value, in: tag == 0 ? tables.data : tables.requests)
-        }
-        try r.storage.install(txn, snap.metadata)
-    }
-
-    private func sendSnapshot(shard: UInt32, _ m: Message) {
-        guard let send else { return }
-        metrics.snapshotsSent.increment()
-        let chunks = SnapshotChunk.split(shard: shard, message: m)
-        logger.info("shard \(shard): sending snapshot at index \(m.snapshot?.metadata.index ?? 0) to node \(m.to) in \(chunks.count) chunk(s)")
-        for (i, chunk) in chunks.enumerated() {
-            let last = i == chunks.count - 1
-            send(m.to, Frame(kind: .snapshotChunk, payload: chunk.encode()), { [weak self] ok in
-                if last || !ok { self?.submit(.snapshotSent(shard: shard, to: m.to, success: ok)) }
-            })
-        }
-    }
-
-    private func flushPendingOrStop() {
-        do {
-            try flushStaged()
-        } catch {
-            logger.critical("storage failure, stopping node: \(error)")
-            fatalError("storage failure: \(error)")
-        }
-    }
-
-    /// LMDB synced to disk, then a new epoch of the write-ahead log.
-    private func checkpoint() throws {
-        try flushStaged()
-        try env.sync()
-        try wal.checkpoint()
-    }
-
-    private var hasPending: Bool { replicas.values.contains { $0.storage.hasStaged || !$0.deferred.isEmpty } }
-
-    /// Staged log entries and deferred applies, into `txn` (which may run again: nothing
-    /// changes here until `didWritePending`).
-    private func writePending(_ txn: borrowing WriteTransaction) throws {
-        for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
-        for r in replicas.values where !r.deferred.isEmpty {
-            for e in r.deferred where e.kind == .normal && e.data.count >= 16 { _ = try apply(txn, shard: r.shard, entry: e) }
-            try r.storage.recordApplied(txn, index: r.deferred.last!.index, conf: nil)
-        }
-    }
-
-    private func didWritePending() {
-        for r in replicas.values {
-            r.storage.didFlush()
-            r.deferred = []
-        }
-    }
-
-    /// Writes staged log entries and deferred applies to LMDB (a cycle with nothing to
-    /// apply leaves them); needed before anything reads the state machine.
-    private func flushStaged() throws {
-        guard hasPending else { return }
-        try env.write(sync: false) { txn in try writePending(txn) }
-        didWritePending()
-    }
-
-    private func compactIfNeeded() throws {
-        let threshold = UInt64(config.snapshotThreshold)
-        let due = replicas.values.filter { $0.raft.appliedIndex >= $0.storage.firstIndex() + threshold }
-        guard !due.isEmpty else { return }
-        var done: [(LMDBRaftStorage, UInt64, UInt64)] = []
-        try env.write { txn in
-            done = []
-            try writePending(txn)
-            for r in due {
-                // Keep half a threshold of entries so a follower slightly behind catches up
-                // from the log rather than from a snapshot.
-                let index = r.raft.appliedIndex - threshold / 2
-                guard index >= r.storage.firstIndex(), let term = r.raft.term(at: index) else { continue }
-                try r.storage.compact(txn, to: index, term: term)
-                done.append((r.storage, index, term))
-            }
-        }
-        // The compaction commit was synced: LMDB holds everything, and no record of the log
-        // may re-add entries below the new compaction point.
-        didWritePending()
-        try wal.checkpoint()
-        for (storage, index, term) in done {
-            storage.didCompact(to: index, term: term)
-            logger.debug("shard \(storage.shard): compacted log through \(index)")
         }
     }
 

@@ -3,7 +3,9 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import NodeRPC
 import Prometheus
+import Sharding
 
 /// A whole storage node: the runtime, its peer transport and its admin endpoint.
 public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
@@ -13,40 +15,35 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
     let group: MultiThreadedEventLoopGroup
     let entry: ClusterConfig.NodeEntry
     let logger: Logger
+    let failure = FailureSignal()
 
-    public init(config: ClusterConfig, nodeId: UInt64, stateMachine: SM, registry: PrometheusCollectorRegistry, logger: Logger, dataDirectory: String? = nil) throws {
+    public init(
+        config: ClusterConfig, nodeId: UInt64, stateMachine: SM, registry: PrometheusCollectorRegistry, logger: Logger,
+        dataDirectory: String? = nil, limits: ConnectionLimits = ConnectionLimits()
+    ) throws {
         guard let entry = config.node(nodeId) else {
-            throw ClusterConfig.Invalid(description: "node \(nodeId) is not in the cluster definition (ids: \(config.nodes.map(\.id)))")
+            throw ClusterConfig.Invalid(
+                description: "node \(nodeId) is not in the cluster definition (ids: \(config.nodes.map(\.id)))")
         }
         self.entry = entry
         self.logger = logger
+        let tls = try ClusterTLS.load(config, node: nodeId)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runtime = try NodeRuntime(
-            nodeId: nodeId, config: config, dataDirectory: dataDirectory ?? entry.data, stateMachine: stateMachine, logger: logger)
+            nodeId: nodeId, config: config, dataDirectory: dataDirectory ?? entry.data, stateMachine: stateMachine,
+            logger: logger)
         self.runtime = runtime
         var peers: [UInt64: HostPort] = [:]
         for n in config.nodes { peers[n.id] = try HostPort(n.peer) }
         transport = PeerTransport(
-            nodeId: nodeId, peers: peers, group: group,
+            nodeId: nodeId, peers: peers, group: group, tls: tls,
             handlers: .init(
                 raft: { _, batch in runtime.submit(.peerMessages(batch)) },
                 snapshot: { shard, m in runtime.submit(.snapshot(shard, m)) },
-                request: { request, respond in
-                    let reply: @Sendable (ClientResponse.Body) -> Void = { respond(ClientResponse(correlation: request.correlation, body: $0)) }
-                    switch request.body {
-                    case .propose(let shard, let id, let command):
-                        runtime.submit(.propose(shard: shard, requestId: id, command: command, reply: reply))
-                    case .read(let shard, let r):
-                        runtime.submit(.read(shard: shard, request: r, reply: reply))
-                    case .localRead(let shard, let r):
-                        runtime.submit(.localRead(shard: shard, request: r, reply: reply))
-                    case .status:
-                        runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
-                    }
-                },
+                request: { request, respond in Self.serve(request, runtime: runtime, respond: respond) },
                 unreachable: { peer in runtime.submit(.unreachable(peer)) }),
-            metrics: runtime.metrics, logger: logger)
-        admin = AdminServer(registry: registry) { reply in
+            metrics: runtime.metrics, logger: logger, limits: limits)
+        admin = AdminServer(registry: registry, limits: limits) { reply in
             runtime.status { s in
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -55,6 +52,26 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         }
         let transport = self.transport
         runtime.send = { peer, frame, done in transport.send(to: peer, frame, done: done) }
+        let failure = self.failure
+        runtime.onFailure = { reason in failure.fire(reason) }
+    }
+
+    private static func serve(
+        _ request: ClientRequest, runtime: NodeRuntime<SM>, respond: @escaping @Sendable (ClientResponse) -> Void
+    ) {
+        let reply: @Sendable (ClientResponse.Body) -> Void = {
+            respond(ClientResponse(correlation: request.correlation, body: $0))
+        }
+        switch request.body {
+        case .propose(let shard, let id, let command):
+            runtime.submit(.propose(shard: shard, requestId: id, command: command, reply: reply))
+        case .read(let shard, let r):
+            runtime.submit(.read(shard: shard, request: r, reply: reply))
+        case .localRead(let shard, let r):
+            runtime.submit(.localRead(shard: shard, request: r, reply: reply))
+        case .status:
+            runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
+        }
     }
 
     /// Starts serving; returns once the node listens on its peer and admin addresses.
@@ -62,13 +79,47 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         runtime.start(on: group.next())
         try await transport.bind(try HostPort(entry.peer))
         _ = try await admin.bind(try HostPort(entry.admin), group: group)
-        logger.info("node \(runtime.nodeId) serving peers and clients on \(entry.peer), admin on \(entry.admin), data in \(entry.data)")
+        logger.info(
+            "node \(runtime.nodeId) serving peers and clients (mutual TLS) on \(entry.peer), admin on \(entry.admin), data in \(entry.data)"
+        )
     }
+
+    /// Calls `action` with the reason once storage has failed and the runtime stopped (at
+    /// once if it already has; never otherwise).
+    public func whenFailed(_ action: @escaping @Sendable (String) -> Void) { failure.whenFired(action) }
 
     /// Stops taking work, finishes the current cycle durably, closes connections.
     public func shutdown() async {
         transport.close()
         runtime.stop()
         try? await group.shutdownGracefully()
+    }
+}
+
+/// A reason given once, to every action registered before or after.
+///
+/// `@unchecked Sendable`: `reason` and `actions` are guarded by `lock`.
+final class FailureSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reason: String?
+    private var actions: [@Sendable (String) -> Void] = []
+
+    func fire(_ reason: String) {
+        let run = lock.withLock { () -> [@Sendable (String) -> Void] in
+            guard self.reason == nil else { return [] }
+            self.reason = reason
+            defer { actions = [] }
+            return actions
+        }
+        for a in run { a(reason) }
+    }
+
+    func whenFired(_ action: @escaping @Sendable (String) -> Void) {
+        let now = lock.withLock { () -> String? in
+            if let reason { return reason }
+            actions.append(action)
+            return nil
+        }
+        if let now { action(now) }
     }
 }

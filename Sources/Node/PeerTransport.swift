@@ -1,22 +1,29 @@
+import Sharding
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NodeRPC
 import Raft
 
-/// TCP between nodes and from clients, on the node's peer address.
+/// Mutual TLS between nodes and from clients, on the node's peer address.
 ///
 /// One connection per peer pair carries every shard's messages: the node with the lower id
-/// dials (and redials with backoff), the other accepts and recognises the peer by its hello.
-/// Clients connect to the same port and speak requests. A peer whose unsent bytes pass
-/// `maxPendingBytes` gets its frames dropped (Raft retransmits) rather than growing memory.
+/// dials (and redials with backoff), the other accepts. Who is at the other end is what
+/// its certificate names (`ClusterIdentity`): a node may send Raft messages, snapshots and
+/// client requests, but only as itself; a front or tool may send client requests only.
+/// A peer whose unsent bytes pass `limits.pendingBytesPerPeer` gets its frames dropped
+/// (Raft retransmits) rather than growing memory; connections, frames and snapshot
+/// reassembly are bounded by `limits`.
 ///
-/// `@unchecked Sendable`: `links` is guarded by `lock`; channels are thread-safe.
+/// `@unchecked Sendable`: `links` and `assemblyBytes` are guarded by `lock`; channels are
+/// thread-safe.
 public final class PeerTransport: @unchecked Sendable {
     public struct Handlers: Sendable {
         var raft: @Sendable (_ from: UInt64, _ batch: [(UInt32, Raft.Message)]) -> Void
         var snapshot: @Sendable (_ shard: UInt32, _ message: Raft.Message) -> Void
-        var request: @Sendable (_ request: ClientRequest, _ respond: @escaping @Sendable (ClientResponse) -> Void) -> Void
+        var request:
+            @Sendable (_ request: ClientRequest, _ respond: @escaping @Sendable (ClientResponse) -> Void) -> Void
         var unreachable: @Sendable (_ peer: UInt64) -> Void
     }
 
@@ -33,40 +40,53 @@ public final class PeerTransport: @unchecked Sendable {
     let peers: [UInt64: HostPort]
     let handlers: Handlers
     let metrics: NodeMetrics
-    let maxPendingBytes: Int
+    let tls: ClusterTLS
+    let limits: ConnectionLimits
     private let lock = NIOLock()
     private var links: [UInt64: Link] = [:]
     private var serverChannel: Channel?
     private var closing = false
+    /// Snapshot bytes being reassembled on every connection together.
+    private var assemblyBytes = 0
 
     init(
-        nodeId: UInt64, peers: [UInt64: HostPort], group: EventLoopGroup, handlers: Handlers, metrics: NodeMetrics,
-        logger: Logger, maxPendingBytes: Int = 64 << 20
+        nodeId: UInt64, peers: [UInt64: HostPort], group: EventLoopGroup, tls: ClusterTLS, handlers: Handlers,
+        metrics: NodeMetrics, logger: Logger, limits: ConnectionLimits = ConnectionLimits()
     ) {
         self.nodeId = nodeId
         self.peers = peers
         self.group = group
+        self.tls = tls
         self.handlers = handlers
         self.metrics = metrics
         self.logger = logger
-        self.maxPendingBytes = maxPendingBytes
+        self.limits = limits
         for id in peers.keys where id != nodeId { links[id] = Link() }
     }
 
-    func pipeline(_ channel: Channel) -> EventLoopFuture<Void> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-            try channel.pipeline.syncOperations.addHandler(ConnectionHandler(transport: self))
-        }
-    }
-
     public func bind(_ address: HostPort) async throws {
+        let counter = ConnectionCounter(limit: limits.connections) { [logger] in
+            logger.warning("refused a connection on \(address): already \($0) open, the limit")
+        }
+        let peers = self.peers
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(counter) }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in pipeline(channel) }
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try tls.secureAccepted(channel, handshakeTimeout: limits.handshakeTimeout) { identity in
+                        switch identity {
+                        case .node(let id): peers[id] != nil
+                        case .front: true
+                        }
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(transport: self, expecting: nil))
+                }
+            }
             .bind(host: address.host, port: address.port).get()
         lock.withLock { serverChannel = channel }
         for id in peers.keys where id > nodeId { dial(id) }
@@ -92,7 +112,12 @@ public final class PeerTransport: @unchecked Sendable {
         ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(2))
-            .channelInitializer { [self] channel in pipeline(channel) }
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try tls.secureDialed(channel, expecting: .node(peer), handshakeTimeout: limits.handshakeTimeout)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(transport: self, expecting: peer))
+                }
+            }
             .connect(host: address.host, port: address.port)
             .whenComplete { [self] result in
                 switch result {
@@ -100,18 +125,29 @@ public final class PeerTransport: @unchecked Sendable {
                     var hello = BinaryWriter()
                     hello.u64(nodeId)
                     channel.writeAndFlush(Frame(kind: .hello, payload: hello.bytes), promise: nil)
-                    register(peer, channel, dialed: true)
-                case .failure:
-                    let delay = lock.withLock { () -> TimeAmount in
-                        let link = links[peer]!
-                        link.dialing = false
-                        let d = link.backoff
-                        link.backoff = min(link.backoff * 2, .seconds(2))
-                        return d
+                    // Registered once the handshake shows the peer is that node; a
+                    // connection closed before then (refused certificate, timeout) is a
+                    // failed dial.
+                    channel.closeFuture.whenComplete { [self] _ in
+                        let registered = lock.withLock { links[peer]?.channel === channel }
+                        if !registered { dialFailed(peer) }
                     }
-                    group.next().scheduleTask(in: delay) { [self] in dial(peer) }
+                case .failure:
+                    dialFailed(peer)
                 }
             }
+    }
+
+    private func dialFailed(_ peer: UInt64) {
+        let delay = lock.withLock { () -> TimeAmount? in
+            guard let link = links[peer], link.dialing else { return nil }
+            link.dialing = false
+            let d = link.backoff
+            link.backoff = min(link.backoff * 2, .seconds(2))
+            return d
+        }
+        guard let delay else { return }
+        group.next().scheduleTask(in: delay) { [self] in dial(peer) }
     }
 
     func register(_ peer: UInt64, _ channel: Channel, dialed: Bool) {
@@ -145,7 +181,8 @@ public final class PeerTransport: @unchecked Sendable {
     func send(to peer: UInt64, _ frame: Frame, done: (@Sendable (Bool) -> Void)? = nil) -> Bool {
         let size = frame.payload.count + 6
         let channel = lock.withLock { () -> Channel? in
-            guard let link = links[peer], let channel = link.channel, link.pendingBytes + size <= maxPendingBytes else { return nil }
+            guard let link = links[peer], let channel = link.channel, link.pendingBytes + size <= limits.pendingBytesPerPeer
+            else { return nil }
             link.pendingBytes += size
             return channel
         }
@@ -164,77 +201,16 @@ public final class PeerTransport: @unchecked Sendable {
         return true
     }
 
-    /// Reassembles snapshot chunks per (connection, shard).
-    final class Assembler {
-        var parts: [UInt32: [[UInt8]]] = [:]
+    /// Takes `bytes` more of the node-wide snapshot reassembly budget; false when it is spent.
+    func reserveAssembly(_ bytes: Int) -> Bool {
+        lock.withLock {
+            guard assemblyBytes + bytes <= limits.snapshotAssemblyTotal else { return false }
+            assemblyBytes += bytes
+            return true
+        }
     }
 
-    /// Per-connection: routes frames, answers client requests, closes on garbage.
-    final class ConnectionHandler: ChannelInboundHandler {
-        typealias InboundIn = Frame
-        typealias OutboundOut = Frame
-        let transport: PeerTransport
-        var peer: UInt64?
-        let assembler = Assembler()
-
-        init(transport: PeerTransport) { self.transport = transport }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let frame = unwrapInboundIn(data)
-            transport.metrics.bytesIn.increment(by: frame.payload.count + 6)
-            do {
-                try route(frame, context: context)
-            } catch {
-                transport.logger.error("closing connection from \(context.remoteAddress?.description ?? "?"): malformed \(frame.kind) frame: \(error)")
-                context.close(promise: nil)
-            }
-        }
-
-        private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
-            switch frame.kind {
-            case .hello:
-                var r = BinaryReader(frame.payload)
-                let id = try r.u64()
-                guard transport.peers[id] != nil, id != transport.nodeId else {
-                    throw FrameError(description: "hello from unknown node \(id)")
-                }
-                peer = id
-                transport.register(id, context.channel, dialed: false)
-            case .raft:
-                let batch = try RaftBatch.decode(frame.payload)
-                guard let from = peer ?? batch.first.map({ $0.1.from }), batch.allSatisfy({ $0.1.from == from && $0.1.to == transport.nodeId }) else {
-                    throw FrameError(description: "raft messages not addressed from this peer to this node")
-                }
-                transport.handlers.raft(from, batch)
-            case .snapshotChunk:
-                let chunk = try SnapshotChunk(decoding: frame.payload)
-                guard chunk.message.to == transport.nodeId else { throw FrameError(description: "snapshot for another node") }
-                var parts = chunk.chunk == 0 ? [] : assembler.parts[chunk.shard] ?? []
-                guard parts.count == Int(chunk.chunk) else { throw FrameError(description: "snapshot chunk out of order") }
-                parts.append(chunk.data)
-                if parts.count == Int(chunk.chunks) {
-                    assembler.parts[chunk.shard] = nil
-                    var m = chunk.message
-                    m.snapshot = Raft.Snapshot(metadata: chunk.metadata, data: Array(parts.joined()))
-                    transport.handlers.snapshot(chunk.shard, m)
-                } else {
-                    assembler.parts[chunk.shard] = parts
-                }
-            case .request:
-                let request = try ClientRequest(decoding: frame.payload)
-                let channel = context.channel
-                transport.handlers.request(request) { response in
-                    channel.writeAndFlush(Frame(kind: .response, payload: response.encode()), promise: nil)
-                }
-            case .response:
-                throw FrameError(description: "a node does not take responses")
-            }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: Error) {
-            transport.logger.error("closing connection from \(context.remoteAddress?.description ?? "?"): \(error)")
-            context.close(promise: nil)
-        }
+    func releaseAssembly(_ bytes: Int) {
+        lock.withLock { assemblyBytes -= bytes }
     }
 }
-

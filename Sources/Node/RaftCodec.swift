@@ -1,3 +1,5 @@
+import Sharding
+import NodeRPC
 import Raft
 
 /// Binary forms of the Raft types, for the wire and for LMDB.

@@ -1,3 +1,5 @@
+import Sharding
+import NodeRPC
 import Foundation
 import Raft
 
@@ -45,7 +47,7 @@ final class RaftWAL {
         self.capacity = capacity
         // O_DSYNC: every write returns once on disk, with no separate fdatasync call
         // (cheaper here than pwrite + fdatasync).
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_DSYNC, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_DSYNC, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot stat \(path)") }

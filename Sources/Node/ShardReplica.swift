@@ -1,3 +1,5 @@
+import Sharding
+import NodeRPC
 import Raft
 
 /// One shard's replica on this node: the Raft core, its log storage, and the clients
@@ -30,10 +32,11 @@ final class ShardReplica {
         self.preferredLeader = preferredLeader
     }
 
-    /// Leadership ended: nobody here can answer the waiting clients any more.
-    func failWaiters() {
+    /// Leadership ended (or the node stopped): nobody here can answer the waiting clients
+    /// any more. `reason` says why; a proposal's outcome is unknown to its client.
+    func failWaiters(reason: String) {
         for (_, p) in proposals {
-            p.reply(.unavailable("leadership of shard \(shard) changed before the write was applied; its outcome is unknown, retry with the same request id"))
+            p.reply(.unavailable("\(reason); the outcome is unknown, retry with the same request id"))
         }
         proposals = [:]
         for (_, batch) in reads { for r in batch { r.reply(.notLeader(leader: raft.leader)) } }

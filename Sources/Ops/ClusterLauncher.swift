@@ -1,30 +1,43 @@
+import AuthCrypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Node
+import NodeRPC
 
 /// Runs a local cluster as child processes of this one: the nodes of a definition on
-/// 127.0.0.1, each `cognate node` with its own log file.
+/// 127.0.0.1, each `cognate node` with its own log file, and fronts
+/// (`ClusterLauncher+Children`). Before starting anything it makes sure the cluster's
+/// secrets exist: the master key file and the TLS certificates, created on first start.
+///
+/// `@unchecked Sendable`: `children`, `failures`, `stopping` and `expectedExits` are guarded
+/// by `lock`; the rest is set before any child starts.
 public final class ClusterLauncher: @unchecked Sendable {
     public let config: ClusterConfig
     public let configPath: String
     public let executable: String
     public let logDirectory: String
-    private var children: [UInt64: Process] = [:]
-    private let lock = NSLock()
-    private var stopping = false
-    private var expectedExits: Set<Int32> = []
+    let lock = NSLock()
+    var children: [UInt64: Process] = [:]
+    var stopping = false
+    var expectedExits: Set<Int32> = []
+    /// When each child last started, and its exits in a row that came soon after a start.
+    var startedAt: [UInt64: Date] = [:]
+    var quickFailures: [UInt64: Int] = [:]
     /// A command put before `cognate node` for a node (the partition drill runs each node
     /// under `ip netns exec NAME`).
     public var nodePrefix: (UInt64) -> [String] = { _ in [] }
+    /// Restart children that exit unexpectedly (`cluster up`); a drill restarts its own.
+    public var supervise = false
+    /// Told once, with the reason, when a child keeps failing and supervision gives up.
+    public var onGiveUp: (@Sendable (String) -> Void)?
 
-    /// `data` moves every node's data directory under it (and writes the adjusted
-    /// definition there). `nodes` keeps only the first N nodes of the definition, or, when N
-    /// is more than it lists and they are all on loopback, adds nodes on the next ports
-    /// (`extended(_:to:source:)`); the shard count stays the definition's.
-    public init(configPath: String, data: String?, nodes: Int?, executable: String,
-                adjust: ((inout ClusterConfig) -> Void)? = nil) throws {
+    /// `data` moves every node's data directory, the TLS files and the master key under it
+    /// (and writes the adjusted definition there). `nodes` keeps only the first N nodes of
+    /// the definition, or, when N is more than it lists and they are all on loopback, adds
+    /// nodes on the next ports (`extended(_:to:source:)`); the shard count stays the
+    /// definition's.
+    public init(
+        configPath: String, data: String?, nodes: Int?, executable: String,
+        adjust: ((inout ClusterConfig) -> Void)? = nil
+    ) throws {
         var config = try ClusterConfig.load(path: configPath)
         var path = configPath
         let listed = config.nodes.count
@@ -39,18 +52,40 @@ public final class ClusterLauncher: @unchecked Sendable {
         }
         let dataRoot = data ?? ".cognate"
         adjust?(&config)
+        if data != nil {
+            config.tls = ClusterConfig.TLSFiles(dir: "\(dataRoot)/tls")
+            for i in config.nodes.indices {
+                config.nodes[i].cert = nil
+                config.nodes[i].key = nil
+            }
+            config.master_key_file = "\(dataRoot)/master.key"
+        }
         if data != nil || nodes != nil || adjust != nil {
             for i in config.nodes.indices { config.nodes[i].data = "\(dataRoot)/node\(config.nodes[i].id)" }
             if config.nodes.count > listed { try Self.refuseGrowing(config.nodes, listed: listed, dataRoot: dataRoot) }
-            try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(dataRoot)
             path = "\(dataRoot)/cluster.toml"
-            try Self.render(config).write(toFile: path, atomically: true, encoding: .utf8)
+            try PrivateFiles.write(Array(config.renderTOML().utf8), to: path, mode: 0o644)
         }
         self.config = config
         self.configPath = path
         self.executable = executable
         self.logDirectory = dataRoot
-        try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(dataRoot)
+    }
+
+    /// Creates what the cluster's processes need and does not have yet: the master key file
+    /// (0600) and the CA and certificates. Returns the files it created.
+    @discardableResult
+    public func prepareSecrets() throws -> [String] {
+        var created: [String] = []
+        if let keyFile = config.master_key_file, !FileManager.default.fileExists(atPath: keyFile) {
+            var rng = SystemRandomNumberGenerator()
+            try PrivateFiles.write(Array(MasterKeys.generate(using: &rng).render().utf8), to: keyFile)
+            created.append(keyFile)
+        }
+        created += try ClusterCertificates.create(for: config).files
+        return created
     }
 
     /// Largest `--nodes` a loopback definition is extended to.
@@ -78,7 +113,8 @@ public final class ClusterLauncher: @unchecked Sendable {
         var extended = config
         for step in 1...(count - config.nodes.count) {
             let id = last.id + UInt64(step)
-            var p = peer, a = admin
+            var p = peer
+            var a = admin
             p.port += step
             a.port += step
             extended.nodes.append(.init(id: id, peer: p.description, admin: a.description, data: ".cognate/node\(id)"))
@@ -87,10 +123,11 @@ public final class ClusterLauncher: @unchecked Sendable {
         if let front = config.front { taken.insert(front) }
         for n in extended.nodes {
             for address in [n.peer, n.admin] {
-                guard taken.insert(address).inserted, let port = Int(address.split(separator: ":").last ?? ""), port <= 65535 else {
+                guard taken.insert(address).inserted, let port = Int(address.split(separator: ":").last ?? ""), port <= 65535
+                else {
                     throw ClusterConfig.Invalid(description:
-                        "--nodes \(count): the added nodes' ports (after node \(last.id)'s \(last.peer) and \(last.admin)) run into \(address), "
-                        + "which is already used; list the nodes in the definition instead")
+                        "--nodes \(count): the added nodes' ports (after node \(last.id)'s \(last.peer) and \(last.admin)) "
+                        + "run into \(address), which is already used; list the nodes in the definition instead")
                 }
             }
         }
@@ -108,94 +145,23 @@ public final class ClusterLauncher: @unchecked Sendable {
         guard !old.isEmpty, let first = new.first else { return }
         throw ClusterConfig.Invalid(description:
             "UnsupportedOperationException: adding nodes to an existing cluster is not built yet: \(dataRoot) holds data of "
-            + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a node joins a shard only "
-            + "through a Raft membership change. Start with the nodes it had, or use a new --data directory")
-    }
-
-    /// A definition as TOML (what `--data` / `--nodes` write out).
-    static func render(_ c: ClusterConfig) -> String {
-        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        var lines: [String] = []
-        if let name = c.name { lines.append("name = \(q(name))") }
-        if let region = c.region { lines.append("region = \(q(region))") }
-        lines += ["shards = \(c.shards)", "replication = \(c.replication)", "tick_ms = \(c.tickMilliseconds)",
-                  "election_ticks = \(c.electionTicks)", "heartbeat_ticks = \(c.heartbeatTicks)",
-                  "snapshot_threshold = \(c.snapshotThreshold)"]
-        if let f = c.front { lines.append("front = \(q(f))") }
-        if let u = c.public_url { lines.append("public_url = \(q(u))") }
-        if let keys = c.admin_keys { lines.append("admin_keys = [" + keys.map(q).joined(separator: ", ") + "]") }
-        if let m = c.master_key { lines.append("master_key = \(q(m))") }
-        if let l = c.lockout_base_seconds { lines.append("lockout_base_seconds = \(l)") }
-        for n in c.nodes {
-            lines += ["", "[[nodes]]", "id = \(n.id)", "peer = \(q(n.peer))", "admin = \(q(n.admin))", "data = \(q(n.data))"]
-        }
-        return lines.joined(separator: "\n") + "\n"
+            + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a node joins a "
+            + "shard only through a Raft membership change. Start with the nodes it had, or use a new --data directory")
     }
 
     public func logPath(node: UInt64) -> String { "\(logDirectory)/node\(node).log" }
-
-    public func start(node: UInt64) throws {
-        let p = Process()
-        let prefix = nodePrefix(node)
-        let command = prefix + [executable, "node", "--config", configPath, "--id", "\(node)"]
-        p.executableURL = URL(fileURLWithPath: command[0])
-        p.arguments = Array(command.dropFirst())
-        _ = FileManager.default.createFile(atPath: logPath(node: node), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node: node)))
-        log.seekToEndOfFile()
-        p.standardOutput = log
-        p.standardError = log
-        p.terminationHandler = { [weak self] proc in
-            guard let self else { return }
-            self.lock.lock()
-            let expected = self.stopping || self.children[node] !== proc || self.expectedExits.contains(proc.processIdentifier)
-            self.lock.unlock()
-            if !expected {
-                FileHandle.standardError.write(Data("cognate: node \(node) exited with status \(proc.terminationStatus); see \(self.logPath(node: node))\n".utf8))
-            }
-        }
-        try p.run()
-        lock.lock()
-        children[node] = p
-        lock.unlock()
-    }
-
-    /// The process id of a running node child (nil when not running).
-    public func pid(node: UInt64) -> Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let p = children[node], p.isRunning else { return nil }
-        return p.processIdentifier
-    }
-
-    /// Sends `signal` to a node child; with SIGKILL or SIGTERM, waits until it has exited.
-    public func signal(node: UInt64, _ signal: Int32) {
-        lock.lock()
-        let p = children[node]
-        lock.unlock()
-        guard let p, p.isRunning else { return }
-        if signal == SIGKILL || signal == SIGTERM {
-            lock.lock()
-            expectedExits.insert(p.processIdentifier)
-            lock.unlock()
-        }
-        kill(p.processIdentifier, signal)
-        if signal == SIGKILL || signal == SIGTERM { p.waitUntilExit() }
-    }
-
-    public func startAll() throws {
-        for n in config.nodes { try start(node: n.id) }
-    }
 
     /// Refuses to start when an address a child would listen on is taken: another cluster
     /// on the same ports would otherwise answer in its place, and look like this one.
     public func checkAddressesFree(fronts: [HostPort]) throws {
         var wanted: [(String, String)] = []
-        for n in config.nodes { wanted += [(n.peer, "node \(n.id)'s peer and client address"), (n.admin, "node \(n.id)'s admin address")] }
+        for n in config.nodes {
+            wanted += [(n.peer, "node \(n.id)'s peer and client address"), (n.admin, "node \(n.id)'s admin address")]
+        }
         for (i, f) in fronts.enumerated() { wanted.append((f.description, "front \(i + 1)'s address")) }
         for (address, what) in wanted where Self.inUse(try HostPort(address, field: what)) {
-            throw ClusterConfig.Invalid(
-                description: "\(address), \(what), is already in use (another cluster running? stop it, or use a definition with other ports)")
+            throw ClusterConfig.Invalid(description:
+                "\(address), \(what), is already in use (another cluster running? stop it, or use a definition with other ports)")
         }
     }
 
@@ -227,44 +193,9 @@ public final class ClusterLauncher: @unchecked Sendable {
         }
     }
 
-    /// Starts a `cognate front` child (its id is 1000 + index in the log name).
-    public func startFront(index: Int, address: HostPort) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["front", "--config", configPath, "--listen", address.description]
-        let path = "\(logDirectory)/front\(index + 1).log"
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        log.seekToEndOfFile()
-        p.standardOutput = log
-        p.standardError = log
-        try p.run()
-        lock.lock()
-        children[UInt64(1000 + index)] = p
-        lock.unlock()
-    }
-
-    /// Waits until `GET /health` answers on every address.
-    public func waitForFronts(_ addresses: [HostPort], timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        for a in addresses {
-            while true {
-                if let url = URL(string: "http://\(a)/health"), let (_, r) = try? await URLSession.shared.data(from: url),
-                    (r as? HTTPURLResponse)?.statusCode == 200
-                {
-                    break
-                }
-                guard ContinuousClock.now < deadline else {
-                    throw ClusterConfig.Invalid(description: "the front on \(a) did not answer /health within \(timeout); see \(logDirectory)/front*.log")
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
-    }
-
     /// Waits until every shard reports a leader; returns the statuses.
     public func waitForLeaders(timeout: Duration = .seconds(60)) async throws -> [NodeStatus] {
-        let client = NodeClient(config: config)
+        let client = try NodeClient(config: config)
         let deadline = ContinuousClock.now + timeout
         var last: ClusterPoll?
         while ContinuousClock.now < deadline, !Task.isCancelled {
@@ -278,38 +209,7 @@ public final class ClusterLauncher: @unchecked Sendable {
         try Task.checkCancellation()
         // What the last poll saw, so the logs to read are named.
         throw ClusterConfig.Invalid(description:
-            "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); see the node logs in \(logDirectory)")
-    }
-
-    /// SIGTERM to every child, then wait for them.
-    public func stopAll() {
-        lock.lock()
-        stopping = true
-        let all = Array(children.values)
-        lock.unlock()
-        for p in all where p.isRunning {
-            kill(p.processIdentifier, SIGCONT)  // a paused child could not act on SIGTERM
-            p.terminate()
-        }
-        for p in all { p.waitUntilExit() }
-    }
-}
-
-/// Renders node statuses as the per-shard table `cognate status` prints.
-public enum StatusTable {
-    public static func render(_ statuses: [NodeStatus]) -> String {
-        var rows: [[String]] = [["shard", "node", "role", "term", "leader", "commit", "applied", "lag"]]
-        let shards = Set(statuses.flatMap { $0.shards.map(\.shard) }).sorted()
-        for shard in shards {
-            let replicas = statuses.compactMap { s in s.shards.first { $0.shard == shard }.map { (s.node, $0) } }
-            let top = replicas.map(\.1.commit).max() ?? 0
-            for (node, r) in replicas.sorted(by: { $0.0 < $1.0 }) {
-                rows.append(["\(shard)", "\(node)", r.role, "\(r.term)", r.leader == 0 ? "-" : "\(r.leader)", "\(r.commit)", "\(r.applied)", "\(top - r.applied)"])
-            }
-        }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-        return rows.map { row in
-            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }.joined(separator: "\n")
+            "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); "
+            + "see the node logs in \(logDirectory)")
     }
 }

@@ -1,4 +1,5 @@
-import Node
+import NodeRPC
+import Sharding
 
 /// One round of status requests to every node of a cluster: who answered, who did not, and
 /// the shards no answering node leads. The launcher waits on it until every shard has a

@@ -1,5 +1,6 @@
 import Foundation
-import Node
+import NodeRPC
+import Sharding
 import UserPool
 
 /// `cognate drill failover`: a mixed Cognito load against a cluster this process started,
@@ -112,7 +113,7 @@ public final class FailoverDrill: @unchecked Sendable {
         self.options = options
         self.network = network
         client = try CognitoHTTPClient(endpoint: endpoint, region: region, accessKey: accessKey, secretKey: secretKey, timeout: options.requestTimeout)
-        nodes = NodeClient(config: launcher.config)
+        nodes = try NodeClient(config: launcher.config)
     }
 
     func now() -> Double {
@@ -145,7 +146,7 @@ public final class FailoverDrill: @unchecked Sendable {
         var i = 0
         while probeUsers.count < shards {
             let name = "probe-\(i)"
-            let shard = UserPoolStateMachine.userShard(pool: pool, canonical: name, userShards: shards)
+            let shard = UserPoolKeys.userShard(pool: pool, canonical: name, userShards: shards)
             if probeUsers[shard] == nil { probeUsers[shard] = name }
             i += 1
         }

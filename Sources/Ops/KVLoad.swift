@@ -1,5 +1,7 @@
 import Foundation
 import Node
+import NodeRPC
+import Sharding
 
 /// A closed-loop write load on the key-value harness: `concurrency` workers each write,
 /// wait for the acknowledgement, and write again.
@@ -82,7 +84,7 @@ public struct KVLoad {
                         let began = ContinuousClock.now
                         do {
                             _ = try await client.propose(
-                                shard: client.shard(forKey: k), requestId: randomRequestId(), command: command,
+                                shard: client.shard(forKey: k), requestId: RequestID.make(), command: command,
                                 timeout: .milliseconds(Int64(timeout * 1000)))
                             let took = ContinuousClock.now - began
                             mine.latencies.append(Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)

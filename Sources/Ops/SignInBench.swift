@@ -1,7 +1,8 @@
 import AuthCrypto
 import Foundation
 import Histogram
-import Node
+import NodeRPC
+import Sharding
 
 /// `cognate bench signin`: sign-ins in a closed loop at a fixed concurrency against any
 /// Cognito-compatible endpoint, after creating (or reusing) a pool, a client and users.

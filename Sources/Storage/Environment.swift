@@ -39,7 +39,8 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxreaders(handle, options.maxReaders), "mdb_env_set_maxreaders")
             var flags = UInt32(MDB_NOTLS)
             if options.durability == .noSync { flags |= UInt32(MDB_NOSYNC) }
-            try check(mdb_env_open(handle, path, flags, 0o644), "mdb_env_open \(path)")
+            // Only this user reads the data: it holds password verifiers and sealed keys.
+            try check(mdb_env_open(handle, path, flags, 0o600), "mdb_env_open \(path)")
         } catch {
             mdb_env_close(handle)
             throw error
@@ -55,12 +56,12 @@ public final class Environment: @unchecked Sendable {
         pthread_mutex_init(&writeLock, nil)
     }
 
-    /// `mkdir -p`.
+    /// `mkdir -p`; directories it creates are 0700 (the data is this user's alone).
     static func makeDirectories(_ path: String) throws(StorageError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
                 let e = errno
                 throw StorageError(code: .io, lmdbCode: e, message: "mkdir \(prefix): \(String(cString: strerror(e)))")
             }

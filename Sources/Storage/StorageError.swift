@@ -65,6 +65,11 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     public var description: String { "StorageError(\(code), \(lmdbCode)): \(message)" }
+
+    /// Whether the failure is the machine's (a full disk or map, an I/O error, a damaged
+    /// file) rather than the data's: the same write can succeed elsewhere or later. A key
+    /// or value LMDB cannot take, or a key that exists, fails alike everywhere.
+    public var isEnvironmental: Bool { code != .invalidArgument && code != .keyExists }
 }
 
 /// Throws a `StorageError` unless `rc` is `MDB_SUCCESS`.

@@ -98,6 +98,24 @@ extension ReadableTransaction where Self: ~Copyable {
 }
 
 extension WriteTransaction {
+    /// Runs `body` in a transaction nested in this one: its writes join this transaction
+    /// when `body` returns, and are undone, leaving this transaction as it was, when `body`
+    /// throws (the error is rethrown). A caller applies one command at a time this way, so
+    /// a command that fails halfway leaves nothing behind.
+    public func nested<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        var child: OpaquePointer?
+        try check(mdb_txn_begin(mdb_txn_env(txn), txn, 0, &child), "mdb_txn_begin(nested)")
+        let result: R
+        do {
+            result = try body(WriteTransaction(txn: child!))
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        try check(mdb_txn_commit(child), "mdb_txn_commit(nested)")
+        return result
+    }
+
     /// Stores `value` under `key`, replacing any value there unless `noOverwrite` is set,
     /// in which case an existing key fails with `.keyExists`.
     public func put(

@@ -195,11 +195,16 @@ public struct AliasClaim: Codable, Sendable, Equatable {
     public var owner: String
     public var state: State
     public var since: Int64
+    /// The claimed attribute and value, readable (the key holds only their hash).
+    public var attribute: String?
+    public var value: String?
 
-    public init(owner: String, state: State, since: Int64) {
+    public init(owner: String, state: State, since: Int64, attribute: String? = nil, value: String? = nil) {
         self.owner = owner
         self.state = state
         self.since = since
+        self.attribute = attribute
+        self.value = value
     }
 }
 
@@ -212,4 +217,21 @@ public struct SealedSigningKey: Codable, Sendable, Equatable {
         self.keyId = keyId
         self.sealed = sealed
     }
+}
+
+extension User {
+    /// The user's sign-in lockout state.
+    public var lockout: Lockout {
+        get { Lockout(failedAttempts: failedAttempts, lockedUntil: lockedUntil, lastFailureAt: lastFailureAt) }
+        set {
+            failedAttempts = newValue.failedAttempts
+            lockedUntil = newValue.lockedUntil
+            lastFailureAt = newValue.lastFailureAt
+        }
+    }
+}
+
+extension PasswordVerifier {
+    /// The fingerprint a sign-in attempt names (see `PasswordVerifierDigest`).
+    public var digest: [UInt8] { PasswordVerifierDigest.of(salt: salt, verifier: verifier) }
 }

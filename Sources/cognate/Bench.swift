@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Node
+import NodeRPC
+import Sharding
 import Ops
 
 struct Bench: ParsableCommand {

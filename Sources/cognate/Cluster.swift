@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Node
+import NodeRPC
 import Ops
 
 struct Cluster: AsyncParsableCommand {
@@ -43,6 +43,10 @@ struct Cluster: AsyncParsableCommand {
             let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
             let fronts = try launcher.frontAddresses(self.fronts)
             try launcher.checkAddressesFree(fronts: fronts)
+            for file in try launcher.prepareSecrets() { print("cognate: created \(file)") }
+            launcher.supervise = true
+            let gaveUp = GiveUp()
+            launcher.onGiveUp = { reason in gaveUp.fire(reason) }
             let statuses: [NodeStatus]
             do {
                 statuses = try await signals.cancelling {
@@ -67,13 +71,10 @@ struct Cluster: AsyncParsableCommand {
             for n in launcher.config.nodes {
                 print("node \(n.id): peers and clients on \(n.peer), status http://\(n.admin)/status, data \(n.data), log \(launcher.logPath(node: n.id))")
             }
-            let me = currentExecutable()
             print("""
 
-                Try the replicated key-value harness:
-                  \(me) kv put --config \(launcher.configPath) hello world
-                  \(me) kv get --config \(launcher.configPath) hello
-                  \(me) status --config \(launcher.configPath)
+                Every connection between these processes is mutual TLS (certificates in \(launcher.config.tls?.dir ?? "the definition's [tls] files")).
+                Shard status: \(currentExecutable()) status --config \(launcher.configPath)
                 """)
             if let endpoint = fronts.first {
                 let keys = (launcher.config.admin_keys ?? []).first?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
@@ -92,9 +93,13 @@ struct Cluster: AsyncParsableCommand {
             }
             print("\nCtrl-C stops the cluster.")
             fflush(nil)
-            await signals.wait()
+            let reason = await gaveUp.wait(orSignal: signals)
             print("cognate: stopping \(launcher.config.nodes.count) node(s)")
             launcher.stopAll()
+            if let reason {
+                print("cognate: cluster stopped: \(reason)")
+                throw ExitCode(1)
+            }
             print("cognate: cluster stopped")
         }
     }
@@ -118,7 +123,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let cluster = try ClusterConfig.load(path: config)
-        let client = NodeClient(config: cluster)
+        let client = try NodeClient(config: cluster)
         var statuses: [NodeStatus] = []
         var down: [UInt64] = []
         for n in cluster.nodes {
@@ -134,5 +139,42 @@ struct Status: AsyncParsableCommand {
         }
         for id in down { FileHandle.standardError.write(Data("node \(id): unreachable\n".utf8)) }
         if statuses.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The launcher's supervision giving up (a child that keeps failing), raced against a
+/// termination signal.
+///
+/// `@unchecked Sendable`: `reason` and `waiter` are guarded by `lock`.
+final class GiveUp: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reason: String?
+    private var done = false
+    private var waiter: CheckedContinuation<String?, Never>?
+
+    func fire(_ reason: String) { finish(reason) }
+
+    private func finish(_ value: String?) {
+        let w = lock.withLock { () -> CheckedContinuation<String?, Never>? in
+            guard !done else { return nil }
+            done = true
+            reason = value
+            defer { waiter = nil }
+            return waiter
+        }
+        w?.resume(returning: value)
+    }
+
+    /// The reason supervision gave up, or nil when a signal came first.
+    func wait(orSignal signals: TerminationSignals) async -> String? {
+        await withCheckedContinuation { continuation in
+            let finished = lock.withLock { () -> Bool in
+                if done { return true }
+                waiter = continuation
+                return false
+            }
+            if finished { continuation.resume(returning: lock.withLock { reason }) }
+            signals.onSignal { [self] in finish(nil) }
+        }
     }
 }

@@ -9,7 +9,10 @@ struct Cognate: AsyncParsableCommand {
         commandName: "cognate",
         abstract: "A self-hosted, replicated user pool that speaks the AWS Cognito User Pools API.",
         version: CognateVersion.string,
-        subcommands: [Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, KVCommand.self, Bench.self, Drill.self, Debug.self]
+        subcommands: [
+            Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, Certs.self, Keys.self, KVCommand.self,
+            Bench.self, Drill.self, Debug.self,
+        ]
     )
 }
 

@@ -1,21 +1,55 @@
 import Node
+import Sharding
 import Storage
 import UserPool
 
 /// What a production node runs: the user-pool state machine, with the key-value harness
-/// beside it for `cognate kv` and the node tests. User-pool commands and queries are JSON
-/// objects (first byte `{`); key-value ones start with a small opcode, so neither can be
-/// taken for the other.
+/// beside it for `cognate kv` and the node tests. User-pool commands and queries start with
+/// the tag byte `U`; key-value ones with a small opcode, so neither can be taken for the
+/// other, and the harness keeps its keys apart from the pools' records.
+///
+/// The harness takes no new commands unless the definition enables it (`kv_harness`):
+/// checked when a command or read arrives, never at apply, so replicas configured
+/// differently still apply the same log alike.
 struct CognateStateMachine: ReplicatedStateMachine {
     let pools = UserPoolStateMachine()
     let kv = KVStateMachine()
+    let kvEnabled: Bool
 
-    static func isUserPool(_ bytes: [UInt8]) -> Bool { bytes.first == UInt8(ascii: "{") }
+    static func isUserPool(_ bytes: [UInt8]) -> Bool { bytes.first == UserPoolCommand.tag }
 
-    func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables) throws -> [UInt8] {
+    static let kvDisabled =
+        "the key-value harness is disabled on this cluster (set kv_harness = true in the definition to use it for tests)"
+
+    func admit(command: [UInt8]) -> String? {
+        if Self.isUserPool(command) { return pools.admit(command: command) }
+        return kvEnabled ? kv.admit(command: command) : Self.kvDisabled
+    }
+
+    func admit(read: [UInt8]) -> String? {
+        if Self.isUserPool(read) { return pools.admit(read: read) }
+        return kvEnabled ? kv.admit(read: read) : Self.kvDisabled
+    }
+
+    func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
+        throws -> Applied
+    {
         Self.isUserPool(command)
             ? try pools.apply(command: command, shard: shard, index: index, txn: txn, tables: tables)
             : try kv.apply(command: command, shard: shard, index: index, txn: txn, tables: tables)
+    }
+
+    func rejection(of error: any Error, command: [UInt8]) -> [UInt8] {
+        Self.isUserPool(command) ? pools.rejection(of: error, command: command) : kv.rejection(of: error, command: command)
+    }
+
+    func retry<T: ReadableTransaction & ~Copyable>(
+        retained: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
+    ) throws -> [UInt8] {
+        // A user-pool reply is JSON; the harness's replies are a byte or a few.
+        retained.first == UInt8(ascii: "{")
+            ? try pools.retry(retained: retained, shard: shard, txn: txn, tables: tables)
+            : retained
     }
 
     func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {

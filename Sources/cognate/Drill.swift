@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Node
+import NodeRPC
+import Sharding
 import Ops
 import Storage
 import UserPool
@@ -139,6 +141,7 @@ struct Drill: AsyncParsableCommand {
             }
             let front = try launcher.frontAddresses(1)[0]
             try launcher.checkAddressesFree(fronts: [front])
+            try launcher.prepareSecrets()
             try launcher.startAll()
             let report: FailoverDrill.Report
             let drill: FailoverDrill
@@ -210,8 +213,8 @@ struct Drill: AsyncParsableCommand {
         /// Deletes a user's record from every node's storage, the nodes being stopped: a lost
         /// write planted behind the cluster's back, for testing the drill's checks.
         static func forget(user: String, pool: String, config: ClusterConfig) throws {
-            let shard = UserPoolStateMachine.userShard(pool: pool, canonical: user, userShards: config.placement.shards)
-            let key = UserPoolStateMachine.userRecordKey(shard: shard, pool: pool, canonical: user)
+            let shard = UserPoolKeys.userShard(pool: pool, canonical: user, userShards: config.placement.shards)
+            let key = UserPoolKeys.userRecordKey(shard: shard, pool: pool, canonical: user)
             for n in config.nodes {
                 let env = try Environment(path: n.data, options: .init(mapSize: 256 << 20))
                 let table = try env.openTable("sm_data")

@@ -5,7 +5,7 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOPosix
-import Node
+import NodeRPC
 import Prometheus
 
 /// `cognate front --config FILE`: the Cognito-compatible API.
@@ -41,12 +41,12 @@ struct FrontCommand: AsyncParsableCommand {
             keys.merge(SigV4Verifier.parseKeys(env)) { _, new in new }
         }
         if keys.isEmpty { logger.warning("no admin keys configured: every admin operation will be refused") }
-        let client = NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
-        let masterHex = ProcessInfo.processInfo.environment["COGNATE_MASTER_KEY"] ?? cluster.master_key
-        if masterHex == nil { logger.warning("no master_key (or COGNATE_MASTER_KEY): deriving one from the admin keys; set one in production") }
+        let source = try MasterKeySource(config: cluster)
+        let client = try NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
+        let masterKeys = try source.load()
         let auth = AuthContext(
-            masterKey: AuthContext.masterKey(hex: masterHex, fallback: keys),
-            publicURL: cluster.public_url ?? "http://\(address)")
+            masterKeys: masterKeys, publicURL: cluster.public_url ?? "http://\(address)", reload: { try? source.load() })
+        logger.info("master keys from \(source.origin): sealing with key \(masterKeys.current.id)")
         let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1", auth: auth,
             lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let server = FrontServer(operations: operations, verifier: SigV4Verifier(keys: keys), registry: registry, logger: logger)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Node
+import NodeRPC
+import Sharding
 import Ops
 
 /// `cognate kv …`: the key-value harness over the client RPC, for tests and benchmarks.
@@ -22,11 +24,11 @@ struct KVCommand: AsyncParsableCommand {
         @Argument var value: String
 
         func run() async throws {
-            let client = NodeClient(config: try ClusterConfig.load(path: options.config))
+            let client = try NodeClient(config: try ClusterConfig.load(path: options.config))
             defer { Task { await client.close() } }
             let k = Array(key.utf8)
             let reply = try await client.propose(
-                shard: client.shard(forKey: k), requestId: randomRequestId(),
+                shard: client.shard(forKey: k), requestId: RequestID.make(),
                 command: KVStateMachine.Command.put(key: k, value: Array(value.utf8)).encoded)
             print(KVStateMachine.Reply(decoding: reply))
             await client.close()
@@ -38,7 +40,7 @@ struct KVCommand: AsyncParsableCommand {
         @Argument var key: String
 
         func run() async throws {
-            let client = NodeClient(config: try ClusterConfig.load(path: options.config))
+            let client = try NodeClient(config: try ClusterConfig.load(path: options.config))
             let k = Array(key.utf8)
             let reply = try await client.read(shard: client.shard(forKey: k), request: KVStateMachine.getRequest([k]))
             let values = try KVStateMachine.decodeGet(reply)
@@ -74,7 +76,7 @@ struct KVCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let client = NodeClient(config: try ClusterConfig.load(path: options.config))
+            let client = try NodeClient(config: try ClusterConfig.load(path: options.config))
             let result = try await KVLoad(
                 client: client, keys: keys, concurrency: concurrency, valueSize: valueSize, prefix: prefix,
                 duration: duration, timeout: timeout
@@ -106,7 +108,7 @@ struct KVCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try ClusterConfig.load(path: options.config)
-            let client = NodeClient(config: config)
+            let client = try NodeClient(config: config)
             let keys = try acked.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) } ?? []
             let report = try await KVVerify(client: client, config: config, keys: keys, valueSize: valueSize, wait: wait).run()
             await client.close()

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import Metrics
 import Node
+import NodeRPC
+import Sharding
 import Prometheus
 
 /// `cognate node --config FILE --id ID`: one storage node, until SIGTERM or SIGINT.
@@ -37,9 +39,18 @@ struct NodeCommand: AsyncParsableCommand {
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
         let server = try NodeServer(
-            config: cluster, nodeId: id, stateMachine: CognateStateMachine(), registry: registry, logger: logger, dataDirectory: data)
+            config: cluster, nodeId: id, stateMachine: CognateStateMachine(kvEnabled: cluster.kvHarnessEnabled),
+            registry: registry, logger: logger, dataDirectory: data)
         try await server.start()
-        await signals.wait()
+        let ending = NodeEnding()
+        signals.onSignal { ending.finish(nil) }
+        server.whenFailed { ending.finish($0) }
+        if let reason = await ending.wait() {
+            // Storage failed: everything acknowledged is in the write-ahead log already, and
+            // a restart recovers from it. Say why, and exit without writing anything more.
+            FileHandle.standardError.write(Data("cognate node \(id): \(reason)\n".utf8))
+            throw ExitCode(74)
+        }
         logger.info("stopping node \(id)")
         await server.shutdown()
         logger.info("node \(id) stopped")
@@ -99,6 +110,36 @@ final class TerminationSignals: @unchecked Sendable {
         let task = Task { try await body() }
         onSignal { task.cancel() }
         return try await task.value
+    }
+}
+
+/// The first of a termination signal (nil) and a storage failure (its reason).
+///
+/// `@unchecked Sendable`: state guarded by `lock`.
+final class NodeEnding: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: String??
+    private var waiter: CheckedContinuation<String?, Never>?
+
+    func finish(_ reason: String?) {
+        let w = lock.withLock { () -> CheckedContinuation<String?, Never>? in
+            guard result == nil else { return nil }
+            result = .some(reason)
+            defer { waiter = nil }
+            return waiter
+        }
+        w?.resume(returning: reason)
+    }
+
+    func wait() async -> String? {
+        await withCheckedContinuation { continuation in
+            let done = lock.withLock { () -> String?? in
+                if let result { return .some(result) }
+                waiter = continuation
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Node
+import NodeRPC
 import Testing
 
 @Suite("Cluster definitions")

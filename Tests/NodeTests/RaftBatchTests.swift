@@ -2,6 +2,7 @@ import Raft
 import Testing
 
 @testable import Node
+import NodeRPC
 
 @Suite("Raft frames")
 struct RaftBatchTests {

@@ -4,6 +4,8 @@ import Storage
 import Testing
 
 @testable import Node
+import NodeRPC
+import Sharding
 
 final class Scratch {
     let path: String

@@ -1,5 +1,5 @@
 import Foundation
-import Node
+import NodeRPC
 @testable import Ops
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Node
+@testable import NodeRPC
 @testable import Ops
 import Testing
 
@@ -14,8 +14,11 @@ struct ClusterPollTests {
         // The embedded definition's ports, moved where nothing listens.
         let text = ClusterConfig.embeddedLocal.replacingOccurrences(of: "127.0.0.1:71", with: "127.0.0.1:61")
             .replacingOccurrences(of: "127.0.0.1:72", with: "127.0.0.1:62")
-        let config = try ClusterConfig.parse(text)
-        let client = NodeClient(config: config)
+        let tls = FileManager.default.temporaryDirectory.appendingPathComponent("cognate-poll-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tls) }
+        let config = try ClusterConfig.parse(text.replacingOccurrences(of: "dir = \".cognate/tls\"", with: "dir = \"\(tls)\""))
+        try ClusterCertificates.create(for: config)
+        let client = try NodeClient(config: config)
         let poll = await ClusterPoll.poll(config, with: client)
         await client.close()
         #expect(poll.statuses.isEmpty)

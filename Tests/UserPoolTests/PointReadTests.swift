@@ -1,6 +1,6 @@
 import AuthCrypto
 import Foundation
-@testable import Node
+import Sharding
 import Storage
 import Testing
 @testable import UserPool
@@ -22,15 +22,26 @@ final class Shard {
 
     @discardableResult
     func apply(_ command: UserPoolCommand) throws -> UserPoolReply {
+        try UserPoolReply.decode(try applied(command).reply)
+    }
+
+    /// The whole outcome, as the node gets it (reply and what it retains).
+    func applied(_ command: UserPoolCommand) throws -> Applied {
+        try applyBytes(command.encoded)
+    }
+
+    func applyBytes(_ bytes: [UInt8]) throws -> Applied {
         index += 1
-        let bytes = Array(try UserPoolCommand.encoder.encode(command))
-        let reply = try env.write { txn in try machine.apply(command: bytes, shard: 1, index: index, txn: txn, tables: tables) }
-        return try UserPoolReply.decode(reply)
+        return try env.write { txn in try machine.apply(command: bytes, shard: 1, index: index, txn: txn, tables: tables) }
+    }
+
+    /// What a retry of a request gets from what was retained.
+    func retry(_ retained: [UInt8]) throws -> UserPoolReply {
+        try UserPoolReply.decode(try env.read { txn in try machine.retry(retained: retained, shard: 1, txn: txn, tables: tables) })
     }
 
     func read(_ query: UserPoolQuery) throws -> [UInt8] {
-        let bytes = Array(try UserPoolCommand.encoder.encode(query))
-        return try env.read { txn in try machine.read(request: bytes, shard: 1, txn: txn, tables: tables) }
+        try env.read { txn in try machine.read(request: query.encoded, shard: 1, txn: txn, tables: tables) }
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]) throws {
@@ -94,7 +105,7 @@ struct PointReadTests {
         var json = try JSONSerialization.jsonObject(with: UserPoolCommand.encoder.encode(Self.user)) as! [String: Any]
         json["verifier"] = ["salt": Self.user.verifier!.salt.map(Int.init), "verifier": Self.user.verifier!.verifier.map(Int.init)]
         let old = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
-        try shard.put(UserPoolStateMachine.userKey(Self.pool.id, "alice"), old)
+        try shard.put(UserPoolKeys.user(Self.pool.id, "alice"), old)
         let reply = try shard.read(.user(poolId: Self.pool.id, canonical: "alice"))
         #expect(reply == Array(#"{"user":{"_0":"#.utf8) + old + Array("}}".utf8))
         guard case .user(let decoded) = try UserPoolReply.decode(reply) else { Issue.record("not a user reply"); return }

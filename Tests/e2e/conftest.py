@@ -29,7 +29,8 @@ def free_ports(n):
 class NodeCluster:
     """Three (or more) `cognate node` processes from a generated cluster definition."""
 
-    def __init__(self, directory, nodes=3, shards=3, snapshot_threshold=10000, tick_ms=50, extra=()):
+    def __init__(self, directory, nodes=3, shards=3, snapshot_threshold=10000, tick_ms=50, extra=(), kv_harness=True,
+                 secrets=True):
         self.directory = directory
         self.ids = list(range(1, nodes + 1))
         ports = free_ports(2 * nodes)
@@ -37,7 +38,9 @@ class NodeCluster:
         self.admin = {i: ports[2 * (i - 1) + 1] for i in self.ids}
         lines = [
             f"shards = {shards}", f"replication = {min(3, nodes)}", f"tick_ms = {tick_ms}",
-            f"snapshot_threshold = {snapshot_threshold}", *extra,
+            f"snapshot_threshold = {snapshot_threshold}", f'master_key_file = "{directory}/master.key"',
+            f"kv_harness = {'true' if kv_harness else 'false'}", *extra,
+            "[tls]", f'dir = "{directory}/tls"',
         ]
         for i in self.ids:
             lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{self.peer[i]}"',
@@ -45,6 +48,11 @@ class NodeCluster:
         self.config = os.path.join(directory, "cluster.toml")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
+        if secrets:
+            # What `cluster up` does on a first start, done by hand as an operator would.
+            subprocess.run([COGNATE, "certs", "create", "--config", self.config], check=True, capture_output=True)
+            subprocess.run([COGNATE, "keys", "create", "--config", self.config], check=True, capture_output=True)
+        self.tls = os.path.join(directory, "tls")
         self.procs = {}
         self.logs = {}
 

@@ -122,7 +122,7 @@ def loopback_definition(directory, nodes=3):
         raise AssertionError("found no run of free loopback ports")
     lines = ['region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50",
              f'front = "127.0.0.1:{base + 40}"', 'admin_keys = ["cognate:cognate-local-secret"]',
-             'master_key = "6e6f6465732d746573742d6d61737465722d6b65792d30313233343536373839"']
+             'master_key_file = "master.key"', "[tls]", 'dir = "tls"']
     for i in range(1, nodes + 1):
         lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{base + i}"', f'admin = "127.0.0.1:{base + 20 + i}"',
                   f'data = "node{i}"']

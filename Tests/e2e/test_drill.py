@@ -17,7 +17,7 @@ def definition(directory, nodes=3):
     lines = [
         'region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50", "election_ticks = 10",
         f'front = "127.0.0.1:{ports[2 * nodes]}"', 'admin_keys = ["cognate:cognate-local-secret"]',
-        'master_key = "6472696c6c2d746573742d6d61737465722d6b65792d30313233343536373839"',
+        'master_key_file = "master.key"', "[tls]", 'dir = "tls"',
     ]
     for i in range(1, nodes + 1):
         lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{ports[2 * i - 2]}"',

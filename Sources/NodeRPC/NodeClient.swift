@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Sharding
 
 /// Why a client call gave up.
 public struct NodeClientError: Error, CustomStringConvertible {
@@ -23,6 +24,7 @@ public struct NodeClientError: Error, CustomStringConvertible {
 /// `lock`.
 public final class NodeClient: @unchecked Sendable {
     let config: ClusterConfig
+    let tls: ClusterTLS
     let placement: Placement
     let group: EventLoopGroup
     let ownsGroup: Bool
@@ -39,8 +41,11 @@ public final class NodeClient: @unchecked Sendable {
     /// this much before the next replica is tried, not the whole deadline.
     let attemptTimeout: Duration
 
-    public init(config: ClusterConfig, group: EventLoopGroup? = nil) {
+    /// A client that presents `tls`'s certificate (by default the definition's front
+    /// certificate) to the nodes and accepts only theirs.
+    public init(config: ClusterConfig, tls: ClusterTLS? = nil, group: EventLoopGroup? = nil) throws {
         self.config = config
+        self.tls = try tls ?? ClusterTLS.load(config, node: nil)
         self.placement = config.placement
         attemptTimeout = .milliseconds(config.tickMilliseconds * config.electionTicks + 250)
         self.ownsGroup = group == nil
@@ -210,11 +215,13 @@ public final class NodeClient: @unchecked Sendable {
             if let existing = connections[key] { return existing }
             guard let entry = config.node(node), let address = try? HostPort(entry.peer) else { return nil }
             let handler = ResponseHandler()
+            let tls = self.tls
             let f = ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(1))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls.secureDialed(channel, expecting: .node(node), handshakeTimeout: .seconds(5))
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseDecoder()))
                         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -288,24 +295,4 @@ public final class NodeClient: @unchecked Sendable {
     struct NodeClientConnectionClosed: Error, CustomStringConvertible {
         var description: String { "connection closed" }
     }
-}
-
-/// Jump consistent hash (Lamping & Veach): a key's bucket among `buckets`, moving as few
-/// keys as possible when the count changes.
-public func jumpHash(_ key: UInt64, buckets: Int32) -> Int32 {
-    var k = key
-    var b: Int64 = -1
-    var j: Int64 = 0
-    while j < Int64(buckets) {
-        b = j
-        k = k &* 2_862_933_555_777_941_757 &+ 1
-        j = Int64(Double(b + 1) * (Double(Int64(1) << 31) / Double((k >> 33) + 1)))
-    }
-    return Int32(b)
-}
-
-/// A fresh 16-byte client request id.
-public func randomRequestId() -> [UInt8] {
-    var rng = SystemRandomNumberGenerator()
-    return (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Raft
+import Sharding
 import TOMLKit
 
 /// A cluster definition: its nodes, shard count and replication factor, read from TOML.
@@ -12,6 +12,8 @@ import TOMLKit
 /// peer = "127.0.0.1:7101"    # Raft traffic and client RPC
 /// admin = "127.0.0.1:7201"   # GET /status, GET /metrics
 /// data = ".cognate/node1"    # relative paths are relative to the working directory
+/// [tls]
+/// dir = ".cognate/tls"       # ca.pem, node<ID>.pem/.key, front.pem/.key (`cognate certs create`)
 /// ```
 public struct ClusterConfig: Codable, Sendable, Equatable {
     public struct NodeEntry: Codable, Sendable, Equatable {
@@ -19,13 +21,36 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var peer: String
         public var admin: String
         public var data: String
+        /// This node's certificate and key (PEM); default `<tls.dir>/node<ID>.pem` / `.key`.
+        public var cert: String?
+        public var key: String?
 
-        public init(id: UInt64, peer: String, admin: String, data: String) {
+        public init(id: UInt64, peer: String, admin: String, data: String, cert: String? = nil, key: String? = nil) {
             self.id = id
             self.peer = peer
             self.admin = admin
             self.data = data
+            self.cert = cert
+            self.key = key
         }
+    }
+
+    /// Where the cluster's certificates are. Every connection between cluster processes is
+    /// TLS with certificates from the cluster's CA on both ends; there is no plaintext mode.
+    public struct TLSFiles: Codable, Sendable, Equatable {
+        /// A directory holding the files under their default names.
+        public var dir: String?
+        /// The CA certificate every process trusts (default `<dir>/ca.pem`).
+        public var ca: String?
+        /// The CA's private key: only where certificates are issued (`cognate certs`,
+        /// `cluster up`), never needed by a running process (default `<dir>/ca.key`).
+        public var ca_key: String?
+        /// The certificate and key fronts and tools present (role "front": client requests
+        /// only; default `<dir>/front.pem` / `front.key`).
+        public var front_cert: String?
+        public var front_key: String?
+
+        public init(dir: String? = nil) { self.dir = dir }
     }
 
     public var name: String?
@@ -45,9 +70,14 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// The front's listen address and public URL.
     public var front: String?
     public var public_url: String?
-    /// 32 bytes in hex: seals pool signing keys, challenges and refresh tokens; every front
-    /// of a cluster needs the same one (or COGNATE_MASTER_KEY).
-    public var master_key: String?
+    /// The cluster's master keys (a file `cognate keys create` writes, one `id:hex` per line,
+    /// the newest last): they seal pool signing keys, challenges and refresh tokens, and
+    /// every front of a cluster needs the same file (or COGNATE_MASTER_KEY).
+    public var master_key_file: String?
+    public var tls: TLSFiles?
+    /// Lets clients use the raw key-value harness (`cognate kv`, node tests). Off by
+    /// default: on a user-pool cluster nobody needs it.
+    public var kv_harness: Bool?
     /// Seconds of the first sign-in lockout (after 5 failures; doubles after each further
     /// one, up to 15 minutes). Cognito's is 1.
     public var lockout_base_seconds: Int?
@@ -56,6 +86,18 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var electionTicks: Int { election_ticks ?? 10 }
     public var heartbeatTicks: Int { heartbeat_ticks ?? 1 }
     public var snapshotThreshold: Int { snapshot_threshold ?? 10_000 }
+    public var kvHarnessEnabled: Bool { kv_harness ?? false }
+
+    private func tlsPath(_ explicit: String?, _ name: String) -> String {
+        explicit ?? "\(tls?.dir ?? ".")/\(name)"
+    }
+
+    public var caCertificatePath: String { tlsPath(tls?.ca, "ca.pem") }
+    public var caKeyPath: String { tlsPath(tls?.ca_key, "ca.key") }
+    public var frontCertificatePath: String { tlsPath(tls?.front_cert, "front.pem") }
+    public var frontKeyPath: String { tlsPath(tls?.front_key, "front.key") }
+    public func certificatePath(node: NodeEntry) -> String { tlsPath(node.cert, "node\(node.id).pem") }
+    public func keyPath(node: NodeEntry) -> String { tlsPath(node.key, "node\(node.id).key") }
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -109,40 +151,21 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         guard tickMilliseconds >= 1, electionTicks > heartbeatTicks, heartbeatTicks >= 1 else {
             throw fail("need tick_ms ≥ 1 and election_ticks > heartbeat_ticks ≥ 1")
         }
+        guard let tls else {
+            throw fail(
+                "no [tls] table: cluster traffic is always mutually authenticated TLS. Add `[tls] dir = \"…\"` and "
+                    + "create the certificates with `cognate certs create --config FILE`")
+        }
+        let named = tls.ca != nil && tls.front_cert != nil && tls.front_key != nil
+            && nodes.allSatisfy { $0.cert != nil && $0.key != nil }
+        guard tls.dir != nil || named else {
+            throw fail("[tls] needs `dir`, or `ca`, `front_cert`, `front_key` and every node's `cert` and `key`")
+        }
     }
 
     public func node(_ id: UInt64) -> NodeEntry? { nodes.first { $0.id == id } }
 
     public var placement: Placement { Placement(nodes: nodes.map(\.id), shards: shards, replication: replication) }
-}
-
-/// Which nodes hold which shards, computed only from the definition so every node agrees.
-public struct Placement: Sendable, Equatable {
-    public let nodes: [UInt64]
-    public let shards: Int
-    public let replication: Int
-
-    public init(nodes: [UInt64], shards: Int, replication: Int) {
-        self.nodes = nodes.sorted()
-        self.shards = shards
-        self.replication = replication
-    }
-
-    /// Shard ids: 0 (meta) and 1...shards (users).
-    public var allShards: [UInt32] { (0...UInt32(shards)).map { $0 } }
-
-    /// Replicas of `shard`, the preferred leader first. Shard 0 is on every node; shard s
-    /// takes `replication` consecutive nodes starting at s − 1, so replicas and preferred
-    /// leaders rotate evenly.
-    public func replicas(of shard: UInt32) -> [UInt64] {
-        if shard == 0 { return nodes }
-        let start = Int(shard - 1) % nodes.count
-        return (0..<replication).map { nodes[(start + $0) % nodes.count] }
-    }
-
-    public func shards(on node: UInt64) -> [UInt32] { allShards.filter { replicas(of: $0).contains(node) } }
-
-    public func preferredLeader(of shard: UInt32) -> UInt64 { replicas(of: shard)[0] }
 }
 
 /// "host:port", checked.
@@ -177,8 +200,12 @@ snapshot_threshold = 10000
 front = "127.0.0.1:9229"
 public_url = "http://127.0.0.1:9229"
 admin_keys = ["cognate:cognate-local-secret"]
-# Seals pool signing keys, challenges and refresh tokens. Local use only: set your own.
-master_key = "6c6f63616c2d6f6e6c792d6d61737465722d6b65792d666f722d636f676e6174"
+# Seals pool signing keys, challenges and refresh tokens; `cluster up` creates it (0600).
+master_key_file = ".cognate/master.key"
+
+# Mutual TLS between every cluster process; `cluster up` creates the CA and certificates.
+[tls]
+dir = ".cognate/tls"
 
 [[nodes]]
 id = 1

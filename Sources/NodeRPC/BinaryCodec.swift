@@ -34,6 +34,7 @@ public struct BinaryReader {
     public var isAtEnd: Bool { offset == bytes.count }
 
     public struct Truncated: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "truncated or malformed record" }
     }
 

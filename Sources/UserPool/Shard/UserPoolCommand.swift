@@ -2,6 +2,9 @@ import Foundation
 
 /// What the front proposes to a shard. Everything the apply needs is inside, including
 /// times and generated ids, so every replica applies it identically.
+///
+/// On the wire a command is the tag byte `U` then its JSON; the node tells state machines
+/// apart by that tag.
 public enum UserPoolCommand: Codable, Sendable {
     // Shard 0 (meta).
     case createPool(Pool)
@@ -16,36 +19,60 @@ public enum UserPoolCommand: Codable, Sendable {
     /// Replaces a user if its stored version is still `expectedVersion`.
     case updateUser(User, canonical: String, expectedVersion: Int)
     case deleteUser(poolId: String, canonical: String)
+    /// Records a password check the front made: counted (and its result revealed) only if
+    /// the user is not locked, and accepted only if the verifier is still the one checked
+    /// (`verifierDigest`). For a name no user has it counts against that name, so the
+    /// answers for users and non-users look alike.
+    case signInAttempt(
+        poolId: String, canonical: String, passwordOK: Bool, verifierDigest: [UInt8], now: Int64, lockoutBaseSeconds: Int64)
     // Groups: definitions on shard 0, memberships on the member's shard.
     case createGroup(Group)
     case updateGroup(Group)
     case deleteGroup(poolId: String, name: String)
     /// Adds or removes a membership on the user's record and the group's member index.
     case setMembership(poolId: String, canonical: String, group: String, member: Bool)
-    /// Removes every membership of a deleted group on this shard.
+    /// Removes up to a batch of memberships of a deleted group on this shard; answers
+    /// `.more(true)` while some remain.
     case purgeGroup(poolId: String, group: String)
     // Unique attribute values, on the shard of the value's hash.
     /// Reserves `value` for `owner`; refused while another owner holds it, unless that
     /// owner's reservation is older than `staleBefore` and `takeOver` names it.
-    case reserveAlias(poolId: String, attribute: String, value: String, owner: String, now: Int64, staleBefore: Int64, takeOver: String?)
+    case reserveAlias(
+        poolId: String, attribute: String, value: String, owner: String, now: Int64, staleBefore: Int64, takeOver: String?)
     case commitAlias(poolId: String, attribute: String, value: String, owner: String)
     /// Drops the claim if `owner` holds it.
     case releaseAlias(poolId: String, attribute: String, value: String, owner: String)
 
-    public var encoded: [UInt8] { Array(try! Self.encoder.encode(self)) }
+    /// The tag byte that marks user-pool commands and queries.
+    public static let tag = UInt8(ascii: "U")
 
-    public static func decode(_ bytes: [UInt8]) throws -> UserPoolCommand {
-        try JSONDecoder().decode(UserPoolCommand.self, from: Data(bytes))
-    }
+    public var encoded: [UInt8] { Self.tagged(self) }
+
+    public static func decode(_ bytes: [UInt8]) throws -> UserPoolCommand { try untagged(bytes, as: UserPoolCommand.self) }
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e
     }()
+
+    struct Untagged: Error, CustomStringConvertible {
+        var description: String { "not a user-pool command (no tag byte)" }
+    }
+
+    static func tagged(_ value: some Encodable) -> [UInt8] {
+        // Encoding these value types cannot fail: no floats, no custom throwing encoders.
+        [tag] + Array(try! encoder.encode(value))
+    }
+
+    static func untagged<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws -> T {
+        guard bytes.first == tag else { throw Untagged() }
+        return try JSONDecoder().decode(T.self, from: Data(bytes.dropFirst()))
+    }
 }
 
-/// Reads the front makes of a shard.
+/// Reads the front makes of a shard. `after` is a name (or id) whose key the listing
+/// continues after.
 public enum UserPoolQuery: Codable, Sendable {
     case pool(id: String)
     case pools(after: String?, limit: Int)
@@ -62,7 +89,11 @@ public enum UserPoolQuery: Codable, Sendable {
     case members(poolId: String, group: String, after: String?, limit: Int)
     case alias(poolId: String, attribute: String, value: String)
 
-    public var encoded: [UInt8] { Array(try! UserPoolCommand.encoder.encode(self)) }
+    public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
+
+    public static func decode(_ bytes: [UInt8]) throws -> UserPoolQuery {
+        try UserPoolCommand.untagged(bytes, as: UserPoolQuery.self)
+    }
 }
 
 /// A shard's answer: a value, or a domain error.
@@ -72,13 +103,21 @@ public enum UserPoolReply: Codable, Sendable {
     case pools([Pool])
     case client(AppClient?)
     case clients([AppClient])
+    /// A user; a write's reply never carries the verifier.
     case user(User?)
     case users([User])
     case group(Group?)
     case groups([Group])
     case names([String])
     case alias(AliasClaim?)
+    /// A recorded sign-in attempt, with the user (without verifier) when accepted.
+    case attempt(AttemptOutcome, User?)
+    /// Whether more work of the same command remains.
+    case more(Bool)
     case error(PoolError)
+    /// What the node keeps of a user write for a retry: the user is read again then.
+    case retainedUser(poolId: String, canonical: String)
+    case retainedAttempt(AttemptOutcome, poolId: String, canonical: String)
 
     public var encoded: [UInt8] { Array(try! UserPoolCommand.encoder.encode(self)) }
 

@@ -1,0 +1,39 @@
+/// What `GET /status` and the status RPC report.
+public struct NodeStatus: Codable, Sendable {
+    public struct Shard: Codable, Sendable {
+        public var shard: UInt32
+        public var role: String
+        public var term: UInt64
+        public var leader: UInt64
+        public var commit: UInt64
+        public var applied: UInt64
+        public var lastIndex: UInt64
+        public var firstIndex: UInt64
+        public var voters: [UInt64]
+
+        public init(
+            shard: UInt32, role: String, term: UInt64, leader: UInt64, commit: UInt64, applied: UInt64, lastIndex: UInt64,
+            firstIndex: UInt64, voters: [UInt64]
+        ) {
+            self.shard = shard
+            self.role = role
+            self.term = term
+            self.leader = leader
+            self.commit = commit
+            self.applied = applied
+            self.lastIndex = lastIndex
+            self.firstIndex = firstIndex
+            self.voters = voters
+        }
+    }
+
+    public var node: UInt64
+    public var pid: Int32
+    public var shards: [Shard]
+
+    public init(node: UInt64, pid: Int32, shards: [Shard]) {
+        self.node = node
+        self.pid = pid
+        self.shards = shards
+    }
+}

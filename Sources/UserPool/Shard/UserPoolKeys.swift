@@ -1,0 +1,83 @@
+import Crypto
+import Sharding
+
+/// Where the user-pool state machine keeps its records in a shard's range of `sm_data`.
+///
+/// Pool and client ids are short and of a fixed alphabet (checked before anything is
+/// proposed); every other part that comes from a request (usernames, group names, alias
+/// values) is stored as its SHA-256, so every key has a bounded length whatever the input
+/// (LMDB refuses keys over 511 bytes) and no name can be made to read as another's prefix.
+/// The readable form stays in the record. Lists come out in key order, which for hashed
+/// parts is stable but not alphabetical; pagination continues after a name's key.
+///
+/// ```
+/// p/<pool>                          a pool                   (shard 0)
+/// c/<pool>/<client>, ci/<client>    a client, client → pool  (shard 0)
+/// g/<pool>/<H(group)>               a group                  (shard 0)
+/// u/<pool>/<H(canonical)>           a user
+/// gm/<pool>/<H(group)>/<H(user)>    a membership → the canonical username
+/// a/<pool>/<H(attribute, value)>    a claim on a unique value
+/// x/<pool>/<H(canonical)>           failed sign-ins of a name no user has
+/// xo/<pool>/<t>/<H(canonical)>      the same, by time of the last failure (for pruning)
+/// ```
+public enum UserPoolKeys {
+    static func hash(_ parts: String...) -> [UInt8] {
+        var h = SHA256()
+        for p in parts {
+            let bytes = Array(p.utf8)
+            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { h.update(bufferPointer: $0) }
+            h.update(data: bytes)
+        }
+        return Array(h.finalize())
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    static func pool(_ id: String) -> [UInt8] { bytes("p/\(id)") }
+    static let poolPrefix = bytes("p/")
+    static func client(_ pool: String, _ id: String) -> [UInt8] { bytes("c/\(pool)/\(id)") }
+    static func clientPrefix(_ pool: String) -> [UInt8] { bytes("c/\(pool)/") }
+    static func clientIndex(_ id: String) -> [UInt8] { bytes("ci/\(id)") }
+    static func groupPrefix(_ pool: String) -> [UInt8] { bytes("g/\(pool)/") }
+    static func group(_ pool: String, _ name: String) -> [UInt8] { groupPrefix(pool) + hash(name) }
+    static func userPrefix(_ pool: String) -> [UInt8] { bytes("u/\(pool)/") }
+    static func user(_ pool: String, _ canonical: String) -> [UInt8] { userPrefix(pool) + hash(canonical) }
+    static func memberPrefix(_ pool: String, _ group: String) -> [UInt8] { bytes("gm/\(pool)/") + hash(group) }
+    static func member(_ pool: String, _ group: String, _ canonical: String) -> [UInt8] {
+        memberPrefix(pool, group) + hash(canonical)
+    }
+    static func alias(_ pool: String, _ attribute: String, _ value: String) -> [UInt8] {
+        bytes("a/\(pool)/") + hash(attribute, value)
+    }
+    static func phantom(_ pool: String, _ canonical: String) -> [UInt8] { bytes("x/\(pool)/") + hash(canonical) }
+    static func phantomOrderPrefix(_ pool: String) -> [UInt8] { bytes("xo/\(pool)/") }
+    static func phantomOrder(_ pool: String, _ at: Int64, _ canonical: String) -> [UInt8] {
+        phantomOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + hash(canonical)
+    }
+
+    /// The first key after every key that starts with `prefix` (hashed parts can hold any
+    /// byte, 0xff included, so "prefix + 0xff" would not do).
+    static func end(of prefix: [UInt8]) -> [UInt8] {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xff {
+                end[end.count - 1] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return [0xff, 0xff, 0xff, 0xff, 0xff]
+    }
+
+    /// Where a user's record lives in a node's `sm_data` table.
+    public static func userRecordKey(shard: UInt32, pool: String, canonical: String) -> [UInt8] {
+        ShardKeys.key(shard, user(pool, canonical))
+    }
+
+    /// The user shard (1...userShards) holding a user: jump hash of "pool/canonical".
+    public static func userShard(pool: String, canonical: String, userShards: Int) -> UInt32 {
+        var h = FNV1a()
+        h.add(Array("\(pool)/\(canonical)".utf8))
+        return UInt32(jumpHash(h.value, buckets: Int32(userShards))) + 1
+    }
+}

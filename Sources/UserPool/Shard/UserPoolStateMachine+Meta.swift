@@ -1,0 +1,65 @@
+import Foundation
+import Sharding
+import Storage
+
+/// Shard 0's commands: pools, app clients and group definitions.
+extension UserPoolStateMachine {
+    func applyMeta(_ cmd: UserPoolCommand, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> UserPoolReply {
+        typealias K = UserPoolKeys
+        switch cmd {
+        case .createPool(let pool):
+            if try ctx.contains(K.pool(pool.id), txn) {
+                return .error(PoolError(.invalidParameter, "User pool \(pool.id) already exists."))
+            }
+            try ctx.store(K.pool(pool.id), pool, txn)
+            return .pool(pool)
+        case .updatePool(let pool):
+            guard try ctx.contains(K.pool(pool.id), txn) else { return .error(Self.noPool(pool.id)) }
+            try ctx.store(K.pool(pool.id), pool, txn)
+            return .pool(pool)
+        case .deletePool(let id):
+            guard try ctx.delete(K.pool(id), txn) else { return .error(Self.noPool(id)) }
+            for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
+            for (k, v) in try ctx.entries(K.clientPrefix(id), txn) {
+                if let c = try? JSONDecoder().decode(AppClient.self, from: Data(v)) {
+                    try ctx.delete(K.clientIndex(c.id), txn)
+                }
+                try txn.delete(k, in: ctx.tables.data)
+            }
+            return .ok
+        case .createClient(let client), .updateClient(let client):
+            guard try ctx.contains(K.pool(client.poolId), txn) else { return .error(Self.noPool(client.poolId)) }
+            if case .updateClient = cmd, try !ctx.contains(K.client(client.poolId, client.id), txn) {
+                return .error(PoolError(.resourceNotFound, "User pool client \(client.id) does not exist."))
+            }
+            try ctx.store(K.client(client.poolId, client.id), client, txn)
+            try txn.put(ctx.key(K.clientIndex(client.id)), Array(client.poolId.utf8), in: ctx.tables.data)
+            return .client(client)
+        case .deleteClient(let poolId, let clientId):
+            guard try ctx.delete(K.client(poolId, clientId), txn) else {
+                return .error(PoolError(.resourceNotFound, "User pool client \(clientId) does not exist."))
+            }
+            try ctx.delete(K.clientIndex(clientId), txn)
+            return .ok
+        case .createGroup(let group):
+            guard try ctx.contains(K.pool(group.poolId), txn) else { return .error(Self.noPool(group.poolId)) }
+            if try ctx.contains(K.group(group.poolId, group.name), txn) {
+                return .error(PoolError(.groupExists, "A group with the name \(group.name) already exists."))
+            }
+            try ctx.store(K.group(group.poolId, group.name), group, txn)
+            return .group(group)
+        case .updateGroup(let group):
+            guard try ctx.contains(K.group(group.poolId, group.name), txn) else {
+                return .error(PoolError(.resourceNotFound, "Group not found."))
+            }
+            try ctx.store(K.group(group.poolId, group.name), group, txn)
+            return .group(group)
+        case .deleteGroup(let poolId, let name):
+            return try ctx.delete(K.group(poolId, name), txn) ? .ok : .error(PoolError(.resourceNotFound, "Group not found."))
+        default:
+            throw PoolError(.internalError, "not a shard-0 command")
+        }
+    }
+
+    static func noPool(_ id: String) -> PoolError { PoolError(.resourceNotFound, "User pool \(id) does not exist.") }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Sharding
+import Storage
+
+/// Queries: point reads (spliced from the stored bytes) and listings in key order.
+extension UserPoolStateMachine {
+    /// Listings return at most this many records per read, whatever the query asks.
+    static let maxListing = 1_000
+
+    public func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {
+        typealias K = UserPoolKeys
+        let query = try UserPoolQuery.decode(request)
+        let ctx = Context(shard: shard, tables: tables)
+        func stored(_ k: [UInt8]) throws -> [UInt8]? { try txn.get(ctx.key(k), in: tables.data) }
+        /// Values under `prefix` after the key `after` (a full key below the prefix), in order.
+        func values(_ prefix: [UInt8], after: [UInt8]?, limit: Int) throws -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            let limit = min(max(limit, 0), Self.maxListing)
+            guard limit > 0 else { return out }
+            let from = after.map { ctx.key($0) + [0] } ?? ctx.key(prefix)
+            try txn.scan(tables.data, from: from, to: ctx.key(UserPoolKeys.end(of: prefix))) { _, v in
+                out.append(Array(v))
+                return out.count < limit
+            }
+            return out
+        }
+        func decoded<T: Decodable>(_ all: [[UInt8]], as: T.Type) throws -> [T] {
+            try all.map { try JSONDecoder().decode(T.self, from: Data($0)) }
+        }
+        let reply: UserPoolReply
+        switch query {
+        case .pool(let id):
+            return Self.pointReply("pool", try stored(K.pool(id)), absent: .pool(nil))
+        case .pools(let after, let limit):
+            reply = .pools(try decoded(values(K.poolPrefix, after: after.map(K.pool), limit: limit), as: Pool.self))
+        case .client(let p, let c):
+            return Self.pointReply("client", try stored(K.client(p, c)), absent: .client(nil))
+        case .clientById(let c):
+            guard let pool = try stored(K.clientIndex(c)) else { return UserPoolReply.client(nil).encoded }
+            let poolId = String(decoding: pool, as: UTF8.self)
+            return Self.pointReply("client", try stored(K.client(poolId, c)), absent: .client(nil))
+        case .clients(let p, let after, let limit):
+            let after = after.map { K.client(p, $0) }
+            reply = .clients(try decoded(values(K.clientPrefix(p), after: after, limit: limit), as: AppClient.self))
+        case .user(let p, let c):
+            return Self.pointReply("user", try stored(K.user(p, c)), absent: .user(nil))
+        case .users(let p, let after, let limit):
+            let after = after.map { K.user(p, $0) }
+            reply = .users(try decoded(values(K.userPrefix(p), after: after, limit: limit), as: User.self))
+        case .group(let p, let n):
+            return Self.pointReply("group", try stored(K.group(p, n)), absent: .group(nil))
+        case .groups(let p, let after, let limit):
+            let after = after.map { K.group(p, $0) }
+            reply = .groups(try decoded(values(K.groupPrefix(p), after: after, limit: limit), as: Group.self))
+        case .members(let p, let g, let after, let limit):
+            let after = after.map { K.member(p, g, $0) }
+            let names = try values(K.memberPrefix(p, g), after: after, limit: limit)
+            reply = .names(names.map { String(decoding: $0, as: UTF8.self) })
+        case .alias(let p, let a, let v):
+            return Self.pointReply("alias", try stored(K.alias(p, a, v)), absent: .alias(nil))
+        }
+        return reply.encoded
+    }
+
+    /// A point read's reply made from the record's stored JSON as it is. JSONEncoder writes
+    /// `UserPoolReply.user(u)` as `{"user":{"_0":<u>}}` and stores `u` with the same encoder,
+    /// so splicing the stored bytes into that frame gives the reply byte for byte, without
+    /// decoding the record and encoding it again (most of a sign-in read's CPU on the node).
+    /// The front decodes the record as before; an absent one goes through the encoder.
+    static func pointReply(_ name: String, _ record: [UInt8]?, absent: UserPoolReply) -> [UInt8] {
+        guard let record else { return absent.encoded }
+        return Array("{\"\(name)\":{\"_0\":".utf8) + record + Array("}}".utf8)
+    }
+}

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import Sharding
+import Storage
+
+/// A user shard's commands: users, sign-in attempts, memberships and unique-value claims.
+extension UserPoolStateMachine {
+    /// Memberships removed per `purgeGroup` command, so one command stays small.
+    static let purgeBatch = 500
+    /// Expired failure records of unknown names dropped per sign-in attempt.
+    static let phantomPruneBatch = 8
+
+    func applyUser(_ cmd: UserPoolCommand, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> UserPoolReply {
+        typealias K = UserPoolKeys
+        switch cmd {
+        case .createUser(let user, let canonical):
+            // Re-checked here, at apply, so two racing sign-ups cannot both win.
+            if try ctx.contains(K.user(user.poolId, canonical), txn) {
+                return .error(PoolError(.usernameExists, "User already exists"))
+            }
+            try ctx.store(K.user(user.poolId, canonical), user, txn)
+            return .user(user.withoutSecrets)
+        case .updateUser(let user, let canonical, let expected):
+            guard let current = try ctx.load(K.user(user.poolId, canonical), as: User.self, txn) else {
+                return .error(PoolError(.userNotFound, "User does not exist."))
+            }
+            guard current.version == expected else { return .error(PoolError(.conflict, "the user changed concurrently")) }
+            var next = user
+            next.version = expected + 1
+            try ctx.store(K.user(user.poolId, canonical), next, txn)
+            return .user(next.withoutSecrets)
+        case .deleteUser(let poolId, let canonical):
+            guard let user = try ctx.load(K.user(poolId, canonical), as: User.self, txn) else {
+                return .error(PoolError(.userNotFound, "User does not exist."))
+            }
+            for g in user.groups ?? [] { try ctx.delete(K.member(poolId, g, canonical), txn) }
+            try ctx.delete(K.user(poolId, canonical), txn)
+            return .user(user.withoutSecrets)
+        case .signInAttempt(let poolId, let canonical, let ok, let digest, let now, let base):
+            return try attempt(poolId, canonical, passwordOK: ok, digest: digest, now: now, base: base, ctx, txn)
+        case .setMembership(let poolId, let canonical, let group, let member):
+            guard var user = try ctx.load(K.user(poolId, canonical), as: User.self, txn) else {
+                return .error(PoolError(.userNotFound, "User does not exist."))
+            }
+            var groups = Set(user.groups ?? [])
+            if member {
+                groups.insert(group)
+                try txn.put(ctx.key(K.member(poolId, group, canonical)), Array(canonical.utf8), in: ctx.tables.data)
+            } else {
+                groups.remove(group)
+                try ctx.delete(K.member(poolId, group, canonical), txn)
+            }
+            user.groups = groups.sorted()
+            user.version += 1
+            try ctx.store(K.user(poolId, canonical), user, txn)
+            return .user(user.withoutSecrets)
+        case .purgeGroup(let poolId, let group):
+            let members = try ctx.entries(K.memberPrefix(poolId, group), limit: Self.purgeBatch + 1, txn)
+            for (k, v) in members.prefix(Self.purgeBatch) {
+                let canonical = String(decoding: v, as: UTF8.self)
+                if var user = try ctx.load(K.user(poolId, canonical), as: User.self, txn) {
+                    user.groups = (user.groups ?? []).filter { $0 != group }
+                    user.version += 1
+                    try ctx.store(K.user(poolId, canonical), user, txn)
+                }
+                try txn.delete(k, in: ctx.tables.data)
+            }
+            return .more(members.count > Self.purgeBatch)
+        default:
+            throw PoolError(.internalError, "not a user command")
+        }
+    }
+
+    /// Counts a password check in log order: while locked nothing is counted or revealed;
+    /// a right password clears the count only if the verifier is still the one checked.
+    private func attempt(
+        _ poolId: String, _ canonical: String, passwordOK: Bool, digest: [UInt8], now: Int64, base: Int64,
+        _ ctx: Context, _ txn: borrowing WriteTransaction
+    ) throws -> UserPoolReply {
+        let key = UserPoolKeys.user(poolId, canonical)
+        guard var user = try ctx.load(key, as: User.self, txn) else {
+            return try phantomAttempt(poolId, canonical, now: now, base: base, ctx, txn)
+        }
+        var lockout = user.lockout
+        if lockout.isLocked(at: now) { return .attempt(.lockedOut, nil) }
+        let current = user.verifier.map(\.digest) ?? []
+        if passwordOK && !current.isEmpty && current == digest {
+            if !lockout.isClear {
+                user.lockout = Lockout()
+                user.version += 1
+                try ctx.store(key, user, txn)
+            }
+            return .attempt(.accepted, user.withoutSecrets)
+        }
+        lockout.fail(at: now, baseSeconds: base)
+        user.lockout = lockout
+        user.version += 1
+        try ctx.store(key, user, txn)
+        return .attempt(.refused, nil)
+    }
+
+    /// The same count for a name no user has, kept for 15 quiet minutes (then pruned), so
+    /// a lock says nothing about whether the user exists.
+    private func phantomAttempt(
+        _ poolId: String, _ canonical: String, now: Int64, base: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction
+    ) throws -> UserPoolReply {
+        typealias K = UserPoolKeys
+        let key = K.phantom(poolId, canonical)
+        var lockout = try ctx.load(key, as: Lockout.self, txn) ?? Lockout()
+        if lockout.isLocked(at: now) { return .attempt(.lockedOut, nil) }
+        if let last = lockout.lastFailureAt { try ctx.delete(K.phantomOrder(poolId, last, canonical), txn) }
+        lockout.fail(at: now, baseSeconds: base)
+        try ctx.store(key, lockout, txn)
+        try txn.put(ctx.key(K.phantomOrder(poolId, now, canonical)), Array(canonical.utf8), in: ctx.tables.data)
+        // Forget names quiet for longer than the lockout remembers.
+        let stale = try ctx.entries(K.phantomOrderPrefix(poolId), limit: Self.phantomPruneBatch, txn)
+        let cutoff = now - Lockout.quietSeconds - Lockout.maxSeconds
+        let prefix = ctx.key(K.phantomOrderPrefix(poolId)).count
+        for (k, v) in stale {
+            let at = Int64(bitPattern: k.dropFirst(prefix).prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+            guard at < cutoff else { break }
+            try txn.delete(k, in: ctx.tables.data)
+            try ctx.delete(K.phantom(poolId, String(decoding: v, as: UTF8.self)), txn)
+        }
+        return .attempt(.refused, nil)
+    }
+
+    func applyAlias(_ cmd: UserPoolCommand, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> UserPoolReply {
+        typealias K = UserPoolKeys
+        switch cmd {
+        case .reserveAlias(let poolId, let attribute, let value, let owner, let now, let staleBefore, let takeOver):
+            let k = K.alias(poolId, attribute, value)
+            if let claim = try ctx.load(k, as: AliasClaim.self, txn), claim.owner != owner {
+                let stale = claim.state == .reserved && claim.since < staleBefore
+                // The front decides: taken, or stale and worth a check.
+                guard stale && takeOver == claim.owner else { return .alias(claim) }
+            }
+            try ctx.store(k, AliasClaim(owner: owner, state: .reserved, since: now, attribute: attribute, value: value), txn)
+            return .ok
+        case .commitAlias(let poolId, let attribute, let value, let owner):
+            let k = K.alias(poolId, attribute, value)
+            if let claim = try ctx.load(k, as: AliasClaim.self, txn), claim.owner != owner { return .alias(claim) }
+            try ctx.store(k, AliasClaim(owner: owner, state: .committed, since: 0, attribute: attribute, value: value), txn)
+            return .ok
+        case .releaseAlias(let poolId, let attribute, let value, let owner):
+            let k = K.alias(poolId, attribute, value)
+            if let claim = try ctx.load(k, as: AliasClaim.self, txn), claim.owner == owner { try ctx.delete(k, txn) }
+            return .ok
+        default:
+            throw PoolError(.internalError, "not an alias command")
+        }
+    }
+}
+
+/// A fingerprint of a verifier: a sign-in attempt names the one it checked, so a password
+/// changed in between is not accepted.
+public enum PasswordVerifierDigest {
+    public static func of(salt: [UInt8], verifier: [UInt8]) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: salt)
+        h.update(data: verifier)
+        return Array(h.finalize())
+    }
+}

@@ -1,0 +1,178 @@
+"""The node's port as a hostile peer sees it: mutual TLS with the cluster's CA, identities
+from certificates, roles, bounded frames, and commands that cannot apply."""
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+from conftest import COGNATE, NodeCluster
+
+
+def frame(kind, payload, version=1):
+    return struct.pack(">IBB", len(payload) + 2, version, kind) + payload
+
+
+def closed_by_server(sock, timeout=10):
+    sock.settimeout(timeout)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if data == b"":
+                return True
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def tls_connect(port, tls_dir, name="front", ca=None, certificate=True):
+    """A TLS connection to a node as the holder of `name`.pem/.key from `tls_dir`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(ca or os.path.join(tls_dir, "ca.pem"))
+    if certificate:
+        context.load_cert_chain(os.path.join(tls_dir, f"{name}.pem"), os.path.join(tls_dir, f"{name}.key"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(raw)
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+def raft_append(sender, to, term, key, value):
+    """A `.raft` frame payload: one append for shard 1 carrying a key-value put."""
+    command = bytes([1]) + struct.pack(">I", len(key)) + key + struct.pack(">I", len(value)) + value
+    data = b"\x01" * 16 + command  # request id, then the command
+    entry = u64(term) + u64(2) + bytes([0]) + struct.pack(">I", len(data)) + data
+    message = (bytes([4]) + u64(sender) + u64(to) + u64(term) + u64(term) + u64(1) + u64(2) + b"\x00" + u64(0) + u64(0)
+               + struct.pack(">I", 0) + struct.pack(">I", 1) + entry)
+    return struct.pack(">I", 1) + struct.pack(">I", 1) + message
+
+
+def test_plaintext_garbage_is_refused_by_the_tls_layer_and_the_node_goes_on(node_cluster):
+    c = node_cluster()
+    c.start_all()
+    port = c.peer[1]
+    for data in [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", struct.pack(">I", 0xFFFFFFF0) + b"\x01\x02" * 200,
+                 frame(10, b"\x00" * 40)]:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(data)
+        assert closed_by_server(s)
+        s.close()
+    # Silence after connecting: the handshake timeout closes it.
+    s = socket.create_connection(("127.0.0.1", port))
+    assert closed_by_server(s, timeout=15)
+    s.close()
+    assert c.kv("put", "after-garbage", "still-here").stdout.strip() == "ok"
+    assert c.kv("get", "after-garbage").stdout.strip() == "still-here"
+
+
+def test_frames_past_the_role_limit_or_malformed_close_only_that_connection(node_cluster):
+    c = node_cluster()
+    c.start_all()
+    port = c.peer[1]
+    bad_inputs = {
+        "oversized for a front": struct.pack(">I", 3 << 20) + b"\x01\x0a",
+        "wrong version": frame(10, b"\x00" * 8, version=9),
+        "unknown kind": frame(77, b"\x00" * 8),
+        "malformed request": frame(10, b"\x01\x02"),
+    }
+    for name, data in bad_inputs.items():
+        s = tls_connect(port, c.tls)
+        s.sendall(data)
+        assert closed_by_server(s), name
+        s.close()
+    # Truncated: half a frame, then the client hangs up; the node logs it and goes on.
+    s = tls_connect(port, c.tls)
+    s.sendall(struct.pack(">IBB", 100, 1, 10) + b"\x00" * 10)
+    s.close()
+    time.sleep(0.5)
+    log = c.log(1)
+    assert "exceeds the 2097152-byte limit" in log and "frame version 9" in log and "unknown frame kind 77" in log
+    assert "closed inside a frame" in log
+    assert c.kv("put", "after-garbage", "still-here").stdout.strip() == "ok"
+    for i in c.ids:
+        assert all(s["leader"] != 0 for s in c.status(i)["shards"])
+
+
+def test_hostile_peers_are_refused_logged_and_nothing_they_send_applies(node_cluster, tmp_path):
+    c = node_cluster()
+    c.start_all()
+    port = c.peer[1]
+    term = max(s["term"] for s in c.status(1)["shards"])
+
+    # No certificate at all: the handshake fails.
+    s = tls_connect(port, c.tls, certificate=False)
+    assert closed_by_server(s)
+
+    # A certificate from another CA: refused by the node (and the node's by us).
+    os.makedirs(tmp_path / "other")
+    other = NodeCluster(str(tmp_path / "other"), nodes=1)
+    try:
+        s = tls_connect(port, other.tls, name="node1", ca=os.path.join(c.tls, "ca.pem"))
+        assert closed_by_server(s)
+    except ssl.SSLError:
+        pass  # refused during the handshake itself
+
+    # The front's certificate sending node traffic: closed, by name of its role.
+    s = tls_connect(port, c.tls, name="front")
+    s.sendall(frame(1, u64(2)))
+    assert closed_by_server(s)
+    s = tls_connect(port, c.tls, name="front")
+    s.sendall(frame(2, raft_append(2, 1, term + 5, b"pwned-front", b"x")))
+    assert closed_by_server(s)
+
+    # Node 3's certificate claiming to be node 2, by hello and by raft messages.
+    s = tls_connect(port, c.tls, name="node3")
+    s.sendall(frame(1, u64(2)))
+    assert closed_by_server(s)
+    s = tls_connect(port, c.tls, name="node3")
+    s.sendall(frame(2, raft_append(2, 1, term + 5, b"pwned-node", b"x")))
+    assert closed_by_server(s)
+
+    time.sleep(1)
+    log = c.log(1)
+    assert "front front" in log and "may send client requests only" in log, log[-2000:]
+    assert "hello as node 2 from the certificate of node 3" in log
+    assert "raft messages not from node 3" in log
+    # Nothing they sent applied, and no term moved for it.
+    for key in ["pwned-front", "pwned-node"]:
+        assert c.kv("get", key).stdout.strip() == "(absent)", key
+    assert all(s["term"] < term + 5 for s in c.status(1)["shards"])
+    assert c.kv("put", "after-hostile", "ok").stdout.strip() == "ok"
+
+
+def test_the_kv_harness_is_refused_unless_the_definition_enables_it(node_cluster):
+    c = node_cluster(kv_harness=False)
+    c.start_all()
+    put = c.kv("put", "k", "v", check=False)
+    assert put.returncode != 0
+    assert "key-value harness is disabled" in put.stderr + put.stdout
+
+
+def test_a_command_that_cannot_apply_is_rejected_alike_on_every_replica_and_nodes_survive_restarts(node_cluster):
+    c = node_cluster()
+    c.start_all()
+    # A key LMDB refuses (over 511 bytes): every replica rejects it at apply, none stops.
+    put = c.kv("put", "k" * 600, "v")
+    assert put.stdout.strip() == "rejected", put
+
+    def rejected(i):
+        metric = [l for l in c.metrics(i).splitlines() if l.startswith("cognate_raft_rejected_entries_total")]
+        return float(metric[0].split()[-1]) if metric else 0
+
+    deadline = time.time() + 10  # followers apply within a tick or two
+    while time.time() < deadline and not all(rejected(i) >= 1 for i in c.ids):
+        time.sleep(0.1)
+    for i in c.ids:
+        assert c.procs[i].poll() is None, f"node {i} died"
+        assert rejected(i) >= 1, i
+        assert "could not apply and was rejected" in c.log(i)
+    # Every node restarts over the committed entry and serves.
+    c.stop_all()
+    c.start_all()
+    assert c.kv("put", "after-restart", "ok").stdout.strip() == "ok"
+    assert c.kv("get", "after-restart").stdout.strip() == "ok"
