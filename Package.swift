@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "NodeRPC", "Sharding", "Raft", "Storage"]
+            dependencies: ["Node", "NodeRPC", "Sharding", "Raft", "Storage", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "UserPoolTests",

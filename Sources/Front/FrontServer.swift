@@ -66,10 +66,21 @@ public struct FrontServer: Sendable {
         do {
             return Self.response(.ok, JSONOutput.data(try await body(poolId)), type: "application/json")
         } catch let e as CognitoError {
-            return Self.error(e)
+            return reply(e, operation: "well-known")
         } catch {
-            return Self.error(.internalError("\(error)"))
+            return reply(.internalError("\(error)"), operation: "well-known")
         }
+    }
+
+    /// An error's response; an internal one (5xx) is logged with a request id and answered
+    /// without its detail (addresses, storage errors), the id in its place.
+    func reply(_ e: CognitoError, operation: String) -> Response {
+        guard e.status >= 500 else { return Self.error(e) }
+        var rng = SystemRandomNumberGenerator()
+        let requestId = randomUUIDString(using: &rng)
+        logger.error("\(operation) failed (request id \(requestId)): \(e)")
+        let shown = CognitoError(e.type, "An internal error occurred. Request id: \(requestId)", status: e.status)
+        return Self.error(shown, requestId: requestId)
     }
 
     static let targetName = HTTPField.Name("X-Amz-Target")!
@@ -78,21 +89,23 @@ public struct FrontServer: Sendable {
     /// Every response's CORS headers, parsed once.
     static let corsFields = cors.map { HTTPField(name: HTTPField.Name($0.0)!, value: $0.1) }
 
-    static func response(_ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil) -> Response {
+    static func response(
+        _ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil, requestId: String? = nil
+    ) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(corsFields.count + 3)
         headers[.contentType] = type
         var rng = SystemRandomNumberGenerator()
-        headers[requestIdName] = randomUUIDString(using: &rng)
+        headers[requestIdName] = requestId ?? randomUUIDString(using: &rng)
         headers.append(contentsOf: corsFields)
         if let errorType { headers[errorTypeName] = errorType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func error(_ e: CognitoError) -> Response {
+    static func error(_ e: CognitoError, requestId: String? = nil) -> Response {
         response(
             HTTPResponse.Status(code: e.status), JSONOutput.data(["__type": e.type, "message": e.message]),
-            type: "application/x-amz-json-1.1", errorType: e.type)
+            type: "application/x-amz-json-1.1", errorType: e.type, requestId: requestId)
     }
 
     func handle(_ request: Request) async -> Response {
@@ -114,13 +127,11 @@ public struct FrontServer: Sendable {
             let output = try await operations.dispatch(operation, input)
             return Self.response(.ok, JSONOutput.data(output), type: "application/x-amz-json-1.1")
         } catch let e as CognitoError {
-            if e.status >= 500 { logger.error("\(operation): \(e)") }
-            return Self.error(e)
+            return reply(e, operation: operation)
         } catch let e as PoolError {
-            return Self.error(CognitoError(e))
+            return reply(CognitoError(e), operation: operation)
         } catch {
-            logger.error("\(operation): unexpected \(error)")
-            return Self.error(.internalError("internal error"))
+            return reply(.internalError("unexpected \(error)"), operation: operation)
         }
     }
 

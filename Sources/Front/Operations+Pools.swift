@@ -207,7 +207,9 @@ extension Operations {
         }
         for key in ["ReadAttributes", "WriteAttributes"] {
             guard let attrs = try input.strings(key) else { continue }
-            for a in attrs where pool.attribute(a) == nil {
+            // Only an administrator or a verification sets the verification flags.
+            let writable = { (a: String) in key == "ReadAttributes" || !PoolRules.verificationAttributes.contains(a) }
+            for a in attrs where pool.attribute(a) == nil || !writable(a) {
                 throw CognitoError.invalidParameter("Invalid \(key == "ReadAttributes" ? "read" : "write") attributes specified while creating a client")
             }
             if key == "ReadAttributes" { client.readAttributes = attrs } else { client.writeAttributes = attrs }
@@ -221,6 +223,7 @@ extension Operations {
         client.idTokenValidity = try input.int("IdTokenValidity") ?? client.idTokenValidity
         client.tokenValidityUnits = try input.stringMap("TokenValidityUnits") ?? client.tokenValidityUnits
         client.name = try input.string("ClientName", max: 128) ?? client.name
+        if let refusal = TokenRules.validate(client) { throw CognitoError(refusal) }
     }
 
     func describe(_ c: AppClient) -> [String: Any] {

@@ -33,7 +33,7 @@ extension Operations {
             poolId: pool.id, username: stored, sub: sub ?? Self.newSub(), attributes: attributes, status: status, enabled: true,
             createdAt: t, modifiedAt: t, verifier: makeVerifier(pool: pool, username: stored, password: password),
             temporaryPasswordExpiresAt: temporary ? t + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400 : nil,
-            failedAttempts: 0, lockedUntil: nil, lastFailureAt: nil, tokenGeneration: 0, version: 1)
+            failedAttempts: 0, lockedUntil: nil, lastFailureAt: nil, version: 1)
         guard case .user(let saved?) = try await store.propose(store.userShard(pool: pool.id, canonical: canonical), .createUser(user, canonical: canonical)) else {
             throw CognitoError.internalError("unexpected reply creating a user")
         }
@@ -54,9 +54,7 @@ extension Operations {
         let attributes = try input.attributes("UserAttributes") ?? [:]
         try PoolRules.validatePassword(password, policy: pool.policy)
         try PoolRules.validateAttributes(attributes, pool: pool, creating: true, byAdmin: false)
-        if let writable = client.writeAttributes, let bad = attributes.keys.sorted().first(where: { !writable.contains($0) }) {
-            throw CognitoError("NotAuthorizedException", "A client attempted to write unauthorized attribute \(bad)")
-        }
+        if let refusal = PoolRules.checkUserWritable(attributes, client: client) { throw CognitoError(refusal) }
         let user = try await createClaimed(pool: pool, username: username, attributes: attributes, password: password, status: .unconfirmed, temporary: false)
         return ["UserConfirmed": false, "UserSub": user.sub]
     }
@@ -78,9 +76,8 @@ extension Operations {
     func adminGetUser(_ input: JSONInput) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
         let user = try await resolveUser(pool: pool, username: try input.required("Username", max: 128))
-        var out = userType(user, includeAttributesKey: "UserAttributes")
-        out["UserMFASettingList"] = [String]()
-        return out
+        // UserMFASettingList is left out while the user has no MFA setting, as Cognito does.
+        return userType(user, includeAttributesKey: "UserAttributes")
     }
 
     /// Read-modify-write of the user named (or aliased) by `username`.
@@ -135,8 +132,11 @@ extension Operations {
 
     func adminSetEnabled(_ input: JSONInput, _ enabled: Bool) async throws -> [String: Any] {
         let pool = try await store.pool(try poolId(input))
+        let at = nowMilliseconds()
         _ = try await modify(pool: pool, username: try input.required("Username", max: 128)) { (u: inout User) throws(CognitoError) in
             u.enabled = enabled
+            // Disabling revokes every token the user holds (enabling does not bring them back).
+            if !enabled { u.signedOutAt = max(u.signedOutAt ?? 0, at) }
             u.modifiedAt = now()
         }
         return [:]
@@ -149,9 +149,17 @@ extension Operations {
         }
         try PoolRules.validateAttributes(attributes, pool: pool, creating: false, byAdmin: true)
         let user = try await resolveUser(pool: pool, username: try input.required("Username", max: 128))
+        try await updateAttributes(pool: pool, user: user, attributes, byAdmin: true)
+        return [:]
+    }
+
+    /// Changes a user's attributes: new unique values are claimed before the user changes,
+    /// old ones freed after; a changed email or phone becomes unverified (`PoolRules.apply`).
+    func updateAttributes(pool: Pool, user: User, _ attributes: [String: String], byAdmin: Bool) async throws {
         let owner = PoolRules.canonical(user.username, in: pool)
-        // New unique values are claimed before the user changes; old ones freed after.
-        let changed = uniqueAttributes(pool).filter { a in attributes[a].map { aliasValue(a, $0) } != user.attributes[a].map { aliasValue(a, $0) } && attributes[a] != nil }
+        let changed = uniqueAttributes(pool).filter { a in
+            attributes[a] != nil && attributes[a].map { aliasValue(a, $0) } != user.attributes[a].map { aliasValue(a, $0) }
+        }
         var reserved: [(String, String)] = []
         do {
             for a in changed {
@@ -159,7 +167,7 @@ extension Operations {
                 reserved.append((a, attributes[a]!))
             }
             _ = try await store.modifyUser(pool: pool, username: user.username) { (u: inout User) throws(CognitoError) in
-                for (k, v) in attributes { u.attributes[k] = v }
+                PoolRules.apply(attributes, to: &u, byAdmin: byAdmin)
                 u.modifiedAt = now()
             }
         } catch {
@@ -170,7 +178,6 @@ extension Operations {
             try await commitClaim(pool, a, v, owner: owner)
             if let old = user.attributes[a] { await releaseClaim(pool, a, old, owner: owner) }
         }
-        return [:]
     }
 
     func adminDeleteUserAttributes(_ input: JSONInput) async throws -> [String: Any] {

@@ -78,6 +78,14 @@ public struct PoolStore: Sendable {
         return u
     }
 
+    /// The user stored under `canonical`, or nil.
+    public func userIfPresent(pool: Pool, canonical: String) async throws(CognitoError) -> User? {
+        guard case .user(let u) = try await query(userShard(pool: pool.id, canonical: canonical), .user(poolId: pool.id, canonical: canonical)) else {
+            throw .internalError("unexpected reply reading a user")
+        }
+        return u
+    }
+
     /// Read-modify-write of a user with the version check, retried on a concurrent change.
     public func modifyUser(pool: Pool, username: String, _ change: (inout User) throws(CognitoError) -> Void) async throws(CognitoError) -> User {
         let canonical = PoolRules.canonical(username, in: pool)

@@ -8,6 +8,8 @@ import NIOConcurrencyHelpers
 /// bootstraps swift-metrics with.
 struct NodeMetrics: Sendable {
     let proposals = Counter(label: "cognate_raft_proposals_total")
+    /// Linearizable reads taken (each served after a ReadIndex round).
+    let reads = Counter(label: "cognate_reads_total")
     let commits = Counter(label: "cognate_raft_entries_applied_total")
     let elections = Counter(label: "cognate_raft_elections_total")
     let leaderChanges = Counter(label: "cognate_raft_leader_changes_total")

@@ -208,6 +208,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .read(let shard, let request, let reply):
             guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
+            metrics.reads.increment()
             r.pendingReads.append((request, reply))
         case .localRead(let shard, let request, let reply):
             guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }

@@ -138,7 +138,9 @@ public struct User: Codable, Sendable, Equatable {
     public var failedAttempts: Int
     public var lockedUntil: Int64?
     public var lastFailureAt: Int64?
-    public var tokenGeneration: Int
+    /// Milliseconds: tokens whose sign-in began at or before it are revoked (GlobalSignOut,
+    /// AdminUserGlobalSignOut, AdminDisableUser).
+    public var signedOutAt: Int64?
     /// Bumped on every change; writes compare it to refuse lost updates.
     public var version: Int
     /// Names of the groups the user belongs to, sorted.
@@ -146,7 +148,7 @@ public struct User: Codable, Sendable, Equatable {
     /// Refresh-token families (origin_jti) revoked with RevokeToken; most recent last.
     public var revokedOrigins: [String]?
 
-    public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, tokenGeneration: Int, version: Int, groups: [String]? = nil) {
+    public init(poolId: String, username: String, sub: String, attributes: [String: String], status: Status, enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?, failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, signedOutAt: Int64? = nil, version: Int, groups: [String]? = nil) {
         self.poolId = poolId
         self.username = username
         self.sub = sub
@@ -160,7 +162,7 @@ public struct User: Codable, Sendable, Equatable {
         self.failedAttempts = failedAttempts
         self.lockedUntil = lockedUntil
         self.lastFailureAt = lastFailureAt
-        self.tokenGeneration = tokenGeneration
+        self.signedOutAt = signedOutAt
         self.version = version
         self.groups = groups
     }

@@ -14,6 +14,8 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let notAuthorized = Code(rawValue: "NotAuthorizedException")
         public static let limitExceeded = Code(rawValue: "LimitExceededException")
         public static let unsupportedUserState = Code(rawValue: "UnsupportedUserStateException")
+        public static let userNotConfirmed = Code(rawValue: "UserNotConfirmedException")
+        public static let passwordResetRequired = Code(rawValue: "PasswordResetRequiredException")
         public static let internalError = Code(rawValue: "InternalErrorException")
         /// A concurrent change won; the front retries the read-modify-write.
         public static let conflict = Code(rawValue: "ConcurrentModificationException")

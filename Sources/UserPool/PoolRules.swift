@@ -82,6 +82,32 @@ public enum PoolRules {
         }
     }
 
+    /// Attributes only an administrator or a verification may set.
+    public static let verificationAttributes: Set<String> = ["email_verified", "phone_number_verified"]
+
+    /// Cognito's refusal when a user (through an app client) writes an attribute the client
+    /// may not: the verification flags always, others outside the client's WriteAttributes.
+    public static func checkUserWritable(_ attributes: [String: String], client: AppClient?) -> PoolError? {
+        for name in attributes.keys.sorted() {
+            if verificationAttributes.contains(name) || !(client?.writeAttributes?.contains(name) ?? true) {
+                return PoolError(.notAuthorized, "A client attempted to write unauthorized attribute \(name)")
+            }
+        }
+        return nil
+    }
+
+    /// Applies attribute changes to a user: a changed email or phone number becomes
+    /// unverified, unless an administrator sets its flag in the same call.
+    public static func apply(_ attributes: [String: String], to user: inout User, byAdmin: Bool) {
+        for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
+            guard let new = attributes[attribute], new != user.attributes[attribute] else { continue }
+            if !(byAdmin && attributes[flag] != nil) { user.attributes[flag] = "false" }
+        }
+        for (name, value) in attributes where byAdmin || !verificationAttributes.contains(name) {
+            user.attributes[name] = value
+        }
+    }
+
     public static func isEmail(_ s: String) -> Bool {
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")

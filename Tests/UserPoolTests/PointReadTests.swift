@@ -60,7 +60,7 @@ struct PointReadTests {
     static let user = User(poolId: pool.id, username: "Alice", sub: "2c1e6a9e-0b7f-4f0e-9d55-8a1f3c7b6d42",
                            attributes: ["email": "alice@example.com", "name": "A \"quoted\" \\ name ✓"], status: .confirmed, enabled: true,
                            createdAt: 5, modifiedAt: 6, verifier: PasswordVerifier(salt: Array(0..<16), verifier: (0..<384).map { UInt8($0 % 251) }),
-                           temporaryPasswordExpiresAt: nil, failedAttempts: 2, lockedUntil: nil, lastFailureAt: 4, tokenGeneration: 3, version: 7,
+                           temporaryPasswordExpiresAt: nil, failedAttempts: 2, lockedUntil: nil, lastFailureAt: 4, signedOutAt: 3, version: 7,
                            groups: ["admins"])
     static let group = Group(poolId: pool.id, name: "admins", description: "d", precedence: 1, roleArn: nil, createdAt: 1, modifiedAt: 1)
 

@@ -23,7 +23,13 @@ def test_a_shard_without_a_leader_is_a_clear_5xx_not_a_hang(tmp_path):
         took = time.time() - started
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
         assert e.value.response["Error"]["Code"] == "InternalErrorException"
-        assert "unavailable" in e.value.response["Error"]["Message"]
+        # The caller learns a request id, never the cluster's insides; the log has both.
+        message = e.value.response["Error"]["Message"]
+        assert "Request id: " in message and "127.0.0.1" not in message and "shard" not in message, message
+        request_id = message.split("Request id: ")[1]
+        with open(front.log_path) as f:
+            logged = [l for l in f if request_id in l]
+        assert logged and "unavailable" in logged[0], logged
         assert took < 15
         # Back to a majority: served again.
         cluster.start(2)
