@@ -9,6 +9,11 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "AuthCrypto", targets: ["AuthCrypto"]),
         .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "Sharding", targets: ["Sharding"]),
+        .library(name: "NodeRPC", targets: ["NodeRPC"]),
+        .library(name: "Node", targets: ["Node"]),
+        .library(name: "UserPool", targets: ["UserPool"]),
+        .library(name: "Front", targets: ["Front"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

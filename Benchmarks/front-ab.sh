@@ -4,7 +4,8 @@
 # `bench crypto` ratio of a sign-in with its tokens to the floor. Taking the builds in turn
 # spreads the machine's drift over both; compare the columns, not single runs.
 #   Benchmarks/front-ab.sh A_COGNATE B_COGNATE [ROUNDS] [SECONDS]
-# e.g. a build of the commit before a change as A, .build/release/cognate as B.
+# e.g. a build of the commit before a change as A, .build/release/cognate as B. Both builds
+# must speak the same node protocol (mutual TLS, from December 2026 on).
 set -euo pipefail
 a=$(realpath "${1:?usage: front-ab.sh A_COGNATE B_COGNATE [ROUNDS] [SECONDS]}")
 b=$(realpath "${2:?usage: front-ab.sh A_COGNATE B_COGNATE [ROUNDS] [SECONDS]}")
@@ -22,10 +23,11 @@ replication = 3
 tick_ms = 50
 front = "127.0.0.1:$fp"
 admin_keys = ["cognate:cognate-local-secret"]
-master_key = "66726f6e742d61622d62656e63682d6d61737465722d6b65792d3031323334"
 TOML
+  secrets_table "$work"
   node_tables "$work" $p1 $p2 $p3 $a1 $a2 $a3
 } > "$work/cluster.toml"
+make_secrets "$b" "$work/cluster.toml"
 for i in 1 2 3; do "$b" node --config "$work/cluster.toml" --id $i --log-level warning 2>>"$work/nodes.log" & done
 sleep 3
 endpoint="http://127.0.0.1:$fp"

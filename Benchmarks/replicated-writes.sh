@@ -14,8 +14,10 @@ source "$root/Benchmarks/lib/three-nodes.sh"
 read -r p1 p2 p3 a1 a2 a3 < <(free_ports 6)
 {
   printf 'shards = 3\nreplication = 3\ntick_ms = 50\n'
+  secrets_table "$work"
   node_tables "$work" $p1 $p2 $p3 $a1 $a2 $a3
 } > "$work/cluster.toml"
+make_secrets "$bin" "$work/cluster.toml"
 floor=$("$bin" bench storage --json --dir "$work/floor" --commits 1000 --batches 5 | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["durableSinglePutCommitsPerSecond"]))')
 for i in 1 2 3; do "$bin" node --config "$work/cluster.toml" --id $i --log-level warning 2>>"$work/nodes.log" & done
 sleep 3

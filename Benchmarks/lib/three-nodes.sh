@@ -20,3 +20,14 @@ node_tables() {
       "$i" "${peers[i-1]}" "${admins[i-1]}" "$dir" "$i"
   done
 }
+
+# The definition's TLS table and master key file under DIR (print after the top-level keys,
+# before the node tables), and the files themselves, made by the build under test:
+#   secrets_table DIR;  make_secrets BIN CONFIG
+secrets_table() {
+  printf 'master_key_file = "%s/master.key"\nkv_harness = true\n[tls]\ndir = "%s/tls"\n' "$1" "$1"
+}
+make_secrets() {
+  "$1" certs create --config "$2" >/dev/null
+  "$1" keys create --config "$2" >/dev/null
+}

@@ -46,8 +46,8 @@ public struct MasterKeys: Sendable, Equatable {
         for entry in entries {
             let line = entry.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
-            let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
-            let (idText, hex) = parts.count == 2 ? (parts[0], parts[1]) : ("1", parts[0])
+            let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let (idText, hex) = parts.count == 2 ? (parts[0], parts[1]) : ("1", line)
             guard let id = UInt32(idText.trimmingCharacters(in: .whitespaces)),
                 let bytes = SRPHex.decode(hex.trimmingCharacters(in: .whitespaces)), hex.count == 64
             else {

@@ -28,6 +28,9 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         self.entry = entry
         self.logger = logger
         let tls = try ClusterTLS.load(config, node: nodeId)
+        if tls.isPlaintext {
+            logger.warning("\(ClusterTLS.plaintextVariable) is set: no TLS and no peer authentication (benchmarks only)")
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runtime = try NodeRuntime(
             nodeId: nodeId, config: config, dataDirectory: dataDirectory ?? entry.data, stateMachine: stateMachine,

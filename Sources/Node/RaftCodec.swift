@@ -38,10 +38,10 @@ enum RaftCodec {
     static func confState(_ r: inout BinaryReader) throws -> ConfState {
         var c = ConfState()
         let nv = Int(try r.u32())
-        guard nv <= 1024 else { throw BinaryReader.Truncated() }
+        guard nv <= 1024, nv * 8 <= r.remaining else { throw BinaryReader.Truncated() }
         for _ in 0..<nv { c.voters.insert(try r.u64()) }
         let nl = Int(try r.u32())
-        guard nl <= 1024 else { throw BinaryReader.Truncated() }
+        guard nl <= 1024, nl * 8 <= r.remaining else { throw BinaryReader.Truncated() }
         for _ in 0..<nl { c.learners.insert(try r.u64()) }
         return c
     }
@@ -101,7 +101,9 @@ enum RaftCodec {
         m.rejectHintTerm = try r.u64()
         m.context = try r.blob(max: 1 << 16)
         let n = Int(try r.u32())
-        guard n <= 1 << 20 else { throw BinaryReader.Truncated() }
+        // Each entry takes at least 21 bytes: a count the rest cannot hold is refused
+        // before anything is reserved for it.
+        guard n <= 1 << 20, n * 21 <= r.remaining else { throw BinaryReader.Truncated() }
         m.entries.reserveCapacity(n)
         for _ in 0..<n { m.entries.append(try entry(&r)) }
         return m

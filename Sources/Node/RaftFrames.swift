@@ -40,8 +40,12 @@ enum RaftBatch {
     static func decode(_ bytes: [UInt8]) throws -> [(UInt32, Message)] {
         var r = BinaryReader(bytes)
         let n = Int(try r.u32())
-        guard n <= 1 << 20 else { throw BinaryReader.Truncated() }
-        return try (0..<n).map { _ in (try r.u32(), try RaftCodec.message(&r)) }
+        // A message takes at least 74 bytes (shard and header): check before reserving.
+        guard n <= 1 << 20, n * 74 <= r.remaining else { throw BinaryReader.Truncated() }
+        var out: [(UInt32, Message)] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append((try r.u32(), try RaftCodec.message(&r))) }
+        return out
     }
 }
 

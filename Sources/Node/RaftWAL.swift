@@ -89,11 +89,15 @@ final class RaftWAL {
     static func decode(_ bytes: [UInt8]) throws -> [ShardRecord] {
         var r = BinaryReader(bytes)
         var out: [ShardRecord] = []
-        for _ in 0..<(try r.u32()) {
+        let count = Int(try r.u32())
+        guard count * 9 <= r.remaining else { throw BinaryReader.Truncated() }
+        for _ in 0..<count {
             let shard = try r.u32()
             let hard = try r.bool() ? try RaftCodec.hardState(&r) : nil
             var entries: [Entry] = []
-            for _ in 0..<(try r.u32()) { entries.append(try RaftCodec.entry(&r)) }
+            let n = Int(try r.u32())
+            guard n * 21 <= r.remaining else { throw BinaryReader.Truncated() }
+            for _ in 0..<n { entries.append(try RaftCodec.entry(&r)) }
             out.append(ShardRecord(shard: shard, hardState: hard, entries: entries))
         }
         return out

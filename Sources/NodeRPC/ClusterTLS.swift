@@ -57,8 +57,21 @@ public enum ClusterIdentity: Sendable, Equatable, CustomStringConvertible {
 /// (`IdentityCheck`).
 public struct ClusterTLS: Sendable {
     public let identity: ClusterIdentity
-    let server: NIOSSLContext
-    let client: NIOSSLContext
+    let server: NIOSSLContext?
+    let client: NIOSSLContext?
+
+    /// Set to `insecure` in every process of a cluster, this turns TLS off, and with it
+    /// every identity check: peers are who their hello says. It exists only so benchmarks
+    /// can measure what TLS costs in the same build (`Benchmarks/tls-cost.sh`); no definition
+    /// can ask for it, and a process that honours it says so in its log.
+    public static let plaintextVariable = "COGNATE_PLAINTEXT_FOR_BENCHMARKS"
+
+    /// Whether this process runs without TLS (`plaintextVariable`).
+    public var isPlaintext: Bool { server == nil }
+
+    static var plaintextRequested: Bool {
+        ProcessInfo.processInfo.environment[plaintextVariable] == "insecure"
+    }
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -66,6 +79,9 @@ public struct ClusterTLS: Sendable {
 
     /// The contexts of node `nodeId`, or, for nil, of a front or tool.
     public static func load(_ config: ClusterConfig, node nodeId: UInt64?) throws -> ClusterTLS {
+        if plaintextRequested {
+            return ClusterTLS(plaintext: nodeId.map { .node($0) } ?? .front("front"))
+        }
         if let nodeId {
             guard let entry = config.node(nodeId) else {
                 throw Failure(description: "node \(nodeId) is not in the cluster definition")
@@ -77,6 +93,12 @@ public struct ClusterTLS: Sendable {
         return try ClusterTLS(
             identity: .front("front"), ca: config.caCertificatePath, certificate: config.frontCertificatePath,
             key: config.frontKeyPath)
+    }
+
+    init(plaintext identity: ClusterIdentity) {
+        self.identity = identity
+        server = nil
+        client = nil
     }
 
     init(identity expected: ClusterIdentity, ca: String, certificate: String, key: String) throws {
@@ -122,6 +144,7 @@ public struct ClusterTLS: Sendable {
         _ channel: Channel, handshakeTimeout: TimeAmount, admit: @escaping @Sendable (ClusterIdentity) -> Bool
     ) throws {
         let ops = channel.pipeline.syncOperations
+        guard let server else { return try ops.addHandler(PlaintextIdentity(.front("plaintext"))) }
         try ops.addHandler(NIOSSLServerHandler(context: server))
         try ops.addHandler(IdentityCheck(timeout: handshakeTimeout, admit: admit))
     }
@@ -130,6 +153,7 @@ public struct ClusterTLS: Sendable {
     /// `expected`.
     public func secureDialed(_ channel: Channel, expecting expected: ClusterIdentity, handshakeTimeout: TimeAmount) throws {
         let ops = channel.pipeline.syncOperations
+        guard let client else { return try ops.addHandler(PlaintextIdentity(expected)) }
         try ops.addHandler(try NIOSSLClientHandler(context: client, serverHostname: nil))
         try ops.addHandler(IdentityCheck(timeout: handshakeTimeout) { $0 == expected })
     }
@@ -199,5 +223,31 @@ public final class IdentityCheck: ChannelInboundHandler, RemovableChannelHandler
 
     struct IdentityRefused: Error, CustomStringConvertible {
         var description: String { "the peer's certificate names no cluster identity allowed here" }
+    }
+}
+
+/// Without TLS (`ClusterTLS.plaintextVariable`): tells the handlers after it, as soon as the
+/// connection is up, the identity it assumes.
+final class PlaintextIdentity: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let identity: ClusterIdentity
+    private var told = false
+
+    init(_ identity: ClusterIdentity) { self.identity = identity }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { tell(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        tell(context)
+    }
+
+    private func tell(_ context: ChannelHandlerContext) {
+        guard !told else { return }
+        told = true
+        let event = IdentityCheck.Identified(identity: identity)
+        context.eventLoop.execute { context.fireUserInboundEventTriggered(event) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Front
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOPosix
@@ -50,9 +51,18 @@ struct FrontCommand: AsyncParsableCommand {
         let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1", auth: auth,
             lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let server = FrontServer(operations: operations, verifier: SigV4Verifier(keys: keys), registry: registry, logger: logger)
+        // Bounded like every port: connections (more wait in the backlog), idle time, headers;
+        // bodies are capped at FrontServer.maxBody.
         let app = Application(
             router: server.router(),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cognate"),
+            server: .http1(
+                configuration: .init(
+                    idleTimeout: .seconds(60),
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100))),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: "cognate",
+                availableConnectionsDelegate: MaximumAvailableConnections(4_096)),
             logger: logger)
         logger.info("front serving the Cognito API on http://\(address)")
         try await app.runService()

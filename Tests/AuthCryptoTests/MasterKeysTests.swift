@@ -13,7 +13,8 @@ struct MasterKeysTests {
         let hex = String(repeating: "ab", count: 32)
         #expect(try MasterKeys.parse(hex).current.id == 1)
         #expect(try MasterKeys.parse("# note, with a comma\n1:\(hex),3:\(hex)").current.id == 3)
-        for bad in ["", "# only a comment", "1:abc", "x:\(hex)", "1:\(hex)\n1:\(hex)", "0:\(hex)"] {
+        // ":" and "::" crashed the parser (found by the srp fuzz target).
+        for bad in ["", "# only a comment", "1:abc", "x:\(hex)", "1:\(hex)\n1:\(hex)", "0:\(hex)", ":", "::", ":\(hex)"] {
             #expect(throws: AuthCryptoError.self) { try MasterKeys.parse(bad) }
         }
     }

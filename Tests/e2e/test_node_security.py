@@ -176,3 +176,47 @@ def test_a_command_that_cannot_apply_is_rejected_alike_on_every_replica_and_node
     c.start_all()
     assert c.kv("put", "after-restart", "ok").stdout.strip() == "ok"
     assert c.kv("get", "after-restart").stdout.strip() == "ok"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_flood_of_hostile_connections_keeps_memory_bounded_and_the_node_serving(node_cluster):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    c = node_cluster()
+    c.start_all()
+    port, pid = c.peer[1], c.procs[1].pid
+    before = rss_kib(pid)
+    flood = []
+    try:
+        for i in range(1500):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            except OSError:
+                break
+            # Half say nothing, half start a 16 KiB TLS record and stall: every one holds its
+            # connection until the handshake timeout, so the connection limit is reached.
+            if i % 2 == 1:
+                s.sendall(b"\x16\x03\x01\x40\x00" + os.urandom(512))
+            flood.append(s)
+        assert len(flood) >= 1000, len(flood)
+        # Still serving its shards while the connections are open.
+        assert c.kv("put", "during-flood", "ok").stdout.strip() == "ok"
+        grown = rss_kib(pid) - before
+        assert grown < 200 * 1024, f"RSS grew by {grown} KiB"
+        # Past the handshake timeout, the node has closed every one of them.
+        time.sleep(6)
+        still_open = sum(1 for s in flood if not closed_by_server(s, timeout=0.5))
+        assert still_open == 0, still_open
+    finally:
+        for s in flood:
+            s.close()
+    assert c.kv("get", "during-flood").stdout.strip() == "ok"
+    assert "already 1024 open, the limit" in c.log(1)

@@ -1,0 +1,138 @@
+import AuthCrypto
+import Foundation
+import Front
+import NIOCore
+import NIOEmbedded
+import Node
+import NodeRPC
+import Raft
+import UserPool
+
+/// The fuzz targets, one binary: `COGNATE_FUZZ_TARGET` picks the one libFuzzer drives.
+/// Each feeds arbitrary bytes to a decoder that takes them from a peer, a client or the
+/// disk, and checks what must hold whatever the input: no crash, no hang, and round trips
+/// where there is an encoder.
+enum Target: String, CaseIterable {
+    /// Bytes on a node connection, through the frame decoder.
+    case frame
+    /// Frame payloads and stored records: Raft batches, snapshot chunks, client requests and
+    /// responses, write-ahead log records, log entries, key-value commands.
+    case codecs
+    /// A Cognito request body through the JSON input layer, and the domain's decoders.
+    case json
+    /// An Authorization header and X-Amz-Date through the SigV4 verifier.
+    case sigv4
+    /// Hex, timestamps, base64, key files and SRP's step 2 with a client's A.
+    case srp
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .frame: Self.frame(bytes)
+        case .codecs: Self.codecs(bytes)
+        case .json: Self.json(bytes)
+        case .sigv4: Self.sigv4(bytes)
+        case .srp: Self.srp(bytes)
+        }
+    }
+
+    static func frame(_ bytes: [UInt8]) {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maxSize: 1 << 16)))
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        // Refused bytes are an error the connection closes on; anything else must decode.
+        _ = try? channel.writeInbound(buffer)
+        while let frame = try? channel.readInbound(as: Frame.self) {
+            var out = ByteBuffer()
+            frame.encode(into: &out)
+            precondition(out.readableBytes == frame.payload.count + 6, "a decoded frame re-encodes to its size")
+        }
+        _ = try? channel.finish()
+    }
+
+    static func codecs(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let rest = Array(bytes.dropFirst())
+        switch selector % 8 {
+        case 0:
+            if let batch = try? NodeCodecs.raftBatch(rest) {
+                let again = NodeCodecs.encodeRaftBatch(batch).flatMap { (try? NodeCodecs.raftBatch($0)) ?? [] }
+                precondition(again.count == batch.count, "a decoded Raft batch re-encodes to as many messages")
+            }
+        case 1: _ = try? NodeCodecs.snapshotChunk(rest)
+        case 2:
+            if let request = try? ClientRequest(decoding: rest) {
+                precondition((try? ClientRequest(decoding: request.encode())) == request, "client requests round-trip")
+            }
+        case 3:
+            if let response = try? ClientResponse(decoding: rest) {
+                precondition((try? ClientResponse(decoding: response.encode())) == response, "client responses round-trip")
+            }
+        case 4: _ = try? NodeCodecs.walRecord(rest)
+        case 5: _ = try? NodeCodecs.logEntry(rest)
+        case 6:
+            if let command = try? KVStateMachine.Command(decoding: rest) {
+                precondition((try? KVStateMachine.Command(decoding: command.encoded)) == command, "KV commands round-trip")
+            }
+        default: _ = try? KVStateMachine.decodeGet(rest)
+        }
+    }
+
+    static func json(_ bytes: [UInt8]) {
+        if let input = try? JSONInput(body: bytes) {
+            _ = try? input.string("Username")
+            _ = try? input.required("ClientId", max: 128)
+            _ = try? input.int("Limit")
+            _ = try? input.bool("GenerateSecret")
+            _ = try? input.attributes("UserAttributes")
+            _ = try? input.stringMap("AuthParameters")
+            _ = try? input.objects("Schema")?.map { try $0.string("Name") }
+            _ = try? input.object("Policies")?.object("PasswordPolicy")?.int("MinimumLength")
+        }
+        _ = try? UserPoolCommand.decode([UserPoolCommand.tag] + bytes)
+        _ = try? UserPoolQuery.decode([UserPoolCommand.tag] + bytes)
+        _ = try? UserPoolReply.decode(bytes)
+        if let state = SRPChallengeState(decoding: bytes) {
+            precondition(SRPChallengeState(decoding: state.encoded) == state, "sealed SRP state round-trips")
+        }
+    }
+
+    static let verifier = SigV4Verifier(keys: ["AKID": "secret"])
+
+    static func sigv4(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+        var headers = ["host": "127.0.0.1:9229"]
+        if parts.count > 0 { headers["authorization"] = parts[0] }
+        if parts.count > 1 { headers["x-amz-date"] = parts[1] }
+        if parts.count > 2 { headers["x-amz-target"] = parts[2] }
+        _ = try? verifier.verify(
+            method: "POST", path: "/", query: parts.count > 3 ? parts[3] : "", headers: headers, body: bytes,
+            now: 1_790_000_000)
+    }
+
+    // libFuzzer runs one input at a time, on one thread: nothing shares the workspace.
+    nonisolated(unsafe) static let workspace = SRPWorkspace()
+    static let srpVerifier: PasswordVerifier = {
+        var rng = SystemRandomNumberGenerator()
+        return workspace.makeVerifier(poolName: "Fuzz", userIdForSrp: "user", password: "Passw0rd!", using: &rng)
+    }()
+    static let challenge = SRPServerChallenge(b: Array(repeating: 7, count: 32), B: Array(repeating: 9, count: 384))
+
+    static func srp(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let decoded = SRPHex.decode(text) {
+            precondition(decoded.count <= (text.utf8.count + 1) / 2, "hex decodes to at most half its digits")
+        }
+        _ = try? SRPHex.validate(text)
+        _ = SRPHex.padHex(text)
+        _ = try? CognitoTimestamp.parse(text)
+        _ = Base64.decode(text)
+        _ = Base64URL.decode(text)
+        _ = uuidMilliseconds(text)
+        _ = try? MasterKeys.parse(text)
+        // Step 2 with this text as the client's A: refused or computed, never a crash.
+        if text.utf8.count <= 1_024 {
+            _ = try? workspace.passwordKey(clientAHex: text, challenge: challenge, verifier: srpVerifier)
+        }
+    }
+}
