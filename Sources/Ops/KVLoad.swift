@@ -161,9 +161,11 @@ public struct KVVerify {
         var wrong: [String] = []
         var byShard: [UInt32: [String]] = [:]
         for k in keys { byShard[client.shard(forKey: Array(k.utf8)), default: []].append(k) }
+        // A reply must fit in a frame: at most about 4 MiB of values per read.
+        let perRead = max(1, min(500, (4 << 20) / max(valueSize, 1)))
         for (shard, shardKeys) in byShard {
-            for batchStart in stride(from: 0, to: shardKeys.count, by: 500) {
-                let batch = Array(shardKeys[batchStart..<min(shardKeys.count, batchStart + 500)])
+            for batchStart in stride(from: 0, to: shardKeys.count, by: perRead) {
+                let batch = Array(shardKeys[batchStart..<min(shardKeys.count, batchStart + perRead)])
                 let reply = try await client.read(shard: shard, request: KVStateMachine.getRequest(batch.map { Array($0.utf8) }), timeout: .seconds(15))
                 for (key, value) in zip(batch, try KVStateMachine.decodeGet(reply)) {
                     guard let value else {

@@ -5,7 +5,9 @@ import random
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.request
 
 from conftest import COGNATE, NodeCluster
 
@@ -178,6 +180,60 @@ def test_cluster_up_adds_nodes_past_a_loopback_definition_and_refuses_to_grow_ex
         idp = cognito(f"http://127.0.0.1:{base + 40}")
         names = sorted(u["Username"] for u in idp.list_users(UserPoolId=pool)["Users"])
         assert names == [f"user{k}" for k in range(6)], names
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, rest
+
+
+def wait_for_line(up, needle, timeout=60):
+    """Reads cluster up's output until a line containing `needle`; returns what it read."""
+    seen, found = [], threading.Event()
+
+    def read():
+        for line in up.stdout:
+            seen.append(line)
+            if needle in line:
+                found.set()
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    if not found.wait(timeout):
+        raise AssertionError(f"no line with {needle!r} in {''.join(seen)!r}")
+    return "".join(seen)
+
+
+def test_cluster_up_says_which_child_died_and_how_and_restarts_it(tmp_path):
+    template, base = loopback_definition(str(tmp_path))
+    data = str(tmp_path / "data")
+    up, out = start(["--config", template, "--data", data])
+    try:
+        assert "every shard has a leader" in out, out
+        idp = cognito(f"http://127.0.0.1:{base + 40}")
+        pool = idp.create_user_pool(PoolName="supervised")["UserPool"]["Id"]
+        victim = subprocess.run(["pgrep", "-f", f"node --config {data}/cluster.toml --id 2"],
+                                capture_output=True, text=True).stdout.split()
+        assert len(victim) == 1, victim
+        os.kill(int(victim[0]), signal.SIGKILL)
+        said = wait_for_line(up, "restarting node 2 in 1 s")
+        assert "node 2 was killed by signal 9" in said, said
+        # It is back: its status answers, and it serves as a replica again.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{base + 22}/status", timeout=1) as r:
+                    if json.load(r)["shards"]:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("node 2 did not come back")
+        idp.admin_create_user(UserPoolId=pool, Username="after-restart", MessageAction="SUPPRESS")
+        # The front too.
+        front = subprocess.run(["pgrep", "-f", f"front --config {data}/cluster.toml"], capture_output=True, text=True).stdout.split()
+        os.kill(int(front[0]), signal.SIGKILL)
+        assert "front 1 was killed by signal 9" in wait_for_line(up, "restarting front 1")
     finally:
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=30)

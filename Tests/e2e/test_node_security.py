@@ -220,3 +220,37 @@ def test_a_flood_of_hostile_connections_keeps_memory_bounded_and_the_node_servin
             s.close()
     assert c.kv("get", "during-flood").stdout.strip() == "ok"
     assert "already 1024 open, the limit" in c.log(1)
+
+
+def test_a_full_disk_stops_that_node_with_the_reason_and_loses_nothing_acknowledged(node_cluster, tmp_path):
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("mounting a small tmpfs for node 3's data needs root (CI runs as root)")
+    small = str(tmp_path / "small")
+    os.makedirs(small)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", small], check=True)
+    try:
+        c = node_cluster(extra=[])
+        # Node 3's data lives on the 96 MiB file system (its write-ahead log alone takes 64).
+        text = open(c.config).read().replace(f'data = "{c.directory}/node3"', f'data = "{small}/node3"')
+        open(c.config, "w").write(text)
+        c.start_all()
+        acked = os.path.join(str(tmp_path), "acked.txt")
+        load = c.kv("load", "--keys", "400", "--concurrency", "4", "--value-size", "262144", "--acked", acked,
+                    "--json", check=False, timeout=600)
+        deadline = time.time() + 30
+        while time.time() < deadline and c.procs[3].poll() is None:
+            time.sleep(0.2)
+        assert c.procs[3].poll() == 74, (c.procs[3].poll(), c.log(3)[-2000:])
+        log = c.log(3)
+        assert "storage failure" in log and "stopping node 3" in log, log[-2000:]
+        assert "Fatal error" not in log
+        # The other two went on; every acknowledged write is there.
+        del c.procs[3]
+        verify = c.kv("verify", "--acked", acked, "--value-size", "262144", "--wait", "1", "--json", check=False)
+        import json
+        report = json.loads(verify.stdout)
+        assert report["missingKeys"] == [] and report["wrongValues"] == [], report
+        assert report["checkedKeys"] > 0
+    finally:
+        subprocess.run(["umount", "-l", small], check=False)
