@@ -66,3 +66,4 @@ for name, col in [("replicated writes, c=16", 2), ("replicated writes, c=64", 3)
     t, p = med("tls", col), med("plaintext", col)
     print(f"{name:<26} TLS {t:10.1f}/s   plaintext {p:10.1f}/s   TLS/plaintext {t / p:.2f}")
 PY
+exit 0

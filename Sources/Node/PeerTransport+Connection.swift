@@ -32,7 +32,7 @@ extension PeerTransport {
 
         func handlerAdded(context: ChannelHandlerContext) {
             // Outbound frames may be written before the handshake ends (TLS holds them).
-            try? context.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()), position: .before(self))
+            try? context.pipeline.syncOperations.addHandler(FrameWriter(deferFlushes: false), position: .before(self))
         }
 
         func handlerRemoved(context: ChannelHandlerContext) { releaseAssembly() }

@@ -223,7 +223,7 @@ public final class NodeClient: @unchecked Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try tls.secureDialed(channel, expecting: .node(node), handshakeTimeout: .seconds(5))
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(FrameWriter(deferFlushes: true))
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
