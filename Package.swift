@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Node", targets: ["Node"]),
         .library(name: "UserPool", targets: ["UserPool"]),
         .library(name: "Front", targets: ["Front"]),
+        .library(name: "CognitoModel", targets: ["CognitoModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -100,6 +101,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["README.md"]
+        ),
+        // Cognito's API as types, generated from the official service model
+        // (scripts/generate-cognito-model.py): shapes, enums, operations, constraints.
+        .target(
+            name: "CognitoModel",
+            exclude: ["README.md", "Generated/MODEL_VERSION"]
         ),
         // The user-pool domain: models, rules, commands and the shard state machine.
         .target(

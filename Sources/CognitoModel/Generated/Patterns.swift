@@ -156,9 +156,9 @@ enum Patterns {
         icu: "[a-zA-Z0-9_]+")
     static let p45 = ModelPattern(
         model: "^arn\\:(aws|aws-us-gov|aws-eusc)\\:secretsmanager\\:([\\d\\w\\-]+):(\\d{12})\\"
-            + ":secret\/[\\w+=\/,.@\\-]+$",
+            + ":secret\\/[\\w+=\\/,.@\\-]+$",
         icu: "^arn\\:(aws|aws-us-gov|aws-eusc)\\:secretsmanager\\:([0-9a-zA-Z0-9_\\-]+):"
-            + "([0-9]{12})\\:secret\/[a-zA-Z0-9_+=\/,.@\\-]+$")
+            + "([0-9]{12})\\:secret\\/[a-zA-Z0-9_+=\\/,.@\\-]+$")
     static let p46 = ModelPattern(
         model: "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*\\{##[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*##\\}"
             + "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*",

@@ -16,10 +16,11 @@ public struct ValidationFailure: Sendable, Equatable {
     }
 
     var sentence: String {
+        let tail = "at '\(path)' failed to satisfy constraint: \(constraint)"
         switch value {
-        case nil where constraint == "Member must not be null": "Value null at '\(path)' failed to satisfy constraint: \(constraint)"
-        case nil: "Value at '\(path)' failed to satisfy constraint: \(constraint)"
-        case let value?: "Value '\(value)' at '\(path)' failed to satisfy constraint: \(constraint)"
+        case nil where constraint == "Member must not be null": return "Value null " + tail
+        case nil: return "Value " + tail
+        case let value?: return "Value '\(value)' " + tail
         }
     }
 
@@ -39,23 +40,28 @@ public enum Validation {
         sensitive ? nil : value
     }
 
-    public static func minLength(_ v: String, _ min: Int, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]) {
+    static let atLeast = "Member must have length greater than or equal to "
+    static let atMost = "Member must have length less than or equal to "
+
+    public static func minLength(
+        _ v: String, _ min: Int, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]
+    ) {
         if v.utf16.count < min {
-            failures.append(.init(path: path, value: quoted(v, sensitive: sensitive),
-                                  constraint: "Member must have length greater than or equal to \(min)"))
+            failures.append(.init(path: path, value: quoted(v, sensitive: sensitive), constraint: atLeast + "\(min)"))
         }
     }
 
-    public static func maxLength(_ v: String, _ max: Int, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]) {
+    public static func maxLength(
+        _ v: String, _ max: Int, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]
+    ) {
         if v.utf16.count > max {
-            failures.append(.init(path: path, value: quoted(v, sensitive: sensitive),
-                                  constraint: "Member must have length less than or equal to \(max)"))
+            failures.append(.init(path: path, value: quoted(v, sensitive: sensitive), constraint: atMost + "\(max)"))
         }
     }
 
     public static func maxLength(_ count: Int, _ max: Int, at path: String, into failures: inout [ValidationFailure]) {
         if count > max {
-            failures.append(.init(path: path, value: nil, constraint: "Member must have length less than or equal to \(max)"))
+            failures.append(.init(path: path, value: nil, constraint: atMost + "\(max)"))
         }
     }
 
@@ -63,8 +69,9 @@ public enum Validation {
         _ v: String, _ p: ModelPattern, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]
     ) {
         if !p.matches(v) {
-            failures.append(.init(path: path, value: quoted(v, sensitive: sensitive),
-                                  constraint: "Member must satisfy regular expression pattern: \(p.model)"))
+            failures.append(.init(
+                path: path, value: quoted(v, sensitive: sensitive),
+                constraint: "Member must satisfy regular expression pattern: \(p.model)"))
         }
     }
 
@@ -73,31 +80,34 @@ public enum Validation {
     ) {
         if !known.contains(v) {
             let set = known.map(\.description).joined(separator: ", ")
-            failures.append(.init(path: path, value: v.description, constraint: "Member must satisfy enum value set: [\(set)]"))
+            failures.append(.init(
+                path: path, value: v.description, constraint: "Member must satisfy enum value set: [\(set)]"))
         }
     }
 
     public static func minValue(_ v: Int64, _ min: Int64, at path: String, into failures: inout [ValidationFailure]) {
         if v < min {
-            failures.append(.init(path: path, value: "\(v)", constraint: "Member must have value greater than or equal to \(min)"))
+            failures.append(.init(
+                path: path, value: "\(v)", constraint: "Member must have value greater than or equal to \(min)"))
         }
     }
 
     public static func maxValue(_ v: Int64, _ max: Int64, at path: String, into failures: inout [ValidationFailure]) {
         if v > max {
-            failures.append(.init(path: path, value: "\(v)", constraint: "Member must have value less than or equal to \(max)"))
+            failures.append(.init(
+                path: path, value: "\(v)", constraint: "Member must have value less than or equal to \(max)"))
         }
     }
 
     public static func minCount(_ count: Int, _ min: Int, at path: String, into failures: inout [ValidationFailure]) {
         if count < min {
-            failures.append(.init(path: path, value: nil, constraint: "Member must have length greater than or equal to \(min)"))
+            failures.append(.init(path: path, value: nil, constraint: atLeast + "\(min)"))
         }
     }
 
     public static func maxCount(_ count: Int, _ max: Int, at path: String, into failures: inout [ValidationFailure]) {
         if count > max {
-            failures.append(.init(path: path, value: nil, constraint: "Member must have length less than or equal to \(max)"))
+            failures.append(.init(path: path, value: nil, constraint: atMost + "\(max)"))
         }
     }
 }

@@ -6,7 +6,8 @@ public enum AccountTakeoverEventActionType: Sendable, Hashable, Codable, CustomS
     case mfaIfConfigured
     case mfaRequired
     case noAction
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.block, .mfaIfConfigured, .mfaRequired, .noAction]
 
@@ -16,7 +17,7 @@ public enum AccountTakeoverEventActionType: Sendable, Hashable, Codable, CustomS
         case "MFA_IF_CONFIGURED": self = .mfaIfConfigured
         case "MFA_REQUIRED": self = .mfaRequired
         case "NO_ACTION": self = .noAction
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -26,12 +27,12 @@ public enum AccountTakeoverEventActionType: Sendable, Hashable, Codable, CustomS
         case .mfaIfConfigured: "MFA_IF_CONFIGURED"
         case .mfaRequired: "MFA_REQUIRED"
         case .noAction: "NO_ACTION"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

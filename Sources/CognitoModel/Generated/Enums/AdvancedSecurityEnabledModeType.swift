@@ -4,7 +4,8 @@
 public enum AdvancedSecurityEnabledModeType: Sendable, Hashable, Codable, CustomStringConvertible {
     case audit
     case enforced
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.audit, .enforced]
 
@@ -12,7 +13,7 @@ public enum AdvancedSecurityEnabledModeType: Sendable, Hashable, Codable, Custom
         switch rawValue {
         case "AUDIT": self = .audit
         case "ENFORCED": self = .enforced
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum AdvancedSecurityEnabledModeType: Sendable, Hashable, Codable, Custom
         switch self {
         case .audit: "AUDIT"
         case .enforced: "ENFORCED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

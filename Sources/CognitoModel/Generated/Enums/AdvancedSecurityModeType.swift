@@ -5,7 +5,8 @@ public enum AdvancedSecurityModeType: Sendable, Hashable, Codable, CustomStringC
     case off
     case audit
     case enforced
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.off, .audit, .enforced]
 
@@ -14,7 +15,7 @@ public enum AdvancedSecurityModeType: Sendable, Hashable, Codable, CustomStringC
         case "OFF": self = .off
         case "AUDIT": self = .audit
         case "ENFORCED": self = .enforced
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum AdvancedSecurityModeType: Sendable, Hashable, Codable, CustomStringC
         case .off: "OFF"
         case .audit: "AUDIT"
         case .enforced: "ENFORCED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -5,7 +5,8 @@ public enum AliasAttributeType: Sendable, Hashable, Codable, CustomStringConvert
     case phoneNumber
     case email
     case preferredUsername
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.phoneNumber, .email, .preferredUsername]
 
@@ -14,7 +15,7 @@ public enum AliasAttributeType: Sendable, Hashable, Codable, CustomStringConvert
         case "phone_number": self = .phoneNumber
         case "email": self = .email
         case "preferred_username": self = .preferredUsername
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum AliasAttributeType: Sendable, Hashable, Codable, CustomStringConvert
         case .phoneNumber: "phone_number"
         case .email: "email"
         case .preferredUsername: "preferred_username"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

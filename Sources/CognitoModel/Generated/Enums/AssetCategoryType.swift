@@ -17,7 +17,8 @@ public enum AssetCategoryType: Sendable, Hashable, Codable, CustomStringConverti
     case formBackground
     case formLogo
     case idpButtonIcon
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .faviconIco,
@@ -54,7 +55,7 @@ public enum AssetCategoryType: Sendable, Hashable, Codable, CustomStringConverti
         case "FORM_BACKGROUND": self = .formBackground
         case "FORM_LOGO": self = .formLogo
         case "IDP_BUTTON_ICON": self = .idpButtonIcon
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -75,12 +76,12 @@ public enum AssetCategoryType: Sendable, Hashable, Codable, CustomStringConverti
         case .formBackground: "FORM_BACKGROUND"
         case .formLogo: "FORM_LOGO"
         case .idpButtonIcon: "IDP_BUTTON_ICON"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

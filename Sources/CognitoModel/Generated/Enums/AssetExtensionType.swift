@@ -7,7 +7,8 @@ public enum AssetExtensionType: Sendable, Hashable, Codable, CustomStringConvert
     case png
     case svg
     case webp
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.ico, .jpeg, .png, .svg, .webp]
 
@@ -18,7 +19,7 @@ public enum AssetExtensionType: Sendable, Hashable, Codable, CustomStringConvert
         case "PNG": self = .png
         case "SVG": self = .svg
         case "WEBP": self = .webp
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -29,12 +30,12 @@ public enum AssetExtensionType: Sendable, Hashable, Codable, CustomStringConvert
         case .png: "PNG"
         case .svg: "SVG"
         case .webp: "WEBP"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -7,7 +7,8 @@ public enum AuthFactorType: Sendable, Hashable, Codable, CustomStringConvertible
     case smsOtp
     case webAuthn
     case softwareToken
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.password, .emailOtp, .smsOtp, .webAuthn, .softwareToken]
 
@@ -18,7 +19,7 @@ public enum AuthFactorType: Sendable, Hashable, Codable, CustomStringConvertible
         case "SMS_OTP": self = .smsOtp
         case "WEB_AUTHN": self = .webAuthn
         case "SOFTWARE_TOKEN": self = .softwareToken
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -29,12 +30,12 @@ public enum AuthFactorType: Sendable, Hashable, Codable, CustomStringConvertible
         case .smsOtp: "SMS_OTP"
         case .webAuthn: "WEB_AUTHN"
         case .softwareToken: "SOFTWARE_TOKEN"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -10,7 +10,8 @@ public enum AuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible {
     case userPasswordAuth
     case adminUserPasswordAuth
     case userAuth
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .userSrpAuth,
@@ -33,7 +34,7 @@ public enum AuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible {
         case "USER_PASSWORD_AUTH": self = .userPasswordAuth
         case "ADMIN_USER_PASSWORD_AUTH": self = .adminUserPasswordAuth
         case "USER_AUTH": self = .userAuth
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -47,12 +48,12 @@ public enum AuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible {
         case .userPasswordAuth: "USER_PASSWORD_AUTH"
         case .adminUserPasswordAuth: "ADMIN_USER_PASSWORD_AUTH"
         case .userAuth: "USER_AUTH"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

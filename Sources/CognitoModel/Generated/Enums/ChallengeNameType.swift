@@ -18,7 +18,8 @@ public enum ChallengeNameType: Sendable, Hashable, Codable, CustomStringConverti
     case password
     case webAuthn
     case passwordSrp
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .smsMfa,
@@ -57,7 +58,7 @@ public enum ChallengeNameType: Sendable, Hashable, Codable, CustomStringConverti
         case "PASSWORD": self = .password
         case "WEB_AUTHN": self = .webAuthn
         case "PASSWORD_SRP": self = .passwordSrp
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -79,12 +80,12 @@ public enum ChallengeNameType: Sendable, Hashable, Codable, CustomStringConverti
         case .password: "PASSWORD"
         case .webAuthn: "WEB_AUTHN"
         case .passwordSrp: "PASSWORD_SRP"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

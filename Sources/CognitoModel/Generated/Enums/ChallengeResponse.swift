@@ -4,7 +4,8 @@
 public enum ChallengeResponse: Sendable, Hashable, Codable, CustomStringConvertible {
     case success
     case failure
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.success, .failure]
 
@@ -12,7 +13,7 @@ public enum ChallengeResponse: Sendable, Hashable, Codable, CustomStringConverti
         switch rawValue {
         case "Success": self = .success
         case "Failure": self = .failure
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum ChallengeResponse: Sendable, Hashable, Codable, CustomStringConverti
         switch self {
         case .success: "Success"
         case .failure: "Failure"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

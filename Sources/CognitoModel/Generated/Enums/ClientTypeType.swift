@@ -4,7 +4,8 @@
 public enum ClientTypeType: Sendable, Hashable, Codable, CustomStringConvertible {
     case regular
     case dcr
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.regular, .dcr]
 
@@ -12,7 +13,7 @@ public enum ClientTypeType: Sendable, Hashable, Codable, CustomStringConvertible
         switch rawValue {
         case "REGULAR": self = .regular
         case "DCR": self = .dcr
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum ClientTypeType: Sendable, Hashable, Codable, CustomStringConvertible
         switch self {
         case .regular: "REGULAR"
         case .dcr: "DCR"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

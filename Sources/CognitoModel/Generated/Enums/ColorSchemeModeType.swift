@@ -5,7 +5,8 @@ public enum ColorSchemeModeType: Sendable, Hashable, Codable, CustomStringConver
     case light
     case dark
     case dynamic
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.light, .dark, .dynamic]
 
@@ -14,7 +15,7 @@ public enum ColorSchemeModeType: Sendable, Hashable, Codable, CustomStringConver
         case "LIGHT": self = .light
         case "DARK": self = .dark
         case "DYNAMIC": self = .dynamic
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum ColorSchemeModeType: Sendable, Hashable, Codable, CustomStringConver
         case .light: "LIGHT"
         case .dark: "DARK"
         case .dynamic: "DYNAMIC"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

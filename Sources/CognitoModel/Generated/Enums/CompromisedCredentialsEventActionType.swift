@@ -4,7 +4,8 @@
 public enum CompromisedCredentialsEventActionType: Sendable, Hashable, Codable, CustomStringConvertible {
     case block
     case noAction
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.block, .noAction]
 
@@ -12,7 +13,7 @@ public enum CompromisedCredentialsEventActionType: Sendable, Hashable, Codable, 
         switch rawValue {
         case "BLOCK": self = .block
         case "NO_ACTION": self = .noAction
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum CompromisedCredentialsEventActionType: Sendable, Hashable, Codable, 
         switch self {
         case .block: "BLOCK"
         case .noAction: "NO_ACTION"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -3,26 +3,27 @@
 /// validation refuses, in Cognito's words).
 public enum CustomSMSSenderLambdaVersionType: Sendable, Hashable, Codable, CustomStringConvertible {
     case v10
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.v10]
 
     public init(rawValue: String) {
         switch rawValue {
         case "V1_0": self = .v10
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: String {
         switch self {
         case .v10: "V1_0"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum DefaultEmailOptionType: Sendable, Hashable, Codable, CustomStringConvertible {
     case confirmWithLink
     case confirmWithCode
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.confirmWithLink, .confirmWithCode]
 
@@ -12,7 +13,7 @@ public enum DefaultEmailOptionType: Sendable, Hashable, Codable, CustomStringCon
         switch rawValue {
         case "CONFIRM_WITH_LINK": self = .confirmWithLink
         case "CONFIRM_WITH_CODE": self = .confirmWithCode
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum DefaultEmailOptionType: Sendable, Hashable, Codable, CustomStringCon
         switch self {
         case .confirmWithLink: "CONFIRM_WITH_LINK"
         case .confirmWithCode: "CONFIRM_WITH_CODE"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum DeliveryMediumType: Sendable, Hashable, Codable, CustomStringConvertible {
     case sms
     case email
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.sms, .email]
 
@@ -12,7 +13,7 @@ public enum DeliveryMediumType: Sendable, Hashable, Codable, CustomStringConvert
         switch rawValue {
         case "SMS": self = .sms
         case "EMAIL": self = .email
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum DeliveryMediumType: Sendable, Hashable, Codable, CustomStringConvert
         switch self {
         case .sms: "SMS"
         case .email: "EMAIL"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

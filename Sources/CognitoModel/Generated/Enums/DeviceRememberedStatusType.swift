@@ -4,7 +4,8 @@
 public enum DeviceRememberedStatusType: Sendable, Hashable, Codable, CustomStringConvertible {
     case remembered
     case notRemembered
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.remembered, .notRemembered]
 
@@ -12,7 +13,7 @@ public enum DeviceRememberedStatusType: Sendable, Hashable, Codable, CustomStrin
         switch rawValue {
         case "remembered": self = .remembered
         case "not_remembered": self = .notRemembered
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum DeviceRememberedStatusType: Sendable, Hashable, Codable, CustomStrin
         switch self {
         case .remembered: "remembered"
         case .notRemembered: "not_remembered"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -7,7 +7,8 @@ public enum DomainStatusType: Sendable, Hashable, Codable, CustomStringConvertib
     case updating
     case active
     case failed
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.creating, .deleting, .updating, .active, .failed]
 
@@ -18,7 +19,7 @@ public enum DomainStatusType: Sendable, Hashable, Codable, CustomStringConvertib
         case "UPDATING": self = .updating
         case "ACTIVE": self = .active
         case "FAILED": self = .failed
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -29,12 +30,12 @@ public enum DomainStatusType: Sendable, Hashable, Codable, CustomStringConvertib
         case .updating: "UPDATING"
         case .active: "ACTIVE"
         case .failed: "FAILED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum EmailSendingAccountType: Sendable, Hashable, Codable, CustomStringConvertible {
     case cognitoDefault
     case developer
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.cognitoDefault, .developer]
 
@@ -12,7 +13,7 @@ public enum EmailSendingAccountType: Sendable, Hashable, Codable, CustomStringCo
         switch rawValue {
         case "COGNITO_DEFAULT": self = .cognitoDefault
         case "DEVELOPER": self = .developer
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum EmailSendingAccountType: Sendable, Hashable, Codable, CustomStringCo
         switch self {
         case .cognitoDefault: "COGNITO_DEFAULT"
         case .developer: "DEVELOPER"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum EncryptionKeyType: Sendable, Hashable, Codable, CustomStringConvertible {
     case awsOwnedKey
     case customerManagedKey
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.awsOwnedKey, .customerManagedKey]
 
@@ -12,7 +13,7 @@ public enum EncryptionKeyType: Sendable, Hashable, Codable, CustomStringConverti
         switch rawValue {
         case "AWS_OWNED_KEY": self = .awsOwnedKey
         case "CUSTOMER_MANAGED_KEY": self = .customerManagedKey
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum EncryptionKeyType: Sendable, Hashable, Codable, CustomStringConverti
         switch self {
         case .awsOwnedKey: "AWS_OWNED_KEY"
         case .customerManagedKey: "CUSTOMER_MANAGED_KEY"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

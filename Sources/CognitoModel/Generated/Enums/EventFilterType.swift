@@ -5,7 +5,8 @@ public enum EventFilterType: Sendable, Hashable, Codable, CustomStringConvertibl
     case signIn
     case passwordChange
     case signUp
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.signIn, .passwordChange, .signUp]
 
@@ -14,7 +15,7 @@ public enum EventFilterType: Sendable, Hashable, Codable, CustomStringConvertibl
         case "SIGN_IN": self = .signIn
         case "PASSWORD_CHANGE": self = .passwordChange
         case "SIGN_UP": self = .signUp
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum EventFilterType: Sendable, Hashable, Codable, CustomStringConvertibl
         case .signIn: "SIGN_IN"
         case .passwordChange: "PASSWORD_CHANGE"
         case .signUp: "SIGN_UP"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

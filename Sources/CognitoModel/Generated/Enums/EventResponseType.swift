@@ -5,7 +5,8 @@ public enum EventResponseType: Sendable, Hashable, Codable, CustomStringConverti
     case pass
     case fail
     case inProgress
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.pass, .fail, .inProgress]
 
@@ -14,7 +15,7 @@ public enum EventResponseType: Sendable, Hashable, Codable, CustomStringConverti
         case "Pass": self = .pass
         case "Fail": self = .fail
         case "InProgress": self = .inProgress
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum EventResponseType: Sendable, Hashable, Codable, CustomStringConverti
         case .pass: "Pass"
         case .fail: "Fail"
         case .inProgress: "InProgress"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -7,7 +7,8 @@ public enum EventType: Sendable, Hashable, Codable, CustomStringConvertible {
     case forgotPassword
     case passwordChange
     case resendCode
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.signIn, .signUp, .forgotPassword, .passwordChange, .resendCode]
 
@@ -18,7 +19,7 @@ public enum EventType: Sendable, Hashable, Codable, CustomStringConvertible {
         case "ForgotPassword": self = .forgotPassword
         case "PasswordChange": self = .passwordChange
         case "ResendCode": self = .resendCode
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -29,12 +30,12 @@ public enum EventType: Sendable, Hashable, Codable, CustomStringConvertible {
         case .forgotPassword: "ForgotPassword"
         case .passwordChange: "PasswordChange"
         case .resendCode: "ResendCode"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

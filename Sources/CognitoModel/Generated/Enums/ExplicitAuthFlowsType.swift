@@ -13,7 +13,8 @@ public enum ExplicitAuthFlowsType: Sendable, Hashable, Codable, CustomStringConv
     case allowUserAuth
     case allowTokenExchangeDelegation
     case allowTokenExchangeImpersonation
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .adminNoSrpAuth,
@@ -42,7 +43,7 @@ public enum ExplicitAuthFlowsType: Sendable, Hashable, Codable, CustomStringConv
         case "ALLOW_USER_AUTH": self = .allowUserAuth
         case "ALLOW_TOKEN_EXCHANGE_DELEGATION": self = .allowTokenExchangeDelegation
         case "ALLOW_TOKEN_EXCHANGE_IMPERSONATION": self = .allowTokenExchangeImpersonation
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -59,12 +60,12 @@ public enum ExplicitAuthFlowsType: Sendable, Hashable, Codable, CustomStringConv
         case .allowUserAuth: "ALLOW_USER_AUTH"
         case .allowTokenExchangeDelegation: "ALLOW_TOKEN_EXCHANGE_DELEGATION"
         case .allowTokenExchangeImpersonation: "ALLOW_TOKEN_EXCHANGE_IMPERSONATION"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

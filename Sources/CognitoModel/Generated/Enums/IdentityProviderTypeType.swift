@@ -8,7 +8,8 @@ public enum IdentityProviderTypeType: Sendable, Hashable, Codable, CustomStringC
     case loginWithAmazon
     case signInWithApple
     case oidc
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.saml, .facebook, .google, .loginWithAmazon, .signInWithApple, .oidc]
 
@@ -20,7 +21,7 @@ public enum IdentityProviderTypeType: Sendable, Hashable, Codable, CustomStringC
         case "LoginWithAmazon": self = .loginWithAmazon
         case "SignInWithApple": self = .signInWithApple
         case "OIDC": self = .oidc
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -32,12 +33,12 @@ public enum IdentityProviderTypeType: Sendable, Hashable, Codable, CustomStringC
         case .loginWithAmazon: "LoginWithAmazon"
         case .signInWithApple: "SignInWithApple"
         case .oidc: "OIDC"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

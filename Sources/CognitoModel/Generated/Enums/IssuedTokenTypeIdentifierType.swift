@@ -4,7 +4,8 @@
 public enum IssuedTokenTypeIdentifierType: Sendable, Hashable, Codable, CustomStringConvertible {
     case accessToken
     case idToken
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.accessToken, .idToken]
 
@@ -12,7 +13,7 @@ public enum IssuedTokenTypeIdentifierType: Sendable, Hashable, Codable, CustomSt
         switch rawValue {
         case "ACCESS_TOKEN": self = .accessToken
         case "ID_TOKEN": self = .idToken
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum IssuedTokenTypeIdentifierType: Sendable, Hashable, Codable, CustomSt
         switch self {
         case .accessToken: "ACCESS_TOKEN"
         case .idToken: "ID_TOKEN"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -5,7 +5,8 @@ public enum OAuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible 
     case code
     case implicit
     case clientCredentials
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.code, .implicit, .clientCredentials]
 
@@ -14,7 +15,7 @@ public enum OAuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible 
         case "code": self = .code
         case "implicit": self = .implicit
         case "client_credentials": self = .clientCredentials
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum OAuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible 
         case .code: "code"
         case .implicit: "implicit"
         case .clientCredentials: "client_credentials"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -6,7 +6,8 @@ public enum PasswordHashingAlgorithmType: Sendable, Hashable, Codable, CustomStr
     case scrypt
     case argon2Id
     case pbkdf2Sha256
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.bcrypt, .scrypt, .argon2Id, .pbkdf2Sha256]
 
@@ -16,7 +17,7 @@ public enum PasswordHashingAlgorithmType: Sendable, Hashable, Codable, CustomStr
         case "SCRYPT": self = .scrypt
         case "ARGON2ID": self = .argon2Id
         case "PBKDF2_SHA256": self = .pbkdf2Sha256
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -26,12 +27,12 @@ public enum PasswordHashingAlgorithmType: Sendable, Hashable, Codable, CustomStr
         case .scrypt: "SCRYPT"
         case .argon2Id: "ARGON2ID"
         case .pbkdf2Sha256: "PBKDF2_SHA256"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

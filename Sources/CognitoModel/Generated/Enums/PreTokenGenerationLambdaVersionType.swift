@@ -5,7 +5,8 @@ public enum PreTokenGenerationLambdaVersionType: Sendable, Hashable, Codable, Cu
     case v10
     case v20
     case v30
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.v10, .v20, .v30]
 
@@ -14,7 +15,7 @@ public enum PreTokenGenerationLambdaVersionType: Sendable, Hashable, Codable, Cu
         case "V1_0": self = .v10
         case "V2_0": self = .v20
         case "V3_0": self = .v30
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum PreTokenGenerationLambdaVersionType: Sendable, Hashable, Codable, Cu
         case .v10: "V1_0"
         case .v20: "V2_0"
         case .v30: "V3_0"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum PreventUserExistenceErrorTypes: Sendable, Hashable, Codable, CustomStringConvertible {
     case legacy
     case enabled
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.legacy, .enabled]
 
@@ -12,7 +13,7 @@ public enum PreventUserExistenceErrorTypes: Sendable, Hashable, Codable, CustomS
         switch rawValue {
         case "LEGACY": self = .legacy
         case "ENABLED": self = .enabled
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum PreventUserExistenceErrorTypes: Sendable, Hashable, Codable, CustomS
         switch self {
         case .legacy: "LEGACY"
         case .enabled: "ENABLED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -5,7 +5,8 @@ public enum RecoveryOptionNameType: Sendable, Hashable, Codable, CustomStringCon
     case verifiedEmail
     case verifiedPhoneNumber
     case adminOnly
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.verifiedEmail, .verifiedPhoneNumber, .adminOnly]
 
@@ -14,7 +15,7 @@ public enum RecoveryOptionNameType: Sendable, Hashable, Codable, CustomStringCon
         case "verified_email": self = .verifiedEmail
         case "verified_phone_number": self = .verifiedPhoneNumber
         case "admin_only": self = .adminOnly
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum RecoveryOptionNameType: Sendable, Hashable, Codable, CustomStringCon
         case .verifiedEmail: "verified_email"
         case .verifiedPhoneNumber: "verified_phone_number"
         case .adminOnly: "admin_only"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -6,7 +6,8 @@ public enum ReplicaStatusType: Sendable, Hashable, Codable, CustomStringConverti
     case active
     case inactive
     case deleting
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.creating, .active, .inactive, .deleting]
 
@@ -16,7 +17,7 @@ public enum ReplicaStatusType: Sendable, Hashable, Codable, CustomStringConverti
         case "ACTIVE": self = .active
         case "INACTIVE": self = .inactive
         case "DELETING": self = .deleting
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -26,12 +27,12 @@ public enum ReplicaStatusType: Sendable, Hashable, Codable, CustomStringConverti
         case .active: "ACTIVE"
         case .inactive: "INACTIVE"
         case .deleting: "DELETING"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

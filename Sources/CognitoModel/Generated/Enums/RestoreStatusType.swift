@@ -11,7 +11,8 @@ public enum RestoreStatusType: Sendable, Hashable, Codable, CustomStringConverti
     case restoreCompleted
     case temporaryInternalErrorSeeSupportCase
     case awsAborted
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .previewGenerating,
@@ -36,7 +37,7 @@ public enum RestoreStatusType: Sendable, Hashable, Codable, CustomStringConverti
         case "RESTORE_COMPLETED": self = .restoreCompleted
         case "TEMPORARY_INTERNAL_ERROR_SEE_SUPPORT_CASE": self = .temporaryInternalErrorSeeSupportCase
         case "AWS_ABORTED": self = .awsAborted
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -51,12 +52,12 @@ public enum RestoreStatusType: Sendable, Hashable, Codable, CustomStringConverti
         case .restoreCompleted: "RESTORE_COMPLETED"
         case .temporaryInternalErrorSeeSupportCase: "TEMPORARY_INTERNAL_ERROR_SEE_SUPPORT_CASE"
         case .awsAborted: "AWS_ABORTED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

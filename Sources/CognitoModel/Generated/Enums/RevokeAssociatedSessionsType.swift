@@ -4,7 +4,8 @@
 public enum RevokeAssociatedSessionsType: Sendable, Hashable, Codable, CustomStringConvertible {
     case none
     case linked
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.none, .linked]
 
@@ -12,7 +13,7 @@ public enum RevokeAssociatedSessionsType: Sendable, Hashable, Codable, CustomStr
         switch rawValue {
         case "NONE": self = .none
         case "LINKED": self = .linked
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum RevokeAssociatedSessionsType: Sendable, Hashable, Codable, CustomStr
         switch self {
         case .none: "NONE"
         case .linked: "LINKED"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

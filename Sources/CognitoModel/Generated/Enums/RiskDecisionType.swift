@@ -5,7 +5,8 @@ public enum RiskDecisionType: Sendable, Hashable, Codable, CustomStringConvertib
     case noRisk
     case accountTakeover
     case block
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.noRisk, .accountTakeover, .block]
 
@@ -14,7 +15,7 @@ public enum RiskDecisionType: Sendable, Hashable, Codable, CustomStringConvertib
         case "NoRisk": self = .noRisk
         case "AccountTakeover": self = .accountTakeover
         case "Block": self = .block
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum RiskDecisionType: Sendable, Hashable, Codable, CustomStringConvertib
         case .noRisk: "NoRisk"
         case .accountTakeover: "AccountTakeover"
         case .block: "Block"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -5,7 +5,8 @@ public enum RiskLevelType: Sendable, Hashable, Codable, CustomStringConvertible 
     case low
     case medium
     case high
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.low, .medium, .high]
 
@@ -14,7 +15,7 @@ public enum RiskLevelType: Sendable, Hashable, Codable, CustomStringConvertible 
         case "Low": self = .low
         case "Medium": self = .medium
         case "High": self = .high
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum RiskLevelType: Sendable, Hashable, Codable, CustomStringConvertible 
         case .low: "Low"
         case .medium: "Medium"
         case .high: "High"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -5,7 +5,8 @@ public enum SecurityPolicyType: Sendable, Hashable, Codable, CustomStringConvert
     case tlsV1
     case tlsV122021
     case tlsV132025
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.tlsV1, .tlsV122021, .tlsV132025]
 
@@ -14,7 +15,7 @@ public enum SecurityPolicyType: Sendable, Hashable, Codable, CustomStringConvert
         case "TLS_V1": self = .tlsV1
         case "TLS_V1_2_2021": self = .tlsV122021
         case "TLS_V1_3_2025": self = .tlsV132025
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum SecurityPolicyType: Sendable, Hashable, Codable, CustomStringConvert
         case .tlsV1: "TLS_V1"
         case .tlsV122021: "TLS_V1_2_2021"
         case .tlsV132025: "TLS_V1_3_2025"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum SessionTypeType: Sendable, Hashable, Codable, CustomStringConvertible {
     case token
     case sso
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.token, .sso]
 
@@ -12,7 +13,7 @@ public enum SessionTypeType: Sendable, Hashable, Codable, CustomStringConvertibl
         switch rawValue {
         case "TOKEN": self = .token
         case "SSO": self = .sso
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum SessionTypeType: Sendable, Hashable, Codable, CustomStringConvertibl
         switch self {
         case .token: "TOKEN"
         case .sso: "SSO"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

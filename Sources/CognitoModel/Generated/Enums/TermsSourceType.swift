@@ -3,26 +3,27 @@
 /// validation refuses, in Cognito's words).
 public enum TermsSourceType: Sendable, Hashable, Codable, CustomStringConvertible {
     case link
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.link]
 
     public init(rawValue: String) {
         switch rawValue {
         case "LINK": self = .link
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
     public var rawValue: String {
         switch self {
         case .link: "LINK"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -6,7 +6,8 @@ public enum TimeUnitsType: Sendable, Hashable, Codable, CustomStringConvertible 
     case minutes
     case hours
     case days
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.seconds, .minutes, .hours, .days]
 
@@ -16,7 +17,7 @@ public enum TimeUnitsType: Sendable, Hashable, Codable, CustomStringConvertible 
         case "minutes": self = .minutes
         case "hours": self = .hours
         case "days": self = .days
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -26,12 +27,12 @@ public enum TimeUnitsType: Sendable, Hashable, Codable, CustomStringConvertible 
         case .minutes: "minutes"
         case .hours: "hours"
         case .days: "days"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

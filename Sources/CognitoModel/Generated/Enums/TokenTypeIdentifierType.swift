@@ -5,7 +5,8 @@ public enum TokenTypeIdentifierType: Sendable, Hashable, Codable, CustomStringCo
     case accessToken
     case idToken
     case saml2
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.accessToken, .idToken, .saml2]
 
@@ -14,7 +15,7 @@ public enum TokenTypeIdentifierType: Sendable, Hashable, Codable, CustomStringCo
         case "ACCESS_TOKEN": self = .accessToken
         case "ID_TOKEN": self = .idToken
         case "SAML2": self = .saml2
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum TokenTypeIdentifierType: Sendable, Hashable, Codable, CustomStringCo
         case .accessToken: "ACCESS_TOKEN"
         case .idToken: "ID_TOKEN"
         case .saml2: "SAML2"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

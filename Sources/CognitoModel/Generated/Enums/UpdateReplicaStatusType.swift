@@ -4,7 +4,8 @@
 public enum UpdateReplicaStatusType: Sendable, Hashable, Codable, CustomStringConvertible {
     case active
     case inactive
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.active, .inactive]
 
@@ -12,7 +13,7 @@ public enum UpdateReplicaStatusType: Sendable, Hashable, Codable, CustomStringCo
         switch rawValue {
         case "ACTIVE": self = .active
         case "INACTIVE": self = .inactive
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum UpdateReplicaStatusType: Sendable, Hashable, Codable, CustomStringCo
         switch self {
         case .active: "ACTIVE"
         case .inactive: "INACTIVE"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -10,7 +10,8 @@ public enum UserImportJobStatusType: Sendable, Hashable, Codable, CustomStringCo
     case stopped
     case failed
     case succeeded
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .created,
@@ -33,7 +34,7 @@ public enum UserImportJobStatusType: Sendable, Hashable, Codable, CustomStringCo
         case "Stopped": self = .stopped
         case "Failed": self = .failed
         case "Succeeded": self = .succeeded
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -47,12 +48,12 @@ public enum UserImportJobStatusType: Sendable, Hashable, Codable, CustomStringCo
         case .stopped: "Stopped"
         case .failed: "Failed"
         case .succeeded: "Succeeded"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

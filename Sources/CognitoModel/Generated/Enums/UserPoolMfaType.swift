@@ -5,7 +5,8 @@ public enum UserPoolMfaType: Sendable, Hashable, Codable, CustomStringConvertibl
     case off
     case on
     case optional
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.off, .on, .optional]
 
@@ -14,7 +15,7 @@ public enum UserPoolMfaType: Sendable, Hashable, Codable, CustomStringConvertibl
         case "OFF": self = .off
         case "ON": self = .on
         case "OPTIONAL": self = .optional
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum UserPoolMfaType: Sendable, Hashable, Codable, CustomStringConvertibl
         case .off: "OFF"
         case .on: "ON"
         case .optional: "OPTIONAL"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

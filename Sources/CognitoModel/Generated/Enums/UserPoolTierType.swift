@@ -5,7 +5,8 @@ public enum UserPoolTierType: Sendable, Hashable, Codable, CustomStringConvertib
     case lite
     case essentials
     case plus
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.lite, .essentials, .plus]
 
@@ -14,7 +15,7 @@ public enum UserPoolTierType: Sendable, Hashable, Codable, CustomStringConvertib
         case "LITE": self = .lite
         case "ESSENTIALS": self = .essentials
         case "PLUS": self = .plus
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -23,12 +24,12 @@ public enum UserPoolTierType: Sendable, Hashable, Codable, CustomStringConvertib
         case .lite: "LITE"
         case .essentials: "ESSENTIALS"
         case .plus: "PLUS"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

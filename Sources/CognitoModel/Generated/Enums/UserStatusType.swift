@@ -6,18 +6,19 @@ public enum UserStatusType: Sendable, Hashable, Codable, CustomStringConvertible
     case confirmed
     case archived
     case compromised
-    case `unknown`
+    case unknown
     case resetRequired
     case forceChangePassword
     case externalProvider
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [
         .unconfirmed,
         .confirmed,
         .archived,
         .compromised,
-        .`unknown`,
+        .unknown,
         .resetRequired,
         .forceChangePassword,
         .externalProvider
@@ -29,11 +30,11 @@ public enum UserStatusType: Sendable, Hashable, Codable, CustomStringConvertible
         case "CONFIRMED": self = .confirmed
         case "ARCHIVED": self = .archived
         case "COMPROMISED": self = .compromised
-        case "UNKNOWN": self = .`unknown`
+        case "UNKNOWN": self = .unknown
         case "RESET_REQUIRED": self = .resetRequired
         case "FORCE_CHANGE_PASSWORD": self = .forceChangePassword
         case "EXTERNAL_PROVIDER": self = .externalProvider
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -43,16 +44,16 @@ public enum UserStatusType: Sendable, Hashable, Codable, CustomStringConvertible
         case .confirmed: "CONFIRMED"
         case .archived: "ARCHIVED"
         case .compromised: "COMPROMISED"
-        case .`unknown`: "UNKNOWN"
+        case .unknown: "UNKNOWN"
         case .resetRequired: "RESET_REQUIRED"
         case .forceChangePassword: "FORCE_CHANGE_PASSWORD"
         case .externalProvider: "EXTERNAL_PROVIDER"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

@@ -4,7 +4,8 @@
 public enum UserVerificationType: Sendable, Hashable, Codable, CustomStringConvertible {
     case required
     case preferred
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.required, .preferred]
 
@@ -12,7 +13,7 @@ public enum UserVerificationType: Sendable, Hashable, Codable, CustomStringConve
         switch rawValue {
         case "required": self = .required
         case "preferred": self = .preferred
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum UserVerificationType: Sendable, Hashable, Codable, CustomStringConve
         switch self {
         case .required: "required"
         case .preferred: "preferred"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

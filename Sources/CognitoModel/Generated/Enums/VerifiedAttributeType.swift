@@ -4,7 +4,8 @@
 public enum VerifiedAttributeType: Sendable, Hashable, Codable, CustomStringConvertible {
     case phoneNumber
     case email
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.phoneNumber, .email]
 
@@ -12,7 +13,7 @@ public enum VerifiedAttributeType: Sendable, Hashable, Codable, CustomStringConv
         switch rawValue {
         case "phone_number": self = .phoneNumber
         case "email": self = .email
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum VerifiedAttributeType: Sendable, Hashable, Codable, CustomStringConv
         switch self {
         case .phoneNumber: "phone_number"
         case .email: "email"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

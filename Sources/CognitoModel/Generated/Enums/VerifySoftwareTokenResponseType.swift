@@ -4,7 +4,8 @@
 public enum VerifySoftwareTokenResponseType: Sendable, Hashable, Codable, CustomStringConvertible {
     case success
     case error
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.success, .error]
 
@@ -12,7 +13,7 @@ public enum VerifySoftwareTokenResponseType: Sendable, Hashable, Codable, Custom
         switch rawValue {
         case "SUCCESS": self = .success
         case "ERROR": self = .error
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum VerifySoftwareTokenResponseType: Sendable, Hashable, Codable, Custom
         switch self {
         case .success: "SUCCESS"
         case .error: "ERROR"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

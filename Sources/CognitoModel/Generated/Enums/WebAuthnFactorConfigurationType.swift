@@ -4,7 +4,8 @@
 public enum WebAuthnFactorConfigurationType: Sendable, Hashable, Codable, CustomStringConvertible {
     case singleFactor
     case multiFactorWithUserVerification
-    case unknown(String)
+    /// A value the model does not list (validation refuses it).
+    case unrecognized(String)
 
     public static let known: [Self] = [.singleFactor, .multiFactorWithUserVerification]
 
@@ -12,7 +13,7 @@ public enum WebAuthnFactorConfigurationType: Sendable, Hashable, Codable, Custom
         switch rawValue {
         case "SINGLE_FACTOR": self = .singleFactor
         case "MULTI_FACTOR_WITH_USER_VERIFICATION": self = .multiFactorWithUserVerification
-        default: self = .unknown(rawValue)
+        default: self = .unrecognized(rawValue)
         }
     }
 
@@ -20,12 +21,12 @@ public enum WebAuthnFactorConfigurationType: Sendable, Hashable, Codable, Custom
         switch self {
         case .singleFactor: "SINGLE_FACTOR"
         case .multiFactorWithUserVerification: "MULTI_FACTOR_WITH_USER_VERIFICATION"
-        case .unknown(let value): value
+        case .unrecognized(let value): value
         }
     }
 
     public var description: String { rawValue }
-    public var isKnown: Bool { if case .unknown = self { false } else { true } }
+    public var isKnown: Bool { if case .unrecognized = self { false } else { true } }
 
     public init(from decoder: any Decoder) throws {
         self.init(rawValue: try decoder.singleValueContainer().decode(String.self))

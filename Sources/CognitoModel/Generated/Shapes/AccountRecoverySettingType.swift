@@ -19,12 +19,12 @@ public struct AccountRecoverySettingType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        recoveryMechanisms = try c.decodeIfPresent([RecoveryOptionType].self, forKey: .recoveryMechanisms)
+        self.recoveryMechanisms = try c.decodeIfPresent([RecoveryOptionType].self, forKey: .recoveryMechanisms)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(recoveryMechanisms, forKey: .recoveryMechanisms)
+        try c.encodeIfPresent(self.recoveryMechanisms, forKey: .recoveryMechanisms)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

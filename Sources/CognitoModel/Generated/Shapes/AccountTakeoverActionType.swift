@@ -12,7 +12,7 @@ public struct AccountTakeoverActionType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(notify: false, eventAction: .unknown(""))
+        Self(notify: false, eventAction: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -23,23 +23,23 @@ public struct AccountTakeoverActionType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Bool.self, forKey: .notify) {
-            notify = v
+            self.notify = v
         } else {
-            notify = false
+            self.notify = false
             absent.insert("Notify")
         }
         if let v = try c.decodeIfPresent(AccountTakeoverEventActionType.self, forKey: .eventAction) {
-            eventAction = v
+            self.eventAction = v
         } else {
-            eventAction = .unknown("")
+            self.eventAction = .unrecognized("")
             absent.insert("EventAction")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(notify, forKey: .notify)
-        try c.encode(eventAction, forKey: .eventAction)
+        try c.encode(self.notify, forKey: .notify)
+        try c.encode(self.eventAction, forKey: .eventAction)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

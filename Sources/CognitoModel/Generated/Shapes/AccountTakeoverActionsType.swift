@@ -29,16 +29,16 @@ public struct AccountTakeoverActionsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        lowAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .lowAction)
-        mediumAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .mediumAction)
-        highAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .highAction)
+        self.lowAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .lowAction)
+        self.mediumAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .mediumAction)
+        self.highAction = try c.decodeIfPresent(AccountTakeoverActionType.self, forKey: .highAction)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(lowAction, forKey: .lowAction)
-        try c.encodeIfPresent(mediumAction, forKey: .mediumAction)
-        try c.encodeIfPresent(highAction, forKey: .highAction)
+        try c.encodeIfPresent(self.lowAction, forKey: .lowAction)
+        try c.encodeIfPresent(self.mediumAction, forKey: .mediumAction)
+        try c.encodeIfPresent(self.highAction, forKey: .highAction)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,19 +22,19 @@ public struct AccountTakeoverRiskConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        notifyConfiguration = try c.decodeIfPresent(NotifyConfigurationType.self, forKey: .notifyConfiguration)
+        self.notifyConfiguration = try c.decodeIfPresent(NotifyConfigurationType.self, forKey: .notifyConfiguration)
         if let v = try c.decodeIfPresent(AccountTakeoverActionsType.self, forKey: .actions) {
-            actions = v
+            self.actions = v
         } else {
-            actions = AccountTakeoverActionsType.placeholder
+            self.actions = AccountTakeoverActionsType.placeholder
             absent.insert("Actions")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(notifyConfiguration, forKey: .notifyConfiguration)
-        try c.encode(actions, forKey: .actions)
+        try c.encodeIfPresent(self.notifyConfiguration, forKey: .notifyConfiguration)
+        try c.encode(self.actions, forKey: .actions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct AcrLevelConfigType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .acrValue) {
-            acrValue = v
+            self.acrValue = v
         } else {
-            acrValue = ""
+            self.acrValue = ""
             absent.insert("AcrValue")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(acrValue, forKey: .acrValue)
+        try c.encode(self.acrValue, forKey: .acrValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct AddCustomAttributesRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent([SchemaAttributeType].self, forKey: .customAttributes) {
-            customAttributes = v
+            self.customAttributes = v
         } else {
-            customAttributes = []
+            self.customAttributes = []
             absent.insert("CustomAttributes")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(customAttributes, forKey: .customAttributes)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.customAttributes, forKey: .customAttributes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,25 +26,25 @@ public struct AddUserPoolClientSecretRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
+        self.clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.clientSecret, forKey: .clientSecret)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

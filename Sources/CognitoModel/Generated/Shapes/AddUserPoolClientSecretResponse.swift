@@ -19,12 +19,15 @@ public struct AddUserPoolClientSecretResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        clientSecretDescriptor = try c.decodeIfPresent(ClientSecretDescriptorType.self, forKey: .clientSecretDescriptor)
+        self.clientSecretDescriptor = try c.decodeIfPresent(
+            ClientSecretDescriptorType.self,
+            forKey: .clientSecretDescriptor,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(clientSecretDescriptor, forKey: .clientSecretDescriptor)
+        try c.encodeIfPresent(self.clientSecretDescriptor, forKey: .clientSecretDescriptor)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,25 +26,25 @@ public struct AdminConfirmSignUpRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,16 +29,16 @@ public struct AdminCreateUserConfigType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        allowAdminCreateUserOnly = try c.decodeIfPresent(Bool.self, forKey: .allowAdminCreateUserOnly)
-        unusedAccountValidityDays = try c.decodeIfPresent(Int.self, forKey: .unusedAccountValidityDays)
-        inviteMessageTemplate = try c.decodeIfPresent(MessageTemplateType.self, forKey: .inviteMessageTemplate)
+        self.allowAdminCreateUserOnly = try c.decodeIfPresent(Bool.self, forKey: .allowAdminCreateUserOnly)
+        self.unusedAccountValidityDays = try c.decodeIfPresent(Int.self, forKey: .unusedAccountValidityDays)
+        self.inviteMessageTemplate = try c.decodeIfPresent(MessageTemplateType.self, forKey: .inviteMessageTemplate)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(allowAdminCreateUserOnly, forKey: .allowAdminCreateUserOnly)
-        try c.encodeIfPresent(unusedAccountValidityDays, forKey: .unusedAccountValidityDays)
-        try c.encodeIfPresent(inviteMessageTemplate, forKey: .inviteMessageTemplate)
+        try c.encodeIfPresent(self.allowAdminCreateUserOnly, forKey: .allowAdminCreateUserOnly)
+        try c.encodeIfPresent(self.unusedAccountValidityDays, forKey: .unusedAccountValidityDays)
+        try c.encodeIfPresent(self.inviteMessageTemplate, forKey: .inviteMessageTemplate)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

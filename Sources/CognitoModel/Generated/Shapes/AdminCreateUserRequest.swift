@@ -54,37 +54,37 @@ public struct AdminCreateUserRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
-        userAttributes = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes)
-        validationData = try c.decodeIfPresent([AttributeType].self, forKey: .validationData)
-        temporaryPassword = try c.decodeIfPresent(String.self, forKey: .temporaryPassword)
-        forceAliasCreation = try c.decodeIfPresent(Bool.self, forKey: .forceAliasCreation)
-        messageAction = try c.decodeIfPresent(MessageActionType.self, forKey: .messageAction)
-        desiredDeliveryMediums = try c.decodeIfPresent([DeliveryMediumType].self, forKey: .desiredDeliveryMediums)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.userAttributes = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes)
+        self.validationData = try c.decodeIfPresent([AttributeType].self, forKey: .validationData)
+        self.temporaryPassword = try c.decodeIfPresent(String.self, forKey: .temporaryPassword)
+        self.forceAliasCreation = try c.decodeIfPresent(Bool.self, forKey: .forceAliasCreation)
+        self.messageAction = try c.decodeIfPresent(MessageActionType.self, forKey: .messageAction)
+        self.desiredDeliveryMediums = try c.decodeIfPresent([DeliveryMediumType].self, forKey: .desiredDeliveryMediums)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encodeIfPresent(userAttributes, forKey: .userAttributes)
-        try c.encodeIfPresent(validationData, forKey: .validationData)
-        try c.encodeIfPresent(temporaryPassword, forKey: .temporaryPassword)
-        try c.encodeIfPresent(forceAliasCreation, forKey: .forceAliasCreation)
-        try c.encodeIfPresent(messageAction, forKey: .messageAction)
-        try c.encodeIfPresent(desiredDeliveryMediums, forKey: .desiredDeliveryMediums)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encodeIfPresent(self.userAttributes, forKey: .userAttributes)
+        try c.encodeIfPresent(self.validationData, forKey: .validationData)
+        try c.encodeIfPresent(self.temporaryPassword, forKey: .temporaryPassword)
+        try c.encodeIfPresent(self.forceAliasCreation, forKey: .forceAliasCreation)
+        try c.encodeIfPresent(self.messageAction, forKey: .messageAction)
+        try c.encodeIfPresent(self.desiredDeliveryMediums, forKey: .desiredDeliveryMediums)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

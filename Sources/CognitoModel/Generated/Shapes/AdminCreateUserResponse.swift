@@ -19,12 +19,12 @@ public struct AdminCreateUserResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        user = try c.decodeIfPresent(UserType.self, forKey: .user)
+        self.user = try c.decodeIfPresent(UserType.self, forKey: .user)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(user, forKey: .user)
+        try c.encodeIfPresent(self.user, forKey: .user)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

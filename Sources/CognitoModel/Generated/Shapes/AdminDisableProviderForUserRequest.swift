@@ -23,23 +23,23 @@ public struct AdminDisableProviderForUserRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(ProviderUserIdentifierType.self, forKey: .user) {
-            user = v
+            self.user = v
         } else {
-            user = ProviderUserIdentifierType.placeholder
+            self.user = ProviderUserIdentifierType.placeholder
             absent.insert("User")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(user, forKey: .user)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.user, forKey: .user)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

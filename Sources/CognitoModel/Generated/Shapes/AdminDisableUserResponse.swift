@@ -18,6 +18,7 @@ public struct AdminDisableUserResponse: CognitoShape {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        _ = encoder.container(keyedBy: CodingKeys.self)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

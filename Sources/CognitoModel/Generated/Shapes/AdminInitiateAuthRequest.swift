@@ -33,7 +33,7 @@ public struct AdminInitiateAuthRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", clientId: "", authFlow: .unknown(""))
+        Self(userPoolId: "", clientId: "", authFlow: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -50,40 +50,40 @@ public struct AdminInitiateAuthRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(AuthFlowType.self, forKey: .authFlow) {
-            authFlow = v
+            self.authFlow = v
         } else {
-            authFlow = .unknown("")
+            self.authFlow = .unrecognized("")
             absent.insert("AuthFlow")
         }
-        authParameters = try c.decodeIfPresent([String: String].self, forKey: .authParameters)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
-        analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
-        contextData = try c.decodeIfPresent(ContextDataType.self, forKey: .contextData)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.authParameters = try c.decodeIfPresent([String: String].self, forKey: .authParameters)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
+        self.contextData = try c.decodeIfPresent(ContextDataType.self, forKey: .contextData)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(authFlow, forKey: .authFlow)
-        try c.encodeIfPresent(authParameters, forKey: .authParameters)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
-        try c.encodeIfPresent(analyticsMetadata, forKey: .analyticsMetadata)
-        try c.encodeIfPresent(contextData, forKey: .contextData)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.authFlow, forKey: .authFlow)
+        try c.encodeIfPresent(self.authParameters, forKey: .authParameters)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
+        try c.encodeIfPresent(self.analyticsMetadata, forKey: .analyticsMetadata)
+        try c.encodeIfPresent(self.contextData, forKey: .contextData)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

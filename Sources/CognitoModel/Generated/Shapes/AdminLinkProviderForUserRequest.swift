@@ -34,30 +34,30 @@ public struct AdminLinkProviderForUserRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(ProviderUserIdentifierType.self, forKey: .destinationUser) {
-            destinationUser = v
+            self.destinationUser = v
         } else {
-            destinationUser = ProviderUserIdentifierType.placeholder
+            self.destinationUser = ProviderUserIdentifierType.placeholder
             absent.insert("DestinationUser")
         }
         if let v = try c.decodeIfPresent(ProviderUserIdentifierType.self, forKey: .sourceUser) {
-            sourceUser = v
+            self.sourceUser = v
         } else {
-            sourceUser = ProviderUserIdentifierType.placeholder
+            self.sourceUser = ProviderUserIdentifierType.placeholder
             absent.insert("SourceUser")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(destinationUser, forKey: .destinationUser)
-        try c.encode(sourceUser, forKey: .sourceUser)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.destinationUser, forKey: .destinationUser)
+        try c.encode(self.sourceUser, forKey: .sourceUser)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct AdminListDevicesResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        devices = try c.decodeIfPresent([DeviceType].self, forKey: .devices)
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.devices = try c.decodeIfPresent([DeviceType].self, forKey: .devices)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(devices, forKey: .devices)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
+        try c.encodeIfPresent(self.devices, forKey: .devices)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,27 +29,27 @@ public struct AdminListGroupsForUserRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(username, forKey: .username)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(limit, forKey: .limit)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.limit, forKey: .limit)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

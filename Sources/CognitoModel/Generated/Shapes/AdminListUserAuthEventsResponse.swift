@@ -22,14 +22,14 @@ public struct AdminListUserAuthEventsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        authEvents = try c.decodeIfPresent([AuthEventType].self, forKey: .authEvents)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.authEvents = try c.decodeIfPresent([AuthEventType].self, forKey: .authEvents)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(authEvents, forKey: .authEvents)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.authEvents, forKey: .authEvents)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

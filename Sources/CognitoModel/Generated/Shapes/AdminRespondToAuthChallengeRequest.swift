@@ -33,7 +33,7 @@ public struct AdminRespondToAuthChallengeRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", clientId: "", challengeName: .unknown(""))
+        Self(userPoolId: "", clientId: "", challengeName: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -50,40 +50,40 @@ public struct AdminRespondToAuthChallengeRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(ChallengeNameType.self, forKey: .challengeName) {
-            challengeName = v
+            self.challengeName = v
         } else {
-            challengeName = .unknown("")
+            self.challengeName = .unrecognized("")
             absent.insert("ChallengeName")
         }
-        challengeResponses = try c.decodeIfPresent([String: String].self, forKey: .challengeResponses)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
-        analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
-        contextData = try c.decodeIfPresent(ContextDataType.self, forKey: .contextData)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.challengeResponses = try c.decodeIfPresent([String: String].self, forKey: .challengeResponses)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
+        self.contextData = try c.decodeIfPresent(ContextDataType.self, forKey: .contextData)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(challengeName, forKey: .challengeName)
-        try c.encodeIfPresent(challengeResponses, forKey: .challengeResponses)
-        try c.encodeIfPresent(session, forKey: .session)
-        try c.encodeIfPresent(analyticsMetadata, forKey: .analyticsMetadata)
-        try c.encodeIfPresent(contextData, forKey: .contextData)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.challengeName, forKey: .challengeName)
+        try c.encodeIfPresent(self.challengeResponses, forKey: .challengeResponses)
+        try c.encodeIfPresent(self.session, forKey: .session)
+        try c.encodeIfPresent(self.analyticsMetadata, forKey: .analyticsMetadata)
+        try c.encodeIfPresent(self.contextData, forKey: .contextData)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

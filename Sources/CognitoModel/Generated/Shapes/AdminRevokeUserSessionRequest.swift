@@ -34,24 +34,24 @@ public struct AdminRevokeUserSessionRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .sessionId) {
-            sessionId = v
+            self.sessionId = v
         } else {
-            sessionId = ""
+            self.sessionId = ""
             absent.insert("SessionId")
         }
-        revokeAssociatedSessions = try c.decodeIfPresent(
+        self.revokeAssociatedSessions = try c.decodeIfPresent(
             RevokeAssociatedSessionsType.self,
             forKey: .revokeAssociatedSessions,
         )
@@ -59,10 +59,10 @@ public struct AdminRevokeUserSessionRequest: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encode(sessionId, forKey: .sessionId)
-        try c.encodeIfPresent(revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.sessionId, forKey: .sessionId)
+        try c.encodeIfPresent(self.revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -41,35 +41,35 @@ public struct AdminSetUserMFAPreferenceRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsMfaSettings = try c.decodeIfPresent(SMSMfaSettingsType.self, forKey: .smsMfaSettings)
-        softwareTokenMfaSettings = try c.decodeIfPresent(
+        self.smsMfaSettings = try c.decodeIfPresent(SMSMfaSettingsType.self, forKey: .smsMfaSettings)
+        self.softwareTokenMfaSettings = try c.decodeIfPresent(
             SoftwareTokenMfaSettingsType.self,
             forKey: .softwareTokenMfaSettings,
         )
-        emailMfaSettings = try c.decodeIfPresent(EmailMfaSettingsType.self, forKey: .emailMfaSettings)
-        webAuthnMfaSettings = try c.decodeIfPresent(WebAuthnMfaSettingsType.self, forKey: .webAuthnMfaSettings)
+        self.emailMfaSettings = try c.decodeIfPresent(EmailMfaSettingsType.self, forKey: .emailMfaSettings)
+        self.webAuthnMfaSettings = try c.decodeIfPresent(WebAuthnMfaSettingsType.self, forKey: .webAuthnMfaSettings)
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsMfaSettings, forKey: .smsMfaSettings)
-        try c.encodeIfPresent(softwareTokenMfaSettings, forKey: .softwareTokenMfaSettings)
-        try c.encodeIfPresent(emailMfaSettings, forKey: .emailMfaSettings)
-        try c.encodeIfPresent(webAuthnMfaSettings, forKey: .webAuthnMfaSettings)
-        try c.encode(username, forKey: .username)
-        try c.encode(userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.smsMfaSettings, forKey: .smsMfaSettings)
+        try c.encodeIfPresent(self.softwareTokenMfaSettings, forKey: .softwareTokenMfaSettings)
+        try c.encodeIfPresent(self.emailMfaSettings, forKey: .emailMfaSettings)
+        try c.encodeIfPresent(self.webAuthnMfaSettings, forKey: .webAuthnMfaSettings)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,32 +29,32 @@ public struct AdminSetUserPasswordRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .password) {
-            password = v
+            self.password = v
         } else {
-            password = ""
+            self.password = ""
             absent.insert("Password")
         }
-        permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent)
+        self.permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encode(password, forKey: .password)
-        try c.encodeIfPresent(permanent, forKey: .permanent)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.password, forKey: .password)
+        try c.encodeIfPresent(self.permanent, forKey: .permanent)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

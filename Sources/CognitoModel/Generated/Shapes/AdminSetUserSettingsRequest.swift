@@ -26,30 +26,30 @@ public struct AdminSetUserSettingsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent([MFAOptionType].self, forKey: .mfaOptions) {
-            mfaOptions = v
+            self.mfaOptions = v
         } else {
-            mfaOptions = []
+            self.mfaOptions = []
             absent.insert("MFAOptions")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encode(mfaOptions, forKey: .mfaOptions)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.mfaOptions, forKey: .mfaOptions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

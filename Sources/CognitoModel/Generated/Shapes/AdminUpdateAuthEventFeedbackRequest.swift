@@ -16,7 +16,7 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", username: "", eventId: "", feedbackValue: .unknown(""))
+        Self(userPoolId: "", username: "", eventId: "", feedbackValue: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -29,37 +29,37 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .eventId) {
-            eventId = v
+            self.eventId = v
         } else {
-            eventId = ""
+            self.eventId = ""
             absent.insert("EventId")
         }
         if let v = try c.decodeIfPresent(FeedbackValueType.self, forKey: .feedbackValue) {
-            feedbackValue = v
+            self.feedbackValue = v
         } else {
-            feedbackValue = .unknown("")
+            self.feedbackValue = .unrecognized("")
             absent.insert("FeedbackValue")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(username, forKey: .username)
-        try c.encode(eventId, forKey: .eventId)
-        try c.encode(feedbackValue, forKey: .feedbackValue)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.eventId, forKey: .eventId)
+        try c.encode(self.feedbackValue, forKey: .feedbackValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct AdvancedSecurityAdditionalFlowsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        customAuthMode = try c.decodeIfPresent(AdvancedSecurityEnabledModeType.self, forKey: .customAuthMode)
+        self.customAuthMode = try c.decodeIfPresent(AdvancedSecurityEnabledModeType.self, forKey: .customAuthMode)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(customAuthMode, forKey: .customAuthMode)
+        try c.encodeIfPresent(self.customAuthMode, forKey: .customAuthMode)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -37,20 +37,20 @@ public struct AnalyticsConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        applicationId = try c.decodeIfPresent(String.self, forKey: .applicationId)
-        applicationArn = try c.decodeIfPresent(String.self, forKey: .applicationArn)
-        roleArn = try c.decodeIfPresent(String.self, forKey: .roleArn)
-        externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
-        userDataShared = try c.decodeIfPresent(Bool.self, forKey: .userDataShared)
+        self.applicationId = try c.decodeIfPresent(String.self, forKey: .applicationId)
+        self.applicationArn = try c.decodeIfPresent(String.self, forKey: .applicationArn)
+        self.roleArn = try c.decodeIfPresent(String.self, forKey: .roleArn)
+        self.externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
+        self.userDataShared = try c.decodeIfPresent(Bool.self, forKey: .userDataShared)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(applicationId, forKey: .applicationId)
-        try c.encodeIfPresent(applicationArn, forKey: .applicationArn)
-        try c.encodeIfPresent(roleArn, forKey: .roleArn)
-        try c.encodeIfPresent(externalId, forKey: .externalId)
-        try c.encodeIfPresent(userDataShared, forKey: .userDataShared)
+        try c.encodeIfPresent(self.applicationId, forKey: .applicationId)
+        try c.encodeIfPresent(self.applicationArn, forKey: .applicationArn)
+        try c.encodeIfPresent(self.roleArn, forKey: .roleArn)
+        try c.encodeIfPresent(self.externalId, forKey: .externalId)
+        try c.encodeIfPresent(self.userDataShared, forKey: .userDataShared)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

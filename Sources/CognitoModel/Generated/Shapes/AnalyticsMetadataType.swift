@@ -19,12 +19,12 @@ public struct AnalyticsMetadataType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        analyticsEndpointId = try c.decodeIfPresent(String.self, forKey: .analyticsEndpointId)
+        self.analyticsEndpointId = try c.decodeIfPresent(String.self, forKey: .analyticsEndpointId)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(analyticsEndpointId, forKey: .analyticsEndpointId)
+        try c.encodeIfPresent(self.analyticsEndpointId, forKey: .analyticsEndpointId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -18,13 +18,13 @@ public struct AssetType: CognitoShape {
     ) {
         self.category = category
         self.colorMode = colorMode
-        self.extension = extension
+        self.extension = `extension`
         self.bytes = bytes
         self.resourceId = resourceId
     }
 
     public static var placeholder: Self {
-        Self(category: .unknown(""), colorMode: .unknown(""), extension: .unknown(""))
+        Self(category: .unrecognized(""), colorMode: .unrecognized(""), extension: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,34 +38,34 @@ public struct AssetType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(AssetCategoryType.self, forKey: .category) {
-            category = v
+            self.category = v
         } else {
-            category = .unknown("")
+            self.category = .unrecognized("")
             absent.insert("Category")
         }
         if let v = try c.decodeIfPresent(ColorSchemeModeType.self, forKey: .colorMode) {
-            colorMode = v
+            self.colorMode = v
         } else {
-            colorMode = .unknown("")
+            self.colorMode = .unrecognized("")
             absent.insert("ColorMode")
         }
         if let v = try c.decodeIfPresent(AssetExtensionType.self, forKey: .extension) {
-            extension = v
+            self.extension = v
         } else {
-            extension = .unknown("")
+            self.extension = .unrecognized("")
             absent.insert("Extension")
         }
-        bytes = try c.decodeIfPresent(Blob.self, forKey: .bytes)
-        resourceId = try c.decodeIfPresent(String.self, forKey: .resourceId)
+        self.bytes = try c.decodeIfPresent(Blob.self, forKey: .bytes)
+        self.resourceId = try c.decodeIfPresent(String.self, forKey: .resourceId)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(category, forKey: .category)
-        try c.encode(colorMode, forKey: .colorMode)
-        try c.encode(extension, forKey: .extension)
-        try c.encodeIfPresent(bytes, forKey: .bytes)
-        try c.encodeIfPresent(resourceId, forKey: .resourceId)
+        try c.encode(self.category, forKey: .category)
+        try c.encode(self.colorMode, forKey: .colorMode)
+        try c.encode(self.extension, forKey: .extension)
+        try c.encodeIfPresent(self.bytes, forKey: .bytes)
+        try c.encodeIfPresent(self.resourceId, forKey: .resourceId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct AssociateSoftwareTokenRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct AssociateSoftwareTokenResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        secretCode = try c.decodeIfPresent(String.self, forKey: .secretCode)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.secretCode = try c.decodeIfPresent(String.self, forKey: .secretCode)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(secretCode, forKey: .secretCode)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(self.secretCode, forKey: .secretCode)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,18 +23,18 @@ public struct AttributeType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .name) {
-            name = v
+            self.name = v
         } else {
-            name = ""
+            self.name = ""
             absent.insert("Name")
         }
-        value = try c.decodeIfPresent(String.self, forKey: .value)
+        self.value = try c.decodeIfPresent(String.self, forKey: .value)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(name, forKey: .name)
-        try c.encodeIfPresent(value, forKey: .value)
+        try c.encode(self.name, forKey: .name)
+        try c.encodeIfPresent(self.value, forKey: .value)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -41,22 +41,22 @@ public struct AuthenticationResultType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
-        expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
-        tokenType = try c.decodeIfPresent(String.self, forKey: .tokenType)
-        refreshToken = try c.decodeIfPresent(String.self, forKey: .refreshToken)
-        idToken = try c.decodeIfPresent(String.self, forKey: .idToken)
-        newDeviceMetadata = try c.decodeIfPresent(NewDeviceMetadataType.self, forKey: .newDeviceMetadata)
+        self.accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+        self.expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
+        self.tokenType = try c.decodeIfPresent(String.self, forKey: .tokenType)
+        self.refreshToken = try c.decodeIfPresent(String.self, forKey: .refreshToken)
+        self.idToken = try c.decodeIfPresent(String.self, forKey: .idToken)
+        self.newDeviceMetadata = try c.decodeIfPresent(NewDeviceMetadataType.self, forKey: .newDeviceMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(expiresIn, forKey: .expiresIn)
-        try c.encodeIfPresent(tokenType, forKey: .tokenType)
-        try c.encodeIfPresent(refreshToken, forKey: .refreshToken)
-        try c.encodeIfPresent(idToken, forKey: .idToken)
-        try c.encodeIfPresent(newDeviceMetadata, forKey: .newDeviceMetadata)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.expiresIn, forKey: .expiresIn)
+        try c.encodeIfPresent(self.tokenType, forKey: .tokenType)
+        try c.encodeIfPresent(self.refreshToken, forKey: .refreshToken)
+        try c.encodeIfPresent(self.idToken, forKey: .idToken)
+        try c.encodeIfPresent(self.newDeviceMetadata, forKey: .newDeviceMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

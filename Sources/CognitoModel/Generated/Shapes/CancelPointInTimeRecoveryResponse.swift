@@ -19,12 +19,12 @@ public struct CancelPointInTimeRecoveryResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        restoration = try c.decodeIfPresent(RestorationType.self, forKey: .restoration)
+        self.restoration = try c.decodeIfPresent(RestorationType.self, forKey: .restoration)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(restoration, forKey: .restoration)
+        try c.encodeIfPresent(self.restoration, forKey: .restoration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

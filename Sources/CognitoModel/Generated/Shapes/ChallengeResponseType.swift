@@ -22,14 +22,14 @@ public struct ChallengeResponseType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        challengeName = try c.decodeIfPresent(ChallengeName.self, forKey: .challengeName)
-        challengeResponse = try c.decodeIfPresent(ChallengeResponse.self, forKey: .challengeResponse)
+        self.challengeName = try c.decodeIfPresent(ChallengeName.self, forKey: .challengeName)
+        self.challengeResponse = try c.decodeIfPresent(ChallengeResponse.self, forKey: .challengeResponse)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(challengeName, forKey: .challengeName)
-        try c.encodeIfPresent(challengeResponse, forKey: .challengeResponse)
+        try c.encodeIfPresent(self.challengeName, forKey: .challengeName)
+        try c.encodeIfPresent(self.challengeResponse, forKey: .challengeResponse)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

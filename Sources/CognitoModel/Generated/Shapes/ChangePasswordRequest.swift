@@ -25,26 +25,26 @@ public struct ChangePasswordRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        previousPassword = try c.decodeIfPresent(String.self, forKey: .previousPassword)
+        self.previousPassword = try c.decodeIfPresent(String.self, forKey: .previousPassword)
         if let v = try c.decodeIfPresent(String.self, forKey: .proposedPassword) {
-            proposedPassword = v
+            self.proposedPassword = v
         } else {
-            proposedPassword = ""
+            self.proposedPassword = ""
             absent.insert("ProposedPassword")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(previousPassword, forKey: .previousPassword)
-        try c.encode(proposedPassword, forKey: .proposedPassword)
-        try c.encode(accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.previousPassword, forKey: .previousPassword)
+        try c.encode(self.proposedPassword, forKey: .proposedPassword)
+        try c.encode(self.accessToken, forKey: .accessToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -25,16 +25,16 @@ public struct ClientAuthenticationResultType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
-        expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
-        tokenType = try c.decodeIfPresent(String.self, forKey: .tokenType)
+        self.accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+        self.expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
+        self.tokenType = try c.decodeIfPresent(String.self, forKey: .tokenType)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(expiresIn, forKey: .expiresIn)
-        try c.encodeIfPresent(tokenType, forKey: .tokenType)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.expiresIn, forKey: .expiresIn)
+        try c.encodeIfPresent(self.tokenType, forKey: .tokenType)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

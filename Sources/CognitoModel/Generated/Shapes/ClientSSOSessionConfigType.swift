@@ -20,16 +20,16 @@ public struct ClientSSOSessionConfigType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Int.self, forKey: .maxValidityMinutes) {
-            maxValidityMinutes = v
+            self.maxValidityMinutes = v
         } else {
-            maxValidityMinutes = 0
+            self.maxValidityMinutes = 0
             absent.insert("MaxValidityMinutes")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(maxValidityMinutes, forKey: .maxValidityMinutes)
+        try c.encode(self.maxValidityMinutes, forKey: .maxValidityMinutes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

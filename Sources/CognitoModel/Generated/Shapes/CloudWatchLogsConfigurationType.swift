@@ -19,12 +19,12 @@ public struct CloudWatchLogsConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        logGroupArn = try c.decodeIfPresent(String.self, forKey: .logGroupArn)
+        self.logGroupArn = try c.decodeIfPresent(String.self, forKey: .logGroupArn)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(logGroupArn, forKey: .logGroupArn)
+        try c.encodeIfPresent(self.logGroupArn, forKey: .logGroupArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct CompleteWebAuthnRegistrationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(JSONValue.self, forKey: .credential) {
-            credential = v
+            self.credential = v
         } else {
-            credential = .null
+            self.credential = .null
             absent.insert("Credential")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(credential, forKey: .credential)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.credential, forKey: .credential)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -10,7 +10,7 @@ public struct CompromisedCredentialsActionsType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(eventAction: .unknown(""))
+        Self(eventAction: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -20,16 +20,16 @@ public struct CompromisedCredentialsActionsType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(CompromisedCredentialsEventActionType.self, forKey: .eventAction) {
-            eventAction = v
+            self.eventAction = v
         } else {
-            eventAction = .unknown("")
+            self.eventAction = .unrecognized("")
             absent.insert("EventAction")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(eventAction, forKey: .eventAction)
+        try c.encode(self.eventAction, forKey: .eventAction)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

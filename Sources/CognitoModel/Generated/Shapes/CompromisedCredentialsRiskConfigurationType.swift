@@ -22,19 +22,19 @@ public struct CompromisedCredentialsRiskConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        eventFilter = try c.decodeIfPresent([EventFilterType].self, forKey: .eventFilter)
+        self.eventFilter = try c.decodeIfPresent([EventFilterType].self, forKey: .eventFilter)
         if let v = try c.decodeIfPresent(CompromisedCredentialsActionsType.self, forKey: .actions) {
-            actions = v
+            self.actions = v
         } else {
-            actions = CompromisedCredentialsActionsType.placeholder
+            self.actions = CompromisedCredentialsActionsType.placeholder
             absent.insert("Actions")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(eventFilter, forKey: .eventFilter)
-        try c.encode(actions, forKey: .actions)
+        try c.encodeIfPresent(self.eventFilter, forKey: .eventFilter)
+        try c.encode(self.actions, forKey: .actions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -34,30 +34,30 @@ public struct ConfirmDeviceRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .deviceKey) {
-            deviceKey = v
+            self.deviceKey = v
         } else {
-            deviceKey = ""
+            self.deviceKey = ""
             absent.insert("DeviceKey")
         }
-        deviceSecretVerifierConfig = try c.decodeIfPresent(
+        self.deviceSecretVerifierConfig = try c.decodeIfPresent(
             DeviceSecretVerifierConfigType.self,
             forKey: .deviceSecretVerifierConfig,
         )
-        deviceName = try c.decodeIfPresent(String.self, forKey: .deviceName)
+        self.deviceName = try c.decodeIfPresent(String.self, forKey: .deviceName)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(deviceKey, forKey: .deviceKey)
-        try c.encodeIfPresent(deviceSecretVerifierConfig, forKey: .deviceSecretVerifierConfig)
-        try c.encodeIfPresent(deviceName, forKey: .deviceName)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.deviceKey, forKey: .deviceKey)
+        try c.encodeIfPresent(self.deviceSecretVerifierConfig, forKey: .deviceSecretVerifierConfig)
+        try c.encodeIfPresent(self.deviceName, forKey: .deviceName)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

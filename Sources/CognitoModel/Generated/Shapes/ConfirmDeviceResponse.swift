@@ -19,12 +19,12 @@ public struct ConfirmDeviceResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userConfirmationNecessary = try c.decodeIfPresent(Bool.self, forKey: .userConfirmationNecessary)
+        self.userConfirmationNecessary = try c.decodeIfPresent(Bool.self, forKey: .userConfirmationNecessary)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userConfirmationNecessary, forKey: .userConfirmationNecessary)
+        try c.encodeIfPresent(self.userConfirmationNecessary, forKey: .userConfirmationNecessary)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

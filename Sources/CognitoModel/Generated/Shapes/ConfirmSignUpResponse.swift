@@ -19,12 +19,12 @@ public struct ConfirmSignUpResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

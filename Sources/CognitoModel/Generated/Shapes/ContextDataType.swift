@@ -38,39 +38,39 @@ public struct ContextDataType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .ipAddress) {
-            ipAddress = v
+            self.ipAddress = v
         } else {
-            ipAddress = ""
+            self.ipAddress = ""
             absent.insert("IpAddress")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .serverName) {
-            serverName = v
+            self.serverName = v
         } else {
-            serverName = ""
+            self.serverName = ""
             absent.insert("ServerName")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .serverPath) {
-            serverPath = v
+            self.serverPath = v
         } else {
-            serverPath = ""
+            self.serverPath = ""
             absent.insert("ServerPath")
         }
         if let v = try c.decodeIfPresent([HttpHeader].self, forKey: .httpHeaders) {
-            httpHeaders = v
+            self.httpHeaders = v
         } else {
-            httpHeaders = []
+            self.httpHeaders = []
             absent.insert("HttpHeaders")
         }
-        encodedData = try c.decodeIfPresent(String.self, forKey: .encodedData)
+        self.encodedData = try c.decodeIfPresent(String.self, forKey: .encodedData)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(ipAddress, forKey: .ipAddress)
-        try c.encode(serverName, forKey: .serverName)
-        try c.encode(serverPath, forKey: .serverPath)
-        try c.encode(httpHeaders, forKey: .httpHeaders)
-        try c.encodeIfPresent(encodedData, forKey: .encodedData)
+        try c.encode(self.ipAddress, forKey: .ipAddress)
+        try c.encode(self.serverName, forKey: .serverName)
+        try c.encode(self.serverPath, forKey: .serverPath)
+        try c.encode(self.httpHeaders, forKey: .httpHeaders)
+        try c.encodeIfPresent(self.encodedData, forKey: .encodedData)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

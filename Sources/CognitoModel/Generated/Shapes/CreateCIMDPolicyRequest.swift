@@ -38,39 +38,39 @@ public struct CreateCIMDPolicyRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .policyName) {
-            policyName = v
+            self.policyName = v
         } else {
-            policyName = ""
+            self.policyName = ""
             absent.insert("PolicyName")
         }
-        cacheDuration = try c.decodeIfPresent(Int.self, forKey: .cacheDuration)
+        self.cacheDuration = try c.decodeIfPresent(Int.self, forKey: .cacheDuration)
         if let v = try c.decodeIfPresent([String].self, forKey: .urlPatterns) {
-            urlPatterns = v
+            self.urlPatterns = v
         } else {
-            urlPatterns = []
+            self.urlPatterns = []
             absent.insert("URLPatterns")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(policyName, forKey: .policyName)
-        try c.encodeIfPresent(cacheDuration, forKey: .cacheDuration)
-        try c.encode(urlPatterns, forKey: .urlPatterns)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.policyName, forKey: .policyName)
+        try c.encodeIfPresent(self.cacheDuration, forKey: .cacheDuration)
+        try c.encode(self.urlPatterns, forKey: .urlPatterns)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -38,29 +38,29 @@ public struct CreateGroupRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .groupName) {
-            groupName = v
+            self.groupName = v
         } else {
-            groupName = ""
+            self.groupName = ""
             absent.insert("GroupName")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        description = try c.decodeIfPresent(String.self, forKey: .description)
-        roleArn = try c.decodeIfPresent(String.self, forKey: .roleArn)
-        precedence = try c.decodeIfPresent(Int.self, forKey: .precedence)
+        self.description = try c.decodeIfPresent(String.self, forKey: .description)
+        self.roleArn = try c.decodeIfPresent(String.self, forKey: .roleArn)
+        self.precedence = try c.decodeIfPresent(Int.self, forKey: .precedence)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(groupName, forKey: .groupName)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(description, forKey: .description)
-        try c.encodeIfPresent(roleArn, forKey: .roleArn)
-        try c.encodeIfPresent(precedence, forKey: .precedence)
+        try c.encode(self.groupName, forKey: .groupName)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.description, forKey: .description)
+        try c.encodeIfPresent(self.roleArn, forKey: .roleArn)
+        try c.encodeIfPresent(self.precedence, forKey: .precedence)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

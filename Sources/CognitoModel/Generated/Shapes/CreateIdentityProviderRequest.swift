@@ -30,7 +30,7 @@ public struct CreateIdentityProviderRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", providerName: "", providerType: .unknown(""), providerDetails: [:])
+        Self(userPoolId: "", providerName: "", providerType: .unrecognized(""), providerDetails: [:])
     }
 
     enum CodingKeys: String, CodingKey {
@@ -46,43 +46,43 @@ public struct CreateIdentityProviderRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .providerName) {
-            providerName = v
+            self.providerName = v
         } else {
-            providerName = ""
+            self.providerName = ""
             absent.insert("ProviderName")
         }
         if let v = try c.decodeIfPresent(IdentityProviderTypeType.self, forKey: .providerType) {
-            providerType = v
+            self.providerType = v
         } else {
-            providerType = .unknown("")
+            self.providerType = .unrecognized("")
             absent.insert("ProviderType")
         }
         if let v = try c.decodeIfPresent([String: String].self, forKey: .providerDetails) {
-            providerDetails = v
+            self.providerDetails = v
         } else {
-            providerDetails = [:]
+            self.providerDetails = [:]
             absent.insert("ProviderDetails")
         }
-        attributeMapping = try c.decodeIfPresent([String: String].self, forKey: .attributeMapping)
-        idpIdentifiers = try c.decodeIfPresent([String].self, forKey: .idpIdentifiers)
-        acrMapping = try c.decodeIfPresent([String: String].self, forKey: .acrMapping)
+        self.attributeMapping = try c.decodeIfPresent([String: String].self, forKey: .attributeMapping)
+        self.idpIdentifiers = try c.decodeIfPresent([String].self, forKey: .idpIdentifiers)
+        self.acrMapping = try c.decodeIfPresent([String: String].self, forKey: .acrMapping)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(providerName, forKey: .providerName)
-        try c.encode(providerType, forKey: .providerType)
-        try c.encode(providerDetails, forKey: .providerDetails)
-        try c.encodeIfPresent(attributeMapping, forKey: .attributeMapping)
-        try c.encodeIfPresent(idpIdentifiers, forKey: .idpIdentifiers)
-        try c.encodeIfPresent(acrMapping, forKey: .acrMapping)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.providerName, forKey: .providerName)
+        try c.encode(self.providerType, forKey: .providerType)
+        try c.encode(self.providerDetails, forKey: .providerDetails)
+        try c.encodeIfPresent(self.attributeMapping, forKey: .attributeMapping)
+        try c.encodeIfPresent(self.idpIdentifiers, forKey: .idpIdentifiers)
+        try c.encodeIfPresent(self.acrMapping, forKey: .acrMapping)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

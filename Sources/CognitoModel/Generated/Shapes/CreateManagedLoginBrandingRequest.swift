@@ -38,29 +38,29 @@ public struct CreateManagedLoginBrandingRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        useCognitoProvidedValues = try c.decodeIfPresent(Bool.self, forKey: .useCognitoProvidedValues)
-        settings = try c.decodeIfPresent(JSONValue.self, forKey: .settings)
-        assets = try c.decodeIfPresent([AssetType].self, forKey: .assets)
+        self.useCognitoProvidedValues = try c.decodeIfPresent(Bool.self, forKey: .useCognitoProvidedValues)
+        self.settings = try c.decodeIfPresent(JSONValue.self, forKey: .settings)
+        self.assets = try c.decodeIfPresent([AssetType].self, forKey: .assets)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(useCognitoProvidedValues, forKey: .useCognitoProvidedValues)
-        try c.encodeIfPresent(settings, forKey: .settings)
-        try c.encodeIfPresent(assets, forKey: .assets)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.useCognitoProvidedValues, forKey: .useCognitoProvidedValues)
+        try c.encodeIfPresent(self.settings, forKey: .settings)
+        try c.encodeIfPresent(self.assets, forKey: .assets)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

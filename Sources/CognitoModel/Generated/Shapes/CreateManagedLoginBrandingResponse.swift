@@ -19,12 +19,12 @@ public struct CreateManagedLoginBrandingResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        managedLoginBranding = try c.decodeIfPresent(ManagedLoginBrandingType.self, forKey: .managedLoginBranding)
+        self.managedLoginBranding = try c.decodeIfPresent(ManagedLoginBrandingType.self, forKey: .managedLoginBranding)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(managedLoginBranding, forKey: .managedLoginBranding)
+        try c.encodeIfPresent(self.managedLoginBranding, forKey: .managedLoginBranding)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

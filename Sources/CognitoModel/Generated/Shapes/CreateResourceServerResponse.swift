@@ -20,16 +20,16 @@ public struct CreateResourceServerResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(ResourceServerType.self, forKey: .resourceServer) {
-            resourceServer = v
+            self.resourceServer = v
         } else {
-            resourceServer = ResourceServerType.placeholder
+            self.resourceServer = ResourceServerType.placeholder
             absent.insert("ResourceServer")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(resourceServer, forKey: .resourceServer)
+        try c.encode(self.resourceServer, forKey: .resourceServer)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

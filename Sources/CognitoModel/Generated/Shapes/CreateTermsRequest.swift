@@ -27,7 +27,13 @@ public struct CreateTermsRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", clientId: "", termsName: "", termsSource: .unknown(""), enforcement: .unknown(""))
+        Self(
+            userPoolId: "",
+            clientId: "",
+            termsName: "",
+            termsSource: .unrecognized(""),
+            enforcement: .unrecognized(""),
+        )
     }
 
     enum CodingKeys: String, CodingKey {
@@ -42,46 +48,46 @@ public struct CreateTermsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .termsName) {
-            termsName = v
+            self.termsName = v
         } else {
-            termsName = ""
+            self.termsName = ""
             absent.insert("TermsName")
         }
         if let v = try c.decodeIfPresent(TermsSourceType.self, forKey: .termsSource) {
-            termsSource = v
+            self.termsSource = v
         } else {
-            termsSource = .unknown("")
+            self.termsSource = .unrecognized("")
             absent.insert("TermsSource")
         }
         if let v = try c.decodeIfPresent(TermsEnforcementType.self, forKey: .enforcement) {
-            enforcement = v
+            self.enforcement = v
         } else {
-            enforcement = .unknown("")
+            self.enforcement = .unrecognized("")
             absent.insert("Enforcement")
         }
-        links = try c.decodeIfPresent([String: String].self, forKey: .links)
+        self.links = try c.decodeIfPresent([String: String].self, forKey: .links)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(termsName, forKey: .termsName)
-        try c.encode(termsSource, forKey: .termsSource)
-        try c.encode(enforcement, forKey: .enforcement)
-        try c.encodeIfPresent(links, forKey: .links)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.termsName, forKey: .termsName)
+        try c.encode(self.termsSource, forKey: .termsSource)
+        try c.encode(self.enforcement, forKey: .enforcement)
+        try c.encodeIfPresent(self.links, forKey: .links)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct CreateTermsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        terms = try c.decodeIfPresent(TermsType.self, forKey: .terms)
+        self.terms = try c.decodeIfPresent(TermsType.self, forKey: .terms)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(terms, forKey: .terms)
+        try c.encodeIfPresent(self.terms, forKey: .terms)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -34,24 +34,24 @@ public struct CreateUserImportJobRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .jobName) {
-            jobName = v
+            self.jobName = v
         } else {
-            jobName = ""
+            self.jobName = ""
             absent.insert("JobName")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .cloudWatchLogsRoleArn) {
-            cloudWatchLogsRoleArn = v
+            self.cloudWatchLogsRoleArn = v
         } else {
-            cloudWatchLogsRoleArn = ""
+            self.cloudWatchLogsRoleArn = ""
             absent.insert("CloudWatchLogsRoleArn")
         }
-        passwordHashingAlgorithm = try c.decodeIfPresent(
+        self.passwordHashingAlgorithm = try c.decodeIfPresent(
             PasswordHashingAlgorithmType.self,
             forKey: .passwordHashingAlgorithm,
         )
@@ -59,10 +59,10 @@ public struct CreateUserImportJobRequest: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(jobName, forKey: .jobName)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(cloudWatchLogsRoleArn, forKey: .cloudWatchLogsRoleArn)
-        try c.encodeIfPresent(passwordHashingAlgorithm, forKey: .passwordHashingAlgorithm)
+        try c.encode(self.jobName, forKey: .jobName)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.cloudWatchLogsRoleArn, forKey: .cloudWatchLogsRoleArn)
+        try c.encodeIfPresent(self.passwordHashingAlgorithm, forKey: .passwordHashingAlgorithm)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -118,78 +118,87 @@ public struct CreateUserPoolClientRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientName) {
-            clientName = v
+            self.clientName = v
         } else {
-            clientName = ""
+            self.clientName = ""
             absent.insert("ClientName")
         }
-        generateSecret = try c.decodeIfPresent(Bool.self, forKey: .generateSecret)
-        clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
-        refreshTokenValidity = try c.decodeIfPresent(Int.self, forKey: .refreshTokenValidity)
-        accessTokenValidity = try c.decodeIfPresent(Int.self, forKey: .accessTokenValidity)
-        idTokenValidity = try c.decodeIfPresent(Int.self, forKey: .idTokenValidity)
-        tokenValidityUnits = try c.decodeIfPresent(TokenValidityUnitsType.self, forKey: .tokenValidityUnits)
-        readAttributes = try c.decodeIfPresent([String].self, forKey: .readAttributes)
-        writeAttributes = try c.decodeIfPresent([String].self, forKey: .writeAttributes)
-        explicitAuthFlows = try c.decodeIfPresent([ExplicitAuthFlowsType].self, forKey: .explicitAuthFlows)
-        supportedIdentityProviders = try c.decodeIfPresent([String].self, forKey: .supportedIdentityProviders)
-        callbackURLs = try c.decodeIfPresent([String].self, forKey: .callbackURLs)
-        logoutURLs = try c.decodeIfPresent([String].self, forKey: .logoutURLs)
-        defaultRedirectURI = try c.decodeIfPresent(String.self, forKey: .defaultRedirectURI)
-        allowedOAuthFlows = try c.decodeIfPresent([OAuthFlowType].self, forKey: .allowedOAuthFlows)
-        allowedOAuthScopes = try c.decodeIfPresent([String].self, forKey: .allowedOAuthScopes)
-        allowedOAuthFlowsUserPoolClient = try c.decodeIfPresent(Bool.self, forKey: .allowedOAuthFlowsUserPoolClient)
-        analyticsConfiguration = try c.decodeIfPresent(AnalyticsConfigurationType.self, forKey: .analyticsConfiguration)
-        preventUserExistenceErrors = try c.decodeIfPresent(
+        self.generateSecret = try c.decodeIfPresent(Bool.self, forKey: .generateSecret)
+        self.clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
+        self.refreshTokenValidity = try c.decodeIfPresent(Int.self, forKey: .refreshTokenValidity)
+        self.accessTokenValidity = try c.decodeIfPresent(Int.self, forKey: .accessTokenValidity)
+        self.idTokenValidity = try c.decodeIfPresent(Int.self, forKey: .idTokenValidity)
+        self.tokenValidityUnits = try c.decodeIfPresent(TokenValidityUnitsType.self, forKey: .tokenValidityUnits)
+        self.readAttributes = try c.decodeIfPresent([String].self, forKey: .readAttributes)
+        self.writeAttributes = try c.decodeIfPresent([String].self, forKey: .writeAttributes)
+        self.explicitAuthFlows = try c.decodeIfPresent([ExplicitAuthFlowsType].self, forKey: .explicitAuthFlows)
+        self.supportedIdentityProviders = try c.decodeIfPresent([String].self, forKey: .supportedIdentityProviders)
+        self.callbackURLs = try c.decodeIfPresent([String].self, forKey: .callbackURLs)
+        self.logoutURLs = try c.decodeIfPresent([String].self, forKey: .logoutURLs)
+        self.defaultRedirectURI = try c.decodeIfPresent(String.self, forKey: .defaultRedirectURI)
+        self.allowedOAuthFlows = try c.decodeIfPresent([OAuthFlowType].self, forKey: .allowedOAuthFlows)
+        self.allowedOAuthScopes = try c.decodeIfPresent([String].self, forKey: .allowedOAuthScopes)
+        self.allowedOAuthFlowsUserPoolClient = try c.decodeIfPresent(
+            Bool.self,
+            forKey: .allowedOAuthFlowsUserPoolClient,
+        )
+        self.analyticsConfiguration = try c.decodeIfPresent(
+            AnalyticsConfigurationType.self,
+            forKey: .analyticsConfiguration,
+        )
+        self.preventUserExistenceErrors = try c.decodeIfPresent(
             PreventUserExistenceErrorTypes.self,
             forKey: .preventUserExistenceErrors,
         )
-        enableTokenRevocation = try c.decodeIfPresent(Bool.self, forKey: .enableTokenRevocation)
-        enablePropagateAdditionalUserContextData = try c.decodeIfPresent(
+        self.enableTokenRevocation = try c.decodeIfPresent(Bool.self, forKey: .enableTokenRevocation)
+        self.enablePropagateAdditionalUserContextData = try c.decodeIfPresent(
             Bool.self,
             forKey: .enablePropagateAdditionalUserContextData,
         )
-        authSessionValidity = try c.decodeIfPresent(Int.self, forKey: .authSessionValidity)
-        refreshTokenRotation = try c.decodeIfPresent(RefreshTokenRotationType.self, forKey: .refreshTokenRotation)
-        publishSecretsInAWSSecretsManager = try c.decodeIfPresent(Bool.self, forKey: .publishSecretsInAWSSecretsManager)
+        self.authSessionValidity = try c.decodeIfPresent(Int.self, forKey: .authSessionValidity)
+        self.refreshTokenRotation = try c.decodeIfPresent(RefreshTokenRotationType.self, forKey: .refreshTokenRotation)
+        self.publishSecretsInAWSSecretsManager = try c.decodeIfPresent(
+            Bool.self,
+            forKey: .publishSecretsInAWSSecretsManager,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientName, forKey: .clientName)
-        try c.encodeIfPresent(generateSecret, forKey: .generateSecret)
-        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
-        try c.encodeIfPresent(refreshTokenValidity, forKey: .refreshTokenValidity)
-        try c.encodeIfPresent(accessTokenValidity, forKey: .accessTokenValidity)
-        try c.encodeIfPresent(idTokenValidity, forKey: .idTokenValidity)
-        try c.encodeIfPresent(tokenValidityUnits, forKey: .tokenValidityUnits)
-        try c.encodeIfPresent(readAttributes, forKey: .readAttributes)
-        try c.encodeIfPresent(writeAttributes, forKey: .writeAttributes)
-        try c.encodeIfPresent(explicitAuthFlows, forKey: .explicitAuthFlows)
-        try c.encodeIfPresent(supportedIdentityProviders, forKey: .supportedIdentityProviders)
-        try c.encodeIfPresent(callbackURLs, forKey: .callbackURLs)
-        try c.encodeIfPresent(logoutURLs, forKey: .logoutURLs)
-        try c.encodeIfPresent(defaultRedirectURI, forKey: .defaultRedirectURI)
-        try c.encodeIfPresent(allowedOAuthFlows, forKey: .allowedOAuthFlows)
-        try c.encodeIfPresent(allowedOAuthScopes, forKey: .allowedOAuthScopes)
-        try c.encodeIfPresent(allowedOAuthFlowsUserPoolClient, forKey: .allowedOAuthFlowsUserPoolClient)
-        try c.encodeIfPresent(analyticsConfiguration, forKey: .analyticsConfiguration)
-        try c.encodeIfPresent(preventUserExistenceErrors, forKey: .preventUserExistenceErrors)
-        try c.encodeIfPresent(enableTokenRevocation, forKey: .enableTokenRevocation)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientName, forKey: .clientName)
+        try c.encodeIfPresent(self.generateSecret, forKey: .generateSecret)
+        try c.encodeIfPresent(self.clientSecret, forKey: .clientSecret)
+        try c.encodeIfPresent(self.refreshTokenValidity, forKey: .refreshTokenValidity)
+        try c.encodeIfPresent(self.accessTokenValidity, forKey: .accessTokenValidity)
+        try c.encodeIfPresent(self.idTokenValidity, forKey: .idTokenValidity)
+        try c.encodeIfPresent(self.tokenValidityUnits, forKey: .tokenValidityUnits)
+        try c.encodeIfPresent(self.readAttributes, forKey: .readAttributes)
+        try c.encodeIfPresent(self.writeAttributes, forKey: .writeAttributes)
+        try c.encodeIfPresent(self.explicitAuthFlows, forKey: .explicitAuthFlows)
+        try c.encodeIfPresent(self.supportedIdentityProviders, forKey: .supportedIdentityProviders)
+        try c.encodeIfPresent(self.callbackURLs, forKey: .callbackURLs)
+        try c.encodeIfPresent(self.logoutURLs, forKey: .logoutURLs)
+        try c.encodeIfPresent(self.defaultRedirectURI, forKey: .defaultRedirectURI)
+        try c.encodeIfPresent(self.allowedOAuthFlows, forKey: .allowedOAuthFlows)
+        try c.encodeIfPresent(self.allowedOAuthScopes, forKey: .allowedOAuthScopes)
+        try c.encodeIfPresent(self.allowedOAuthFlowsUserPoolClient, forKey: .allowedOAuthFlowsUserPoolClient)
+        try c.encodeIfPresent(self.analyticsConfiguration, forKey: .analyticsConfiguration)
+        try c.encodeIfPresent(self.preventUserExistenceErrors, forKey: .preventUserExistenceErrors)
+        try c.encodeIfPresent(self.enableTokenRevocation, forKey: .enableTokenRevocation)
         try c.encodeIfPresent(
-            enablePropagateAdditionalUserContextData,
+            self.enablePropagateAdditionalUserContextData,
             forKey: .enablePropagateAdditionalUserContextData,
         )
-        try c.encodeIfPresent(authSessionValidity, forKey: .authSessionValidity)
-        try c.encodeIfPresent(refreshTokenRotation, forKey: .refreshTokenRotation)
-        try c.encodeIfPresent(publishSecretsInAWSSecretsManager, forKey: .publishSecretsInAWSSecretsManager)
+        try c.encodeIfPresent(self.authSessionValidity, forKey: .authSessionValidity)
+        try c.encodeIfPresent(self.refreshTokenRotation, forKey: .refreshTokenRotation)
+        try c.encodeIfPresent(self.publishSecretsInAWSSecretsManager, forKey: .publishSecretsInAWSSecretsManager)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

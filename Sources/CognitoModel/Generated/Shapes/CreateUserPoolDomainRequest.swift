@@ -38,29 +38,29 @@ public struct CreateUserPoolDomainRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .domain) {
-            domain = v
+            self.domain = v
         } else {
-            domain = ""
+            self.domain = ""
             absent.insert("Domain")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        managedLoginVersion = try c.decodeIfPresent(Int.self, forKey: .managedLoginVersion)
-        customDomainConfig = try c.decodeIfPresent(CustomDomainConfigType.self, forKey: .customDomainConfig)
-        routing = try c.decodeIfPresent(RoutingType.self, forKey: .routing)
+        self.managedLoginVersion = try c.decodeIfPresent(Int.self, forKey: .managedLoginVersion)
+        self.customDomainConfig = try c.decodeIfPresent(CustomDomainConfigType.self, forKey: .customDomainConfig)
+        self.routing = try c.decodeIfPresent(RoutingType.self, forKey: .routing)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(domain, forKey: .domain)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(managedLoginVersion, forKey: .managedLoginVersion)
-        try c.encodeIfPresent(customDomainConfig, forKey: .customDomainConfig)
-        try c.encodeIfPresent(routing, forKey: .routing)
+        try c.encode(self.domain, forKey: .domain)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.managedLoginVersion, forKey: .managedLoginVersion)
+        try c.encodeIfPresent(self.customDomainConfig, forKey: .customDomainConfig)
+        try c.encodeIfPresent(self.routing, forKey: .routing)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,25 +26,25 @@ public struct CreateUserPoolReplicaRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .regionName) {
-            regionName = v
+            self.regionName = v
         } else {
-            regionName = ""
+            self.regionName = ""
             absent.insert("RegionName")
         }
-        userPoolTags = try c.decodeIfPresent([String: String].self, forKey: .userPoolTags)
+        self.userPoolTags = try c.decodeIfPresent([String: String].self, forKey: .userPoolTags)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(regionName, forKey: .regionName)
-        try c.encodeIfPresent(userPoolTags, forKey: .userPoolTags)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.regionName, forKey: .regionName)
+        try c.encodeIfPresent(self.userPoolTags, forKey: .userPoolTags)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -130,76 +130,88 @@ public struct CreateUserPoolRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .poolName) {
-            poolName = v
+            self.poolName = v
         } else {
-            poolName = ""
+            self.poolName = ""
             absent.insert("PoolName")
         }
-        policies = try c.decodeIfPresent(UserPoolPolicyType.self, forKey: .policies)
-        deletionProtection = try c.decodeIfPresent(DeletionProtectionType.self, forKey: .deletionProtection)
-        lambdaConfig = try c.decodeIfPresent(LambdaConfigType.self, forKey: .lambdaConfig)
-        autoVerifiedAttributes = try c.decodeIfPresent([VerifiedAttributeType].self, forKey: .autoVerifiedAttributes)
-        aliasAttributes = try c.decodeIfPresent([AliasAttributeType].self, forKey: .aliasAttributes)
-        usernameAttributes = try c.decodeIfPresent([UsernameAttributeType].self, forKey: .usernameAttributes)
-        smsVerificationMessage = try c.decodeIfPresent(String.self, forKey: .smsVerificationMessage)
-        emailVerificationMessage = try c.decodeIfPresent(String.self, forKey: .emailVerificationMessage)
-        emailVerificationSubject = try c.decodeIfPresent(String.self, forKey: .emailVerificationSubject)
-        verificationMessageTemplate = try c.decodeIfPresent(
+        self.policies = try c.decodeIfPresent(UserPoolPolicyType.self, forKey: .policies)
+        self.deletionProtection = try c.decodeIfPresent(DeletionProtectionType.self, forKey: .deletionProtection)
+        self.lambdaConfig = try c.decodeIfPresent(LambdaConfigType.self, forKey: .lambdaConfig)
+        self.autoVerifiedAttributes = try c.decodeIfPresent(
+            [VerifiedAttributeType].self,
+            forKey: .autoVerifiedAttributes,
+        )
+        self.aliasAttributes = try c.decodeIfPresent([AliasAttributeType].self, forKey: .aliasAttributes)
+        self.usernameAttributes = try c.decodeIfPresent([UsernameAttributeType].self, forKey: .usernameAttributes)
+        self.smsVerificationMessage = try c.decodeIfPresent(String.self, forKey: .smsVerificationMessage)
+        self.emailVerificationMessage = try c.decodeIfPresent(String.self, forKey: .emailVerificationMessage)
+        self.emailVerificationSubject = try c.decodeIfPresent(String.self, forKey: .emailVerificationSubject)
+        self.verificationMessageTemplate = try c.decodeIfPresent(
             VerificationMessageTemplateType.self,
             forKey: .verificationMessageTemplate,
         )
-        smsAuthenticationMessage = try c.decodeIfPresent(String.self, forKey: .smsAuthenticationMessage)
-        mfaConfiguration = try c.decodeIfPresent(UserPoolMfaType.self, forKey: .mfaConfiguration)
-        userAttributeUpdateSettings = try c.decodeIfPresent(
+        self.smsAuthenticationMessage = try c.decodeIfPresent(String.self, forKey: .smsAuthenticationMessage)
+        self.mfaConfiguration = try c.decodeIfPresent(UserPoolMfaType.self, forKey: .mfaConfiguration)
+        self.userAttributeUpdateSettings = try c.decodeIfPresent(
             UserAttributeUpdateSettingsType.self,
             forKey: .userAttributeUpdateSettings,
         )
-        deviceConfiguration = try c.decodeIfPresent(DeviceConfigurationType.self, forKey: .deviceConfiguration)
-        emailConfiguration = try c.decodeIfPresent(EmailConfigurationType.self, forKey: .emailConfiguration)
-        smsConfiguration = try c.decodeIfPresent(SmsConfigurationType.self, forKey: .smsConfiguration)
-        userPoolTags = try c.decodeIfPresent([String: String].self, forKey: .userPoolTags)
-        adminCreateUserConfig = try c.decodeIfPresent(AdminCreateUserConfigType.self, forKey: .adminCreateUserConfig)
-        schema = try c.decodeIfPresent([SchemaAttributeType].self, forKey: .schema)
-        userPoolAddOns = try c.decodeIfPresent(UserPoolAddOnsType.self, forKey: .userPoolAddOns)
-        dcrConfiguration = try c.decodeIfPresent(DcrConfigurationType.self, forKey: .dcrConfiguration)
-        usernameConfiguration = try c.decodeIfPresent(UsernameConfigurationType.self, forKey: .usernameConfiguration)
-        accountRecoverySetting = try c.decodeIfPresent(AccountRecoverySettingType.self, forKey: .accountRecoverySetting)
-        userPoolTier = try c.decodeIfPresent(UserPoolTierType.self, forKey: .userPoolTier)
-        keyConfiguration = try c.decodeIfPresent(KeyConfigurationType.self, forKey: .keyConfiguration)
-        issuerConfiguration = try c.decodeIfPresent(IssuerConfigurationType.self, forKey: .issuerConfiguration)
-        acrConfiguration = try c.decodeIfPresent([String: AcrLevelConfigType].self, forKey: .acrConfiguration)
+        self.deviceConfiguration = try c.decodeIfPresent(DeviceConfigurationType.self, forKey: .deviceConfiguration)
+        self.emailConfiguration = try c.decodeIfPresent(EmailConfigurationType.self, forKey: .emailConfiguration)
+        self.smsConfiguration = try c.decodeIfPresent(SmsConfigurationType.self, forKey: .smsConfiguration)
+        self.userPoolTags = try c.decodeIfPresent([String: String].self, forKey: .userPoolTags)
+        self.adminCreateUserConfig = try c.decodeIfPresent(
+            AdminCreateUserConfigType.self,
+            forKey: .adminCreateUserConfig,
+        )
+        self.schema = try c.decodeIfPresent([SchemaAttributeType].self, forKey: .schema)
+        self.userPoolAddOns = try c.decodeIfPresent(UserPoolAddOnsType.self, forKey: .userPoolAddOns)
+        self.dcrConfiguration = try c.decodeIfPresent(DcrConfigurationType.self, forKey: .dcrConfiguration)
+        self.usernameConfiguration = try c.decodeIfPresent(
+            UsernameConfigurationType.self,
+            forKey: .usernameConfiguration,
+        )
+        self.accountRecoverySetting = try c.decodeIfPresent(
+            AccountRecoverySettingType.self,
+            forKey: .accountRecoverySetting,
+        )
+        self.userPoolTier = try c.decodeIfPresent(UserPoolTierType.self, forKey: .userPoolTier)
+        self.keyConfiguration = try c.decodeIfPresent(KeyConfigurationType.self, forKey: .keyConfiguration)
+        self.issuerConfiguration = try c.decodeIfPresent(IssuerConfigurationType.self, forKey: .issuerConfiguration)
+        self.acrConfiguration = try c.decodeIfPresent([String: AcrLevelConfigType].self, forKey: .acrConfiguration)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(poolName, forKey: .poolName)
-        try c.encodeIfPresent(policies, forKey: .policies)
-        try c.encodeIfPresent(deletionProtection, forKey: .deletionProtection)
-        try c.encodeIfPresent(lambdaConfig, forKey: .lambdaConfig)
-        try c.encodeIfPresent(autoVerifiedAttributes, forKey: .autoVerifiedAttributes)
-        try c.encodeIfPresent(aliasAttributes, forKey: .aliasAttributes)
-        try c.encodeIfPresent(usernameAttributes, forKey: .usernameAttributes)
-        try c.encodeIfPresent(smsVerificationMessage, forKey: .smsVerificationMessage)
-        try c.encodeIfPresent(emailVerificationMessage, forKey: .emailVerificationMessage)
-        try c.encodeIfPresent(emailVerificationSubject, forKey: .emailVerificationSubject)
-        try c.encodeIfPresent(verificationMessageTemplate, forKey: .verificationMessageTemplate)
-        try c.encodeIfPresent(smsAuthenticationMessage, forKey: .smsAuthenticationMessage)
-        try c.encodeIfPresent(mfaConfiguration, forKey: .mfaConfiguration)
-        try c.encodeIfPresent(userAttributeUpdateSettings, forKey: .userAttributeUpdateSettings)
-        try c.encodeIfPresent(deviceConfiguration, forKey: .deviceConfiguration)
-        try c.encodeIfPresent(emailConfiguration, forKey: .emailConfiguration)
-        try c.encodeIfPresent(smsConfiguration, forKey: .smsConfiguration)
-        try c.encodeIfPresent(userPoolTags, forKey: .userPoolTags)
-        try c.encodeIfPresent(adminCreateUserConfig, forKey: .adminCreateUserConfig)
-        try c.encodeIfPresent(schema, forKey: .schema)
-        try c.encodeIfPresent(userPoolAddOns, forKey: .userPoolAddOns)
-        try c.encodeIfPresent(dcrConfiguration, forKey: .dcrConfiguration)
-        try c.encodeIfPresent(usernameConfiguration, forKey: .usernameConfiguration)
-        try c.encodeIfPresent(accountRecoverySetting, forKey: .accountRecoverySetting)
-        try c.encodeIfPresent(userPoolTier, forKey: .userPoolTier)
-        try c.encodeIfPresent(keyConfiguration, forKey: .keyConfiguration)
-        try c.encodeIfPresent(issuerConfiguration, forKey: .issuerConfiguration)
-        try c.encodeIfPresent(acrConfiguration, forKey: .acrConfiguration)
+        try c.encode(self.poolName, forKey: .poolName)
+        try c.encodeIfPresent(self.policies, forKey: .policies)
+        try c.encodeIfPresent(self.deletionProtection, forKey: .deletionProtection)
+        try c.encodeIfPresent(self.lambdaConfig, forKey: .lambdaConfig)
+        try c.encodeIfPresent(self.autoVerifiedAttributes, forKey: .autoVerifiedAttributes)
+        try c.encodeIfPresent(self.aliasAttributes, forKey: .aliasAttributes)
+        try c.encodeIfPresent(self.usernameAttributes, forKey: .usernameAttributes)
+        try c.encodeIfPresent(self.smsVerificationMessage, forKey: .smsVerificationMessage)
+        try c.encodeIfPresent(self.emailVerificationMessage, forKey: .emailVerificationMessage)
+        try c.encodeIfPresent(self.emailVerificationSubject, forKey: .emailVerificationSubject)
+        try c.encodeIfPresent(self.verificationMessageTemplate, forKey: .verificationMessageTemplate)
+        try c.encodeIfPresent(self.smsAuthenticationMessage, forKey: .smsAuthenticationMessage)
+        try c.encodeIfPresent(self.mfaConfiguration, forKey: .mfaConfiguration)
+        try c.encodeIfPresent(self.userAttributeUpdateSettings, forKey: .userAttributeUpdateSettings)
+        try c.encodeIfPresent(self.deviceConfiguration, forKey: .deviceConfiguration)
+        try c.encodeIfPresent(self.emailConfiguration, forKey: .emailConfiguration)
+        try c.encodeIfPresent(self.smsConfiguration, forKey: .smsConfiguration)
+        try c.encodeIfPresent(self.userPoolTags, forKey: .userPoolTags)
+        try c.encodeIfPresent(self.adminCreateUserConfig, forKey: .adminCreateUserConfig)
+        try c.encodeIfPresent(self.schema, forKey: .schema)
+        try c.encodeIfPresent(self.userPoolAddOns, forKey: .userPoolAddOns)
+        try c.encodeIfPresent(self.dcrConfiguration, forKey: .dcrConfiguration)
+        try c.encodeIfPresent(self.usernameConfiguration, forKey: .usernameConfiguration)
+        try c.encodeIfPresent(self.accountRecoverySetting, forKey: .accountRecoverySetting)
+        try c.encodeIfPresent(self.userPoolTier, forKey: .userPoolTier)
+        try c.encodeIfPresent(self.keyConfiguration, forKey: .keyConfiguration)
+        try c.encodeIfPresent(self.issuerConfiguration, forKey: .issuerConfiguration)
+        try c.encodeIfPresent(self.acrConfiguration, forKey: .acrConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

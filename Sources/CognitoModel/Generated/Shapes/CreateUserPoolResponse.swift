@@ -19,12 +19,12 @@ public struct CreateUserPoolResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPool = try c.decodeIfPresent(UserPoolType.self, forKey: .userPool)
+        self.userPool = try c.decodeIfPresent(UserPoolType.self, forKey: .userPool)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPool, forKey: .userPool)
+        try c.encodeIfPresent(self.userPool, forKey: .userPool)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,18 +23,18 @@ public struct CustomDomainConfigType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .certificateArn) {
-            certificateArn = v
+            self.certificateArn = v
         } else {
-            certificateArn = ""
+            self.certificateArn = ""
             absent.insert("CertificateArn")
         }
-        securityPolicy = try c.decodeIfPresent(SecurityPolicyType.self, forKey: .securityPolicy)
+        self.securityPolicy = try c.decodeIfPresent(SecurityPolicyType.self, forKey: .securityPolicy)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(certificateArn, forKey: .certificateArn)
-        try c.encodeIfPresent(securityPolicy, forKey: .securityPolicy)
+        try c.encode(self.certificateArn, forKey: .certificateArn)
+        try c.encodeIfPresent(self.securityPolicy, forKey: .securityPolicy)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -12,7 +12,7 @@ public struct CustomSMSLambdaVersionConfigType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(lambdaVersion: .unknown(""), lambdaArn: "")
+        Self(lambdaVersion: .unrecognized(""), lambdaArn: "")
     }
 
     enum CodingKeys: String, CodingKey {
@@ -23,23 +23,23 @@ public struct CustomSMSLambdaVersionConfigType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(CustomSMSSenderLambdaVersionType.self, forKey: .lambdaVersion) {
-            lambdaVersion = v
+            self.lambdaVersion = v
         } else {
-            lambdaVersion = .unknown("")
+            self.lambdaVersion = .unrecognized("")
             absent.insert("LambdaVersion")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .lambdaArn) {
-            lambdaArn = v
+            self.lambdaArn = v
         } else {
-            lambdaArn = ""
+            self.lambdaArn = ""
             absent.insert("LambdaArn")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(lambdaVersion, forKey: .lambdaVersion)
-        try c.encode(lambdaArn, forKey: .lambdaArn)
+        try c.encode(self.lambdaVersion, forKey: .lambdaVersion)
+        try c.encode(self.lambdaArn, forKey: .lambdaArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

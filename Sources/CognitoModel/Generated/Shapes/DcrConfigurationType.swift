@@ -37,20 +37,20 @@ public struct DcrConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        enableStatus = try c.decodeIfPresent(StatusType.self, forKey: .enableStatus)
-        openDcrEnabled = try c.decodeIfPresent(Bool.self, forKey: .openDcrEnabled)
-        authenticatedGrantTypes = try c.decodeIfPresent([OAuthFlowType].self, forKey: .authenticatedGrantTypes)
-        openDcrGrantTypes = try c.decodeIfPresent([OAuthFlowType].self, forKey: .openDcrGrantTypes)
-        allowedScopes = try c.decodeIfPresent([String].self, forKey: .allowedScopes)
+        self.enableStatus = try c.decodeIfPresent(StatusType.self, forKey: .enableStatus)
+        self.openDcrEnabled = try c.decodeIfPresent(Bool.self, forKey: .openDcrEnabled)
+        self.authenticatedGrantTypes = try c.decodeIfPresent([OAuthFlowType].self, forKey: .authenticatedGrantTypes)
+        self.openDcrGrantTypes = try c.decodeIfPresent([OAuthFlowType].self, forKey: .openDcrGrantTypes)
+        self.allowedScopes = try c.decodeIfPresent([String].self, forKey: .allowedScopes)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(enableStatus, forKey: .enableStatus)
-        try c.encodeIfPresent(openDcrEnabled, forKey: .openDcrEnabled)
-        try c.encodeIfPresent(authenticatedGrantTypes, forKey: .authenticatedGrantTypes)
-        try c.encodeIfPresent(openDcrGrantTypes, forKey: .openDcrGrantTypes)
-        try c.encodeIfPresent(allowedScopes, forKey: .allowedScopes)
+        try c.encodeIfPresent(self.enableStatus, forKey: .enableStatus)
+        try c.encodeIfPresent(self.openDcrEnabled, forKey: .openDcrEnabled)
+        try c.encodeIfPresent(self.authenticatedGrantTypes, forKey: .authenticatedGrantTypes)
+        try c.encodeIfPresent(self.openDcrGrantTypes, forKey: .openDcrGrantTypes)
+        try c.encodeIfPresent(self.allowedScopes, forKey: .allowedScopes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct DeleteTermsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .termsId) {
-            termsId = v
+            self.termsId = v
         } else {
-            termsId = ""
+            self.termsId = ""
             absent.insert("TermsId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(termsId, forKey: .termsId)
-        try c.encode(userPoolId, forKey: .userPoolId)
+        try c.encode(self.termsId, forKey: .termsId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

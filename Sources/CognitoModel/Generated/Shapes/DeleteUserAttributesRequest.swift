@@ -23,23 +23,23 @@ public struct DeleteUserAttributesRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([String].self, forKey: .userAttributeNames) {
-            userAttributeNames = v
+            self.userAttributeNames = v
         } else {
-            userAttributeNames = []
+            self.userAttributeNames = []
             absent.insert("UserAttributeNames")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userAttributeNames, forKey: .userAttributeNames)
-        try c.encode(accessToken, forKey: .accessToken)
+        try c.encode(self.userAttributeNames, forKey: .userAttributeNames)
+        try c.encode(self.accessToken, forKey: .accessToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

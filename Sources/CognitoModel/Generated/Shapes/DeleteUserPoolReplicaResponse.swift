@@ -19,12 +19,12 @@ public struct DeleteUserPoolReplicaResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolReplica = try c.decodeIfPresent(UserPoolReplicaType.self, forKey: .userPoolReplica)
+        self.userPoolReplica = try c.decodeIfPresent(UserPoolReplicaType.self, forKey: .userPoolReplica)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolReplica, forKey: .userPoolReplica)
+        try c.encodeIfPresent(self.userPoolReplica, forKey: .userPoolReplica)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

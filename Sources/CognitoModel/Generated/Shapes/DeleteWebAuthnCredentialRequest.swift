@@ -23,23 +23,23 @@ public struct DeleteWebAuthnCredentialRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .credentialId) {
-            credentialId = v
+            self.credentialId = v
         } else {
-            credentialId = ""
+            self.credentialId = ""
             absent.insert("CredentialId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(credentialId, forKey: .credentialId)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.credentialId, forKey: .credentialId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct DescribeCIMDPolicyResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(CIMDPolicyType.self, forKey: .cimdPolicy) {
-            cimdPolicy = v
+            self.cimdPolicy = v
         } else {
-            cimdPolicy = CIMDPolicyType.placeholder
+            self.cimdPolicy = CIMDPolicyType.placeholder
             absent.insert("CIMDPolicy")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(cimdPolicy, forKey: .cimdPolicy)
+        try c.encode(self.cimdPolicy, forKey: .cimdPolicy)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct DescribeIdentityProviderResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(IdentityProviderType.self, forKey: .identityProvider) {
-            identityProvider = v
+            self.identityProvider = v
         } else {
-            identityProvider = IdentityProviderType.placeholder
+            self.identityProvider = IdentityProviderType.placeholder
             absent.insert("IdentityProvider")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(identityProvider, forKey: .identityProvider)
+        try c.encode(self.identityProvider, forKey: .identityProvider)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

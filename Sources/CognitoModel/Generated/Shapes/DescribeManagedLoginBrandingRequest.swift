@@ -26,25 +26,25 @@ public struct DescribeManagedLoginBrandingRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .managedLoginBrandingId) {
-            managedLoginBrandingId = v
+            self.managedLoginBrandingId = v
         } else {
-            managedLoginBrandingId = ""
+            self.managedLoginBrandingId = ""
             absent.insert("ManagedLoginBrandingId")
         }
-        returnMergedResources = try c.decodeIfPresent(Bool.self, forKey: .returnMergedResources)
+        self.returnMergedResources = try c.decodeIfPresent(Bool.self, forKey: .returnMergedResources)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(managedLoginBrandingId, forKey: .managedLoginBrandingId)
-        try c.encodeIfPresent(returnMergedResources, forKey: .returnMergedResources)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.managedLoginBrandingId, forKey: .managedLoginBrandingId)
+        try c.encodeIfPresent(self.returnMergedResources, forKey: .returnMergedResources)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

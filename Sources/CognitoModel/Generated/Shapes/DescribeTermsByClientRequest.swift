@@ -26,30 +26,30 @@ public struct DescribeTermsByClientRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .termsName) {
-            termsName = v
+            self.termsName = v
         } else {
-            termsName = ""
+            self.termsName = ""
             absent.insert("TermsName")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(termsName, forKey: .termsName)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.termsName, forKey: .termsName)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct DescribeUserImportJobRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .jobId) {
-            jobId = v
+            self.jobId = v
         } else {
-            jobId = ""
+            self.jobId = ""
             absent.insert("JobId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(jobId, forKey: .jobId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.jobId, forKey: .jobId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct DescribeUserPoolDomainRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .domain) {
-            domain = v
+            self.domain = v
         } else {
-            domain = ""
+            self.domain = ""
             absent.insert("Domain")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(domain, forKey: .domain)
+        try c.encode(self.domain, forKey: .domain)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct DescribeUserPoolDomainResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        domainDescription = try c.decodeIfPresent(DomainDescriptionType.self, forKey: .domainDescription)
+        self.domainDescription = try c.decodeIfPresent(DomainDescriptionType.self, forKey: .domainDescription)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(domainDescription, forKey: .domainDescription)
+        try c.encodeIfPresent(self.domainDescription, forKey: .domainDescription)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,17 @@ public struct DeviceConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        challengeRequiredOnNewDevice = try c.decodeIfPresent(Bool.self, forKey: .challengeRequiredOnNewDevice)
-        deviceOnlyRememberedOnUserPrompt = try c.decodeIfPresent(Bool.self, forKey: .deviceOnlyRememberedOnUserPrompt)
+        self.challengeRequiredOnNewDevice = try c.decodeIfPresent(Bool.self, forKey: .challengeRequiredOnNewDevice)
+        self.deviceOnlyRememberedOnUserPrompt = try c.decodeIfPresent(
+            Bool.self,
+            forKey: .deviceOnlyRememberedOnUserPrompt,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(challengeRequiredOnNewDevice, forKey: .challengeRequiredOnNewDevice)
-        try c.encodeIfPresent(deviceOnlyRememberedOnUserPrompt, forKey: .deviceOnlyRememberedOnUserPrompt)
+        try c.encodeIfPresent(self.challengeRequiredOnNewDevice, forKey: .challengeRequiredOnNewDevice)
+        try c.encodeIfPresent(self.deviceOnlyRememberedOnUserPrompt, forKey: .deviceOnlyRememberedOnUserPrompt)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct DeviceSecretVerifierConfigType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        passwordVerifier = try c.decodeIfPresent(String.self, forKey: .passwordVerifier)
-        salt = try c.decodeIfPresent(String.self, forKey: .salt)
+        self.passwordVerifier = try c.decodeIfPresent(String.self, forKey: .passwordVerifier)
+        self.salt = try c.decodeIfPresent(String.self, forKey: .salt)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(passwordVerifier, forKey: .passwordVerifier)
-        try c.encodeIfPresent(salt, forKey: .salt)
+        try c.encodeIfPresent(self.passwordVerifier, forKey: .passwordVerifier)
+        try c.encodeIfPresent(self.salt, forKey: .salt)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

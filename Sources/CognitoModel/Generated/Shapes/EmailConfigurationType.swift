@@ -37,20 +37,20 @@ public struct EmailConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        sourceArn = try c.decodeIfPresent(String.self, forKey: .sourceArn)
-        replyToEmailAddress = try c.decodeIfPresent(String.self, forKey: .replyToEmailAddress)
-        emailSendingAccount = try c.decodeIfPresent(EmailSendingAccountType.self, forKey: .emailSendingAccount)
-        from = try c.decodeIfPresent(String.self, forKey: .from)
-        configurationSet = try c.decodeIfPresent(String.self, forKey: .configurationSet)
+        self.sourceArn = try c.decodeIfPresent(String.self, forKey: .sourceArn)
+        self.replyToEmailAddress = try c.decodeIfPresent(String.self, forKey: .replyToEmailAddress)
+        self.emailSendingAccount = try c.decodeIfPresent(EmailSendingAccountType.self, forKey: .emailSendingAccount)
+        self.from = try c.decodeIfPresent(String.self, forKey: .from)
+        self.configurationSet = try c.decodeIfPresent(String.self, forKey: .configurationSet)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(sourceArn, forKey: .sourceArn)
-        try c.encodeIfPresent(replyToEmailAddress, forKey: .replyToEmailAddress)
-        try c.encodeIfPresent(emailSendingAccount, forKey: .emailSendingAccount)
-        try c.encodeIfPresent(from, forKey: .from)
-        try c.encodeIfPresent(configurationSet, forKey: .configurationSet)
+        try c.encodeIfPresent(self.sourceArn, forKey: .sourceArn)
+        try c.encodeIfPresent(self.replyToEmailAddress, forKey: .replyToEmailAddress)
+        try c.encodeIfPresent(self.emailSendingAccount, forKey: .emailSendingAccount)
+        try c.encodeIfPresent(self.from, forKey: .from)
+        try c.encodeIfPresent(self.configurationSet, forKey: .configurationSet)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct EmailMfaConfigType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        message = try c.decodeIfPresent(String.self, forKey: .message)
-        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        self.message = try c.decodeIfPresent(String.self, forKey: .message)
+        self.subject = try c.decodeIfPresent(String.self, forKey: .subject)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(message, forKey: .message)
-        try c.encodeIfPresent(subject, forKey: .subject)
+        try c.encodeIfPresent(self.message, forKey: .message)
+        try c.encodeIfPresent(self.subject, forKey: .subject)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

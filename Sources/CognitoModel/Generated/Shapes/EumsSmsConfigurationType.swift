@@ -46,28 +46,28 @@ public struct EumsSmsConfigurationType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .callerArn) {
-            callerArn = v
+            self.callerArn = v
         } else {
-            callerArn = ""
+            self.callerArn = ""
             absent.insert("CallerArn")
         }
-        externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
-        originationIdentity = try c.decodeIfPresent(String.self, forKey: .originationIdentity)
-        configurationSetName = try c.decodeIfPresent(String.self, forKey: .configurationSetName)
-        inEntityId = try c.decodeIfPresent(String.self, forKey: .inEntityId)
-        inTemplateId = try c.decodeIfPresent(String.self, forKey: .inTemplateId)
-        region = try c.decodeIfPresent(String.self, forKey: .region)
+        self.externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
+        self.originationIdentity = try c.decodeIfPresent(String.self, forKey: .originationIdentity)
+        self.configurationSetName = try c.decodeIfPresent(String.self, forKey: .configurationSetName)
+        self.inEntityId = try c.decodeIfPresent(String.self, forKey: .inEntityId)
+        self.inTemplateId = try c.decodeIfPresent(String.self, forKey: .inTemplateId)
+        self.region = try c.decodeIfPresent(String.self, forKey: .region)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(callerArn, forKey: .callerArn)
-        try c.encodeIfPresent(externalId, forKey: .externalId)
-        try c.encodeIfPresent(originationIdentity, forKey: .originationIdentity)
-        try c.encodeIfPresent(configurationSetName, forKey: .configurationSetName)
-        try c.encodeIfPresent(inEntityId, forKey: .inEntityId)
-        try c.encodeIfPresent(inTemplateId, forKey: .inTemplateId)
-        try c.encodeIfPresent(region, forKey: .region)
+        try c.encode(self.callerArn, forKey: .callerArn)
+        try c.encodeIfPresent(self.externalId, forKey: .externalId)
+        try c.encodeIfPresent(self.originationIdentity, forKey: .originationIdentity)
+        try c.encodeIfPresent(self.configurationSetName, forKey: .configurationSetName)
+        try c.encodeIfPresent(self.inEntityId, forKey: .inEntityId)
+        try c.encodeIfPresent(self.inTemplateId, forKey: .inTemplateId)
+        try c.encodeIfPresent(self.region, forKey: .region)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

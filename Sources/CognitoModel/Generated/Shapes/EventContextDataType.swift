@@ -37,20 +37,20 @@ public struct EventContextDataType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        ipAddress = try c.decodeIfPresent(String.self, forKey: .ipAddress)
-        deviceName = try c.decodeIfPresent(String.self, forKey: .deviceName)
-        timezone = try c.decodeIfPresent(String.self, forKey: .timezone)
-        city = try c.decodeIfPresent(String.self, forKey: .city)
-        country = try c.decodeIfPresent(String.self, forKey: .country)
+        self.ipAddress = try c.decodeIfPresent(String.self, forKey: .ipAddress)
+        self.deviceName = try c.decodeIfPresent(String.self, forKey: .deviceName)
+        self.timezone = try c.decodeIfPresent(String.self, forKey: .timezone)
+        self.city = try c.decodeIfPresent(String.self, forKey: .city)
+        self.country = try c.decodeIfPresent(String.self, forKey: .country)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(ipAddress, forKey: .ipAddress)
-        try c.encodeIfPresent(deviceName, forKey: .deviceName)
-        try c.encodeIfPresent(timezone, forKey: .timezone)
-        try c.encodeIfPresent(city, forKey: .city)
-        try c.encodeIfPresent(country, forKey: .country)
+        try c.encodeIfPresent(self.ipAddress, forKey: .ipAddress)
+        try c.encodeIfPresent(self.deviceName, forKey: .deviceName)
+        try c.encodeIfPresent(self.timezone, forKey: .timezone)
+        try c.encodeIfPresent(self.city, forKey: .city)
+        try c.encodeIfPresent(self.country, forKey: .country)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,16 +29,16 @@ public struct EventRiskType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        riskDecision = try c.decodeIfPresent(RiskDecisionType.self, forKey: .riskDecision)
-        riskLevel = try c.decodeIfPresent(RiskLevelType.self, forKey: .riskLevel)
-        compromisedCredentialsDetected = try c.decodeIfPresent(Bool.self, forKey: .compromisedCredentialsDetected)
+        self.riskDecision = try c.decodeIfPresent(RiskDecisionType.self, forKey: .riskDecision)
+        self.riskLevel = try c.decodeIfPresent(RiskLevelType.self, forKey: .riskLevel)
+        self.compromisedCredentialsDetected = try c.decodeIfPresent(Bool.self, forKey: .compromisedCredentialsDetected)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(riskDecision, forKey: .riskDecision)
-        try c.encodeIfPresent(riskLevel, forKey: .riskLevel)
-        try c.encodeIfPresent(compromisedCredentialsDetected, forKey: .compromisedCredentialsDetected)
+        try c.encodeIfPresent(self.riskDecision, forKey: .riskDecision)
+        try c.encodeIfPresent(self.riskLevel, forKey: .riskLevel)
+        try c.encodeIfPresent(self.compromisedCredentialsDetected, forKey: .compromisedCredentialsDetected)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

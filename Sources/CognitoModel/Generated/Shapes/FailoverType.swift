@@ -23,23 +23,23 @@ public struct FailoverType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .secondaryRegion) {
-            secondaryRegion = v
+            self.secondaryRegion = v
         } else {
-            secondaryRegion = ""
+            self.secondaryRegion = ""
             absent.insert("SecondaryRegion")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .primaryRoute53HealthCheckId) {
-            primaryRoute53HealthCheckId = v
+            self.primaryRoute53HealthCheckId = v
         } else {
-            primaryRoute53HealthCheckId = ""
+            self.primaryRoute53HealthCheckId = ""
             absent.insert("PrimaryRoute53HealthCheckId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(secondaryRegion, forKey: .secondaryRegion)
-        try c.encode(primaryRoute53HealthCheckId, forKey: .primaryRoute53HealthCheckId)
+        try c.encode(self.secondaryRegion, forKey: .secondaryRegion)
+        try c.encode(self.primaryRoute53HealthCheckId, forKey: .primaryRoute53HealthCheckId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

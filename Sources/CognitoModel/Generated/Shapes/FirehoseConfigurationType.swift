@@ -19,12 +19,12 @@ public struct FirehoseConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        streamArn = try c.decodeIfPresent(String.self, forKey: .streamArn)
+        self.streamArn = try c.decodeIfPresent(String.self, forKey: .streamArn)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(streamArn, forKey: .streamArn)
+        try c.encodeIfPresent(self.streamArn, forKey: .streamArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct GetCSVHeaderResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        csvHeader = try c.decodeIfPresent([String].self, forKey: .csvHeader)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.csvHeader = try c.decodeIfPresent([String].self, forKey: .csvHeader)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(csvHeader, forKey: .csvHeader)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.csvHeader, forKey: .csvHeader)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,27 +29,27 @@ public struct GetClientTokenRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .secret) {
-            secret = v
+            self.secret = v
         } else {
-            secret = ""
+            self.secret = ""
             absent.insert("Secret")
         }
-        scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(secret, forKey: .secret)
-        try c.encodeIfPresent(scopes, forKey: .scopes)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.secret, forKey: .secret)
+        try c.encodeIfPresent(self.scopes, forKey: .scopes)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,7 +19,7 @@ public struct GetClientTokenResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        clientAuthenticationResult = try c.decodeIfPresent(
+        self.clientAuthenticationResult = try c.decodeIfPresent(
             ClientAuthenticationResultType.self,
             forKey: .clientAuthenticationResult,
         )
@@ -27,7 +27,7 @@ public struct GetClientTokenResponse: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(clientAuthenticationResult, forKey: .clientAuthenticationResult)
+        try c.encodeIfPresent(self.clientAuthenticationResult, forKey: .clientAuthenticationResult)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -45,7 +45,7 @@ public struct GetDerivedTokenRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(clientId: "", subjectToken: "", subjectTokenType: .unknown(""))
+        Self(clientId: "", subjectToken: "", subjectTokenType: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,48 +66,48 @@ public struct GetDerivedTokenRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
+        self.clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
         if let v = try c.decodeIfPresent(String.self, forKey: .subjectToken) {
-            subjectToken = v
+            self.subjectToken = v
         } else {
-            subjectToken = ""
+            self.subjectToken = ""
             absent.insert("SubjectToken")
         }
         if let v = try c.decodeIfPresent(TokenTypeIdentifierType.self, forKey: .subjectTokenType) {
-            subjectTokenType = v
+            self.subjectTokenType = v
         } else {
-            subjectTokenType = .unknown("")
+            self.subjectTokenType = .unrecognized("")
             absent.insert("SubjectTokenType")
         }
-        subjectTokenProviderName = try c.decodeIfPresent(String.self, forKey: .subjectTokenProviderName)
-        actorToken = try c.decodeIfPresent(String.self, forKey: .actorToken)
-        actorTokenType = try c.decodeIfPresent(TokenTypeIdentifierType.self, forKey: .actorTokenType)
-        actorTokenProviderName = try c.decodeIfPresent(String.self, forKey: .actorTokenProviderName)
-        scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
-        audiences = try c.decodeIfPresent([String].self, forKey: .audiences)
-        resources = try c.decodeIfPresent([String].self, forKey: .resources)
-        requestedTokenType = try c.decodeIfPresent(IssuedTokenTypeIdentifierType.self, forKey: .requestedTokenType)
+        self.subjectTokenProviderName = try c.decodeIfPresent(String.self, forKey: .subjectTokenProviderName)
+        self.actorToken = try c.decodeIfPresent(String.self, forKey: .actorToken)
+        self.actorTokenType = try c.decodeIfPresent(TokenTypeIdentifierType.self, forKey: .actorTokenType)
+        self.actorTokenProviderName = try c.decodeIfPresent(String.self, forKey: .actorTokenProviderName)
+        self.scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
+        self.audiences = try c.decodeIfPresent([String].self, forKey: .audiences)
+        self.resources = try c.decodeIfPresent([String].self, forKey: .resources)
+        self.requestedTokenType = try c.decodeIfPresent(IssuedTokenTypeIdentifierType.self, forKey: .requestedTokenType)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
-        try c.encode(subjectToken, forKey: .subjectToken)
-        try c.encode(subjectTokenType, forKey: .subjectTokenType)
-        try c.encodeIfPresent(subjectTokenProviderName, forKey: .subjectTokenProviderName)
-        try c.encodeIfPresent(actorToken, forKey: .actorToken)
-        try c.encodeIfPresent(actorTokenType, forKey: .actorTokenType)
-        try c.encodeIfPresent(actorTokenProviderName, forKey: .actorTokenProviderName)
-        try c.encodeIfPresent(scopes, forKey: .scopes)
-        try c.encodeIfPresent(audiences, forKey: .audiences)
-        try c.encodeIfPresent(resources, forKey: .resources)
-        try c.encodeIfPresent(requestedTokenType, forKey: .requestedTokenType)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.clientSecret, forKey: .clientSecret)
+        try c.encode(self.subjectToken, forKey: .subjectToken)
+        try c.encode(self.subjectTokenType, forKey: .subjectTokenType)
+        try c.encodeIfPresent(self.subjectTokenProviderName, forKey: .subjectTokenProviderName)
+        try c.encodeIfPresent(self.actorToken, forKey: .actorToken)
+        try c.encodeIfPresent(self.actorTokenType, forKey: .actorTokenType)
+        try c.encodeIfPresent(self.actorTokenProviderName, forKey: .actorTokenProviderName)
+        try c.encodeIfPresent(self.scopes, forKey: .scopes)
+        try c.encodeIfPresent(self.audiences, forKey: .audiences)
+        try c.encodeIfPresent(self.resources, forKey: .resources)
+        try c.encodeIfPresent(self.requestedTokenType, forKey: .requestedTokenType)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

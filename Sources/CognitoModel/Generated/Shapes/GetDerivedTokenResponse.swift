@@ -24,7 +24,7 @@ public struct GetDerivedTokenResponse: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(issuedToken: "", issuedTokenType: .unknown(""), tokenType: .unknown(""))
+        Self(issuedToken: "", issuedTokenType: .unrecognized(""), tokenType: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,34 +38,34 @@ public struct GetDerivedTokenResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .issuedToken) {
-            issuedToken = v
+            self.issuedToken = v
         } else {
-            issuedToken = ""
+            self.issuedToken = ""
             absent.insert("IssuedToken")
         }
         if let v = try c.decodeIfPresent(IssuedTokenTypeIdentifierType.self, forKey: .issuedTokenType) {
-            issuedTokenType = v
+            self.issuedTokenType = v
         } else {
-            issuedTokenType = .unknown("")
+            self.issuedTokenType = .unrecognized("")
             absent.insert("IssuedTokenType")
         }
         if let v = try c.decodeIfPresent(OAuthTokenTypeType.self, forKey: .tokenType) {
-            tokenType = v
+            self.tokenType = v
         } else {
-            tokenType = .unknown("")
+            self.tokenType = .unrecognized("")
             absent.insert("TokenType")
         }
-        expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
-        scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
+        self.expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
+        self.scopes = try c.decodeIfPresent([String].self, forKey: .scopes)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(issuedToken, forKey: .issuedToken)
-        try c.encode(issuedTokenType, forKey: .issuedTokenType)
-        try c.encode(tokenType, forKey: .tokenType)
-        try c.encodeIfPresent(expiresIn, forKey: .expiresIn)
-        try c.encodeIfPresent(scopes, forKey: .scopes)
+        try c.encode(self.issuedToken, forKey: .issuedToken)
+        try c.encode(self.issuedTokenType, forKey: .issuedTokenType)
+        try c.encode(self.tokenType, forKey: .tokenType)
+        try c.encodeIfPresent(self.expiresIn, forKey: .expiresIn)
+        try c.encodeIfPresent(self.scopes, forKey: .scopes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,18 +23,18 @@ public struct GetDeviceRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .deviceKey) {
-            deviceKey = v
+            self.deviceKey = v
         } else {
-            deviceKey = ""
+            self.deviceKey = ""
             absent.insert("DeviceKey")
         }
-        accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+        self.accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(deviceKey, forKey: .deviceKey)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
+        try c.encode(self.deviceKey, forKey: .deviceKey)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

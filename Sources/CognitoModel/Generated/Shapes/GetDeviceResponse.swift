@@ -20,16 +20,16 @@ public struct GetDeviceResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(DeviceType.self, forKey: .device) {
-            device = v
+            self.device = v
         } else {
-            device = DeviceType.placeholder
+            self.device = DeviceType.placeholder
             absent.insert("Device")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(device, forKey: .device)
+        try c.encode(self.device, forKey: .device)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

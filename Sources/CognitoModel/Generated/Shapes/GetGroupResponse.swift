@@ -19,12 +19,12 @@ public struct GetGroupResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeIfPresent(GroupType.self, forKey: .group)
+        self.group = try c.decodeIfPresent(GroupType.self, forKey: .group)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(group, forKey: .group)
+        try c.encodeIfPresent(self.group, forKey: .group)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

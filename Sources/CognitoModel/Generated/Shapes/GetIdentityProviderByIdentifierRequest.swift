@@ -23,23 +23,23 @@ public struct GetIdentityProviderByIdentifierRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .idpIdentifier) {
-            idpIdentifier = v
+            self.idpIdentifier = v
         } else {
-            idpIdentifier = ""
+            self.idpIdentifier = ""
             absent.insert("IdpIdentifier")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(idpIdentifier, forKey: .idpIdentifier)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.idpIdentifier, forKey: .idpIdentifier)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

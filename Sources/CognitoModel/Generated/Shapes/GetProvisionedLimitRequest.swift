@@ -20,16 +20,16 @@ public struct GetProvisionedLimitRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LimitDefinitionType.self, forKey: .limitDefinition) {
-            limitDefinition = v
+            self.limitDefinition = v
         } else {
-            limitDefinition = LimitDefinitionType.placeholder
+            self.limitDefinition = LimitDefinitionType.placeholder
             absent.insert("LimitDefinition")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(limitDefinition, forKey: .limitDefinition)
+        try c.encode(self.limitDefinition, forKey: .limitDefinition)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct GetSigningCertificateResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        certificate = try c.decodeIfPresent(String.self, forKey: .certificate)
+        self.certificate = try c.decodeIfPresent(String.self, forKey: .certificate)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(certificate, forKey: .certificate)
+        try c.encodeIfPresent(self.certificate, forKey: .certificate)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

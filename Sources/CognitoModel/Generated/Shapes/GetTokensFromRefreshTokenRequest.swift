@@ -38,29 +38,29 @@ public struct GetTokensFromRefreshTokenRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .refreshToken) {
-            refreshToken = v
+            self.refreshToken = v
         } else {
-            refreshToken = ""
+            self.refreshToken = ""
             absent.insert("RefreshToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
-        deviceKey = try c.decodeIfPresent(String.self, forKey: .deviceKey)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
+        self.deviceKey = try c.decodeIfPresent(String.self, forKey: .deviceKey)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(refreshToken, forKey: .refreshToken)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
-        try c.encodeIfPresent(deviceKey, forKey: .deviceKey)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.refreshToken, forKey: .refreshToken)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.clientSecret, forKey: .clientSecret)
+        try c.encodeIfPresent(self.deviceKey, forKey: .deviceKey)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

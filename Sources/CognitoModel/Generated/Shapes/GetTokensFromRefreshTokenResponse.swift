@@ -19,12 +19,12 @@ public struct GetTokensFromRefreshTokenResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        authenticationResult = try c.decodeIfPresent(AuthenticationResultType.self, forKey: .authenticationResult)
+        self.authenticationResult = try c.decodeIfPresent(AuthenticationResultType.self, forKey: .authenticationResult)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(authenticationResult, forKey: .authenticationResult)
+        try c.encodeIfPresent(self.authenticationResult, forKey: .authenticationResult)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

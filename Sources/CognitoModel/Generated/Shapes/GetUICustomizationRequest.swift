@@ -23,18 +23,18 @@ public struct GetUICustomizationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
+        self.clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(clientId, forKey: .clientId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.clientId, forKey: .clientId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct GetUICustomizationResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(UICustomizationType.self, forKey: .uiCustomization) {
-            uiCustomization = v
+            self.uiCustomization = v
         } else {
-            uiCustomization = UICustomizationType.placeholder
+            self.uiCustomization = UICustomizationType.placeholder
             absent.insert("UICustomization")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(uiCustomization, forKey: .uiCustomization)
+        try c.encode(self.uiCustomization, forKey: .uiCustomization)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

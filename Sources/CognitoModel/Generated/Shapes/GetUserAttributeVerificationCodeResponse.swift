@@ -19,12 +19,12 @@ public struct GetUserAttributeVerificationCodeResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        codeDeliveryDetails = try c.decodeIfPresent(CodeDeliveryDetailsType.self, forKey: .codeDeliveryDetails)
+        self.codeDeliveryDetails = try c.decodeIfPresent(CodeDeliveryDetailsType.self, forKey: .codeDeliveryDetails)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(codeDeliveryDetails, forKey: .codeDeliveryDetails)
+        try c.encodeIfPresent(self.codeDeliveryDetails, forKey: .codeDeliveryDetails)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

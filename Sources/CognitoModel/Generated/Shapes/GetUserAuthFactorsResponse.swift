@@ -34,22 +34,25 @@ public struct GetUserAuthFactorsResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
-        preferredMfaSetting = try c.decodeIfPresent(String.self, forKey: .preferredMfaSetting)
-        userMFASettingList = try c.decodeIfPresent([String].self, forKey: .userMFASettingList)
-        configuredUserAuthFactors = try c.decodeIfPresent([AuthFactorType].self, forKey: .configuredUserAuthFactors)
+        self.preferredMfaSetting = try c.decodeIfPresent(String.self, forKey: .preferredMfaSetting)
+        self.userMFASettingList = try c.decodeIfPresent([String].self, forKey: .userMFASettingList)
+        self.configuredUserAuthFactors = try c.decodeIfPresent(
+            [AuthFactorType].self,
+            forKey: .configuredUserAuthFactors,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(username, forKey: .username)
-        try c.encodeIfPresent(preferredMfaSetting, forKey: .preferredMfaSetting)
-        try c.encodeIfPresent(userMFASettingList, forKey: .userMFASettingList)
-        try c.encodeIfPresent(configuredUserAuthFactors, forKey: .configuredUserAuthFactors)
+        try c.encode(self.username, forKey: .username)
+        try c.encodeIfPresent(self.preferredMfaSetting, forKey: .preferredMfaSetting)
+        try c.encodeIfPresent(self.userMFASettingList, forKey: .userMFASettingList)
+        try c.encodeIfPresent(self.configuredUserAuthFactors, forKey: .configuredUserAuthFactors)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

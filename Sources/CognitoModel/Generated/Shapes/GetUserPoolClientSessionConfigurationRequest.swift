@@ -23,23 +23,23 @@ public struct GetUserPoolClientSessionConfigurationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

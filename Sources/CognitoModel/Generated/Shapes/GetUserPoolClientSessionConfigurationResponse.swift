@@ -25,16 +25,16 @@ public struct GetUserPoolClientSessionConfigurationResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
-        ssoSession = try c.decodeIfPresent(ClientSSOSessionConfigType.self, forKey: .ssoSession)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
+        self.ssoSession = try c.decodeIfPresent(ClientSSOSessionConfigType.self, forKey: .ssoSession)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(clientId, forKey: .clientId)
-        try c.encodeIfPresent(ssoSession, forKey: .ssoSession)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.ssoSession, forKey: .ssoSession)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct GetUserPoolMfaConfigRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

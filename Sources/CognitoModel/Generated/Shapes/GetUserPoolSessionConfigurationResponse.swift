@@ -29,16 +29,16 @@ public struct GetUserPoolSessionConfigurationResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        userSessionTracking = try c.decodeIfPresent(UserSessionTrackingType.self, forKey: .userSessionTracking)
-        tokenSession = try c.decodeIfPresent(UserPoolTokenSessionConfigType.self, forKey: .tokenSession)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.userSessionTracking = try c.decodeIfPresent(UserSessionTrackingType.self, forKey: .userSessionTracking)
+        self.tokenSession = try c.decodeIfPresent(UserPoolTokenSessionConfigType.self, forKey: .tokenSession)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(userSessionTracking, forKey: .userSessionTracking)
-        try c.encodeIfPresent(tokenSession, forKey: .tokenSession)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.userSessionTracking, forKey: .userSessionTracking)
+        try c.encodeIfPresent(self.tokenSession, forKey: .tokenSession)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -38,29 +38,29 @@ public struct GetUserResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
         if let v = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes) {
-            userAttributes = v
+            self.userAttributes = v
         } else {
-            userAttributes = []
+            self.userAttributes = []
             absent.insert("UserAttributes")
         }
-        mfaOptions = try c.decodeIfPresent([MFAOptionType].self, forKey: .mfaOptions)
-        preferredMfaSetting = try c.decodeIfPresent(String.self, forKey: .preferredMfaSetting)
-        userMFASettingList = try c.decodeIfPresent([String].self, forKey: .userMFASettingList)
+        self.mfaOptions = try c.decodeIfPresent([MFAOptionType].self, forKey: .mfaOptions)
+        self.preferredMfaSetting = try c.decodeIfPresent(String.self, forKey: .preferredMfaSetting)
+        self.userMFASettingList = try c.decodeIfPresent([String].self, forKey: .userMFASettingList)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(username, forKey: .username)
-        try c.encode(userAttributes, forKey: .userAttributes)
-        try c.encodeIfPresent(mfaOptions, forKey: .mfaOptions)
-        try c.encodeIfPresent(preferredMfaSetting, forKey: .preferredMfaSetting)
-        try c.encodeIfPresent(userMFASettingList, forKey: .userMFASettingList)
+        try c.encode(self.username, forKey: .username)
+        try c.encode(self.userAttributes, forKey: .userAttributes)
+        try c.encodeIfPresent(self.mfaOptions, forKey: .mfaOptions)
+        try c.encodeIfPresent(self.preferredMfaSetting, forKey: .preferredMfaSetting)
+        try c.encodeIfPresent(self.userMFASettingList, forKey: .userMFASettingList)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

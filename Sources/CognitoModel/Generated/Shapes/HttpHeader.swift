@@ -22,14 +22,14 @@ public struct HttpHeader: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        headerName = try c.decodeIfPresent(String.self, forKey: .headerName)
-        headerValue = try c.decodeIfPresent(String.self, forKey: .headerValue)
+        self.headerName = try c.decodeIfPresent(String.self, forKey: .headerName)
+        self.headerValue = try c.decodeIfPresent(String.self, forKey: .headerValue)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(headerName, forKey: .headerName)
-        try c.encodeIfPresent(headerValue, forKey: .headerValue)
+        try c.encodeIfPresent(self.headerName, forKey: .headerName)
+        try c.encodeIfPresent(self.headerValue, forKey: .headerValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

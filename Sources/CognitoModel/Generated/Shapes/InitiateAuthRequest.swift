@@ -30,7 +30,7 @@ public struct InitiateAuthRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(authFlow: .unknown(""), clientId: "")
+        Self(authFlow: .unrecognized(""), clientId: "")
     }
 
     enum CodingKeys: String, CodingKey {
@@ -46,33 +46,33 @@ public struct InitiateAuthRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(AuthFlowType.self, forKey: .authFlow) {
-            authFlow = v
+            self.authFlow = v
         } else {
-            authFlow = .unknown("")
+            self.authFlow = .unrecognized("")
             absent.insert("AuthFlow")
         }
-        authParameters = try c.decodeIfPresent([String: String].self, forKey: .authParameters)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.authParameters = try c.decodeIfPresent([String: String].self, forKey: .authParameters)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
-        userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
+        self.userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(authFlow, forKey: .authFlow)
-        try c.encodeIfPresent(authParameters, forKey: .authParameters)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(analyticsMetadata, forKey: .analyticsMetadata)
-        try c.encodeIfPresent(userContextData, forKey: .userContextData)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encode(self.authFlow, forKey: .authFlow)
+        try c.encodeIfPresent(self.authParameters, forKey: .authParameters)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.analyticsMetadata, forKey: .analyticsMetadata)
+        try c.encodeIfPresent(self.userContextData, forKey: .userContextData)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

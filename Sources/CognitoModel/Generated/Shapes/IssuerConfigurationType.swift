@@ -19,12 +19,12 @@ public struct IssuerConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decodeIfPresent(IssuerType.self, forKey: .type)
+        self.type = try c.decodeIfPresent(IssuerType.self, forKey: .type)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(type, forKey: .type)
+        try c.encodeIfPresent(self.type, forKey: .type)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct KeyConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        keyType = try c.decodeIfPresent(EncryptionKeyType.self, forKey: .keyType)
-        kmsKeyArn = try c.decodeIfPresent(String.self, forKey: .kmsKeyArn)
+        self.keyType = try c.decodeIfPresent(EncryptionKeyType.self, forKey: .keyType)
+        self.kmsKeyArn = try c.decodeIfPresent(String.self, forKey: .kmsKeyArn)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(keyType, forKey: .keyType)
-        try c.encodeIfPresent(kmsKeyArn, forKey: .kmsKeyArn)
+        try c.encodeIfPresent(self.keyType, forKey: .keyType)
+        try c.encodeIfPresent(self.kmsKeyArn, forKey: .kmsKeyArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

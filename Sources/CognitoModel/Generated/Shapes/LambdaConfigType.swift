@@ -77,43 +77,46 @@ public struct LambdaConfigType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        preSignUp = try c.decodeIfPresent(String.self, forKey: .preSignUp)
-        customMessage = try c.decodeIfPresent(String.self, forKey: .customMessage)
-        postConfirmation = try c.decodeIfPresent(String.self, forKey: .postConfirmation)
-        preAuthentication = try c.decodeIfPresent(String.self, forKey: .preAuthentication)
-        postAuthentication = try c.decodeIfPresent(String.self, forKey: .postAuthentication)
-        defineAuthChallenge = try c.decodeIfPresent(String.self, forKey: .defineAuthChallenge)
-        createAuthChallenge = try c.decodeIfPresent(String.self, forKey: .createAuthChallenge)
-        verifyAuthChallengeResponse = try c.decodeIfPresent(String.self, forKey: .verifyAuthChallengeResponse)
-        preTokenGeneration = try c.decodeIfPresent(String.self, forKey: .preTokenGeneration)
-        userMigration = try c.decodeIfPresent(String.self, forKey: .userMigration)
-        preTokenGenerationConfig = try c.decodeIfPresent(
+        self.preSignUp = try c.decodeIfPresent(String.self, forKey: .preSignUp)
+        self.customMessage = try c.decodeIfPresent(String.self, forKey: .customMessage)
+        self.postConfirmation = try c.decodeIfPresent(String.self, forKey: .postConfirmation)
+        self.preAuthentication = try c.decodeIfPresent(String.self, forKey: .preAuthentication)
+        self.postAuthentication = try c.decodeIfPresent(String.self, forKey: .postAuthentication)
+        self.defineAuthChallenge = try c.decodeIfPresent(String.self, forKey: .defineAuthChallenge)
+        self.createAuthChallenge = try c.decodeIfPresent(String.self, forKey: .createAuthChallenge)
+        self.verifyAuthChallengeResponse = try c.decodeIfPresent(String.self, forKey: .verifyAuthChallengeResponse)
+        self.preTokenGeneration = try c.decodeIfPresent(String.self, forKey: .preTokenGeneration)
+        self.userMigration = try c.decodeIfPresent(String.self, forKey: .userMigration)
+        self.preTokenGenerationConfig = try c.decodeIfPresent(
             PreTokenGenerationVersionConfigType.self,
             forKey: .preTokenGenerationConfig,
         )
-        customSMSSender = try c.decodeIfPresent(CustomSMSLambdaVersionConfigType.self, forKey: .customSMSSender)
-        customEmailSender = try c.decodeIfPresent(CustomEmailLambdaVersionConfigType.self, forKey: .customEmailSender)
-        kmsKeyID = try c.decodeIfPresent(String.self, forKey: .kmsKeyID)
-        inboundFederation = try c.decodeIfPresent(InboundFederationLambdaType.self, forKey: .inboundFederation)
+        self.customSMSSender = try c.decodeIfPresent(CustomSMSLambdaVersionConfigType.self, forKey: .customSMSSender)
+        self.customEmailSender = try c.decodeIfPresent(
+            CustomEmailLambdaVersionConfigType.self,
+            forKey: .customEmailSender,
+        )
+        self.kmsKeyID = try c.decodeIfPresent(String.self, forKey: .kmsKeyID)
+        self.inboundFederation = try c.decodeIfPresent(InboundFederationLambdaType.self, forKey: .inboundFederation)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(preSignUp, forKey: .preSignUp)
-        try c.encodeIfPresent(customMessage, forKey: .customMessage)
-        try c.encodeIfPresent(postConfirmation, forKey: .postConfirmation)
-        try c.encodeIfPresent(preAuthentication, forKey: .preAuthentication)
-        try c.encodeIfPresent(postAuthentication, forKey: .postAuthentication)
-        try c.encodeIfPresent(defineAuthChallenge, forKey: .defineAuthChallenge)
-        try c.encodeIfPresent(createAuthChallenge, forKey: .createAuthChallenge)
-        try c.encodeIfPresent(verifyAuthChallengeResponse, forKey: .verifyAuthChallengeResponse)
-        try c.encodeIfPresent(preTokenGeneration, forKey: .preTokenGeneration)
-        try c.encodeIfPresent(userMigration, forKey: .userMigration)
-        try c.encodeIfPresent(preTokenGenerationConfig, forKey: .preTokenGenerationConfig)
-        try c.encodeIfPresent(customSMSSender, forKey: .customSMSSender)
-        try c.encodeIfPresent(customEmailSender, forKey: .customEmailSender)
-        try c.encodeIfPresent(kmsKeyID, forKey: .kmsKeyID)
-        try c.encodeIfPresent(inboundFederation, forKey: .inboundFederation)
+        try c.encodeIfPresent(self.preSignUp, forKey: .preSignUp)
+        try c.encodeIfPresent(self.customMessage, forKey: .customMessage)
+        try c.encodeIfPresent(self.postConfirmation, forKey: .postConfirmation)
+        try c.encodeIfPresent(self.preAuthentication, forKey: .preAuthentication)
+        try c.encodeIfPresent(self.postAuthentication, forKey: .postAuthentication)
+        try c.encodeIfPresent(self.defineAuthChallenge, forKey: .defineAuthChallenge)
+        try c.encodeIfPresent(self.createAuthChallenge, forKey: .createAuthChallenge)
+        try c.encodeIfPresent(self.verifyAuthChallengeResponse, forKey: .verifyAuthChallengeResponse)
+        try c.encodeIfPresent(self.preTokenGeneration, forKey: .preTokenGeneration)
+        try c.encodeIfPresent(self.userMigration, forKey: .userMigration)
+        try c.encodeIfPresent(self.preTokenGenerationConfig, forKey: .preTokenGenerationConfig)
+        try c.encodeIfPresent(self.customSMSSender, forKey: .customSMSSender)
+        try c.encodeIfPresent(self.customEmailSender, forKey: .customEmailSender)
+        try c.encodeIfPresent(self.kmsKeyID, forKey: .kmsKeyID)
+        try c.encodeIfPresent(self.inboundFederation, forKey: .inboundFederation)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

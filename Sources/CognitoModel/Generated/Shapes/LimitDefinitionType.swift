@@ -12,7 +12,7 @@ public struct LimitDefinitionType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(limitClass: .unknown(""), attributes: [:])
+        Self(limitClass: .unrecognized(""), attributes: [:])
     }
 
     enum CodingKeys: String, CodingKey {
@@ -23,23 +23,23 @@ public struct LimitDefinitionType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LimitClass.self, forKey: .limitClass) {
-            limitClass = v
+            self.limitClass = v
         } else {
-            limitClass = .unknown("")
+            self.limitClass = .unrecognized("")
             absent.insert("LimitClass")
         }
         if let v = try c.decodeIfPresent([String: String].self, forKey: .attributes) {
-            attributes = v
+            self.attributes = v
         } else {
-            attributes = [:]
+            self.attributes = [:]
             absent.insert("Attributes")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(limitClass, forKey: .limitClass)
-        try c.encode(attributes, forKey: .attributes)
+        try c.encode(self.limitClass, forKey: .limitClass)
+        try c.encode(self.attributes, forKey: .attributes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,30 +26,30 @@ public struct LimitType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LimitDefinitionType.self, forKey: .limitDefinition) {
-            limitDefinition = v
+            self.limitDefinition = v
         } else {
-            limitDefinition = LimitDefinitionType.placeholder
+            self.limitDefinition = LimitDefinitionType.placeholder
             absent.insert("LimitDefinition")
         }
         if let v = try c.decodeIfPresent(Int.self, forKey: .provisionedLimitValue) {
-            provisionedLimitValue = v
+            self.provisionedLimitValue = v
         } else {
-            provisionedLimitValue = 0
+            self.provisionedLimitValue = 0
             absent.insert("ProvisionedLimitValue")
         }
         if let v = try c.decodeIfPresent(Int.self, forKey: .freeLimitValue) {
-            freeLimitValue = v
+            self.freeLimitValue = v
         } else {
-            freeLimitValue = 0
+            self.freeLimitValue = 0
             absent.insert("FreeLimitValue")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(limitDefinition, forKey: .limitDefinition)
-        try c.encode(provisionedLimitValue, forKey: .provisionedLimitValue)
-        try c.encode(freeLimitValue, forKey: .freeLimitValue)
+        try c.encode(self.limitDefinition, forKey: .limitDefinition)
+        try c.encode(self.provisionedLimitValue, forKey: .provisionedLimitValue)
+        try c.encode(self.freeLimitValue, forKey: .freeLimitValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,19 +22,19 @@ public struct ListCIMDPoliciesResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
         if let v = try c.decodeIfPresent([CIMDPolicySummaryType].self, forKey: .cimdPolicies) {
-            cimdPolicies = v
+            self.cimdPolicies = v
         } else {
-            cimdPolicies = []
+            self.cimdPolicies = []
             absent.insert("CIMDPolicies")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
-        try c.encode(cimdPolicies, forKey: .cimdPolicies)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
+        try c.encode(self.cimdPolicies, forKey: .cimdPolicies)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

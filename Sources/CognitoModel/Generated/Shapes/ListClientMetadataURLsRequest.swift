@@ -29,27 +29,27 @@ public struct ListClientMetadataURLsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .cimdPolicyId) {
-            cimdPolicyId = v
+            self.cimdPolicyId = v
         } else {
-            cimdPolicyId = ""
+            self.cimdPolicyId = ""
             absent.insert("CIMDPolicyId")
         }
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
-        maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(cimdPolicyId, forKey: .cimdPolicyId)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
-        try c.encodeIfPresent(maxResults, forKey: .maxResults)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.cimdPolicyId, forKey: .cimdPolicyId)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.maxResults, forKey: .maxResults)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,19 +22,19 @@ public struct ListClientMetadataURLsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
         if let v = try c.decodeIfPresent([ClientMetadataURLType].self, forKey: .clientMetadataURLs) {
-            clientMetadataURLs = v
+            self.clientMetadataURLs = v
         } else {
-            clientMetadataURLs = []
+            self.clientMetadataURLs = []
             absent.insert("ClientMetadataURLs")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
-        try c.encode(clientMetadataURLs, forKey: .clientMetadataURLs)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
+        try c.encode(self.clientMetadataURLs, forKey: .clientMetadataURLs)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,20 +26,20 @@ public struct ListDevicesRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
-        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(limit, forKey: .limit)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.limit, forKey: .limit)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

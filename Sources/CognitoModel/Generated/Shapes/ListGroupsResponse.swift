@@ -22,14 +22,14 @@ public struct ListGroupsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        groups = try c.decodeIfPresent([GroupType].self, forKey: .groups)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.groups = try c.decodeIfPresent([GroupType].self, forKey: .groups)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(groups, forKey: .groups)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.groups, forKey: .groups)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

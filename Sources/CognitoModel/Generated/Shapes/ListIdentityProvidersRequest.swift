@@ -26,20 +26,20 @@ public struct ListIdentityProvidersRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(maxResults, forKey: .maxResults)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.maxResults, forKey: .maxResults)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

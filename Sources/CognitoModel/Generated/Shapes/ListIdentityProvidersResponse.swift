@@ -23,18 +23,18 @@ public struct ListIdentityProvidersResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([ProviderDescription].self, forKey: .providers) {
-            providers = v
+            self.providers = v
         } else {
-            providers = []
+            self.providers = []
             absent.insert("Providers")
         }
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(providers, forKey: .providers)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.providers, forKey: .providers)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct ListPointInTimeRecoveriesResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        restorations = try c.decodeIfPresent([RestorationDescriptionType].self, forKey: .restorations)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.restorations = try c.decodeIfPresent([RestorationDescriptionType].self, forKey: .restorations)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(restorations, forKey: .restorations)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.restorations, forKey: .restorations)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,18 +23,18 @@ public struct ListResourceServersResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([ResourceServerType].self, forKey: .resourceServers) {
-            resourceServers = v
+            self.resourceServers = v
         } else {
-            resourceServers = []
+            self.resourceServers = []
             absent.insert("ResourceServers")
         }
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(resourceServers, forKey: .resourceServers)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.resourceServers, forKey: .resourceServers)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct ListTagsForResourceRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .resourceArn) {
-            resourceArn = v
+            self.resourceArn = v
         } else {
-            resourceArn = ""
+            self.resourceArn = ""
             absent.insert("ResourceArn")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(resourceArn, forKey: .resourceArn)
+        try c.encode(self.resourceArn, forKey: .resourceArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

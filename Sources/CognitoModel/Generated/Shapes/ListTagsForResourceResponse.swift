@@ -19,12 +19,12 @@ public struct ListTagsForResourceResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
+        self.tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(tags, forKey: .tags)
+        try c.encodeIfPresent(self.tags, forKey: .tags)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

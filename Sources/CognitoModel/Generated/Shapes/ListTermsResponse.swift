@@ -23,18 +23,18 @@ public struct ListTermsResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([TermsDescriptionType].self, forKey: .terms) {
-            terms = v
+            self.terms = v
         } else {
-            terms = []
+            self.terms = []
             absent.insert("Terms")
         }
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(terms, forKey: .terms)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.terms, forKey: .terms)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

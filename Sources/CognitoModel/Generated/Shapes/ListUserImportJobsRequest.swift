@@ -26,25 +26,25 @@ public struct ListUserImportJobsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(Int.self, forKey: .maxResults) {
-            maxResults = v
+            self.maxResults = v
         } else {
-            maxResults = 0
+            self.maxResults = 0
             absent.insert("MaxResults")
         }
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(maxResults, forKey: .maxResults)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.maxResults, forKey: .maxResults)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

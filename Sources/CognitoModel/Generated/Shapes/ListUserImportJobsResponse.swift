@@ -22,14 +22,14 @@ public struct ListUserImportJobsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userImportJobs = try c.decodeIfPresent([UserImportJobType].self, forKey: .userImportJobs)
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.userImportJobs = try c.decodeIfPresent([UserImportJobType].self, forKey: .userImportJobs)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userImportJobs, forKey: .userImportJobs)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
+        try c.encodeIfPresent(self.userImportJobs, forKey: .userImportJobs)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct ListUserPoolClientSecretsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        clientSecrets = try c.decodeIfPresent([ClientSecretDescriptorType].self, forKey: .clientSecrets)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.clientSecrets = try c.decodeIfPresent([ClientSecretDescriptorType].self, forKey: .clientSecrets)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(clientSecrets, forKey: .clientSecrets)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.clientSecrets, forKey: .clientSecrets)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

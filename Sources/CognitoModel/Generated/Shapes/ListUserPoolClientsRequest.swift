@@ -34,22 +34,22 @@ public struct ListUserPoolClientsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
-        clientType = try c.decodeIfPresent(ClientTypeType.self, forKey: .clientType)
+        self.maxResults = try c.decodeIfPresent(Int.self, forKey: .maxResults)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.clientType = try c.decodeIfPresent(ClientTypeType.self, forKey: .clientType)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(maxResults, forKey: .maxResults)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
-        try c.encodeIfPresent(clientType, forKey: .clientType)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.maxResults, forKey: .maxResults)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.clientType, forKey: .clientType)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct ListUserPoolClientsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolClients = try c.decodeIfPresent([UserPoolClientDescription].self, forKey: .userPoolClients)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.userPoolClients = try c.decodeIfPresent([UserPoolClientDescription].self, forKey: .userPoolClients)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolClients, forKey: .userPoolClients)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.userPoolClients, forKey: .userPoolClients)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct ListUserPoolReplicasResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolReplicas = try c.decodeIfPresent([UserPoolReplicaType].self, forKey: .userPoolReplicas)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.userPoolReplicas = try c.decodeIfPresent([UserPoolReplicaType].self, forKey: .userPoolReplicas)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolReplicas, forKey: .userPoolReplicas)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.userPoolReplicas, forKey: .userPoolReplicas)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

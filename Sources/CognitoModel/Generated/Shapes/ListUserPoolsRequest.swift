@@ -22,19 +22,19 @@ public struct ListUserPoolsRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
         if let v = try c.decodeIfPresent(Int.self, forKey: .maxResults) {
-            maxResults = v
+            self.maxResults = v
         } else {
-            maxResults = 0
+            self.maxResults = 0
             absent.insert("MaxResults")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
-        try c.encode(maxResults, forKey: .maxResults)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
+        try c.encode(self.maxResults, forKey: .maxResults)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

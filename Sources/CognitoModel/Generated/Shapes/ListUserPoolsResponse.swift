@@ -22,14 +22,14 @@ public struct ListUserPoolsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPools = try c.decodeIfPresent([UserPoolDescriptionType].self, forKey: .userPools)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.userPools = try c.decodeIfPresent([UserPoolDescriptionType].self, forKey: .userPools)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPools, forKey: .userPools)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.userPools, forKey: .userPools)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

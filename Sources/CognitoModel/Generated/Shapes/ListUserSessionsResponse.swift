@@ -22,14 +22,14 @@ public struct ListUserSessionsResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        sessions = try c.decodeIfPresent([SessionDescriptionType].self, forKey: .sessions)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.sessions = try c.decodeIfPresent([SessionDescriptionType].self, forKey: .sessions)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(sessions, forKey: .sessions)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.sessions, forKey: .sessions)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct ListUsersInGroupResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        users = try c.decodeIfPresent([UserType].self, forKey: .users)
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.users = try c.decodeIfPresent([UserType].self, forKey: .users)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(users, forKey: .users)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encodeIfPresent(self.users, forKey: .users)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -38,24 +38,24 @@ public struct ListUsersRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        attributesToGet = try c.decodeIfPresent([String].self, forKey: .attributesToGet)
-        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
-        filter = try c.decodeIfPresent(String.self, forKey: .filter)
+        self.attributesToGet = try c.decodeIfPresent([String].self, forKey: .attributesToGet)
+        self.limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.filter = try c.decodeIfPresent(String.self, forKey: .filter)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(attributesToGet, forKey: .attributesToGet)
-        try c.encodeIfPresent(limit, forKey: .limit)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
-        try c.encodeIfPresent(filter, forKey: .filter)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.attributesToGet, forKey: .attributesToGet)
+        try c.encodeIfPresent(self.limit, forKey: .limit)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
+        try c.encodeIfPresent(self.filter, forKey: .filter)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

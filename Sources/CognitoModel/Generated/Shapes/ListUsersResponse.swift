@@ -22,14 +22,14 @@ public struct ListUsersResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        users = try c.decodeIfPresent([UserType].self, forKey: .users)
-        paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
+        self.users = try c.decodeIfPresent([UserType].self, forKey: .users)
+        self.paginationToken = try c.decodeIfPresent(String.self, forKey: .paginationToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(users, forKey: .users)
-        try c.encodeIfPresent(paginationToken, forKey: .paginationToken)
+        try c.encodeIfPresent(self.users, forKey: .users)
+        try c.encodeIfPresent(self.paginationToken, forKey: .paginationToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,18 +23,18 @@ public struct ListWebAuthnCredentialsResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([WebAuthnCredentialDescription].self, forKey: .credentials) {
-            credentials = v
+            self.credentials = v
         } else {
-            credentials = []
+            self.credentials = []
             absent.insert("Credentials")
         }
-        nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
+        self.nextToken = try c.decodeIfPresent(String.self, forKey: .nextToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(credentials, forKey: .credentials)
-        try c.encodeIfPresent(nextToken, forKey: .nextToken)
+        try c.encode(self.credentials, forKey: .credentials)
+        try c.encodeIfPresent(self.nextToken, forKey: .nextToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

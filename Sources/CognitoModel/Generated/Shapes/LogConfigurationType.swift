@@ -24,7 +24,7 @@ public struct LogConfigurationType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(logLevel: .unknown(""), eventSource: .unknown(""))
+        Self(logLevel: .unrecognized(""), eventSource: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,32 +38,35 @@ public struct LogConfigurationType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LogLevel.self, forKey: .logLevel) {
-            logLevel = v
+            self.logLevel = v
         } else {
-            logLevel = .unknown("")
+            self.logLevel = .unrecognized("")
             absent.insert("LogLevel")
         }
         if let v = try c.decodeIfPresent(EventSourceName.self, forKey: .eventSource) {
-            eventSource = v
+            self.eventSource = v
         } else {
-            eventSource = .unknown("")
+            self.eventSource = .unrecognized("")
             absent.insert("EventSource")
         }
-        cloudWatchLogsConfiguration = try c.decodeIfPresent(
+        self.cloudWatchLogsConfiguration = try c.decodeIfPresent(
             CloudWatchLogsConfigurationType.self,
             forKey: .cloudWatchLogsConfiguration,
         )
-        s3Configuration = try c.decodeIfPresent(S3ConfigurationType.self, forKey: .s3Configuration)
-        firehoseConfiguration = try c.decodeIfPresent(FirehoseConfigurationType.self, forKey: .firehoseConfiguration)
+        self.s3Configuration = try c.decodeIfPresent(S3ConfigurationType.self, forKey: .s3Configuration)
+        self.firehoseConfiguration = try c.decodeIfPresent(
+            FirehoseConfigurationType.self,
+            forKey: .firehoseConfiguration,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(logLevel, forKey: .logLevel)
-        try c.encode(eventSource, forKey: .eventSource)
-        try c.encodeIfPresent(cloudWatchLogsConfiguration, forKey: .cloudWatchLogsConfiguration)
-        try c.encodeIfPresent(s3Configuration, forKey: .s3Configuration)
-        try c.encodeIfPresent(firehoseConfiguration, forKey: .firehoseConfiguration)
+        try c.encode(self.logLevel, forKey: .logLevel)
+        try c.encode(self.eventSource, forKey: .eventSource)
+        try c.encodeIfPresent(self.cloudWatchLogsConfiguration, forKey: .cloudWatchLogsConfiguration)
+        try c.encodeIfPresent(self.s3Configuration, forKey: .s3Configuration)
+        try c.encodeIfPresent(self.firehoseConfiguration, forKey: .firehoseConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct LogDeliveryConfigurationType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent([LogConfigurationType].self, forKey: .logConfigurations) {
-            logConfigurations = v
+            self.logConfigurations = v
         } else {
-            logConfigurations = []
+            self.logConfigurations = []
             absent.insert("LogConfigurations")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(logConfigurations, forKey: .logConfigurations)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.logConfigurations, forKey: .logConfigurations)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

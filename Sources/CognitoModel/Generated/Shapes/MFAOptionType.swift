@@ -22,14 +22,14 @@ public struct MFAOptionType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        deliveryMedium = try c.decodeIfPresent(DeliveryMediumType.self, forKey: .deliveryMedium)
-        attributeName = try c.decodeIfPresent(String.self, forKey: .attributeName)
+        self.deliveryMedium = try c.decodeIfPresent(DeliveryMediumType.self, forKey: .deliveryMedium)
+        self.attributeName = try c.decodeIfPresent(String.self, forKey: .attributeName)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(deliveryMedium, forKey: .deliveryMedium)
-        try c.encodeIfPresent(attributeName, forKey: .attributeName)
+        try c.encodeIfPresent(self.deliveryMedium, forKey: .deliveryMedium)
+        try c.encodeIfPresent(self.attributeName, forKey: .attributeName)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -25,16 +25,16 @@ public struct MessageTemplateType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsMessage = try c.decodeIfPresent(String.self, forKey: .smsMessage)
-        emailMessage = try c.decodeIfPresent(String.self, forKey: .emailMessage)
-        emailSubject = try c.decodeIfPresent(String.self, forKey: .emailSubject)
+        self.smsMessage = try c.decodeIfPresent(String.self, forKey: .smsMessage)
+        self.emailMessage = try c.decodeIfPresent(String.self, forKey: .emailMessage)
+        self.emailSubject = try c.decodeIfPresent(String.self, forKey: .emailSubject)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsMessage, forKey: .smsMessage)
-        try c.encodeIfPresent(emailMessage, forKey: .emailMessage)
-        try c.encodeIfPresent(emailSubject, forKey: .emailSubject)
+        try c.encodeIfPresent(self.smsMessage, forKey: .smsMessage)
+        try c.encodeIfPresent(self.emailMessage, forKey: .emailMessage)
+        try c.encodeIfPresent(self.emailSubject, forKey: .emailSubject)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

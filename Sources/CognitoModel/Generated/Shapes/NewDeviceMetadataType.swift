@@ -22,14 +22,14 @@ public struct NewDeviceMetadataType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        deviceKey = try c.decodeIfPresent(String.self, forKey: .deviceKey)
-        deviceGroupKey = try c.decodeIfPresent(String.self, forKey: .deviceGroupKey)
+        self.deviceKey = try c.decodeIfPresent(String.self, forKey: .deviceKey)
+        self.deviceGroupKey = try c.decodeIfPresent(String.self, forKey: .deviceGroupKey)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(deviceKey, forKey: .deviceKey)
-        try c.encodeIfPresent(deviceGroupKey, forKey: .deviceGroupKey)
+        try c.encodeIfPresent(self.deviceKey, forKey: .deviceKey)
+        try c.encodeIfPresent(self.deviceGroupKey, forKey: .deviceGroupKey)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -41,27 +41,27 @@ public struct NotifyConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        from = try c.decodeIfPresent(String.self, forKey: .from)
-        replyTo = try c.decodeIfPresent(String.self, forKey: .replyTo)
+        self.from = try c.decodeIfPresent(String.self, forKey: .from)
+        self.replyTo = try c.decodeIfPresent(String.self, forKey: .replyTo)
         if let v = try c.decodeIfPresent(String.self, forKey: .sourceArn) {
-            sourceArn = v
+            self.sourceArn = v
         } else {
-            sourceArn = ""
+            self.sourceArn = ""
             absent.insert("SourceArn")
         }
-        blockEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .blockEmail)
-        noActionEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .noActionEmail)
-        mfaEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .mfaEmail)
+        self.blockEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .blockEmail)
+        self.noActionEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .noActionEmail)
+        self.mfaEmail = try c.decodeIfPresent(NotifyEmailType.self, forKey: .mfaEmail)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(from, forKey: .from)
-        try c.encodeIfPresent(replyTo, forKey: .replyTo)
-        try c.encode(sourceArn, forKey: .sourceArn)
-        try c.encodeIfPresent(blockEmail, forKey: .blockEmail)
-        try c.encodeIfPresent(noActionEmail, forKey: .noActionEmail)
-        try c.encodeIfPresent(mfaEmail, forKey: .mfaEmail)
+        try c.encodeIfPresent(self.from, forKey: .from)
+        try c.encodeIfPresent(self.replyTo, forKey: .replyTo)
+        try c.encode(self.sourceArn, forKey: .sourceArn)
+        try c.encodeIfPresent(self.blockEmail, forKey: .blockEmail)
+        try c.encodeIfPresent(self.noActionEmail, forKey: .noActionEmail)
+        try c.encodeIfPresent(self.mfaEmail, forKey: .mfaEmail)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,20 +26,20 @@ public struct NotifyEmailType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .subject) {
-            subject = v
+            self.subject = v
         } else {
-            subject = ""
+            self.subject = ""
             absent.insert("Subject")
         }
-        htmlBody = try c.decodeIfPresent(String.self, forKey: .htmlBody)
-        textBody = try c.decodeIfPresent(String.self, forKey: .textBody)
+        self.htmlBody = try c.decodeIfPresent(String.self, forKey: .htmlBody)
+        self.textBody = try c.decodeIfPresent(String.self, forKey: .textBody)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(subject, forKey: .subject)
-        try c.encodeIfPresent(htmlBody, forKey: .htmlBody)
-        try c.encodeIfPresent(textBody, forKey: .textBody)
+        try c.encode(self.subject, forKey: .subject)
+        try c.encodeIfPresent(self.htmlBody, forKey: .htmlBody)
+        try c.encodeIfPresent(self.textBody, forKey: .textBody)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct NumberAttributeConstraintsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        minValue = try c.decodeIfPresent(String.self, forKey: .minValue)
-        maxValue = try c.decodeIfPresent(String.self, forKey: .maxValue)
+        self.minValue = try c.decodeIfPresent(String.self, forKey: .minValue)
+        self.maxValue = try c.decodeIfPresent(String.self, forKey: .maxValue)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(minValue, forKey: .minValue)
-        try c.encodeIfPresent(maxValue, forKey: .maxValue)
+        try c.encodeIfPresent(self.minValue, forKey: .minValue)
+        try c.encodeIfPresent(self.maxValue, forKey: .maxValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

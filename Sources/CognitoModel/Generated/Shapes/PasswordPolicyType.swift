@@ -45,24 +45,24 @@ public struct PasswordPolicyType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        minimumLength = try c.decodeIfPresent(Int.self, forKey: .minimumLength)
-        requireUppercase = try c.decodeIfPresent(Bool.self, forKey: .requireUppercase)
-        requireLowercase = try c.decodeIfPresent(Bool.self, forKey: .requireLowercase)
-        requireNumbers = try c.decodeIfPresent(Bool.self, forKey: .requireNumbers)
-        requireSymbols = try c.decodeIfPresent(Bool.self, forKey: .requireSymbols)
-        passwordHistorySize = try c.decodeIfPresent(Int.self, forKey: .passwordHistorySize)
-        temporaryPasswordValidityDays = try c.decodeIfPresent(Int.self, forKey: .temporaryPasswordValidityDays)
+        self.minimumLength = try c.decodeIfPresent(Int.self, forKey: .minimumLength)
+        self.requireUppercase = try c.decodeIfPresent(Bool.self, forKey: .requireUppercase)
+        self.requireLowercase = try c.decodeIfPresent(Bool.self, forKey: .requireLowercase)
+        self.requireNumbers = try c.decodeIfPresent(Bool.self, forKey: .requireNumbers)
+        self.requireSymbols = try c.decodeIfPresent(Bool.self, forKey: .requireSymbols)
+        self.passwordHistorySize = try c.decodeIfPresent(Int.self, forKey: .passwordHistorySize)
+        self.temporaryPasswordValidityDays = try c.decodeIfPresent(Int.self, forKey: .temporaryPasswordValidityDays)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(minimumLength, forKey: .minimumLength)
-        try c.encodeIfPresent(requireUppercase, forKey: .requireUppercase)
-        try c.encodeIfPresent(requireLowercase, forKey: .requireLowercase)
-        try c.encodeIfPresent(requireNumbers, forKey: .requireNumbers)
-        try c.encodeIfPresent(requireSymbols, forKey: .requireSymbols)
-        try c.encodeIfPresent(passwordHistorySize, forKey: .passwordHistorySize)
-        try c.encodeIfPresent(temporaryPasswordValidityDays, forKey: .temporaryPasswordValidityDays)
+        try c.encodeIfPresent(self.minimumLength, forKey: .minimumLength)
+        try c.encodeIfPresent(self.requireUppercase, forKey: .requireUppercase)
+        try c.encodeIfPresent(self.requireLowercase, forKey: .requireLowercase)
+        try c.encodeIfPresent(self.requireNumbers, forKey: .requireNumbers)
+        try c.encodeIfPresent(self.requireSymbols, forKey: .requireSymbols)
+        try c.encodeIfPresent(self.passwordHistorySize, forKey: .passwordHistorySize)
+        try c.encodeIfPresent(self.temporaryPasswordValidityDays, forKey: .temporaryPasswordValidityDays)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,16 +29,16 @@ public struct ProviderUserIdentifierType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        providerName = try c.decodeIfPresent(String.self, forKey: .providerName)
-        providerAttributeName = try c.decodeIfPresent(String.self, forKey: .providerAttributeName)
-        providerAttributeValue = try c.decodeIfPresent(String.self, forKey: .providerAttributeValue)
+        self.providerName = try c.decodeIfPresent(String.self, forKey: .providerName)
+        self.providerAttributeName = try c.decodeIfPresent(String.self, forKey: .providerAttributeName)
+        self.providerAttributeValue = try c.decodeIfPresent(String.self, forKey: .providerAttributeValue)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(providerName, forKey: .providerName)
-        try c.encodeIfPresent(providerAttributeName, forKey: .providerAttributeName)
-        try c.encodeIfPresent(providerAttributeValue, forKey: .providerAttributeValue)
+        try c.encodeIfPresent(self.providerName, forKey: .providerName)
+        try c.encodeIfPresent(self.providerAttributeName, forKey: .providerAttributeName)
+        try c.encodeIfPresent(self.providerAttributeValue, forKey: .providerAttributeValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -12,7 +12,7 @@ public struct RecoveryOptionType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(priority: 0, name: .unknown(""))
+        Self(priority: 0, name: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -23,23 +23,23 @@ public struct RecoveryOptionType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Int.self, forKey: .priority) {
-            priority = v
+            self.priority = v
         } else {
-            priority = 0
+            self.priority = 0
             absent.insert("Priority")
         }
         if let v = try c.decodeIfPresent(RecoveryOptionNameType.self, forKey: .name) {
-            name = v
+            self.name = v
         } else {
-            name = .unknown("")
+            self.name = .unrecognized("")
             absent.insert("Name")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(priority, forKey: .priority)
-        try c.encode(name, forKey: .name)
+        try c.encode(self.priority, forKey: .priority)
+        try c.encode(self.name, forKey: .name)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -12,7 +12,7 @@ public struct RefreshTokenRotationType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(feature: .unknown(""))
+        Self(feature: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -23,18 +23,18 @@ public struct RefreshTokenRotationType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(FeatureType.self, forKey: .feature) {
-            feature = v
+            self.feature = v
         } else {
-            feature = .unknown("")
+            self.feature = .unrecognized("")
             absent.insert("Feature")
         }
-        retryGracePeriodSeconds = try c.decodeIfPresent(Int.self, forKey: .retryGracePeriodSeconds)
+        self.retryGracePeriodSeconds = try c.decodeIfPresent(Int.self, forKey: .retryGracePeriodSeconds)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(feature, forKey: .feature)
-        try c.encodeIfPresent(retryGracePeriodSeconds, forKey: .retryGracePeriodSeconds)
+        try c.encode(self.feature, forKey: .feature)
+        try c.encodeIfPresent(self.retryGracePeriodSeconds, forKey: .retryGracePeriodSeconds)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

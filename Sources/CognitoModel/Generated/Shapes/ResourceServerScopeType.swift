@@ -23,23 +23,23 @@ public struct ResourceServerScopeType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .scopeName) {
-            scopeName = v
+            self.scopeName = v
         } else {
-            scopeName = ""
+            self.scopeName = ""
             absent.insert("ScopeName")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .scopeDescription) {
-            scopeDescription = v
+            self.scopeDescription = v
         } else {
-            scopeDescription = ""
+            self.scopeDescription = ""
             absent.insert("ScopeDescription")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(scopeName, forKey: .scopeName)
-        try c.encode(scopeDescription, forKey: .scopeDescription)
+        try c.encode(self.scopeName, forKey: .scopeName)
+        try c.encode(self.scopeDescription, forKey: .scopeDescription)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -37,20 +37,20 @@ public struct ResourceServerType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        identifier = try c.decodeIfPresent(String.self, forKey: .identifier)
-        name = try c.decodeIfPresent(String.self, forKey: .name)
-        scopes = try c.decodeIfPresent([ResourceServerScopeType].self, forKey: .scopes)
-        managedBy = try c.decodeIfPresent(ResourceServerManagedByType.self, forKey: .managedBy)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.identifier = try c.decodeIfPresent(String.self, forKey: .identifier)
+        self.name = try c.decodeIfPresent(String.self, forKey: .name)
+        self.scopes = try c.decodeIfPresent([ResourceServerScopeType].self, forKey: .scopes)
+        self.managedBy = try c.decodeIfPresent(ResourceServerManagedByType.self, forKey: .managedBy)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(identifier, forKey: .identifier)
-        try c.encodeIfPresent(name, forKey: .name)
-        try c.encodeIfPresent(scopes, forKey: .scopes)
-        try c.encodeIfPresent(managedBy, forKey: .managedBy)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.identifier, forKey: .identifier)
+        try c.encodeIfPresent(self.name, forKey: .name)
+        try c.encodeIfPresent(self.scopes, forKey: .scopes)
+        try c.encodeIfPresent(self.managedBy, forKey: .managedBy)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -30,7 +30,7 @@ public struct RespondToAuthChallengeRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(clientId: "", challengeName: .unknown(""))
+        Self(clientId: "", challengeName: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -46,33 +46,33 @@ public struct RespondToAuthChallengeRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(ChallengeNameType.self, forKey: .challengeName) {
-            challengeName = v
+            self.challengeName = v
         } else {
-            challengeName = .unknown("")
+            self.challengeName = .unrecognized("")
             absent.insert("ChallengeName")
         }
-        session = try c.decodeIfPresent(String.self, forKey: .session)
-        challengeResponses = try c.decodeIfPresent([String: String].self, forKey: .challengeResponses)
-        analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
-        userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.challengeResponses = try c.decodeIfPresent([String: String].self, forKey: .challengeResponses)
+        self.analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
+        self.userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(challengeName, forKey: .challengeName)
-        try c.encodeIfPresent(session, forKey: .session)
-        try c.encodeIfPresent(challengeResponses, forKey: .challengeResponses)
-        try c.encodeIfPresent(analyticsMetadata, forKey: .analyticsMetadata)
-        try c.encodeIfPresent(userContextData, forKey: .userContextData)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.challengeName, forKey: .challengeName)
+        try c.encodeIfPresent(self.session, forKey: .session)
+        try c.encodeIfPresent(self.challengeResponses, forKey: .challengeResponses)
+        try c.encodeIfPresent(self.analyticsMetadata, forKey: .analyticsMetadata)
+        try c.encodeIfPresent(self.userContextData, forKey: .userContextData)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -37,20 +37,20 @@ public struct RespondToAuthChallengeResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        challengeName = try c.decodeIfPresent(ChallengeNameType.self, forKey: .challengeName)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
-        challengeParameters = try c.decodeIfPresent([String: String].self, forKey: .challengeParameters)
-        authenticationResult = try c.decodeIfPresent(AuthenticationResultType.self, forKey: .authenticationResult)
-        availableChallenges = try c.decodeIfPresent([ChallengeNameType].self, forKey: .availableChallenges)
+        self.challengeName = try c.decodeIfPresent(ChallengeNameType.self, forKey: .challengeName)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.challengeParameters = try c.decodeIfPresent([String: String].self, forKey: .challengeParameters)
+        self.authenticationResult = try c.decodeIfPresent(AuthenticationResultType.self, forKey: .authenticationResult)
+        self.availableChallenges = try c.decodeIfPresent([ChallengeNameType].self, forKey: .availableChallenges)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(challengeName, forKey: .challengeName)
-        try c.encodeIfPresent(session, forKey: .session)
-        try c.encodeIfPresent(challengeParameters, forKey: .challengeParameters)
-        try c.encodeIfPresent(authenticationResult, forKey: .authenticationResult)
-        try c.encodeIfPresent(availableChallenges, forKey: .availableChallenges)
+        try c.encodeIfPresent(self.challengeName, forKey: .challengeName)
+        try c.encodeIfPresent(self.session, forKey: .session)
+        try c.encodeIfPresent(self.challengeParameters, forKey: .challengeParameters)
+        try c.encodeIfPresent(self.authenticationResult, forKey: .authenticationResult)
+        try c.encodeIfPresent(self.availableChallenges, forKey: .availableChallenges)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

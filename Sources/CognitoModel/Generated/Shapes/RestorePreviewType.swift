@@ -33,18 +33,18 @@ public struct RestorePreviewType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        entity = try c.decodeIfPresent(String.self, forKey: .entity)
-        createCount = try c.decodeIfPresent(Int64.self, forKey: .createCount)
-        updateCount = try c.decodeIfPresent(Int64.self, forKey: .updateCount)
-        deleteCount = try c.decodeIfPresent(Int64.self, forKey: .deleteCount)
+        self.entity = try c.decodeIfPresent(String.self, forKey: .entity)
+        self.createCount = try c.decodeIfPresent(Int64.self, forKey: .createCount)
+        self.updateCount = try c.decodeIfPresent(Int64.self, forKey: .updateCount)
+        self.deleteCount = try c.decodeIfPresent(Int64.self, forKey: .deleteCount)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(entity, forKey: .entity)
-        try c.encodeIfPresent(createCount, forKey: .createCount)
-        try c.encodeIfPresent(updateCount, forKey: .updateCount)
-        try c.encodeIfPresent(deleteCount, forKey: .deleteCount)
+        try c.encodeIfPresent(self.entity, forKey: .entity)
+        try c.encodeIfPresent(self.createCount, forKey: .createCount)
+        try c.encodeIfPresent(self.updateCount, forKey: .updateCount)
+        try c.encodeIfPresent(self.deleteCount, forKey: .deleteCount)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

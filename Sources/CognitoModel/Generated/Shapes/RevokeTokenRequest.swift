@@ -34,19 +34,19 @@ public struct RevokeTokenRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .token) {
-            token = v
+            self.token = v
         } else {
-            token = ""
+            self.token = ""
             absent.insert("Token")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
-        revokeAssociatedSessions = try c.decodeIfPresent(
+        self.clientSecret = try c.decodeIfPresent(String.self, forKey: .clientSecret)
+        self.revokeAssociatedSessions = try c.decodeIfPresent(
             RevokeAssociatedSessionsType.self,
             forKey: .revokeAssociatedSessions,
         )
@@ -54,10 +54,10 @@ public struct RevokeTokenRequest: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(token, forKey: .token)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
-        try c.encodeIfPresent(revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
+        try c.encode(self.token, forKey: .token)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.clientSecret, forKey: .clientSecret)
+        try c.encodeIfPresent(self.revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

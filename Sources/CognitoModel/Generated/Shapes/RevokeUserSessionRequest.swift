@@ -26,18 +26,18 @@ public struct RevokeUserSessionRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .sessionId) {
-            sessionId = v
+            self.sessionId = v
         } else {
-            sessionId = ""
+            self.sessionId = ""
             absent.insert("SessionId")
         }
-        revokeAssociatedSessions = try c.decodeIfPresent(
+        self.revokeAssociatedSessions = try c.decodeIfPresent(
             RevokeAssociatedSessionsType.self,
             forKey: .revokeAssociatedSessions,
         )
@@ -45,9 +45,9 @@ public struct RevokeUserSessionRequest: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(sessionId, forKey: .sessionId)
-        try c.encodeIfPresent(revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.sessionId, forKey: .sessionId)
+        try c.encodeIfPresent(self.revokeAssociatedSessions, forKey: .revokeAssociatedSessions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct RiskExceptionConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        blockedIPRangeList = try c.decodeIfPresent([String].self, forKey: .blockedIPRangeList)
-        skippedIPRangeList = try c.decodeIfPresent([String].self, forKey: .skippedIPRangeList)
+        self.blockedIPRangeList = try c.decodeIfPresent([String].self, forKey: .blockedIPRangeList)
+        self.skippedIPRangeList = try c.decodeIfPresent([String].self, forKey: .skippedIPRangeList)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(blockedIPRangeList, forKey: .blockedIPRangeList)
-        try c.encodeIfPresent(skippedIPRangeList, forKey: .skippedIPRangeList)
+        try c.encodeIfPresent(self.blockedIPRangeList, forKey: .blockedIPRangeList)
+        try c.encodeIfPresent(self.skippedIPRangeList, forKey: .skippedIPRangeList)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

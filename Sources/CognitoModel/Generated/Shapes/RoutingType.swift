@@ -19,12 +19,12 @@ public struct RoutingType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        failover = try c.decodeIfPresent(FailoverType.self, forKey: .failover)
+        self.failover = try c.decodeIfPresent(FailoverType.self, forKey: .failover)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(failover, forKey: .failover)
+        try c.encodeIfPresent(self.failover, forKey: .failover)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct S3ConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        bucketArn = try c.decodeIfPresent(String.self, forKey: .bucketArn)
+        self.bucketArn = try c.decodeIfPresent(String.self, forKey: .bucketArn)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(bucketArn, forKey: .bucketArn)
+        try c.encodeIfPresent(self.bucketArn, forKey: .bucketArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

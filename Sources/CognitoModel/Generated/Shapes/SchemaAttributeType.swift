@@ -45,16 +45,16 @@ public struct SchemaAttributeType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decodeIfPresent(String.self, forKey: .name)
-        attributeDataType = try c.decodeIfPresent(AttributeDataType.self, forKey: .attributeDataType)
-        developerOnlyAttribute = try c.decodeIfPresent(Bool.self, forKey: .developerOnlyAttribute)
-        mutable = try c.decodeIfPresent(Bool.self, forKey: .mutable)
-        required = try c.decodeIfPresent(Bool.self, forKey: .required)
-        numberAttributeConstraints = try c.decodeIfPresent(
+        self.name = try c.decodeIfPresent(String.self, forKey: .name)
+        self.attributeDataType = try c.decodeIfPresent(AttributeDataType.self, forKey: .attributeDataType)
+        self.developerOnlyAttribute = try c.decodeIfPresent(Bool.self, forKey: .developerOnlyAttribute)
+        self.mutable = try c.decodeIfPresent(Bool.self, forKey: .mutable)
+        self.required = try c.decodeIfPresent(Bool.self, forKey: .required)
+        self.numberAttributeConstraints = try c.decodeIfPresent(
             NumberAttributeConstraintsType.self,
             forKey: .numberAttributeConstraints,
         )
-        stringAttributeConstraints = try c.decodeIfPresent(
+        self.stringAttributeConstraints = try c.decodeIfPresent(
             StringAttributeConstraintsType.self,
             forKey: .stringAttributeConstraints,
         )
@@ -62,13 +62,13 @@ public struct SchemaAttributeType: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(name, forKey: .name)
-        try c.encodeIfPresent(attributeDataType, forKey: .attributeDataType)
-        try c.encodeIfPresent(developerOnlyAttribute, forKey: .developerOnlyAttribute)
-        try c.encodeIfPresent(mutable, forKey: .mutable)
-        try c.encodeIfPresent(required, forKey: .required)
-        try c.encodeIfPresent(numberAttributeConstraints, forKey: .numberAttributeConstraints)
-        try c.encodeIfPresent(stringAttributeConstraints, forKey: .stringAttributeConstraints)
+        try c.encodeIfPresent(self.name, forKey: .name)
+        try c.encodeIfPresent(self.attributeDataType, forKey: .attributeDataType)
+        try c.encodeIfPresent(self.developerOnlyAttribute, forKey: .developerOnlyAttribute)
+        try c.encodeIfPresent(self.mutable, forKey: .mutable)
+        try c.encodeIfPresent(self.required, forKey: .required)
+        try c.encodeIfPresent(self.numberAttributeConstraints, forKey: .numberAttributeConstraints)
+        try c.encodeIfPresent(self.stringAttributeConstraints, forKey: .stringAttributeConstraints)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct SessionLocationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        city = try c.decodeIfPresent(String.self, forKey: .city)
-        country = try c.decodeIfPresent(String.self, forKey: .country)
+        self.city = try c.decodeIfPresent(String.self, forKey: .city)
+        self.country = try c.decodeIfPresent(String.self, forKey: .country)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(city, forKey: .city)
-        try c.encodeIfPresent(country, forKey: .country)
+        try c.encodeIfPresent(self.city, forKey: .city)
+        try c.encodeIfPresent(self.country, forKey: .country)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,7 +19,7 @@ public struct SetLogDeliveryConfigurationResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        logDeliveryConfiguration = try c.decodeIfPresent(
+        self.logDeliveryConfiguration = try c.decodeIfPresent(
             LogDeliveryConfigurationType.self,
             forKey: .logDeliveryConfiguration,
         )
@@ -27,7 +27,7 @@ public struct SetLogDeliveryConfigurationResponse: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(logDeliveryConfiguration, forKey: .logDeliveryConfiguration)
+        try c.encodeIfPresent(self.logDeliveryConfiguration, forKey: .logDeliveryConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -38,21 +38,21 @@ public struct SetRiskConfigurationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
-        compromisedCredentialsRiskConfiguration = try c.decodeIfPresent(
+        self.clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
+        self.compromisedCredentialsRiskConfiguration = try c.decodeIfPresent(
             CompromisedCredentialsRiskConfigurationType.self,
             forKey: .compromisedCredentialsRiskConfiguration,
         )
-        accountTakeoverRiskConfiguration = try c.decodeIfPresent(
+        self.accountTakeoverRiskConfiguration = try c.decodeIfPresent(
             AccountTakeoverRiskConfigurationType.self,
             forKey: .accountTakeoverRiskConfiguration,
         )
-        riskExceptionConfiguration = try c.decodeIfPresent(
+        self.riskExceptionConfiguration = try c.decodeIfPresent(
             RiskExceptionConfigurationType.self,
             forKey: .riskExceptionConfiguration,
         )
@@ -60,11 +60,14 @@ public struct SetRiskConfigurationRequest: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(clientId, forKey: .clientId)
-        try c.encodeIfPresent(compromisedCredentialsRiskConfiguration, forKey: .compromisedCredentialsRiskConfiguration)
-        try c.encodeIfPresent(accountTakeoverRiskConfiguration, forKey: .accountTakeoverRiskConfiguration)
-        try c.encodeIfPresent(riskExceptionConfiguration, forKey: .riskExceptionConfiguration)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(
+            self.compromisedCredentialsRiskConfiguration,
+            forKey: .compromisedCredentialsRiskConfiguration,
+        )
+        try c.encodeIfPresent(self.accountTakeoverRiskConfiguration, forKey: .accountTakeoverRiskConfiguration)
+        try c.encodeIfPresent(self.riskExceptionConfiguration, forKey: .riskExceptionConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct SetRiskConfigurationResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(RiskConfigurationType.self, forKey: .riskConfiguration) {
-            riskConfiguration = v
+            self.riskConfiguration = v
         } else {
-            riskConfiguration = RiskConfigurationType.placeholder
+            self.riskConfiguration = RiskConfigurationType.placeholder
             absent.insert("RiskConfiguration")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(riskConfiguration, forKey: .riskConfiguration)
+        try c.encode(self.riskConfiguration, forKey: .riskConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

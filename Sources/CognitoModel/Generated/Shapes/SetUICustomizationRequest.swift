@@ -29,22 +29,22 @@ public struct SetUICustomizationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
-        css = try c.decodeIfPresent(String.self, forKey: .css)
-        imageFile = try c.decodeIfPresent(Blob.self, forKey: .imageFile)
+        self.clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
+        self.css = try c.decodeIfPresent(String.self, forKey: .css)
+        self.imageFile = try c.decodeIfPresent(Blob.self, forKey: .imageFile)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(clientId, forKey: .clientId)
-        try c.encodeIfPresent(css, forKey: .css)
-        try c.encodeIfPresent(imageFile, forKey: .imageFile)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.css, forKey: .css)
+        try c.encodeIfPresent(self.imageFile, forKey: .imageFile)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

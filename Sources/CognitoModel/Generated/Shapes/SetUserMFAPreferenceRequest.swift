@@ -37,28 +37,28 @@ public struct SetUserMFAPreferenceRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsMfaSettings = try c.decodeIfPresent(SMSMfaSettingsType.self, forKey: .smsMfaSettings)
-        softwareTokenMfaSettings = try c.decodeIfPresent(
+        self.smsMfaSettings = try c.decodeIfPresent(SMSMfaSettingsType.self, forKey: .smsMfaSettings)
+        self.softwareTokenMfaSettings = try c.decodeIfPresent(
             SoftwareTokenMfaSettingsType.self,
             forKey: .softwareTokenMfaSettings,
         )
-        emailMfaSettings = try c.decodeIfPresent(EmailMfaSettingsType.self, forKey: .emailMfaSettings)
-        webAuthnMfaSettings = try c.decodeIfPresent(WebAuthnMfaSettingsType.self, forKey: .webAuthnMfaSettings)
+        self.emailMfaSettings = try c.decodeIfPresent(EmailMfaSettingsType.self, forKey: .emailMfaSettings)
+        self.webAuthnMfaSettings = try c.decodeIfPresent(WebAuthnMfaSettingsType.self, forKey: .webAuthnMfaSettings)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsMfaSettings, forKey: .smsMfaSettings)
-        try c.encodeIfPresent(softwareTokenMfaSettings, forKey: .softwareTokenMfaSettings)
-        try c.encodeIfPresent(emailMfaSettings, forKey: .emailMfaSettings)
-        try c.encodeIfPresent(webAuthnMfaSettings, forKey: .webAuthnMfaSettings)
-        try c.encode(accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.smsMfaSettings, forKey: .smsMfaSettings)
+        try c.encodeIfPresent(self.softwareTokenMfaSettings, forKey: .softwareTokenMfaSettings)
+        try c.encodeIfPresent(self.emailMfaSettings, forKey: .emailMfaSettings)
+        try c.encodeIfPresent(self.webAuthnMfaSettings, forKey: .webAuthnMfaSettings)
+        try c.encode(self.accessToken, forKey: .accessToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,30 +26,30 @@ public struct SetUserPoolClientSessionConfigurationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
         if let v = try c.decodeIfPresent(ClientSSOSessionConfigType.self, forKey: .ssoSession) {
-            ssoSession = v
+            self.ssoSession = v
         } else {
-            ssoSession = ClientSSOSessionConfigType.placeholder
+            self.ssoSession = ClientSSOSessionConfigType.placeholder
             absent.insert("SSOSession")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encode(ssoSession, forKey: .ssoSession)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encode(self.ssoSession, forKey: .ssoSession)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

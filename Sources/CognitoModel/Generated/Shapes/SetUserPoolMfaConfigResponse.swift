@@ -37,23 +37,26 @@ public struct SetUserPoolMfaConfigResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsMfaConfiguration = try c.decodeIfPresent(SmsMfaConfigType.self, forKey: .smsMfaConfiguration)
-        softwareTokenMfaConfiguration = try c.decodeIfPresent(
+        self.smsMfaConfiguration = try c.decodeIfPresent(SmsMfaConfigType.self, forKey: .smsMfaConfiguration)
+        self.softwareTokenMfaConfiguration = try c.decodeIfPresent(
             SoftwareTokenMfaConfigType.self,
             forKey: .softwareTokenMfaConfiguration,
         )
-        emailMfaConfiguration = try c.decodeIfPresent(EmailMfaConfigType.self, forKey: .emailMfaConfiguration)
-        mfaConfiguration = try c.decodeIfPresent(UserPoolMfaType.self, forKey: .mfaConfiguration)
-        webAuthnConfiguration = try c.decodeIfPresent(WebAuthnConfigurationType.self, forKey: .webAuthnConfiguration)
+        self.emailMfaConfiguration = try c.decodeIfPresent(EmailMfaConfigType.self, forKey: .emailMfaConfiguration)
+        self.mfaConfiguration = try c.decodeIfPresent(UserPoolMfaType.self, forKey: .mfaConfiguration)
+        self.webAuthnConfiguration = try c.decodeIfPresent(
+            WebAuthnConfigurationType.self,
+            forKey: .webAuthnConfiguration,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsMfaConfiguration, forKey: .smsMfaConfiguration)
-        try c.encodeIfPresent(softwareTokenMfaConfiguration, forKey: .softwareTokenMfaConfiguration)
-        try c.encodeIfPresent(emailMfaConfiguration, forKey: .emailMfaConfiguration)
-        try c.encodeIfPresent(mfaConfiguration, forKey: .mfaConfiguration)
-        try c.encodeIfPresent(webAuthnConfiguration, forKey: .webAuthnConfiguration)
+        try c.encodeIfPresent(self.smsMfaConfiguration, forKey: .smsMfaConfiguration)
+        try c.encodeIfPresent(self.softwareTokenMfaConfiguration, forKey: .softwareTokenMfaConfiguration)
+        try c.encodeIfPresent(self.emailMfaConfiguration, forKey: .emailMfaConfiguration)
+        try c.encodeIfPresent(self.mfaConfiguration, forKey: .mfaConfiguration)
+        try c.encodeIfPresent(self.webAuthnConfiguration, forKey: .webAuthnConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,7 +20,7 @@ public struct SetUserPoolSessionConfigurationRequest: CognitoShape {
     public static var placeholder: Self {
         Self(
             userPoolId: "",
-            userSessionTracking: .unknown(""),
+            userSessionTracking: .unrecognized(""),
             tokenSession: UserPoolTokenSessionConfigType.placeholder,
         )
     }
@@ -34,30 +34,30 @@ public struct SetUserPoolSessionConfigurationRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(UserSessionTrackingType.self, forKey: .userSessionTracking) {
-            userSessionTracking = v
+            self.userSessionTracking = v
         } else {
-            userSessionTracking = .unknown("")
+            self.userSessionTracking = .unrecognized("")
             absent.insert("UserSessionTracking")
         }
         if let v = try c.decodeIfPresent(UserPoolTokenSessionConfigType.self, forKey: .tokenSession) {
-            tokenSession = v
+            self.tokenSession = v
         } else {
-            tokenSession = UserPoolTokenSessionConfigType.placeholder
+            self.tokenSession = UserPoolTokenSessionConfigType.placeholder
             absent.insert("TokenSession")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(userSessionTracking, forKey: .userSessionTracking)
-        try c.encode(tokenSession, forKey: .tokenSession)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.userSessionTracking, forKey: .userSessionTracking)
+        try c.encode(self.tokenSession, forKey: .tokenSession)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

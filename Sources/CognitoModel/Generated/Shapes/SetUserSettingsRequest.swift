@@ -23,23 +23,23 @@ public struct SetUserSettingsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent([MFAOptionType].self, forKey: .mfaOptions) {
-            mfaOptions = v
+            self.mfaOptions = v
         } else {
-            mfaOptions = []
+            self.mfaOptions = []
             absent.insert("MFAOptions")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(mfaOptions, forKey: .mfaOptions)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.mfaOptions, forKey: .mfaOptions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct SignInPolicyType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        allowedFirstAuthFactors = try c.decodeIfPresent([AuthFactorType].self, forKey: .allowedFirstAuthFactors)
+        self.allowedFirstAuthFactors = try c.decodeIfPresent([AuthFactorType].self, forKey: .allowedFirstAuthFactors)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(allowedFirstAuthFactors, forKey: .allowedFirstAuthFactors)
+        try c.encodeIfPresent(self.allowedFirstAuthFactors, forKey: .allowedFirstAuthFactors)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

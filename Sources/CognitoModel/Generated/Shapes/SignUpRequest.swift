@@ -54,37 +54,37 @@ public struct SignUpRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .clientId) {
-            clientId = v
+            self.clientId = v
         } else {
-            clientId = ""
+            self.clientId = ""
             absent.insert("ClientId")
         }
-        secretHash = try c.decodeIfPresent(String.self, forKey: .secretHash)
+        self.secretHash = try c.decodeIfPresent(String.self, forKey: .secretHash)
         if let v = try c.decodeIfPresent(String.self, forKey: .username) {
-            username = v
+            self.username = v
         } else {
-            username = ""
+            self.username = ""
             absent.insert("Username")
         }
-        password = try c.decodeIfPresent(String.self, forKey: .password)
-        userAttributes = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes)
-        validationData = try c.decodeIfPresent([AttributeType].self, forKey: .validationData)
-        analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
-        userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.password = try c.decodeIfPresent(String.self, forKey: .password)
+        self.userAttributes = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes)
+        self.validationData = try c.decodeIfPresent([AttributeType].self, forKey: .validationData)
+        self.analyticsMetadata = try c.decodeIfPresent(AnalyticsMetadataType.self, forKey: .analyticsMetadata)
+        self.userContextData = try c.decodeIfPresent(UserContextDataType.self, forKey: .userContextData)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientId, forKey: .clientId)
-        try c.encodeIfPresent(secretHash, forKey: .secretHash)
-        try c.encode(username, forKey: .username)
-        try c.encodeIfPresent(password, forKey: .password)
-        try c.encodeIfPresent(userAttributes, forKey: .userAttributes)
-        try c.encodeIfPresent(validationData, forKey: .validationData)
-        try c.encodeIfPresent(analyticsMetadata, forKey: .analyticsMetadata)
-        try c.encodeIfPresent(userContextData, forKey: .userContextData)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.secretHash, forKey: .secretHash)
+        try c.encode(self.username, forKey: .username)
+        try c.encodeIfPresent(self.password, forKey: .password)
+        try c.encodeIfPresent(self.userAttributes, forKey: .userAttributes)
+        try c.encodeIfPresent(self.validationData, forKey: .validationData)
+        try c.encodeIfPresent(self.analyticsMetadata, forKey: .analyticsMetadata)
+        try c.encodeIfPresent(self.userContextData, forKey: .userContextData)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -34,27 +34,27 @@ public struct SignUpResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Bool.self, forKey: .userConfirmed) {
-            userConfirmed = v
+            self.userConfirmed = v
         } else {
-            userConfirmed = false
+            self.userConfirmed = false
             absent.insert("UserConfirmed")
         }
-        codeDeliveryDetails = try c.decodeIfPresent(CodeDeliveryDetailsType.self, forKey: .codeDeliveryDetails)
+        self.codeDeliveryDetails = try c.decodeIfPresent(CodeDeliveryDetailsType.self, forKey: .codeDeliveryDetails)
         if let v = try c.decodeIfPresent(String.self, forKey: .userSub) {
-            userSub = v
+            self.userSub = v
         } else {
-            userSub = ""
+            self.userSub = ""
             absent.insert("UserSub")
         }
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userConfirmed, forKey: .userConfirmed)
-        try c.encodeIfPresent(codeDeliveryDetails, forKey: .codeDeliveryDetails)
-        try c.encode(userSub, forKey: .userSub)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encode(self.userConfirmed, forKey: .userConfirmed)
+        try c.encodeIfPresent(self.codeDeliveryDetails, forKey: .codeDeliveryDetails)
+        try c.encode(self.userSub, forKey: .userSub)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -33,18 +33,18 @@ public struct SmsConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        snsCallerArn = try c.decodeIfPresent(String.self, forKey: .snsCallerArn)
-        externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
-        snsRegion = try c.decodeIfPresent(String.self, forKey: .snsRegion)
-        eumsSms = try c.decodeIfPresent(EumsSmsConfigurationType.self, forKey: .eumsSms)
+        self.snsCallerArn = try c.decodeIfPresent(String.self, forKey: .snsCallerArn)
+        self.externalId = try c.decodeIfPresent(String.self, forKey: .externalId)
+        self.snsRegion = try c.decodeIfPresent(String.self, forKey: .snsRegion)
+        self.eumsSms = try c.decodeIfPresent(EumsSmsConfigurationType.self, forKey: .eumsSms)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(snsCallerArn, forKey: .snsCallerArn)
-        try c.encodeIfPresent(externalId, forKey: .externalId)
-        try c.encodeIfPresent(snsRegion, forKey: .snsRegion)
-        try c.encodeIfPresent(eumsSms, forKey: .eumsSms)
+        try c.encodeIfPresent(self.snsCallerArn, forKey: .snsCallerArn)
+        try c.encodeIfPresent(self.externalId, forKey: .externalId)
+        try c.encodeIfPresent(self.snsRegion, forKey: .snsRegion)
+        try c.encodeIfPresent(self.eumsSms, forKey: .eumsSms)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

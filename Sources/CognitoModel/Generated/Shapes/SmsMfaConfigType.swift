@@ -22,14 +22,14 @@ public struct SmsMfaConfigType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsAuthenticationMessage = try c.decodeIfPresent(String.self, forKey: .smsAuthenticationMessage)
-        smsConfiguration = try c.decodeIfPresent(SmsConfigurationType.self, forKey: .smsConfiguration)
+        self.smsAuthenticationMessage = try c.decodeIfPresent(String.self, forKey: .smsAuthenticationMessage)
+        self.smsConfiguration = try c.decodeIfPresent(SmsConfigurationType.self, forKey: .smsConfiguration)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsAuthenticationMessage, forKey: .smsAuthenticationMessage)
-        try c.encodeIfPresent(smsConfiguration, forKey: .smsConfiguration)
+        try c.encodeIfPresent(self.smsAuthenticationMessage, forKey: .smsAuthenticationMessage)
+        try c.encodeIfPresent(self.smsConfiguration, forKey: .smsConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct SoftwareTokenMfaSettingsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
-        preferredMfa = try c.decodeIfPresent(Bool.self, forKey: .preferredMfa)
+        self.enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
+        self.preferredMfa = try c.decodeIfPresent(Bool.self, forKey: .preferredMfa)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(enabled, forKey: .enabled)
-        try c.encodeIfPresent(preferredMfa, forKey: .preferredMfa)
+        try c.encodeIfPresent(self.enabled, forKey: .enabled)
+        try c.encodeIfPresent(self.preferredMfa, forKey: .preferredMfa)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct StartPointInTimeRecoveryRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .restoreId) {
-            restoreId = v
+            self.restoreId = v
         } else {
-            restoreId = ""
+            self.restoreId = ""
             absent.insert("RestoreId")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(restoreId, forKey: .restoreId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.restoreId, forKey: .restoreId)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

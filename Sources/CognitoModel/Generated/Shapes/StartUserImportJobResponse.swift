@@ -19,12 +19,12 @@ public struct StartUserImportJobResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userImportJob = try c.decodeIfPresent(UserImportJobType.self, forKey: .userImportJob)
+        self.userImportJob = try c.decodeIfPresent(UserImportJobType.self, forKey: .userImportJob)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userImportJob, forKey: .userImportJob)
+        try c.encodeIfPresent(self.userImportJob, forKey: .userImportJob)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

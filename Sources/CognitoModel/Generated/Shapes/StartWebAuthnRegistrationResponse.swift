@@ -20,16 +20,16 @@ public struct StartWebAuthnRegistrationResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(JSONValue.self, forKey: .credentialCreationOptions) {
-            credentialCreationOptions = v
+            self.credentialCreationOptions = v
         } else {
-            credentialCreationOptions = .null
+            self.credentialCreationOptions = .null
             absent.insert("CredentialCreationOptions")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(credentialCreationOptions, forKey: .credentialCreationOptions)
+        try c.encode(self.credentialCreationOptions, forKey: .credentialCreationOptions)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

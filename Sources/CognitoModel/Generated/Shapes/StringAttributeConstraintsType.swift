@@ -22,14 +22,14 @@ public struct StringAttributeConstraintsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        minLength = try c.decodeIfPresent(String.self, forKey: .minLength)
-        maxLength = try c.decodeIfPresent(String.self, forKey: .maxLength)
+        self.minLength = try c.decodeIfPresent(String.self, forKey: .minLength)
+        self.maxLength = try c.decodeIfPresent(String.self, forKey: .maxLength)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(minLength, forKey: .minLength)
-        try c.encodeIfPresent(maxLength, forKey: .maxLength)
+        try c.encodeIfPresent(self.minLength, forKey: .minLength)
+        try c.encodeIfPresent(self.maxLength, forKey: .maxLength)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct TagResourceRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .resourceArn) {
-            resourceArn = v
+            self.resourceArn = v
         } else {
-            resourceArn = ""
+            self.resourceArn = ""
             absent.insert("ResourceArn")
         }
         if let v = try c.decodeIfPresent([String: String].self, forKey: .tags) {
-            tags = v
+            self.tags = v
         } else {
-            tags = [:]
+            self.tags = [:]
             absent.insert("Tags")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(resourceArn, forKey: .resourceArn)
-        try c.encode(tags, forKey: .tags)
+        try c.encode(self.resourceArn, forKey: .resourceArn)
+        try c.encode(self.tags, forKey: .tags)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

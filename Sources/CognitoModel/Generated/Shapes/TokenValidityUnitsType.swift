@@ -25,16 +25,16 @@ public struct TokenValidityUnitsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .accessToken)
-        idToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .idToken)
-        refreshToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .refreshToken)
+        self.accessToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .accessToken)
+        self.idToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .idToken)
+        self.refreshToken = try c.decodeIfPresent(TimeUnitsType.self, forKey: .refreshToken)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(idToken, forKey: .idToken)
-        try c.encodeIfPresent(refreshToken, forKey: .refreshToken)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.idToken, forKey: .idToken)
+        try c.encodeIfPresent(self.refreshToken, forKey: .refreshToken)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

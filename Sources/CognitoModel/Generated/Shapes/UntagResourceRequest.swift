@@ -23,23 +23,23 @@ public struct UntagResourceRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .resourceArn) {
-            resourceArn = v
+            self.resourceArn = v
         } else {
-            resourceArn = ""
+            self.resourceArn = ""
             absent.insert("ResourceArn")
         }
         if let v = try c.decodeIfPresent([String].self, forKey: .tagKeys) {
-            tagKeys = v
+            self.tagKeys = v
         } else {
-            tagKeys = []
+            self.tagKeys = []
             absent.insert("TagKeys")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(resourceArn, forKey: .resourceArn)
-        try c.encode(tagKeys, forKey: .tagKeys)
+        try c.encode(self.resourceArn, forKey: .resourceArn)
+        try c.encode(self.tagKeys, forKey: .tagKeys)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -16,7 +16,7 @@ public struct UpdateClientMetadataURLStateRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", cimdPolicyId: "", url: "", action: .unknown(""))
+        Self(userPoolId: "", cimdPolicyId: "", url: "", action: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -29,37 +29,37 @@ public struct UpdateClientMetadataURLStateRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .cimdPolicyId) {
-            cimdPolicyId = v
+            self.cimdPolicyId = v
         } else {
-            cimdPolicyId = ""
+            self.cimdPolicyId = ""
             absent.insert("CIMDPolicyId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .url) {
-            url = v
+            self.url = v
         } else {
-            url = ""
+            self.url = ""
             absent.insert("URL")
         }
         if let v = try c.decodeIfPresent(CIMDCacheActionType.self, forKey: .action) {
-            action = v
+            self.action = v
         } else {
-            action = .unknown("")
+            self.action = .unrecognized("")
             absent.insert("Action")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(cimdPolicyId, forKey: .cimdPolicyId)
-        try c.encode(url, forKey: .url)
-        try c.encode(action, forKey: .action)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.cimdPolicyId, forKey: .cimdPolicyId)
+        try c.encode(self.url, forKey: .url)
+        try c.encode(self.action, forKey: .action)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

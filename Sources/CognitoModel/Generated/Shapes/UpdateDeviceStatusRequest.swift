@@ -26,25 +26,28 @@ public struct UpdateDeviceStatusRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .deviceKey) {
-            deviceKey = v
+            self.deviceKey = v
         } else {
-            deviceKey = ""
+            self.deviceKey = ""
             absent.insert("DeviceKey")
         }
-        deviceRememberedStatus = try c.decodeIfPresent(DeviceRememberedStatusType.self, forKey: .deviceRememberedStatus)
+        self.deviceRememberedStatus = try c.decodeIfPresent(
+            DeviceRememberedStatusType.self,
+            forKey: .deviceRememberedStatus,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(deviceKey, forKey: .deviceKey)
-        try c.encodeIfPresent(deviceRememberedStatus, forKey: .deviceRememberedStatus)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.deviceKey, forKey: .deviceKey)
+        try c.encodeIfPresent(self.deviceRememberedStatus, forKey: .deviceRememberedStatus)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

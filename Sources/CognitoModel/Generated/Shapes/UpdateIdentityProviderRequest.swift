@@ -42,31 +42,31 @@ public struct UpdateIdentityProviderRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .providerName) {
-            providerName = v
+            self.providerName = v
         } else {
-            providerName = ""
+            self.providerName = ""
             absent.insert("ProviderName")
         }
-        providerDetails = try c.decodeIfPresent([String: String].self, forKey: .providerDetails)
-        attributeMapping = try c.decodeIfPresent([String: String].self, forKey: .attributeMapping)
-        idpIdentifiers = try c.decodeIfPresent([String].self, forKey: .idpIdentifiers)
-        acrMapping = try c.decodeIfPresent([String: String].self, forKey: .acrMapping)
+        self.providerDetails = try c.decodeIfPresent([String: String].self, forKey: .providerDetails)
+        self.attributeMapping = try c.decodeIfPresent([String: String].self, forKey: .attributeMapping)
+        self.idpIdentifiers = try c.decodeIfPresent([String].self, forKey: .idpIdentifiers)
+        self.acrMapping = try c.decodeIfPresent([String: String].self, forKey: .acrMapping)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(providerName, forKey: .providerName)
-        try c.encodeIfPresent(providerDetails, forKey: .providerDetails)
-        try c.encodeIfPresent(attributeMapping, forKey: .attributeMapping)
-        try c.encodeIfPresent(idpIdentifiers, forKey: .idpIdentifiers)
-        try c.encodeIfPresent(acrMapping, forKey: .acrMapping)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.providerName, forKey: .providerName)
+        try c.encodeIfPresent(self.providerDetails, forKey: .providerDetails)
+        try c.encodeIfPresent(self.attributeMapping, forKey: .attributeMapping)
+        try c.encodeIfPresent(self.idpIdentifiers, forKey: .idpIdentifiers)
+        try c.encodeIfPresent(self.acrMapping, forKey: .acrMapping)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

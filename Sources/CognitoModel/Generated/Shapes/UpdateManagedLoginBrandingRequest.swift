@@ -37,20 +37,20 @@ public struct UpdateManagedLoginBrandingRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        managedLoginBrandingId = try c.decodeIfPresent(String.self, forKey: .managedLoginBrandingId)
-        useCognitoProvidedValues = try c.decodeIfPresent(Bool.self, forKey: .useCognitoProvidedValues)
-        settings = try c.decodeIfPresent(JSONValue.self, forKey: .settings)
-        assets = try c.decodeIfPresent([AssetType].self, forKey: .assets)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.managedLoginBrandingId = try c.decodeIfPresent(String.self, forKey: .managedLoginBrandingId)
+        self.useCognitoProvidedValues = try c.decodeIfPresent(Bool.self, forKey: .useCognitoProvidedValues)
+        self.settings = try c.decodeIfPresent(JSONValue.self, forKey: .settings)
+        self.assets = try c.decodeIfPresent([AssetType].self, forKey: .assets)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(managedLoginBrandingId, forKey: .managedLoginBrandingId)
-        try c.encodeIfPresent(useCognitoProvidedValues, forKey: .useCognitoProvidedValues)
-        try c.encodeIfPresent(settings, forKey: .settings)
-        try c.encodeIfPresent(assets, forKey: .assets)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.managedLoginBrandingId, forKey: .managedLoginBrandingId)
+        try c.encodeIfPresent(self.useCognitoProvidedValues, forKey: .useCognitoProvidedValues)
+        try c.encodeIfPresent(self.settings, forKey: .settings)
+        try c.encodeIfPresent(self.assets, forKey: .assets)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -23,23 +23,23 @@ public struct UpdateProvisionedLimitRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LimitDefinitionType.self, forKey: .limitDefinition) {
-            limitDefinition = v
+            self.limitDefinition = v
         } else {
-            limitDefinition = LimitDefinitionType.placeholder
+            self.limitDefinition = LimitDefinitionType.placeholder
             absent.insert("LimitDefinition")
         }
         if let v = try c.decodeIfPresent(Int.self, forKey: .requestedLimitValue) {
-            requestedLimitValue = v
+            self.requestedLimitValue = v
         } else {
-            requestedLimitValue = 0
+            self.requestedLimitValue = 0
             absent.insert("RequestedLimitValue")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(limitDefinition, forKey: .limitDefinition)
-        try c.encode(requestedLimitValue, forKey: .requestedLimitValue)
+        try c.encode(self.limitDefinition, forKey: .limitDefinition)
+        try c.encode(self.requestedLimitValue, forKey: .requestedLimitValue)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct UpdateProvisionedLimitResponse: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(LimitType.self, forKey: .limit) {
-            limit = v
+            self.limit = v
         } else {
-            limit = LimitType.placeholder
+            self.limit = LimitType.placeholder
             absent.insert("Limit")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(limit, forKey: .limit)
+        try c.encode(self.limit, forKey: .limit)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -29,32 +29,32 @@ public struct UpdateResourceServerRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .identifier) {
-            identifier = v
+            self.identifier = v
         } else {
-            identifier = ""
+            self.identifier = ""
             absent.insert("Identifier")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .name) {
-            name = v
+            self.name = v
         } else {
-            name = ""
+            self.name = ""
             absent.insert("Name")
         }
-        scopes = try c.decodeIfPresent([ResourceServerScopeType].self, forKey: .scopes)
+        self.scopes = try c.decodeIfPresent([ResourceServerScopeType].self, forKey: .scopes)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(identifier, forKey: .identifier)
-        try c.encode(name, forKey: .name)
-        try c.encodeIfPresent(scopes, forKey: .scopes)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.identifier, forKey: .identifier)
+        try c.encode(self.name, forKey: .name)
+        try c.encodeIfPresent(self.scopes, forKey: .scopes)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -42,31 +42,31 @@ public struct UpdateTermsRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .termsId) {
-            termsId = v
+            self.termsId = v
         } else {
-            termsId = ""
+            self.termsId = ""
             absent.insert("TermsId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
-        termsName = try c.decodeIfPresent(String.self, forKey: .termsName)
-        termsSource = try c.decodeIfPresent(TermsSourceType.self, forKey: .termsSource)
-        enforcement = try c.decodeIfPresent(TermsEnforcementType.self, forKey: .enforcement)
-        links = try c.decodeIfPresent([String: String].self, forKey: .links)
+        self.termsName = try c.decodeIfPresent(String.self, forKey: .termsName)
+        self.termsSource = try c.decodeIfPresent(TermsSourceType.self, forKey: .termsSource)
+        self.enforcement = try c.decodeIfPresent(TermsEnforcementType.self, forKey: .enforcement)
+        self.links = try c.decodeIfPresent([String: String].self, forKey: .links)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(termsId, forKey: .termsId)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(termsName, forKey: .termsName)
-        try c.encodeIfPresent(termsSource, forKey: .termsSource)
-        try c.encodeIfPresent(enforcement, forKey: .enforcement)
-        try c.encodeIfPresent(links, forKey: .links)
+        try c.encode(self.termsId, forKey: .termsId)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.termsName, forKey: .termsName)
+        try c.encodeIfPresent(self.termsSource, forKey: .termsSource)
+        try c.encodeIfPresent(self.enforcement, forKey: .enforcement)
+        try c.encodeIfPresent(self.links, forKey: .links)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,25 +26,25 @@ public struct UpdateUserAttributesRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent([AttributeType].self, forKey: .userAttributes) {
-            userAttributes = v
+            self.userAttributes = v
         } else {
-            userAttributes = []
+            self.userAttributes = []
             absent.insert("UserAttributes")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
-        clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
+        self.clientMetadata = try c.decodeIfPresent([String: String].self, forKey: .clientMetadata)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userAttributes, forKey: .userAttributes)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(clientMetadata, forKey: .clientMetadata)
+        try c.encode(self.userAttributes, forKey: .userAttributes)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.clientMetadata, forKey: .clientMetadata)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

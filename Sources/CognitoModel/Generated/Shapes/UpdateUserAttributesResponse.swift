@@ -19,7 +19,7 @@ public struct UpdateUserAttributesResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        codeDeliveryDetailsList = try c.decodeIfPresent(
+        self.codeDeliveryDetailsList = try c.decodeIfPresent(
             [CodeDeliveryDetailsType].self,
             forKey: .codeDeliveryDetailsList,
         )
@@ -27,7 +27,7 @@ public struct UpdateUserAttributesResponse: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(codeDeliveryDetailsList, forKey: .codeDeliveryDetailsList)
+        try c.encodeIfPresent(self.codeDeliveryDetailsList, forKey: .codeDeliveryDetailsList)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

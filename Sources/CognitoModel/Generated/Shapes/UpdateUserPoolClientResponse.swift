@@ -19,12 +19,12 @@ public struct UpdateUserPoolClientResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        userPoolClient = try c.decodeIfPresent(UserPoolClientType.self, forKey: .userPoolClient)
+        self.userPoolClient = try c.decodeIfPresent(UserPoolClientType.self, forKey: .userPoolClient)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(userPoolClient, forKey: .userPoolClient)
+        try c.encodeIfPresent(self.userPoolClient, forKey: .userPoolClient)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

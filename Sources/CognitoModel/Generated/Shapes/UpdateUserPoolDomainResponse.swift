@@ -25,16 +25,16 @@ public struct UpdateUserPoolDomainResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        managedLoginVersion = try c.decodeIfPresent(Int.self, forKey: .managedLoginVersion)
-        cloudFrontDomain = try c.decodeIfPresent(String.self, forKey: .cloudFrontDomain)
-        routing = try c.decodeIfPresent(RoutingType.self, forKey: .routing)
+        self.managedLoginVersion = try c.decodeIfPresent(Int.self, forKey: .managedLoginVersion)
+        self.cloudFrontDomain = try c.decodeIfPresent(String.self, forKey: .cloudFrontDomain)
+        self.routing = try c.decodeIfPresent(RoutingType.self, forKey: .routing)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(managedLoginVersion, forKey: .managedLoginVersion)
-        try c.encodeIfPresent(cloudFrontDomain, forKey: .cloudFrontDomain)
-        try c.encodeIfPresent(routing, forKey: .routing)
+        try c.encodeIfPresent(self.managedLoginVersion, forKey: .managedLoginVersion)
+        try c.encodeIfPresent(self.cloudFrontDomain, forKey: .cloudFrontDomain)
+        try c.encodeIfPresent(self.routing, forKey: .routing)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

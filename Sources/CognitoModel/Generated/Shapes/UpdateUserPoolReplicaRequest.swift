@@ -14,7 +14,7 @@ public struct UpdateUserPoolReplicaRequest: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(userPoolId: "", regionName: "", status: .unknown(""))
+        Self(userPoolId: "", regionName: "", status: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -26,30 +26,30 @@ public struct UpdateUserPoolReplicaRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .userPoolId) {
-            userPoolId = v
+            self.userPoolId = v
         } else {
-            userPoolId = ""
+            self.userPoolId = ""
             absent.insert("UserPoolId")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .regionName) {
-            regionName = v
+            self.regionName = v
         } else {
-            regionName = ""
+            self.regionName = ""
             absent.insert("RegionName")
         }
         if let v = try c.decodeIfPresent(UpdateReplicaStatusType.self, forKey: .status) {
-            status = v
+            self.status = v
         } else {
-            status = .unknown("")
+            self.status = .unrecognized("")
             absent.insert("Status")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(userPoolId, forKey: .userPoolId)
-        try c.encode(regionName, forKey: .regionName)
-        try c.encode(status, forKey: .status)
+        try c.encode(self.userPoolId, forKey: .userPoolId)
+        try c.encode(self.regionName, forKey: .regionName)
+        try c.encode(self.status, forKey: .status)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,7 +19,7 @@ public struct UserAttributeUpdateSettingsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        attributesRequireVerificationBeforeUpdate = try c.decodeIfPresent(
+        self.attributesRequireVerificationBeforeUpdate = try c.decodeIfPresent(
             [VerifiedAttributeType].self,
             forKey: .attributesRequireVerificationBeforeUpdate,
         )
@@ -28,7 +28,7 @@ public struct UserAttributeUpdateSettingsType: CognitoShape {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(
-            attributesRequireVerificationBeforeUpdate,
+            self.attributesRequireVerificationBeforeUpdate,
             forKey: .attributesRequireVerificationBeforeUpdate,
         )
     }

@@ -22,14 +22,14 @@ public struct UserContextDataType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        ipAddress = try c.decodeIfPresent(String.self, forKey: .ipAddress)
-        encodedData = try c.decodeIfPresent(String.self, forKey: .encodedData)
+        self.ipAddress = try c.decodeIfPresent(String.self, forKey: .ipAddress)
+        self.encodedData = try c.decodeIfPresent(String.self, forKey: .encodedData)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(ipAddress, forKey: .ipAddress)
-        try c.encodeIfPresent(encodedData, forKey: .encodedData)
+        try c.encodeIfPresent(self.ipAddress, forKey: .ipAddress)
+        try c.encodeIfPresent(self.encodedData, forKey: .encodedData)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

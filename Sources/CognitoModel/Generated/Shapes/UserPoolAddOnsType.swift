@@ -15,7 +15,7 @@ public struct UserPoolAddOnsType: CognitoShape {
     }
 
     public static var placeholder: Self {
-        Self(advancedSecurityMode: .unknown(""))
+        Self(advancedSecurityMode: .unrecognized(""))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -26,12 +26,12 @@ public struct UserPoolAddOnsType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(AdvancedSecurityModeType.self, forKey: .advancedSecurityMode) {
-            advancedSecurityMode = v
+            self.advancedSecurityMode = v
         } else {
-            advancedSecurityMode = .unknown("")
+            self.advancedSecurityMode = .unrecognized("")
             absent.insert("AdvancedSecurityMode")
         }
-        advancedSecurityAdditionalFlows = try c.decodeIfPresent(
+        self.advancedSecurityAdditionalFlows = try c.decodeIfPresent(
             AdvancedSecurityAdditionalFlowsType.self,
             forKey: .advancedSecurityAdditionalFlows,
         )
@@ -39,8 +39,8 @@ public struct UserPoolAddOnsType: CognitoShape {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(advancedSecurityMode, forKey: .advancedSecurityMode)
-        try c.encodeIfPresent(advancedSecurityAdditionalFlows, forKey: .advancedSecurityAdditionalFlows)
+        try c.encode(self.advancedSecurityMode, forKey: .advancedSecurityMode)
+        try c.encodeIfPresent(self.advancedSecurityAdditionalFlows, forKey: .advancedSecurityAdditionalFlows)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

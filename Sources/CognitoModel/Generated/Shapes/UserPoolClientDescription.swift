@@ -25,16 +25,16 @@ public struct UserPoolClientDescription: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
-        userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
-        clientName = try c.decodeIfPresent(String.self, forKey: .clientName)
+        self.clientId = try c.decodeIfPresent(String.self, forKey: .clientId)
+        self.userPoolId = try c.decodeIfPresent(String.self, forKey: .userPoolId)
+        self.clientName = try c.decodeIfPresent(String.self, forKey: .clientName)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(clientId, forKey: .clientId)
-        try c.encodeIfPresent(userPoolId, forKey: .userPoolId)
-        try c.encodeIfPresent(clientName, forKey: .clientName)
+        try c.encodeIfPresent(self.clientId, forKey: .clientId)
+        try c.encodeIfPresent(self.userPoolId, forKey: .userPoolId)
+        try c.encodeIfPresent(self.clientName, forKey: .clientName)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -22,14 +22,14 @@ public struct UserPoolPolicyType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        passwordPolicy = try c.decodeIfPresent(PasswordPolicyType.self, forKey: .passwordPolicy)
-        signInPolicy = try c.decodeIfPresent(SignInPolicyType.self, forKey: .signInPolicy)
+        self.passwordPolicy = try c.decodeIfPresent(PasswordPolicyType.self, forKey: .passwordPolicy)
+        self.signInPolicy = try c.decodeIfPresent(SignInPolicyType.self, forKey: .signInPolicy)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(passwordPolicy, forKey: .passwordPolicy)
-        try c.encodeIfPresent(signInPolicy, forKey: .signInPolicy)
+        try c.encodeIfPresent(self.passwordPolicy, forKey: .passwordPolicy)
+        try c.encodeIfPresent(self.signInPolicy, forKey: .signInPolicy)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

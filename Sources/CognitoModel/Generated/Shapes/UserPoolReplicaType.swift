@@ -33,18 +33,18 @@ public struct UserPoolReplicaType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        regionName = try c.decodeIfPresent(String.self, forKey: .regionName)
-        status = try c.decodeIfPresent(ReplicaStatusType.self, forKey: .status)
-        role = try c.decodeIfPresent(ReplicaRoleType.self, forKey: .role)
-        userPoolArn = try c.decodeIfPresent(String.self, forKey: .userPoolArn)
+        self.regionName = try c.decodeIfPresent(String.self, forKey: .regionName)
+        self.status = try c.decodeIfPresent(ReplicaStatusType.self, forKey: .status)
+        self.role = try c.decodeIfPresent(ReplicaRoleType.self, forKey: .role)
+        self.userPoolArn = try c.decodeIfPresent(String.self, forKey: .userPoolArn)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(regionName, forKey: .regionName)
-        try c.encodeIfPresent(status, forKey: .status)
-        try c.encodeIfPresent(role, forKey: .role)
-        try c.encodeIfPresent(userPoolArn, forKey: .userPoolArn)
+        try c.encodeIfPresent(self.regionName, forKey: .regionName)
+        try c.encodeIfPresent(self.status, forKey: .status)
+        try c.encodeIfPresent(self.role, forKey: .role)
+        try c.encodeIfPresent(self.userPoolArn, forKey: .userPoolArn)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

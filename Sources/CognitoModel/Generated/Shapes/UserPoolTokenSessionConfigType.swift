@@ -20,16 +20,16 @@ public struct UserPoolTokenSessionConfigType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Int.self, forKey: .maxPerUser) {
-            maxPerUser = v
+            self.maxPerUser = v
         } else {
-            maxPerUser = 0
+            self.maxPerUser = 0
             absent.insert("MaxPerUser")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(maxPerUser, forKey: .maxPerUser)
+        try c.encode(self.maxPerUser, forKey: .maxPerUser)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -20,16 +20,16 @@ public struct UsernameConfigurationType: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(Bool.self, forKey: .caseSensitive) {
-            caseSensitive = v
+            self.caseSensitive = v
         } else {
-            caseSensitive = false
+            self.caseSensitive = false
             absent.insert("CaseSensitive")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(caseSensitive, forKey: .caseSensitive)
+        try c.encode(self.caseSensitive, forKey: .caseSensitive)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

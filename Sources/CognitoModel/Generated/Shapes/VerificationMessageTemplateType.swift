@@ -41,22 +41,22 @@ public struct VerificationMessageTemplateType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        smsMessage = try c.decodeIfPresent(String.self, forKey: .smsMessage)
-        emailMessage = try c.decodeIfPresent(String.self, forKey: .emailMessage)
-        emailSubject = try c.decodeIfPresent(String.self, forKey: .emailSubject)
-        emailMessageByLink = try c.decodeIfPresent(String.self, forKey: .emailMessageByLink)
-        emailSubjectByLink = try c.decodeIfPresent(String.self, forKey: .emailSubjectByLink)
-        defaultEmailOption = try c.decodeIfPresent(DefaultEmailOptionType.self, forKey: .defaultEmailOption)
+        self.smsMessage = try c.decodeIfPresent(String.self, forKey: .smsMessage)
+        self.emailMessage = try c.decodeIfPresent(String.self, forKey: .emailMessage)
+        self.emailSubject = try c.decodeIfPresent(String.self, forKey: .emailSubject)
+        self.emailMessageByLink = try c.decodeIfPresent(String.self, forKey: .emailMessageByLink)
+        self.emailSubjectByLink = try c.decodeIfPresent(String.self, forKey: .emailSubjectByLink)
+        self.defaultEmailOption = try c.decodeIfPresent(DefaultEmailOptionType.self, forKey: .defaultEmailOption)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(smsMessage, forKey: .smsMessage)
-        try c.encodeIfPresent(emailMessage, forKey: .emailMessage)
-        try c.encodeIfPresent(emailSubject, forKey: .emailSubject)
-        try c.encodeIfPresent(emailMessageByLink, forKey: .emailMessageByLink)
-        try c.encodeIfPresent(emailSubjectByLink, forKey: .emailSubjectByLink)
-        try c.encodeIfPresent(defaultEmailOption, forKey: .defaultEmailOption)
+        try c.encodeIfPresent(self.smsMessage, forKey: .smsMessage)
+        try c.encodeIfPresent(self.emailMessage, forKey: .emailMessage)
+        try c.encodeIfPresent(self.emailSubject, forKey: .emailSubject)
+        try c.encodeIfPresent(self.emailMessageByLink, forKey: .emailMessageByLink)
+        try c.encodeIfPresent(self.emailSubjectByLink, forKey: .emailSubjectByLink)
+        try c.encodeIfPresent(self.defaultEmailOption, forKey: .defaultEmailOption)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -33,23 +33,23 @@ public struct VerifySoftwareTokenRequest: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.accessToken = try c.decodeIfPresent(String.self, forKey: .accessToken)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
         if let v = try c.decodeIfPresent(String.self, forKey: .userCode) {
-            userCode = v
+            self.userCode = v
         } else {
-            userCode = ""
+            self.userCode = ""
             absent.insert("UserCode")
         }
-        friendlyDeviceName = try c.decodeIfPresent(String.self, forKey: .friendlyDeviceName)
+        self.friendlyDeviceName = try c.decodeIfPresent(String.self, forKey: .friendlyDeviceName)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(accessToken, forKey: .accessToken)
-        try c.encodeIfPresent(session, forKey: .session)
-        try c.encode(userCode, forKey: .userCode)
-        try c.encodeIfPresent(friendlyDeviceName, forKey: .friendlyDeviceName)
+        try c.encodeIfPresent(self.accessToken, forKey: .accessToken)
+        try c.encodeIfPresent(self.session, forKey: .session)
+        try c.encode(self.userCode, forKey: .userCode)
+        try c.encodeIfPresent(self.friendlyDeviceName, forKey: .friendlyDeviceName)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

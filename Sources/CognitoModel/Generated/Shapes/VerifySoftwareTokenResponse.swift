@@ -22,14 +22,14 @@ public struct VerifySoftwareTokenResponse: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        status = try c.decodeIfPresent(VerifySoftwareTokenResponseType.self, forKey: .status)
-        session = try c.decodeIfPresent(String.self, forKey: .session)
+        self.status = try c.decodeIfPresent(VerifySoftwareTokenResponseType.self, forKey: .status)
+        self.session = try c.decodeIfPresent(String.self, forKey: .session)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(status, forKey: .status)
-        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(self.status, forKey: .status)
+        try c.encodeIfPresent(self.session, forKey: .session)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -26,30 +26,30 @@ public struct VerifyUserAttributeRequest: CognitoShape {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let v = try c.decodeIfPresent(String.self, forKey: .accessToken) {
-            accessToken = v
+            self.accessToken = v
         } else {
-            accessToken = ""
+            self.accessToken = ""
             absent.insert("AccessToken")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .attributeName) {
-            attributeName = v
+            self.attributeName = v
         } else {
-            attributeName = ""
+            self.attributeName = ""
             absent.insert("AttributeName")
         }
         if let v = try c.decodeIfPresent(String.self, forKey: .code) {
-            code = v
+            self.code = v
         } else {
-            code = ""
+            self.code = ""
             absent.insert("Code")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(accessToken, forKey: .accessToken)
-        try c.encode(attributeName, forKey: .attributeName)
-        try c.encode(code, forKey: .code)
+        try c.encode(self.accessToken, forKey: .accessToken)
+        try c.encode(self.attributeName, forKey: .attributeName)
+        try c.encode(self.code, forKey: .code)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

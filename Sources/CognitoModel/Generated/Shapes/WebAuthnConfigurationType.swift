@@ -29,16 +29,19 @@ public struct WebAuthnConfigurationType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        relyingPartyId = try c.decodeIfPresent(String.self, forKey: .relyingPartyId)
-        userVerification = try c.decodeIfPresent(UserVerificationType.self, forKey: .userVerification)
-        factorConfiguration = try c.decodeIfPresent(WebAuthnFactorConfigurationType.self, forKey: .factorConfiguration)
+        self.relyingPartyId = try c.decodeIfPresent(String.self, forKey: .relyingPartyId)
+        self.userVerification = try c.decodeIfPresent(UserVerificationType.self, forKey: .userVerification)
+        self.factorConfiguration = try c.decodeIfPresent(
+            WebAuthnFactorConfigurationType.self,
+            forKey: .factorConfiguration,
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(relyingPartyId, forKey: .relyingPartyId)
-        try c.encodeIfPresent(userVerification, forKey: .userVerification)
-        try c.encodeIfPresent(factorConfiguration, forKey: .factorConfiguration)
+        try c.encodeIfPresent(self.relyingPartyId, forKey: .relyingPartyId)
+        try c.encodeIfPresent(self.userVerification, forKey: .userVerification)
+        try c.encodeIfPresent(self.factorConfiguration, forKey: .factorConfiguration)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {

@@ -19,12 +19,12 @@ public struct WebAuthnMfaSettingsType: CognitoShape {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
+        self.enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(enabled, forKey: .enabled)
+        try c.encodeIfPresent(self.enabled, forKey: .enabled)
     }
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
