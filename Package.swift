@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "UserPool",
             dependencies: [
-                "Sharding", "Storage", "AuthCrypto",
+                "Sharding", "Storage", "AuthCrypto", "CognitoModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["README.md"]
@@ -122,6 +122,7 @@ let package = Package(
             name: "Front",
             dependencies: [
                 "UserPool",
+                "CognitoModel",
                 "NodeRPC",
                 "AuthCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -136,7 +137,7 @@ let package = Package(
         .target(
             name: "Ops",
             dependencies: [
-                "Storage", "AuthCrypto", "Sharding", "NodeRPC", "Node", "UserPool",
+                "Storage", "AuthCrypto", "Sharding", "NodeRPC", "Node", "UserPool", "CognitoModel",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -27,15 +27,19 @@ public struct JWTSigner: Sendable {
             throw AuthCryptoError(.libcrypto, "libcrypto could not load the RSA key")
         }
         self.signingKey = signingKey
-        let header = try JSONSerialization.data(withJSONObject: ["alg": "RS256", "kid": keyId, "typ": "JWT"], options: [.sortedKeys])
-        encodedHeader = Base64URL.encode(Array(header))
+        let header = #"{"alg":"RS256","kid":"# + JWTSigner.quoted(keyId) + #","typ":"JWT"}"#
+        encodedHeader = Base64URL.encode(Array(header.utf8))
+    }
+
+    /// A key id as a JSON string (ids are base64url, but quote whatever comes).
+    static func quoted(_ text: String) -> String {
+        (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? #""""#
     }
 
     public var privateKeyDER: [UInt8] { Array(key.derRepresentation) }
 
-    /// `header.payload.signature`, claims serialized with sorted keys.
-    public func sign(_ claims: [String: Any]) throws -> String {
-        let payload = try CompactJSON.encode(claims) ?? Array(JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+    /// `header.payload.signature` over a payload already in JSON.
+    public func sign(payload: [UInt8]) throws -> String {
         let input = encodedHeader + "." + Base64URL.encode(payload)
         guard let signature = signingKey.signSHA256(Array(input.utf8)) else {
             throw AuthCryptoError(.libcrypto, "libcrypto could not sign with the RSA key")
@@ -43,27 +47,48 @@ public struct JWTSigner: Sendable {
         return input + "." + Base64URL.encode(signature)
     }
 
-    /// The public half as a JWK.
-    public func jwk() throws -> [String: String] {
-        let p = try key.publicKey.getKeyPrimitives()
-        return ["kid": keyId, "alg": "RS256", "kty": "RSA", "use": "sig",
-                "n": Base64URL.encode(Array(p.modulus)), "e": Base64URL.encode(Array(p.publicExponent))]
+    /// `header.payload.signature`, the claims encoded as JSON.
+    public func sign<Claims: Encodable>(_ claims: Claims) throws -> String {
+        try sign(payload: Array(JSONEncoder().encode(claims)))
     }
 
-    /// The claims of `token` if this key signed it (expiry is the caller's business).
-    public func verify(_ token: String) -> [String: Any]? {
+    /// The public half as a JWK.
+    public func jwk() throws -> JWK {
+        let p = try key.publicKey.getKeyPrimitives()
+        return JWK(
+            kid: keyId, alg: "RS256", kty: "RSA", use: "sig", n: Base64URL.encode(Array(p.modulus)),
+            e: Base64URL.encode(Array(p.publicExponent)))
+    }
+
+    struct Header: Decodable {
+        var alg: String
+        var kid: String?
+    }
+
+    /// The payload's bytes if this key signed `token` (claims and expiry are the caller's).
+    public func verify(_ token: String) -> [UInt8]? {
+        guard token.utf8.count <= 16_384 else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let sig = Base64URL.decode(String(parts[2])), let payload = Base64URL.decode(String(parts[1])),
-            let headerBytes = Base64URL.decode(String(parts[0])),
-            let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any],
-            header["alg"] as? String == "RS256", header["kid"] as? String == keyId
+        guard parts.count == 3, let sig = Base64URL.decode(String(parts[2])),
+            let payload = Base64URL.decode(String(parts[1])), let headerBytes = Base64URL.decode(String(parts[0])),
+            let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)),
+            header.alg == "RS256", header.kid == keyId
         else { return nil }
         let input = Array("\(parts[0]).\(parts[1])".utf8)
-        guard key.publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: sig), for: input, padding: .insecurePKCS1v1_5) else {
-            return nil
-        }
-        return (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any]
+        let signature = _RSA.Signing.RSASignature(rawRepresentation: sig)
+        guard key.publicKey.isValidSignature(signature, for: input, padding: .insecurePKCS1v1_5) else { return nil }
+        return payload
     }
+}
+
+/// A JSON Web Key: the public half of a pool's signing key.
+public struct JWK: Codable, Sendable, Equatable {
+    public var kid: String
+    public var alg: String
+    public var kty: String
+    public var use: String
+    public var n: String
+    public var e: String
 }
 
 /// Base64url without padding (RFC 7515).

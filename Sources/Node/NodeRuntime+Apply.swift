@@ -25,7 +25,7 @@ extension NodeRuntime {
         _ retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T
     ) throws -> [UInt8] {
         do {
-            return try stateMachine.retry(retained: retained, shard: shard, txn: txn, tables: tables)
+            return try stateMachine.retry(retained: retained, command: command, shard: shard, txn: txn, tables: tables)
         } catch let error as StorageError where error.isEnvironmental {
             throw error
         } catch {

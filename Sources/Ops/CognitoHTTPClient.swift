@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 import Crypto
 import Foundation
 import NIOHTTP1
@@ -25,7 +26,10 @@ public final class CognitoHTTPClient: Sendable {
 
     public init(endpoint: String, region: String, accessKey: String, secretKey: String, timeout: Double = 30) throws {
         guard let url = URL(string: endpoint), let host = url.host, url.scheme == "http" else {
-            throw CallError(type: "InvalidEndpoint", message: "not an http:// URL: \(endpoint) (https is not supported by the load tools; put them next to the TLS terminator)")
+            throw CallError(
+                type: "InvalidEndpoint",
+                message: "not an http:// URL: \(endpoint) (https is not supported by the load tools; "
+                    + "put them next to the TLS terminator)")
         }
         self.endpoint = url
         path = url.path.isEmpty ? "/" : url.path
@@ -37,22 +41,49 @@ public final class CognitoHTTPClient: Sendable {
 
     deinit { pool.close() }
 
-    public func call(_ operation: String, _ body: [String: Any], signed: Bool = false) async throws -> [String: Any] {
-        let data = try CompactJSON.encode(body) ?? Array(JSONSerialization.data(withJSONObject: body))
-        var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AWSCognitoIdentityProviderService.\(operation)")]
-        if signed { headers += sign(target: headers[1].1, body: data) }
+    /// Calls `Op` with `input`, SigV4-signed when the model says the operation is.
+    public func call<Op: CognitoOperationType>(_: Op.Type, _ input: Op.Input) async throws -> Op.Output {
+        let data = try Array(JSONEncoder().encode(input))
+        let target = "AWSCognitoIdentityProviderService.\(Op.operation.rawValue)"
+        var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)]
+        if Op.operation.requiresSigV4 { headers += sign(target: target, body: data) }
         let response: HTTPConnectionPool.Response
         do {
             response = try await pool.send(path: path, headers: headers, body: data)
         } catch {
             throw CallError(type: "NoAnswer", message: "\(error)", status: 0)
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
         guard response.status == 200 else {
-            let type = (object["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status)"
-            throw CallError(type: type, message: object["message"] as? String ?? object["Message"] as? String ?? "", status: response.status)
+            let wire = try? JSONDecoder().decode(WireError.self, from: Data(response.body))
+            let type = wire?.type.map { $0.split(separator: "#").last.map(String.init) ?? $0 }
+            throw CallError(
+                type: type ?? "HTTP\(response.status)", message: wire?.message ?? "", status: response.status)
         }
-        return object
+        do {
+            return try JSONDecoder().decode(Op.Output.self, from: Data(response.body))
+        } catch {
+            throw CallError(type: "BadAnswer", message: "\(Op.operation.rawValue): \(error)", status: response.status)
+        }
+    }
+
+    /// An error answer: `{"__type": …, "message": …}` (some services say `Message`).
+    struct WireError: Decodable {
+        var type: String?
+        var message: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type = "__type"
+            case message
+            case capitalMessage = "Message"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            type = try c.decodeIfPresent(String.self, forKey: .type)
+            message =
+                try c.decodeIfPresent(String.self, forKey: .message)
+                ?? c.decodeIfPresent(String.self, forKey: .capitalMessage)
+        }
     }
 
     /// The endpoint's `process_cpu_seconds_total` from `GET /metrics` (Cognate fronts export
@@ -60,7 +91,8 @@ public final class CognitoHTTPClient: Sendable {
     public func processCPUSeconds() async -> Double? {
         let metrics = endpoint.path.isEmpty || endpoint.path == "/" ? "/metrics" : path + "/metrics"
         guard let response = try? await pool.send(.GET, path: metrics), response.status == 200 else { return nil }
-        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") where line.hasPrefix("process_cpu_seconds_total") {
+        let lines = String(decoding: response.body, as: UTF8.self).split(separator: "\n")
+        for line in lines where line.hasPrefix("process_cpu_seconds_total") {
             guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
             return value
         }
@@ -77,19 +109,23 @@ public final class CognitoHTTPClient: Sendable {
         let amzDate = fmt.string(from: Date())
         let date = String(amzDate.prefix(8))
         let headers: [(String, String)] = [
-            ("content-type", "application/x-amz-json-1.1"), ("host", pool.hostHeader), ("x-amz-date", amzDate), ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"), ("host", pool.hostHeader), ("x-amz-date", amzDate),
+            ("x-amz-target", target),
         ]
         let signedHeaders = headers.map(\.0).joined(separator: ";")
         let canonical = ["POST", path, "", headers.map { "\($0.0):\($0.1)\n" }.joined(), signedHeaders,
                          hex(SHA256.hash(data: body))].joined(separator: "\n")
         let scope = "\(date)/\(region)/cognito-idp/aws4_request"
-        let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(SHA256.hash(data: Array(canonical.utf8)))].joined(separator: "\n")
+        let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(SHA256.hash(data: Array(canonical.utf8)))]
+            .joined(separator: "\n")
         var key = SymmetricKey(data: Array("AWS4\(secretKey)".utf8))
         for part in [date, region, "cognito-idp", "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         let signature = hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
-        return [("X-Amz-Date", amzDate), ("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")]
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+        return [("X-Amz-Date", amzDate), ("Authorization", authorization)]
     }
 
     func hex<D: Sequence>(_ d: D) -> String where D.Element == UInt8 { d.map { String(format: "%02x", $0) }.joined() }

@@ -1,6 +1,7 @@
 import AuthCrypto
 import Dispatch
 import Foundation
+import UserPool
 import Synchronization
 
 #if canImport(Glibc)
@@ -97,13 +98,13 @@ public struct CryptoBench {
         let signer = try! JWTSigner.generate(keyId: "bench")
         let rsaFloor = RSASignFloor(privateKeyDER: signer.privateKeyDER)
         precondition(rsaFloor.run() == 256, "benchmark set-up: libcrypto must sign with the key")
-        // Claims the size of a Cognito id token's.
-        let claims: [String: Any] = [
-            "sub": "0b2c6c0e-5d0b-4b8a-9a53-5a3b7e8f9a10", "iss": "http://127.0.0.1:9229/us-east-1_AbCdEfGhI", "auth_time": 1_700_000_000,
-            "iat": 1_700_000_000, "exp": 1_700_003_600, "origin_jti": "4f0e2f9c-1b1e-4c55-8d0a-0b6a3b1f2e3d", "event_id": "9c1d1e5e-2b0a-4f7e-8e21-3c4d5e6f7a8b",
-            "token_use": "id", "aud": "4b3c2d1e0f9a8b7c6d5e4f3a2b", "cognito:username": "bench-user-1", "email": "bench-user-1@example.com",
-            "email_verified": true, "jti": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
-        ]
+        // Claims the size of a Cognito id token's, as the front encodes them.
+        let claims = IDTokenClaims(
+            sub: "0b2c6c0e-5d0b-4b8a-9a53-5a3b7e8f9a10", groups: nil, iss: "http://127.0.0.1:9229/us-east-1_AbCdEfGhI",
+            username: "bench-user-1", originJti: "4f0e2f9c-1b1e-4c55-8d0a-0b6a3b1f2e3d", aud: "4b3c2d1e0f9a8b7c6d5e4f3a2b",
+            eventId: "9c1d1e5e-2b0a-4f7e-8e21-3c4d5e6f7a8b", tokenUse: "id", authTime: 1_700_000_000,
+            exp: 1_700_003_600, iat: 1_700_000_000, jti: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            attributes: ["email": "bench-user-1@example.com", "email_verified": "true"])
 
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let der = signer.privateKeyDER

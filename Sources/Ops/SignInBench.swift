@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 import Foundation
 import Histogram
 import NodeRPC
@@ -72,61 +73,85 @@ public struct SignInBench: Sendable {
         var pool = options.pool
         var appClient = options.client
         if pool == nil {
-            let p = try await client.call("CreateUserPool", ["PoolName": "cognate-bench"], signed: true)
-            pool = (p["UserPool"] as? [String: Any])?["Id"] as? String
+            let p = try await client.call(
+                CreateUserPoolOperation.self, CreateUserPoolRequest(poolName: "cognate-bench"))
+            pool = p.userPool?.id
             log("created pool \(pool ?? "?")")
         }
         guard let pool else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no pool id") }
         if appClient == nil {
-            let c = try await client.call("CreateUserPoolClient", [
-                "UserPoolId": pool, "ClientName": "cognate-bench",
-                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            ], signed: true)
-            appClient = (c["UserPoolClient"] as? [String: Any])?["ClientId"] as? String
+            let c = try await client.call(
+                CreateUserPoolClientOperation.self,
+                CreateUserPoolClientRequest(
+                    userPoolId: pool, clientName: "cognate-bench",
+                    explicitAuthFlows: [.allowUserSrpAuth, .allowUserPasswordAuth, .allowRefreshTokenAuth]))
+            appClient = c.userPoolClient?.clientId
         }
         guard let appClient else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no client id") }
         var created = 0
         for i in 0..<options.users {
             let name = "bench-user-\(i)"
             do {
-                _ = try await client.call("AdminCreateUser", ["UserPoolId": pool, "Username": name, "MessageAction": "SUPPRESS", "TemporaryPassword": "Temp-Passw0rd!"], signed: true)
+                _ = try await client.call(
+                    AdminCreateUserOperation.self,
+                    AdminCreateUserRequest(
+                        userPoolId: pool, username: name, temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress))
                 created += 1
             } catch let e as CognitoHTTPClient.CallError where e.type == "UsernameExistsException" {}
-            _ = try await client.call("AdminSetUserPassword", ["UserPoolId": pool, "Username": name, "Password": options.password, "Permanent": true], signed: true)
+            _ = try await client.call(
+                AdminSetUserPasswordOperation.self,
+                AdminSetUserPasswordRequest(userPoolId: pool, username: name, password: options.password, permanent: true))
         }
         log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
         return (pool, appClient)
     }
 
+    func initiate(_ clientId: String, _ flow: AuthFlowType, _ parameters: [String: String]) async throws
+        -> InitiateAuthResponse
+    {
+        try await client.call(
+            InitiateAuthOperation.self,
+            InitiateAuthRequest(authFlow: flow, authParameters: parameters, clientId: clientId))
+    }
+
     /// One sign-in by `flow`; throws the endpoint's error.
     /// `srp`: this user's client state, reused across its sign-ins (the same A, and x and
     /// k·g^x remembered); the server's work is the same as for a fresh client.
-    func signIn(pool: String, clientId: String, user: String, password: String, refreshToken: String?, srp reused: SRPClient? = nil) async throws -> String? {
+    func signIn(
+        pool: String, clientId: String, user: String, password: String, refreshToken: String?,
+        srp reused: SRPClient? = nil
+    ) async throws -> String? {
         switch options.flow {
         case .password:
-            let r = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": ["USERNAME": user, "PASSWORD": password]])
-            return (r["AuthenticationResult"] as? [String: Any])?["RefreshToken"] as? String
+            let r = try await initiate(clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": password])
+            return r.authenticationResult?.refreshToken
         case .refresh:
             if let refreshToken {
-                _ = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": ["REFRESH_TOKEN": refreshToken]])
+                _ = try await initiate(clientId, .refreshTokenAuth, ["REFRESH_TOKEN": refreshToken])
                 return refreshToken
             }
-            let r = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": ["USERNAME": user, "PASSWORD": password]])
-            return (r["AuthenticationResult"] as? [String: Any])?["RefreshToken"] as? String
+            let r = try await initiate(clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": password])
+            return r.authenticationResult?.refreshToken
         case .srp:
             var rng = SystemRandomNumberGenerator()
             let srp = reused ?? SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: password, using: &rng)
-            let first = try await client.call("InitiateAuth", ["ClientId": clientId, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": ["USERNAME": user, "SRP_A": srp.AHex]])
-            guard let params = first["ChallengeParameters"] as? [String: String], let salt = params["SALT"], let b = params["SRP_B"],
-                let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"], let blockBytes = Self.lenientBase64(block)
+            let first = try await initiate(clientId, .userSrpAuth, ["USERNAME": user, "SRP_A": srp.AHex])
+            guard let params = first.challengeParameters, let salt = params["SALT"], let b = params["SRP_B"],
+                let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"],
+                let blockBytes = Self.lenientBase64(block)
             else { throw CognitoHTTPClient.CallError(type: "BadChallenge", message: "PASSWORD_VERIFIER parameters missing") }
             let timestamp = CognitoTimestamp.format(Int64(Date().timeIntervalSince1970))
-            let signature = try srp.signature(userIdForSrp: userId, BHex: b, saltHex: salt, secretBlock: blockBytes, timestamp: timestamp)
-            _ = try await client.call("RespondToAuthChallenge", [
-                "ClientId": clientId, "ChallengeName": "PASSWORD_VERIFIER",
-                // As pycognito does: the challenge's USERNAME answers, USER_ID_FOR_SRP is signed.
-                "ChallengeResponses": ["USERNAME": params["USERNAME"] ?? user, "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp],
-            ])
+            let signature = try srp.signature(
+                userIdForSrp: userId, BHex: b, saltHex: salt, secretBlock: blockBytes, timestamp: timestamp)
+            // As pycognito does: the challenge's USERNAME answers, USER_ID_FOR_SRP is signed.
+            let responses = [
+                "USERNAME": params["USERNAME"] ?? user, "PASSWORD_CLAIM_SECRET_BLOCK": block,
+                "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp,
+            ]
+            _ = try await client.call(
+                RespondToAuthChallengeOperation.self,
+                RespondToAuthChallengeRequest(
+                    clientId: clientId, challengeName: .passwordVerifier, challengeResponses: responses))
             return nil
         }
     }

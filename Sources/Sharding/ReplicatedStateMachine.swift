@@ -49,9 +49,10 @@ public protocol ReplicatedStateMachine: Sendable {
     /// The reply for a command whose apply threw `error`; a function of the error alone.
     func rejection(of error: any Error, command: [UInt8]) -> [UInt8]
 
-    /// The reply for a retry of a request already applied, from what `apply` retained.
+    /// The reply for a retry of `command`, a request already applied, from what `apply`
+    /// retained.
     func retry<T: ReadableTransaction & ~Copyable>(
-        retained: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
+        retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
     ) throws -> [UInt8]
 
     /// Answers a read at a linearizable point.
@@ -63,7 +64,7 @@ extension ReplicatedStateMachine {
     public func admit(read: [UInt8]) -> String? { nil }
 
     public func retry<T: ReadableTransaction & ~Copyable>(
-        retained: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
+        retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
     ) throws -> [UInt8] {
         retained
     }

@@ -44,12 +44,12 @@ struct CognateStateMachine: ReplicatedStateMachine {
     }
 
     func retry<T: ReadableTransaction & ~Copyable>(
-        retained: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
+        retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
     ) throws -> [UInt8] {
-        // A user-pool reply is JSON; the harness's replies are a byte or a few.
-        retained.first == UInt8(ascii: "{")
-            ? try pools.retry(retained: retained, shard: shard, txn: txn, tables: tables)
-            : retained
+        // The command's tag says whose reply was retained.
+        Self.isUserPool(command)
+            ? try pools.retry(retained: retained, command: command, shard: shard, txn: txn, tables: tables)
+            : try kv.retry(retained: retained, command: command, shard: shard, txn: txn, tables: tables)
     }
 
     func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {

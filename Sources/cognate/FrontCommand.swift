@@ -48,9 +48,12 @@ struct FrontCommand: AsyncParsableCommand {
         let auth = AuthContext(
             masterKeys: masterKeys, publicURL: cluster.public_url ?? "http://\(address)", reload: { try? source.load() })
         logger.info("master keys from \(source.origin): sealing with key \(masterKeys.current.id)")
-        let operations = Operations(store: PoolStore(client: client, userShards: cluster.shards), region: cluster.region ?? "us-east-1", auth: auth,
+        let region = cluster.region ?? "us-east-1"
+        let api = API(
+            store: PoolStore(client: client, userShards: cluster.shards), region: region, auth: auth,
             lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
-        let server = FrontServer(operations: operations, verifier: SigV4Verifier(keys: keys), registry: registry, logger: logger)
+        let verifier = SigV4Verifier(keys: keys, region: region)
+        let server = FrontServer(api: api, verifier: verifier, registry: registry, logger: logger)
         // Bounded like every port: connections (more wait in the backlog), idle time, headers;
         // bodies are capped at FrontServer.maxBody.
         let app = Application(

@@ -2,6 +2,7 @@ import AuthCrypto
 import Foundation
 import Sharding
 import Storage
+import CognitoModel
 import Testing
 @testable import UserPool
 
@@ -37,7 +38,7 @@ final class Shard {
 
     /// What a retry of a request gets from what was retained.
     func retry(_ retained: [UInt8]) throws -> UserPoolReply {
-        try UserPoolReply.decode(try env.read { txn in try machine.retry(retained: retained, shard: 1, txn: txn, tables: tables) })
+        try UserPoolReply.decode(try env.read { txn in try machine.retry(retained: retained, command: [UserPoolCommand.tag], shard: 1, txn: txn, tables: tables) })
     }
 
     func read(_ query: UserPoolQuery) throws -> [UInt8] {
@@ -51,12 +52,14 @@ final class Shard {
 
 @Suite("Point reads on a shard")
 struct PointReadTests {
-    static let pool = Pool(id: "us-east-1_Point", name: "point", createdAt: 1, modifiedAt: 1, policy: PasswordPolicy(), schema: [],
-                           usernameAttributes: [], aliasAttributes: ["email"], autoVerifiedAttributes: [], caseSensitive: false,
-                           mfaConfiguration: "OFF", deletionProtection: "INACTIVE", allowAdminCreateUserOnly: false, tags: ["k": "v"])
-    static let client = AppClient(id: "client1", poolId: pool.id, name: "app", secret: nil, explicitAuthFlows: ["ALLOW_USER_SRP_AUTH"],
-                                  readAttributes: nil, writeAttributes: nil, preventUserExistenceErrors: "ENABLED", refreshTokenValidity: 30,
-                                  accessTokenValidity: nil, idTokenValidity: nil, tokenValidityUnits: nil, createdAt: 1, modifiedAt: 1)
+    static let pool = Pool(
+        id: "us-east-1_Point", name: "point", createdAt: 1, modifiedAt: 1, policy: PasswordPolicy(), schema: [],
+        usernameAttributes: [], aliasAttributes: [.email], autoVerifiedAttributes: [], caseSensitive: false,
+        mfaConfiguration: .off, deletionProtection: .inactive, allowAdminCreateUserOnly: false, tags: ["k": "v"])
+    static let client = AppClient(
+        id: "client1", poolId: pool.id, name: "app", secret: nil, explicitAuthFlows: [.allowUserSrpAuth],
+        readAttributes: nil, writeAttributes: nil, preventUserExistenceErrors: .enabled, refreshTokenValidity: 30,
+        accessTokenValidity: nil, idTokenValidity: nil, tokenValidityUnits: nil, createdAt: 1, modifiedAt: 1)
     static let user = User(poolId: pool.id, username: "Alice", sub: "2c1e6a9e-0b7f-4f0e-9d55-8a1f3c7b6d42",
                            attributes: ["email": "alice@example.com", "name": "A \"quoted\" \\ name ✓"], status: .confirmed, enabled: true,
                            createdAt: 5, modifiedAt: 6, verifier: PasswordVerifier(salt: Array(0..<16), verifier: (0..<384).map { UInt8($0 % 251) }),

@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 import Foundation
 import Sharding
 import Storage
@@ -132,7 +133,7 @@ struct ShardRulesTests {
 
 @Suite("Token lifetimes and revocation")
 struct TokenRulesTests {
-    static func client(access: Int?, refresh: Int = 30, units: [String: String]? = nil) -> AppClient {
+    static func client(access: Int?, refresh: Int = 30, units: TokenValidityUnitsType? = nil) -> AppClient {
         var c = SignInFixtures.client()
         c.accessTokenValidity = access
         c.refreshTokenValidity = refresh
@@ -146,10 +147,10 @@ struct TokenRulesTests {
         #expect(TokenRules.seconds(.access, of: Self.client(access: 1)) == 3_600)
         #expect(TokenRules.seconds(.access, of: Self.client(access: nil)) == 3_600)
         #expect(TokenRules.validate(Self.client(access: 25)) != nil)
-        #expect(TokenRules.validate(Self.client(access: 4, units: ["AccessToken": "minutes"])) != nil)
+        #expect(TokenRules.validate(Self.client(access: 4, units: TokenValidityUnitsType(accessToken: .minutes))) != nil)
         #expect(TokenRules.validate(Self.client(access: .max)) != nil)
         #expect(TokenRules.validate(Self.client(access: nil, refresh: 3_651)) != nil)
-        #expect(TokenRules.validate(Self.client(access: 1, units: ["AccessToken": "weeks"])) != nil)
+        #expect(TokenRules.validate(Self.client(access: 1, units: TokenValidityUnitsType(accessToken: .unrecognized("weeks")))) != nil)
         #expect(TokenRules.seconds(.access, of: Self.client(access: .max)) == 86_400)
     }
 
@@ -171,18 +172,18 @@ struct TokenRulesTests {
 
     @Test("users may not write the verification flags; a changed email is unverified unless an admin says otherwise")
     func verificationFlags() {
-        #expect(PoolRules.checkUserWritable(["email_verified": "true"], client: nil)?.code == .notAuthorized)
-        #expect(PoolRules.checkUserWritable(["name": "x"], client: nil) == nil)
+        #expect(AttributeRules.checkWritable(["email_verified": "true"], client: nil, pool: nil)?.code == .notAuthorized)
+        #expect(AttributeRules.checkWritable(["name": "x"], client: nil, pool: nil) == nil)
         var u = SignInFixtures.user()
         u.attributes = ["email": "a@x.io", "email_verified": "true"]
         var byUser = u
-        PoolRules.apply(["email": "b@x.io", "email_verified": "true"], to: &byUser, byAdmin: false)
+        AttributeRules.apply(["email": "b@x.io", "email_verified": "true"], to: &byUser, byAdmin: false)
         #expect(byUser.attributes == ["email": "b@x.io", "email_verified": "false"])
         var byAdmin = u
-        PoolRules.apply(["email": "c@x.io", "email_verified": "true"], to: &byAdmin, byAdmin: true)
+        AttributeRules.apply(["email": "c@x.io", "email_verified": "true"], to: &byAdmin, byAdmin: true)
         #expect(byAdmin.attributes == ["email": "c@x.io", "email_verified": "true"])
         var same = u
-        PoolRules.apply(["email": "a@x.io"], to: &same, byAdmin: false)
+        AttributeRules.apply(["email": "a@x.io"], to: &same, byAdmin: false)
         #expect(same.attributes["email_verified"] == "true")
     }
 }

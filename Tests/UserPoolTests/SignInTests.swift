@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 import Foundation
 import Testing
 
@@ -8,21 +9,21 @@ import Testing
 enum SignInFixtures {
     static let pool = Pool(
         id: "us-east-1_SignIn", name: "signin", createdAt: 1, modifiedAt: 1, policy: PasswordPolicy(),
-        schema: PoolRules.standardSchema, usernameAttributes: [], aliasAttributes: [], autoVerifiedAttributes: [],
-        caseSensitive: false, mfaConfiguration: "OFF", deletionProtection: "INACTIVE", allowAdminCreateUserOnly: false,
+        schema: SchemaRules.standardSchema, usernameAttributes: [], aliasAttributes: [], autoVerifiedAttributes: [],
+        caseSensitive: false, mfaConfiguration: .off, deletionProtection: .inactive, allowAdminCreateUserOnly: false,
         tags: [:])
 
     static func client(hides: Bool = true, secret: String? = nil) -> AppClient {
         AppClient(
             id: "client1", poolId: pool.id, name: "app", secret: secret, explicitAuthFlows: [], readAttributes: nil,
-            writeAttributes: nil, preventUserExistenceErrors: hides ? "ENABLED" : "LEGACY", refreshTokenValidity: 30,
+            writeAttributes: nil, preventUserExistenceErrors: hides ? .enabled : .legacy, refreshTokenValidity: 30,
             accessTokenValidity: nil, idTokenValidity: nil, tokenValidityUnits: nil, createdAt: 1, modifiedAt: 1)
     }
 
     static let verifier = PasswordVerifier(salt: Array(0..<16), verifier: (0..<384).map { UInt8($0 % 251) },
                                            powers: Array(repeating: 7, count: 3 * 384))
 
-    static func user(status: User.Status = .confirmed, enabled: Bool = true) -> User {
+    static func user(status: UserStatusType = .confirmed, enabled: Bool = true) -> User {
         User(poolId: pool.id, username: "alice", sub: "2c1e6a9e-0b7f-4f0e-9d55-8a1f3c7b6d42", attributes: [:],
              status: status, enabled: enabled, createdAt: 1, modifiedAt: 1, verifier: verifier,
              temporaryPasswordExpiresAt: status == .forceChangePassword ? 50 : nil, failedAttempts: 0, lockedUntil: nil,
@@ -77,7 +78,7 @@ struct SignInTests {
         #expect(a != FakeUser.verifier(key: key, pool: "p", canonical: "bob2"))
         #expect(a.salt.count == 16 && a.verifier.count == 384 && a.powers.count == 3 * 384)
         var emailPool = F.pool
-        emailPool.usernameAttributes = ["email"]
+        emailPool.usernameAttributes = [.email]
         let id = FakeUser.userIdForSrp(key: key, pool: emailPool, identifier: "Bob@Example.com")
         #expect(id == FakeUser.userIdForSrp(key: key, pool: emailPool, identifier: "bob@example.com"))
         #expect(id.count == 36 && Array(id)[14] == "4")

@@ -88,6 +88,10 @@ public enum UserPoolQuery: Codable, Sendable {
     /// Members of a group on this shard (canonical names), after `after`.
     case members(poolId: String, group: String, after: String?, limit: Int)
     case alias(poolId: String, attribute: String, value: String)
+    /// The user with this sub, if its record is on this shard.
+    case userBySub(poolId: String, sub: String)
+    /// How many users of the pool this shard holds.
+    case userCount(poolId: String)
 
     public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
 
@@ -114,6 +118,7 @@ public enum UserPoolReply: Codable, Sendable {
     case attempt(AttemptOutcome, User?)
     /// Whether more work of the same command remains.
     case more(Bool)
+    case count(Int64)
     case error(PoolError)
     /// What the node keeps of a user write for a retry: the user is read again then.
     case retainedUser(poolId: String, canonical: String)

@@ -19,6 +19,8 @@ import Sharding
 /// a/<pool>/<H(attribute, value)>    a claim on a unique value
 /// x/<pool>/<H(canonical)>           failed sign-ins of a name no user has
 /// xo/<pool>/<t>/<H(canonical)>      the same, by time of the last failure (for pruning)
+/// s/<pool>/<H(sub)>                 a sub → the canonical username (on the user's shard)
+/// n/<pool>                          the number of users of the pool on this shard
 /// ```
 public enum UserPoolKeys {
     static func hash(_ parts: String...) -> [UInt8] {
@@ -49,6 +51,8 @@ public enum UserPoolKeys {
     static func alias(_ pool: String, _ attribute: String, _ value: String) -> [UInt8] {
         bytes("a/\(pool)/") + hash(attribute, value)
     }
+    static func sub(_ pool: String, _ sub: String) -> [UInt8] { bytes("s/\(pool)/") + hash(sub) }
+    static func userCount(_ pool: String) -> [UInt8] { bytes("n/\(pool)") }
     static func phantom(_ pool: String, _ canonical: String) -> [UInt8] { bytes("x/\(pool)/") + hash(canonical) }
     static func phantomOrderPrefix(_ pool: String) -> [UInt8] { bytes("xo/\(pool)/") }
     static func phantomOrder(_ pool: String, _ at: Int64, _ canonical: String) -> [UInt8] {

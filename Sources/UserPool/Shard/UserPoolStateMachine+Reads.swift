@@ -58,6 +58,12 @@ extension UserPoolStateMachine {
             reply = .names(names.map { String(decoding: $0, as: UTF8.self) })
         case .alias(let p, let a, let v):
             return Self.pointReply("alias", try stored(K.alias(p, a, v)), absent: .alias(nil))
+        case .userBySub(let p, let sub):
+            guard let canonical = try stored(K.sub(p, sub)) else { return UserPoolReply.user(nil).encoded }
+            return Self.pointReply("user", try stored(K.user(p, String(decoding: canonical, as: UTF8.self))), absent: .user(nil))
+        case .userCount(let p):
+            let stored = try stored(K.userCount(p))
+            reply = .count(stored.map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0)
         }
         return reply.encoded
     }

@@ -19,6 +19,10 @@ extension UserPoolStateMachine {
                 return .error(PoolError(.usernameExists, "User already exists"))
             }
             try ctx.store(K.user(user.poolId, canonical), user, txn)
+            // The sub's index lives with the user, in the same entry: a sub is 122 random bits,
+            // so it needs no uniqueness claim across shards, only a way to be found.
+            try txn.put(ctx.key(K.sub(user.poolId, user.sub)), Array(canonical.utf8), in: ctx.tables.data)
+            try count(user.poolId, by: 1, ctx, txn)
             return .user(user.withoutSecrets)
         case .updateUser(let user, let canonical, let expected):
             guard let current = try ctx.load(K.user(user.poolId, canonical), as: User.self, txn) else {
@@ -35,6 +39,8 @@ extension UserPoolStateMachine {
             }
             for g in user.groups ?? [] { try ctx.delete(K.member(poolId, g, canonical), txn) }
             try ctx.delete(K.user(poolId, canonical), txn)
+            try ctx.delete(K.sub(poolId, user.sub), txn)
+            try count(poolId, by: -1, ctx, txn)
             return .user(user.withoutSecrets)
         case .signInAttempt(let poolId, let canonical, let ok, let digest, let now, let base):
             return try attempt(poolId, canonical, passwordOK: ok, digest: digest, now: now, base: base, ctx, txn)
@@ -69,6 +75,15 @@ extension UserPoolStateMachine {
         default:
             throw PoolError(.internalError, "not a user command")
         }
+    }
+
+    /// Keeps the pool's user count on this shard (DescribeUserPool's EstimatedNumberOfUsers
+    /// adds the shards' counts, without a scan).
+    private func count(_ poolId: String, by delta: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction) throws {
+        let key = ctx.key(UserPoolKeys.userCount(poolId))
+        let current = try txn.get(key, in: ctx.tables.data).map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0
+        let next = max(0, current + delta)
+        try txn.put(key, withUnsafeBytes(of: UInt64(bitPattern: next).bigEndian, Array.init), in: ctx.tables.data)
     }
 
     /// Counts a password check in log order: while locked nothing is counted or revealed;

@@ -73,7 +73,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     }
 
     public func retry<T: ReadableTransaction & ~Copyable>(
-        retained: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
+        retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
     ) throws -> [UInt8] {
         let ctx = Context(shard: shard, tables: tables)
         switch try UserPoolReply.decode(retained) {
@@ -121,14 +121,5 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         {
             try txn.entries(tables.data, from: key(prefix), to: key(UserPoolKeys.end(of: prefix)), limit: limit)
         }
-    }
-}
-
-extension User {
-    /// The user as replies carry it: without the password verifier.
-    public var withoutSecrets: User {
-        var u = self
-        u.verifier = nil
-        return u
     }
 }

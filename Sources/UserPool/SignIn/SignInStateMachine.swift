@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 
 /// A password sign-in (SRP or plain password) as a state machine in swift-nio's style: the
 /// front feeds it events and performs the actions it returns (reads, crypto, the shard
@@ -99,7 +100,7 @@ public struct SignInStateMachine: Sendable {
 
     private mutating func resolved(_ user: User?, flow: Flow, identifier: String) -> AuthAction {
         let pool = context.pool
-        guard user != nil || context.client.preventUserExistenceErrors == "ENABLED" else {
+        guard user != nil || context.client.hidesUserExistence else {
             return fail(PoolError(.userNotFound, "User does not exist."))
         }
         let canonical = user.map { PoolRules.canonical($0.username, in: pool) } ?? PoolRules.canonical(identifier, in: pool)
@@ -164,6 +165,9 @@ public struct SignInStateMachine: Sendable {
             return .newPasswordRequired(user)
         case .confirmed:
             return .issueTokens(user, authTime: context.now)
+        default:
+            // Statuses this pool never writes (archived, compromised, external…).
+            return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
         }
     }
 }
@@ -213,17 +217,17 @@ public enum SignInRules {
         return nil
     }
 
-    /// Whether a client's ExplicitAuthFlows allow `flow` (Cognito's names, legacy ones too).
-    public static func allows(_ client: AppClient, _ flow: String) -> Bool {
-        let defaults = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    /// Whether a client's ExplicitAuthFlows allow `flow` (legacy names too).
+    public static func allows(_ client: AppClient, _ flow: AuthFlowType) -> Bool {
+        let defaults: [ExplicitAuthFlowsType] = [.allowUserSrpAuth, .allowCustomAuth, .allowRefreshTokenAuth]
         let flows = client.explicitAuthFlows.isEmpty ? defaults : client.explicitAuthFlows
-        let legacyOnly = !flows.contains(where: { $0.hasPrefix("ALLOW_") })
+        let legacyOnly = !flows.contains { $0.rawValue.hasPrefix("ALLOW_") }
         switch flow {
-        case "USER_SRP_AUTH": return flows.contains("ALLOW_USER_SRP_AUTH") || legacyOnly
-        case "USER_PASSWORD_AUTH": return flows.contains("ALLOW_USER_PASSWORD_AUTH") || flows.contains("USER_PASSWORD_AUTH")
-        case "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH":
-            return flows.contains("ALLOW_ADMIN_USER_PASSWORD_AUTH") || flows.contains("ADMIN_NO_SRP_AUTH")
-        case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN": return flows.contains("ALLOW_REFRESH_TOKEN_AUTH") || legacyOnly
+        case .userSrpAuth: return flows.contains(.allowUserSrpAuth) || legacyOnly
+        case .userPasswordAuth: return flows.contains(.allowUserPasswordAuth) || flows.contains(.userPasswordAuth)
+        case .adminUserPasswordAuth, .adminNoSrpAuth:
+            return flows.contains(.allowAdminUserPasswordAuth) || flows.contains(.adminNoSrpAuth)
+        case .refreshTokenAuth, .refreshToken: return flows.contains(.allowRefreshTokenAuth) || legacyOnly
         default: return false
         }
     }

@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 
 /// Token lifetimes and revocation, as Cognito defines them.
 public enum TokenRules {
@@ -27,6 +28,17 @@ public enum TokenRules {
         }
     }
 
+    static func unit(_ kind: Kind, of client: AppClient) -> String {
+        let units = client.tokenValidityUnits
+        let unit: TimeUnitsType?
+        switch kind {
+        case .access: unit = units?.accessToken
+        case .id: unit = units?.idToken
+        case .refresh: unit = units?.refreshToken
+        }
+        return unit?.rawValue ?? defaultUnit(kind)
+    }
+
     static func value(_ kind: Kind, of client: AppClient) -> Int? {
         switch kind {
         case .access: client.accessTokenValidity
@@ -38,7 +50,7 @@ public enum TokenRules {
     /// How long `kind` tokens of `client` live, in seconds (defaults: 1 hour, 30 days).
     public static func seconds(_ kind: Kind, of client: AppClient) -> Int64 {
         guard let value = value(kind, of: client) else { return kind == .refresh ? 30 * 86_400 : 3_600 }
-        let unit = unitSeconds(client.tokenValidityUnits?[kind.rawValue] ?? defaultUnit(kind)) ?? 1
+        let unit = unitSeconds(unit(kind, of: client)) ?? 1
         // Bounded at create and update (`validate`); clamped here too, so a record written
         // otherwise cannot overflow anything.
         let (product, overflow) = Int64(value).multipliedReportingOverflow(by: unit)
@@ -47,14 +59,11 @@ public enum TokenRules {
 
     /// Cognito's refusal for token lifetimes out of range, or units it does not know.
     public static func validate(_ client: AppClient) -> PoolError? {
-        for (key, unit) in client.tokenValidityUnits ?? [:] {
-            guard Kind(rawValue: key) != nil, unitSeconds(unit) != nil else {
-                return PoolError(.invalidParameter, "Invalid TokenValidityUnits: \(key) = \(unit)")
-            }
-        }
         for kind in Kind.allCases {
             guard let value = value(kind, of: client) else { continue }
-            let unit = unitSeconds(client.tokenValidityUnits?[kind.rawValue] ?? defaultUnit(kind)) ?? 1
+            guard let unit = unitSeconds(unit(kind, of: client)) else {
+                return PoolError(.invalidParameter, "Invalid range for token validity.")
+            }
             let (product, overflow) = Int64(value).multipliedReportingOverflow(by: unit)
             guard value > 0, !overflow, range(kind).contains(product) else {
                 return PoolError(.invalidParameter, "Invalid range for token validity.")

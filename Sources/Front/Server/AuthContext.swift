@@ -5,10 +5,9 @@ import NIOConcurrencyHelpers
 import UserPool
 
 /// What every front of a cluster shares for sign-in: keys derived from the master key (so
-/// any front opens what another sealed), the pools' signers, and short-lived caches of
-/// pools and clients for the sign-in path.
+/// any front opens what another sealed) and the pools' signers.
 ///
-/// `@unchecked Sendable`: the caches are under `lock`; everything else is immutable.
+/// `@unchecked Sendable`: the key ring and the signers are under `lock`; the rest is immutable.
 public final class AuthContext: @unchecked Sendable {
     /// The sealers of one set of master keys.
     struct KeyRing {
@@ -31,7 +30,6 @@ public final class AuthContext: @unchecked Sendable {
     /// Derives fake salts for unknown users, so they look like real ones.
     let fakeSaltKey: SymmetricKey
     public let publicURL: String
-    let cacheSeconds: Double
     /// Reads the master keys again (nil: unchanged or unreadable); called at most every
     /// `reloadSeconds`, and at once when a box names a key this front does not hold yet.
     let reload: (@Sendable () -> MasterKeys?)?
@@ -40,16 +38,11 @@ public final class AuthContext: @unchecked Sendable {
     private var keyRing: KeyRing
     private var reloadedAt: Double
     private var signers: [String: JWTSigner] = [:]
-    private var pools: [String: (Pool, Double)] = [:]
-    private var clients: [String: (AppClient, Double)] = [:]
 
-    public init(
-        masterKeys: MasterKeys, publicURL: String, cacheSeconds: Double = 5, reload: (@Sendable () -> MasterKeys?)? = nil
-    ) {
+    public init(masterKeys: MasterKeys, publicURL: String, reload: (@Sendable () -> MasterKeys?)? = nil) {
         keyRing = KeyRing(masterKeys)
         fakeSaltKey = SymmetricKey(data: masterKeys.secret(purpose: "fake salts"))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
-        self.cacheSeconds = cacheSeconds
         self.reload = reload
         reloadedAt = Date().timeIntervalSince1970
     }
@@ -98,7 +91,9 @@ public final class AuthContext: @unchecked Sendable {
     func issuer(_ poolId: String) -> String { "\(publicURL)/\(poolId)" }
 
     func signer(for pool: Pool) throws -> JWTSigner {
-        guard let sealed = pool.signingKey else { throw CognitoError.internalError("user pool \(pool.id) has no signing key") }
+        guard let sealed = pool.signingKey else {
+            throw PoolError(.internalError, "user pool \(pool.id) has no signing key")
+        }
         if let s = lock.withLock({ signers[pool.id] }), s.keyId == sealed.keyId { return s }
         let der = try open(sealed.sealed, now: 0, \.keySealer)
         let signer = try JWTSigner(keyId: sealed.keyId, privateKeyDER: der)
@@ -111,21 +106,5 @@ public final class AuthContext: @unchecked Sendable {
         let der = try await crypto { try JWTSigner.generate(keyId: keyId).privateKeyDER }
         var rng = SystemRandomNumberGenerator()
         return SealedSigningKey(keyId: keyId, sealed: keySealer.seal(der, expiresAt: .max, using: &rng))
-    }
-
-    func cachedPool(_ id: String, load: () async throws -> Pool) async throws -> Pool {
-        let now = Date().timeIntervalSince1970
-        if let (p, at) = lock.withLock({ pools[id] }), now - at < cacheSeconds { return p }
-        let p = try await load()
-        lock.withLock { pools[id] = (p, now) }
-        return p
-    }
-
-    func cachedClient(_ id: String, load: () async throws -> AppClient) async throws -> AppClient {
-        let now = Date().timeIntervalSince1970
-        if let (c, at) = lock.withLock({ clients[id] }), now - at < cacheSeconds { return c }
-        let c = try await load()
-        lock.withLock { clients[id] = (c, now) }
-        return c
     }
 }

@@ -1,8 +1,13 @@
-/// A refusal in the domain, named after the Cognito exception a client expects.
+import CognitoModel
+
+/// A refusal in the domain or the front, named after the Cognito exception a client gets
+/// (`Code.rawValue` is the wire's `__type`); matched by code, never by its words. The one
+/// mapping to the wire is `Front`'s `WireError`.
 public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
     public struct Code: RawRepresentable, Codable, Hashable, Sendable {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ exception: CognitoException) { rawValue = exception.rawValue }
 
         public static let invalidParameter = Code(rawValue: "InvalidParameterException")
         public static let invalidPassword = Code(rawValue: "InvalidPasswordException")
@@ -17,8 +22,18 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let userNotConfirmed = Code(rawValue: "UserNotConfirmedException")
         public static let passwordResetRequired = Code(rawValue: "PasswordResetRequiredException")
         public static let internalError = Code(rawValue: "InternalErrorException")
+        public static let codeMismatch = Code(rawValue: "CodeMismatchException")
+        public static let expiredCode = Code(rawValue: "ExpiredCodeException")
+        public static let unsupportedTokenType = Code(rawValue: "UnsupportedTokenTypeException")
+        public static let unauthorized = Code(rawValue: "UnauthorizedException")
+        public static let unsupportedOperation = Code(rawValue: "UnsupportedOperationException")
+        public static let tooManyRequests = Code(rawValue: "TooManyRequestsException")
+        /// A body that is not the operation's JSON shape.
+        public static let serialization = Code(rawValue: "SerializationException")
         /// A concurrent change won; the front retries the read-modify-write.
         public static let conflict = Code(rawValue: "ConcurrentModificationException")
+        /// A shard could not answer in time (no leader, partitioned): a 5xx.
+        public static let unavailable = Code(rawValue: "ServiceUnavailable")
     }
 
     public var code: Code
@@ -30,4 +45,9 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// The refusal for a feature not built yet, naming it.
+    public static func notSupported(_ what: String) -> PoolError {
+        PoolError(.unsupportedOperation, "\(what) is not supported by Cognate yet")
+    }
 }

@@ -1,27 +1,27 @@
 import AuthCrypto
+import CognitoModel
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 import NodeRPC
-import Sharding
 import Prometheus
 import UserPool
 
-/// The HTTP front: `POST /` for Cognito operations, `OPTIONS` for CORS preflight,
-/// `GET /health`, `GET /metrics`.
+/// The HTTP front: `POST /` for Cognito operations, `OPTIONS` for CORS preflight, the pools'
+/// `.well-known` documents, `GET /health`, `GET /metrics`. It decodes nothing itself: the
+/// operation comes from `X-Amz-Target`, its route from `API.routes`.
 public struct FrontServer: Sendable {
     public static let maxBody = 1 << 20
     static let targetPrefix = "AWSCognitoIdentityProviderService."
 
-    let operations: Operations
+    let api: API
     let verifier: SigV4Verifier
     let registry: PrometheusCollectorRegistry
     let logger: Logger
 
-    public init(operations: Operations, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger) {
-        self.operations = operations
+    public init(api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.api = api
         self.verifier = verifier
         self.registry = registry
         self.logger = logger
@@ -31,6 +31,10 @@ public struct FrontServer: Sendable {
         ("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
     ]
+    static let preflightHeaders = [
+        "content-type", "x-amz-target", "x-amz-user-agent", "x-amz-date", "x-amz-security-token",
+        "x-amz-content-sha256", "authorization", "cache-control",
+    ].joined(separator: ", ")
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -40,16 +44,15 @@ public struct FrontServer: Sendable {
             var headers = HTTPFields()
             for (k, v) in Self.cors { headers[HTTPField.Name(k)!] = v }
             headers[HTTPField.Name("Access-Control-Allow-Methods")!] = "POST, OPTIONS"
-            headers[HTTPField.Name("Access-Control-Allow-Headers")!] =
-                "content-type, x-amz-target, x-amz-user-agent, x-amz-date, x-amz-security-token, x-amz-content-sha256, authorization, cache-control"
+            headers[HTTPField.Name("Access-Control-Allow-Headers")!] = Self.preflightHeaders
             headers[HTTPField.Name("Access-Control-Max-Age")!] = "86400"
             return Response(status: .ok, headers: headers)
         }
         router.get(":poolId/.well-known/jwks.json") { _, context -> Response in
-            await wellKnown(context.parameters.get("poolId")) { try await operations.jwks(poolId: $0) }
+            await wellKnown(context.parameters.get("poolId")) { try await api.jwks(poolId: $0) }
         }
         router.get(":poolId/.well-known/openid-configuration") { _, context -> Response in
-            await wellKnown(context.parameters.get("poolId")) { try await operations.openIDConfiguration(poolId: $0) }
+            await wellKnown(context.parameters.get("poolId")) { try await api.openIDConfiguration(poolId: $0) }
         }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
@@ -61,25 +64,29 @@ public struct FrontServer: Sendable {
         return router
     }
 
-    func wellKnown(_ poolId: String?, _ body: (String) async throws -> [String: Any]) async -> Response {
-        guard let poolId else { return Self.error(.resourceNotFound("no pool id")) }
+    func wellKnown<Document: Encodable>(_ poolId: String?, _ body: (String) async throws -> Document) async -> Response {
+        guard let poolId else { return Self.error(WireError(PoolError(.resourceNotFound, "no pool id"))) }
         do {
-            return Self.response(.ok, JSONOutput.data(try await body(poolId)), type: "application/json")
-        } catch let e as CognitoError {
-            return reply(e, operation: "well-known")
+            return Self.response(.ok, try APICoding.encode(try await body(poolId)), type: "application/json")
         } catch {
-            return reply(.internalError("\(error)"), operation: "well-known")
+            return reply(error, operation: "well-known")
         }
     }
 
     /// An error's response; an internal one (5xx) is logged with a request id and answered
     /// without its detail (addresses, storage errors), the id in its place.
-    func reply(_ e: CognitoError, operation: String) -> Response {
-        guard e.status >= 500 else { return Self.error(e) }
+    func reply(_ error: any Error, operation: String) -> Response {
+        let wire: WireError
+        switch error {
+        case let e as WireError: wire = e
+        case let e as PoolError: wire = WireError(e)
+        default: wire = WireError(PoolError(.internalError, "unexpected \(error)"))
+        }
+        guard wire.status >= 500 else { return Self.error(wire) }
         var rng = SystemRandomNumberGenerator()
         let requestId = randomUUIDString(using: &rng)
-        logger.error("\(operation) failed (request id \(requestId)): \(e)")
-        let shown = CognitoError(e.type, "An internal error occurred. Request id: \(requestId)", status: e.status)
+        logger.error("\(operation) failed (request id \(requestId)): \(wire.type): \(wire.message)")
+        let shown = WireError(wire.type, "An internal error occurred. Request id: \(requestId)", status: wire.status)
         return Self.error(shown, requestId: requestId)
     }
 
@@ -90,7 +97,8 @@ public struct FrontServer: Sendable {
     static let corsFields = cors.map { HTTPField(name: HTTPField.Name($0.0)!, value: $0.1) }
 
     static func response(
-        _ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil, requestId: String? = nil
+        _ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil,
+        requestId: String? = nil
     ) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(corsFields.count + 3)
@@ -102,10 +110,11 @@ public struct FrontServer: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func error(_ e: CognitoError, requestId: String? = nil) -> Response {
-        response(
-            HTTPResponse.Status(code: e.status), JSONOutput.data(["__type": e.type, "message": e.message]),
-            type: "application/x-amz-json-1.1", errorType: e.type, requestId: requestId)
+    static func error(_ e: WireError, requestId: String? = nil) -> Response {
+        let body = (try? APICoding.encode(e)) ?? Array(#"{"__type":"InternalErrorException"}"#.utf8)
+        return response(
+            HTTPResponse.Status(code: e.status), body, type: "application/x-amz-json-1.1", errorType: e.type,
+            requestId: requestId)
     }
 
     func handle(_ request: Request) async -> Response {
@@ -115,27 +124,33 @@ public struct FrontServer: Sendable {
             let buffer = try await request.collectBody(upTo: Self.maxBody)
             body = Array(buffer.readableBytesView)
         } catch {
-            return Self.error(CognitoError("InvalidParameterException", "the request body exceeds \(Self.maxBody) bytes", status: 413))
+            let tooLarge = WireError("InvalidParameterException", "the request body exceeds \(Self.maxBody) bytes")
+            return Self.error(WireError(tooLarge.type, tooLarge.message, status: 413))
         }
         guard let target = request.headers[Self.targetName], target.hasPrefix(Self.targetPrefix) else {
-            return Self.error(CognitoError("UnknownOperationException", "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
+            return Self.error(WireError(
+                "UnknownOperationException",
+                "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
         }
-        let operation = String(target.dropFirst(Self.targetPrefix.count))
+        let name = String(target.dropFirst(Self.targetPrefix.count))
         do {
-            if Operations.admin.contains(operation) { try authenticate(request, body: body) }
-            let input = try JSONInput(body: body)
-            let output = try await operations.dispatch(operation, input)
-            return Self.response(.ok, JSONOutput.data(output), type: "application/x-amz-json-1.1")
-        } catch let e as CognitoError {
-            return reply(e, operation: operation)
-        } catch let e as PoolError {
-            return reply(CognitoError(e), operation: operation)
+            switch API.routes.lookup(name) {
+            case .unknown:
+                throw WireError.unknownOperation(target)
+            case .unsupported(let operation):
+                if operation.requiresSigV4 { try authenticate(request, body: body) }
+                throw WireError.unsupported(operation)
+            case .route(let operation, let run):
+                if operation.requiresSigV4 { try authenticate(request, body: body) }
+                return Self.response(.ok, try await run(api, body), type: "application/x-amz-json-1.1")
+            }
         } catch {
-            return reply(.internalError("unexpected \(error)"), operation: operation)
+            return reply(error, operation: name)
         }
     }
 
-    func authenticate(_ request: Request, body: [UInt8]) throws(CognitoError) {
+    /// SigV4 on an operation the model says is signed (Cognito's admin operations).
+    func authenticate(_ request: Request, body: [UInt8]) throws(WireError) {
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
@@ -144,10 +159,10 @@ public struct FrontServer: Sendable {
         if let authority = request.head.authority { headers["host"] = authority }
         do {
             _ = try verifier.verify(
-                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: body,
-                now: Int64(Date().timeIntervalSince1970))
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                headers: headers, body: body, now: Int64(Date().timeIntervalSince1970))
         } catch {
-            throw CognitoError(error.code, error.message, status: 403)
+            throw WireError(error)
         }
     }
 }

@@ -1,3 +1,4 @@
+import AuthCrypto
 import Crypto
 import Foundation
 
@@ -13,9 +14,13 @@ public struct SigV4Verifier: Sendable {
     let keys: [String: String]
     /// How far X-Amz-Date may be from the server clock.
     let skew: Int64
+    /// The region a credential's scope must name (this front's `--region`).
+    let region: String
+    static let service = "cognito-idp"
 
-    public init(keys: [String: String], skewSeconds: Int64 = 900) {
+    public init(keys: [String: String], region: String, skewSeconds: Int64 = 900) {
         self.keys = keys
+        self.region = region
         self.skew = skewSeconds
     }
 
@@ -24,14 +29,17 @@ public struct SigV4Verifier: Sendable {
         var out: [String: String] = [:]
         for pair in text.split(separator: ",") {
             let parts = pair.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { out[String(parts[0]).trimmingCharacters(in: .whitespaces)] = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            out[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
         }
         return out
     }
 
     /// Checks the Authorization header against the request; returns the access key id.
     /// `headers` are lowercased names to values; `now` is Unix seconds.
-    public func verify(method: String, path: String, query: String, headers: [String: String], body: [UInt8], now: Int64) throws(Failure) -> String {
+    public func verify(
+        method: String, path: String, query: String, headers: [String: String], body: [UInt8], now: Int64
+    ) throws(Failure) -> String {
         func fail(_ code: String, _ message: String) -> Failure { Failure(code: code, message: message) }
         guard let auth = headers["authorization"] else {
             throw fail("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -44,12 +52,21 @@ public struct SigV4Verifier: Sendable {
             let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
             if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
         }
-        guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"], let signature = fields["Signature"] else {
-            throw fail("IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature")
+        guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else {
+            throw fail(
+                "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature")
         }
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request" else {
             throw fail("IncompleteSignatureException", "Credential must be <key>/<date>/<region>/<service>/aws4_request")
+        }
+        guard scope[2] == region else {
+            throw fail("InvalidSignatureException", "Credential should be scoped to a valid region. ")
+        }
+        guard scope[3] == Self.service else {
+            throw fail("InvalidSignatureException", "Credential should be scoped to correct service: '\(Self.service)'. ")
         }
         guard let secret = keys[scope[0]] else {
             throw fail("UnrecognizedClientException", "The security token included in the request is invalid.")
@@ -58,15 +75,21 @@ public struct SigV4Verifier: Sendable {
             throw fail("IncompleteSignatureException", "X-Amz-Date header is missing or malformed")
         }
         guard abs(signedAt - now) <= skew else {
-            throw fail("InvalidSignatureException", "Signature expired: \(amzDate) is more than \(skew / 60) minutes from the server time")
+            throw fail(
+                "InvalidSignatureException",
+                "Signature expired: \(amzDate) is more than \(skew / 60) minutes from the server time")
         }
-        guard amzDate.hasPrefix(scope[1]) else { throw fail("InvalidSignatureException", "Credential date does not match X-Amz-Date") }
+        guard amzDate.hasPrefix(scope[1]) else {
+            throw fail("InvalidSignatureException", "Credential date does not match X-Amz-Date")
+        }
 
         let names = signedHeaders.split(separator: ";").map(String.init)
         guard names.contains("host") else { throw fail("InvalidSignatureException", "The host header must be signed") }
         var canonicalHeaders = ""
         for name in names {
-            guard let value = headers[name] else { throw fail("InvalidSignatureException", "Signed header \(name) is missing") }
+            guard let value = headers[name] else {
+                throw fail("InvalidSignatureException", "Signed header \(name) is missing")
+            }
             let squeezed = value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
             canonicalHeaders += "\(name):\(squeezed.trimmingCharacters(in: .whitespaces))\n"
         }
@@ -83,8 +106,11 @@ public struct SigV4Verifier: Sendable {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
-        guard constantTimeEquals(Array(expected.utf8), Array(signature.utf8)) else {
-            throw fail("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+        guard constantTimeEqual(Array(expected.utf8), Array(signature.utf8)) else {
+            throw fail(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. "
+                    + "Check your AWS Secret Access Key and signing method.")
         }
         return scope[0]
     }
@@ -102,21 +128,13 @@ public struct SigV4Verifier: Sendable {
         let c = Array(s.utf8)
         guard c.count == 16, c[8] == UInt8(ascii: "T"), c[15] == UInt8(ascii: "Z") else { return nil }
         func n(_ r: Range<Int>) -> Int? { Int(String(decoding: c[r], as: UTF8.self)) }
-        guard let y = n(0..<4), let mo = n(4..<6), let d = n(6..<8), let h = n(9..<11), let mi = n(11..<13), let se = n(13..<15),
-            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61
+        guard let y = n(0..<4), let mo = n(4..<6), let d = n(6..<8), let h = n(9..<11), let mi = n(11..<13),
+            let se = n(13..<15), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61
         else { return nil }
-        var comps = DateComponents()
-        comps.year = y; comps.month = mo; comps.day = d; comps.hour = h; comps.minute = mi; comps.second = se
+        var comps = DateComponents(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
         comps.timeZone = TimeZone(identifier: "UTC")
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: "UTC")!
         return cal.date(from: comps).map { Int64($0.timeIntervalSince1970) }
     }
-}
-
-func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var d: UInt8 = 0
-    for i in a.indices { d |= a[i] ^ b[i] }
-    return d == 0
 }

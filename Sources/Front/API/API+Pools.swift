@@ -1,0 +1,57 @@
+import CognitoModel
+import UserPool
+
+/// Pools: create, describe, update, delete, list, and custom attributes.
+extension API {
+    func createUserPool(_ r: CreateUserPoolRequest) async throws -> CreateUserPoolResponse {
+        let key = try await auth.newSigningKey()
+        let pool = try PoolConfigRules.pool(from: r, id: newPoolId(), signingKey: key, now: now())
+        _ = try await store.proposeMeta(.createPool(pool))
+        return CreateUserPoolResponse(userPool: pool.userPoolType(region: region, estimatedUsers: 0))
+    }
+
+    func describeUserPool(_ r: DescribeUserPoolRequest) async throws -> DescribeUserPoolResponse {
+        let pool = try await store.pool(r.userPoolId)
+        return DescribeUserPoolResponse(userPool: pool.userPoolType(region: region, estimatedUsers: try await userCount(pool)))
+    }
+
+    /// The pool's users: each shard keeps its count, so this is one read per shard.
+    func userCount(_ pool: Pool) async throws -> Int {
+        var total: Int64 = 0
+        for shard in store.allUserShards {
+            if case .count(let n) = try await store.query(shard, .userCount(poolId: pool.id)) { total += n }
+        }
+        return Int(total)
+    }
+
+    func updateUserPool(_ r: UpdateUserPoolRequest) async throws -> UpdateUserPoolResponse {
+        let pool = try await store.pool(r.userPoolId)
+        _ = try await store.proposeMeta(.updatePool(try PoolConfigRules.updated(pool, with: r, now: now())))
+        return UpdateUserPoolResponse()
+    }
+
+    func deleteUserPool(_ r: DeleteUserPoolRequest) async throws -> EmptyShape {
+        let pool = try await store.pool(r.userPoolId)
+        guard pool.deletionProtection != .active else {
+            throw PoolError(.invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
+        }
+        _ = try await store.proposeMeta(.deletePool(id: pool.id))
+        return EmptyShape()
+    }
+
+    func listUserPools(_ r: ListUserPoolsRequest) async throws -> ListUserPoolsResponse {
+        let max = r.maxResults
+        guard case .pools(let pools) = try await store.query(PoolStore.metaShard, .pools(after: r.nextToken, limit: max + 1))
+        else { return ListUserPoolsResponse(userPools: []) }
+        let page = pools.prefix(max)
+        return ListUserPoolsResponse(userPools: page.map(\.descriptionType), nextToken: pools.count > max ? page.last?.id : nil)
+    }
+
+    func addCustomAttributes(_ r: AddCustomAttributesRequest) async throws -> AddCustomAttributesResponse {
+        var pool = try await store.pool(r.userPoolId)
+        pool.schema = try SchemaRules.adding(r.customAttributes, to: pool.schema)
+        pool.modifiedAt = now()
+        _ = try await store.proposeMeta(.updatePool(pool))
+        return AddCustomAttributesResponse()
+    }
+}

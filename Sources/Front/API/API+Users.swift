@@ -1,0 +1,211 @@
+import AuthCrypto
+import CognitoModel
+import UserPool
+
+/// Users: sign-up, the admin operations on one user.
+extension API {
+    func signUp(_ r: SignUpRequest) async throws -> SignUpResponse {
+        let client = try await store.appClient(id: r.clientId)
+        let pool = try await store.pool(client.poolId)
+        if let refusal = SignInRules.checkSecretHash(client, username: r.username, given: r.secretHash) { throw refusal }
+        guard !pool.allowAdminCreateUserOnly else {
+            throw PoolError(.notAuthorized, "SignUp is not permitted for this user pool")
+        }
+        guard let password = r.password else { throw PoolError.notSupported("SignUp without a password (passwordless)") }
+        let attributes = AttributeList.map(r.userAttributes)
+        try PoolRules.validatePassword(password, policy: pool.policy)
+        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: false))
+        if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
+        let user = try await createUser(pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp)
+        return SignUpResponse(userConfirmed: false, userSub: user.sub)
+    }
+
+    func adminCreateUser(_ r: AdminCreateUserRequest) async throws -> AdminCreateUserResponse {
+        let pool = try await store.pool(r.userPoolId)
+        guard r.messageAction == .suppress else {
+            throw PoolError.notSupported("MessageAction \(r.messageAction?.rawValue ?? "unset") (message delivery)")
+        }
+        let attributes = AttributeList.map(r.userAttributes)
+        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
+        let password = r.temporaryPassword ?? Self.temporaryPassword(policy: pool.policy)
+        try PoolRules.validatePassword(password, policy: pool.policy)
+        let user = try await createUser(pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin)
+        return AdminCreateUserResponse(user: user.userType())
+    }
+
+    /// Writes a new user with its unique values claimed across shards: one Raft write when
+    /// the pool has no username or alias attributes (the sub needs no claim).
+    func createUser(
+        pool: Pool, username: String, attributes: [String: String], password: String, creation: UserRules.Creation
+    ) async throws -> User {
+        var attributes = attributes
+        let (stored, sub) = try UserRules.identity(for: username, in: pool, attributes: &attributes, newSub: Self.newSub())
+        let canonical = PoolRules.canonical(stored, in: pool)
+        let claims = PoolRules.uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } }
+        var reserved: [(String, String)] = []
+        let t = now()
+        do {
+            for (a, v) in claims {
+                try await store.reserve(pool, a, v, owner: canonical, now: t)
+                reserved.append((a, v))
+            }
+            let verifier = makeVerifier(pool: pool, username: stored, password: password)
+            let user = UserRules.newUser(
+                pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation, now: t)
+            let shard = store.userShard(pool: pool.id, canonical: canonical)
+            guard case .user(let saved?) = try await store.propose(shard, .createUser(user, canonical: canonical)) else {
+                throw PoolError(.internalError, "unexpected reply creating a user")
+            }
+            for (a, v) in claims { try await store.commitClaim(pool, a, v, owner: canonical) }
+            return saved
+        } catch {
+            for (a, v) in reserved { try? await store.releaseClaim(pool, a, v, owner: canonical) }
+            throw error
+        }
+    }
+
+    func adminGetUser(_ r: AdminGetUserRequest) async throws -> AdminGetUserResponse {
+        let pool = try await store.pool(r.userPoolId)
+        let user = try await store.resolve(pool: pool, username: r.username)
+        // UserMFASettingList is left out while the user has no MFA setting, as Cognito does.
+        return AdminGetUserResponse(
+            username: user.username, userAttributes: AttributeList.make(user.allAttributes),
+            userCreateDate: date(user.createdAt), userLastModifiedDate: date(user.modifiedAt), enabled: user.enabled,
+            userStatus: user.status)
+    }
+
+    /// Reads the user a request names and writes a change to it.
+    func modifyUser(poolId: String, username: String, _ change: (inout User, Pool) throws(PoolError) -> Void) async throws {
+        let pool = try await store.pool(poolId)
+        let user = try await store.resolve(pool: pool, username: username)
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in try change(&u, pool) }
+    }
+
+    func adminConfirmSignUp(_ r: AdminConfirmSignUpRequest) async throws -> AdminConfirmSignUpResponse {
+        let t = now()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u, _) throws(PoolError) in
+            try UserRules.confirm(&u, now: t)
+        }
+        return AdminConfirmSignUpResponse()
+    }
+
+    func adminDeleteUser(_ r: AdminDeleteUserRequest) async throws -> EmptyShape {
+        let pool = try await store.pool(r.userPoolId)
+        try await deleteUser(pool: pool, user: try await store.resolve(pool: pool, username: r.username))
+        return EmptyShape()
+    }
+
+    func deleteUser(pool: Pool, user: User) async throws {
+        let canonical = PoolRules.canonical(user.username, in: pool)
+        _ = try await store.propose(
+            store.userShard(pool: pool.id, canonical: canonical), .deleteUser(poolId: pool.id, canonical: canonical))
+        // The user is gone; free its unique values.
+        for a in PoolRules.uniqueAttributes(pool) {
+            if let v = user.attributes[a] { try await store.releaseClaim(pool, a, v, owner: canonical) }
+        }
+    }
+
+    func adminSetUserPassword(_ r: AdminSetUserPasswordRequest) async throws -> AdminSetUserPasswordResponse {
+        let pool = try await store.pool(r.userPoolId)
+        try PoolRules.validatePassword(r.password, policy: pool.policy)
+        let user = try await store.resolve(pool: pool, username: r.username)
+        let verifier = makeVerifier(pool: pool, username: user.username, password: r.password)
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            UserRules.setPassword(&u, verifier: verifier, permanent: r.permanent ?? false, pool: pool, now: t)
+        }
+        return AdminSetUserPasswordResponse()
+    }
+
+    func adminEnableUser(_ r: AdminEnableUserRequest) async throws -> AdminEnableUserResponse {
+        try await setEnabled(r.userPoolId, r.username, true)
+        return AdminEnableUserResponse()
+    }
+
+    func adminDisableUser(_ r: AdminDisableUserRequest) async throws -> AdminDisableUserResponse {
+        try await setEnabled(r.userPoolId, r.username, false)
+        return AdminDisableUserResponse()
+    }
+
+    func setEnabled(_ poolId: String, _ username: String, _ enabled: Bool) async throws {
+        let (ms, t) = (nowMilliseconds(), now())
+        try await modifyUser(poolId: poolId, username: username) { (u, _) throws(PoolError) in
+            UserRules.setEnabled(&u, enabled, nowMilliseconds: ms, now: t)
+        }
+    }
+
+    func adminUpdateUserAttributes(_ r: AdminUpdateUserAttributesRequest) async throws -> AdminUpdateUserAttributesResponse {
+        let pool = try await store.pool(r.userPoolId)
+        let attributes = AttributeList.map(r.userAttributes)
+        try AttributeRules.validate(attributes, pool: pool, writer: .admin)
+        let user = try await store.resolve(pool: pool, username: r.username)
+        try await updateAttributes(pool: pool, user: user, attributes, byAdmin: true)
+        return AdminUpdateUserAttributesResponse()
+    }
+
+    /// Changes a user's attributes: new unique values are claimed before the user changes,
+    /// old ones freed after; a changed email or phone becomes unverified (`AttributeRules.apply`).
+    func updateAttributes(pool: Pool, user: User, _ attributes: [String: String], byAdmin: Bool) async throws {
+        let owner = PoolRules.canonical(user.username, in: pool)
+        let changed = PoolRules.uniqueAttributes(pool).filter { a in
+            guard let new = attributes[a] else { return false }
+            return PoolRules.claimValue(a, new) != user.attributes[a].map { PoolRules.claimValue(a, $0) }
+        }
+        var reserved: [(String, String)] = []
+        let t = now()
+        do {
+            for a in changed {
+                try await store.reserve(pool, a, attributes[a]!, owner: owner, now: t)
+                reserved.append((a, attributes[a]!))
+            }
+            _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+                AttributeRules.apply(attributes, to: &u, byAdmin: byAdmin)
+                u.modifiedAt = t
+            }
+        } catch {
+            for (a, v) in reserved { try? await store.releaseClaim(pool, a, v, owner: owner) }
+            throw error
+        }
+        for (a, v) in reserved {
+            try await store.commitClaim(pool, a, v, owner: owner)
+            if let old = user.attributes[a] { try await store.releaseClaim(pool, a, old, owner: owner) }
+        }
+    }
+
+    func adminDeleteUserAttributes(_ r: AdminDeleteUserAttributesRequest) async throws -> AdminDeleteUserAttributesResponse {
+        let pool = try await store.pool(r.userPoolId)
+        try AttributeRules.validateDeletion(r.userAttributeNames, pool: pool)
+        let user = try await store.resolve(pool: pool, username: r.username)
+        try await deleteAttributes(r.userAttributeNames, of: user, in: pool)
+        return AdminDeleteUserAttributesResponse()
+    }
+
+    func deleteAttributes(_ names: [String], of user: User, in pool: Pool) async throws {
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            for n in names { u.attributes[n] = nil }
+            u.modifiedAt = t
+        }
+        let owner = PoolRules.canonical(user.username, in: pool)
+        for a in PoolRules.uniqueAttributes(pool) where names.contains(a) {
+            if let old = user.attributes[a] { try await store.releaseClaim(pool, a, old, owner: owner) }
+        }
+    }
+
+    func adminResetUserPassword(_ r: AdminResetUserPasswordRequest) async throws -> AdminResetUserPasswordResponse {
+        let t = now()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u, _) throws(PoolError) in
+            u.status = .resetRequired
+            u.modifiedAt = t
+        }
+        return AdminResetUserPasswordResponse()
+    }
+
+    func adminUserGlobalSignOut(_ r: AdminUserGlobalSignOutRequest) async throws -> AdminUserGlobalSignOutResponse {
+        let ms = nowMilliseconds()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u, _) throws(PoolError) in
+            UserRules.signOut(&u, nowMilliseconds: ms)
+        }
+        return AdminUserGlobalSignOutResponse()
+    }
+}

@@ -1,0 +1,120 @@
+import AuthCrypto
+import CognitoModel
+import Foundation
+import UserPool
+
+/// The Cognito operations Cognate serves: each a typed handler that asks the domain for the
+/// rules and the store for reads and writes, and holds no rule of its own. `routes` maps
+/// every implemented operation to its handler; the model's other operations answer
+/// UnsupportedOperationException by name (`FrontServer`).
+public struct API: Sendable {
+    let store: PoolStore
+    let auth: AuthContext
+    let region: String
+    /// Seconds of the first lockout (Cognito: 1); doubles with each further failure.
+    let lockoutBase: Int64
+    /// Unix seconds; injected so tests can move time.
+    let clock: @Sendable () -> Double
+
+    public init(
+        store: PoolStore, region: String, auth: AuthContext, lockoutBase: Int64 = 1,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.store = store
+        self.region = region
+        self.auth = auth
+        self.lockoutBase = lockoutBase
+        self.clock = clock
+    }
+
+    func now() -> Int64 { Int64(clock()) }
+    func nowMilliseconds() -> Int64 { Int64(clock() * 1000) }
+
+    static let routes: APIRegistry = {
+        var r = APIRegistry()
+        // Pools and clients (API+Pools, API+Clients).
+        r.on(CreateUserPoolOperation.self) { $0.createUserPool }
+        r.on(DescribeUserPoolOperation.self) { $0.describeUserPool }
+        r.on(UpdateUserPoolOperation.self) { $0.updateUserPool }
+        r.on(DeleteUserPoolOperation.self) { $0.deleteUserPool }
+        r.on(ListUserPoolsOperation.self) { $0.listUserPools }
+        r.on(AddCustomAttributesOperation.self) { $0.addCustomAttributes }
+        r.on(CreateUserPoolClientOperation.self) { $0.createUserPoolClient }
+        r.on(DescribeUserPoolClientOperation.self) { $0.describeUserPoolClient }
+        r.on(UpdateUserPoolClientOperation.self) { $0.updateUserPoolClient }
+        r.on(DeleteUserPoolClientOperation.self) { $0.deleteUserPoolClient }
+        r.on(ListUserPoolClientsOperation.self) { $0.listUserPoolClients }
+        // Users (API+Users, API+ListUsers).
+        r.on(SignUpOperation.self) { $0.signUp }
+        r.on(AdminCreateUserOperation.self) { $0.adminCreateUser }
+        r.on(AdminGetUserOperation.self) { $0.adminGetUser }
+        r.on(AdminConfirmSignUpOperation.self) { $0.adminConfirmSignUp }
+        r.on(AdminDeleteUserOperation.self) { $0.adminDeleteUser }
+        r.on(AdminSetUserPasswordOperation.self) { $0.adminSetUserPassword }
+        r.on(AdminEnableUserOperation.self) { $0.adminEnableUser }
+        r.on(AdminDisableUserOperation.self) { $0.adminDisableUser }
+        r.on(AdminUpdateUserAttributesOperation.self) { $0.adminUpdateUserAttributes }
+        r.on(AdminDeleteUserAttributesOperation.self) { $0.adminDeleteUserAttributes }
+        r.on(AdminResetUserPasswordOperation.self) { $0.adminResetUserPassword }
+        r.on(AdminUserGlobalSignOutOperation.self) { $0.adminUserGlobalSignOut }
+        r.on(ListUsersOperation.self) { $0.listUsers }
+        // Groups (API+Groups).
+        r.on(CreateGroupOperation.self) { $0.createGroup }
+        r.on(GetGroupOperation.self) { $0.getGroup }
+        r.on(UpdateGroupOperation.self) { $0.updateGroup }
+        r.on(ListGroupsOperation.self) { $0.listGroups }
+        r.on(DeleteGroupOperation.self) { $0.deleteGroup }
+        r.on(AdminAddUserToGroupOperation.self) { $0.adminAddUserToGroup }
+        r.on(AdminRemoveUserFromGroupOperation.self) { $0.adminRemoveUserFromGroup }
+        r.on(AdminListGroupsForUserOperation.self) { $0.adminListGroupsForUser }
+        r.on(ListUsersInGroupOperation.self) { $0.listUsersInGroup }
+        // Sign-in and tokens (API+SignIn, API+Tokens).
+        r.on(InitiateAuthOperation.self) { $0.initiateAuth }
+        r.on(AdminInitiateAuthOperation.self) { $0.adminInitiateAuth }
+        r.on(RespondToAuthChallengeOperation.self) { $0.respondToAuthChallenge }
+        r.on(AdminRespondToAuthChallengeOperation.self) { $0.adminRespondToAuthChallenge }
+        r.on(GetTokensFromRefreshTokenOperation.self) { $0.getTokensFromRefreshToken }
+        r.on(RevokeTokenOperation.self) { $0.revokeToken }
+        // A signed-in user's own operations (API+Self).
+        r.on(GetUserOperation.self) { $0.getUser }
+        r.on(UpdateUserAttributesOperation.self) { $0.updateUserAttributes }
+        r.on(DeleteUserAttributesOperation.self) { $0.deleteUserAttributes }
+        r.on(DeleteUserOperation.self) { $0.deleteUser }
+        r.on(ChangePasswordOperation.self) { $0.changePassword }
+        r.on(GlobalSignOutOperation.self) { $0.globalSignOut }
+        return r
+    }()
+
+    // MARK: Ids, drawn from the system generator
+
+    static func randomString(_ alphabet: String, _ count: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let chars = Array(alphabet)
+        return String((0..<count).map { _ in chars[Int(rng.next() % UInt64(chars.count))] })
+    }
+
+    func newPoolId() -> String {
+        "\(region)_" + Self.randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 9)
+    }
+
+    static func newClientId() -> String { randomString("abcdefghijklmnopqrstuvwxyz0123456789", 26) }
+    static func newClientSecret() -> String { randomString("abcdefghijklmnopqrstuvwxyz0123456789", 51) }
+
+    static func newSub() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return randomUUIDString(using: &rng)
+    }
+
+    static func temporaryPassword(policy: PasswordPolicy) -> String {
+        let body = randomString(
+            "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", max(8, policy.minimumLength))
+        return body + "aA1!"
+    }
+
+    func makeVerifier(pool: Pool, username: String, password: String) -> PasswordVerifier {
+        var rng = SystemRandomNumberGenerator()
+        return WorkspacePool.shared.with {
+            $0.makeVerifier(poolName: SRPHash.poolName(fromPoolId: pool.id), userIdForSrp: username, password: password, using: &rng)
+        }
+    }
+}

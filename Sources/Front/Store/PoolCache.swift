@@ -1,0 +1,42 @@
+import Foundation
+import NIOConcurrencyHelpers
+import UserPool
+
+/// Pools and clients this front read or wrote in the last few seconds, shared by every
+/// operation. A write through this front replaces its entry at once; another front's write
+/// is seen when the entry expires (`seconds`), which bounds how stale any answer can be.
+///
+/// `@unchecked Sendable`: the maps are guarded by `lock`.
+public final class PoolCache: @unchecked Sendable {
+    let seconds: Double
+    private let lock = NIOLock()
+    private var pools: [String: (Pool, Double)] = [:]
+    private var clients: [String: (AppClient, Double)] = [:]
+
+    init(seconds: Double) { self.seconds = seconds }
+
+    private var now: Double { Date().timeIntervalSince1970 }
+
+    func pool(_ id: String) -> Pool? {
+        let t = now
+        return lock.withLock { pools[id].flatMap { t - $0.1 < seconds ? $0.0 : nil } }
+    }
+
+    func client(_ id: String) -> AppClient? {
+        let t = now
+        return lock.withLock { clients[id].flatMap { t - $0.1 < seconds ? $0.0 : nil } }
+    }
+
+    func store(_ pool: Pool) {
+        let t = now
+        lock.withLock { pools[pool.id] = (pool, t) }
+    }
+
+    func store(_ client: AppClient) {
+        let t = now
+        lock.withLock { clients[client.id] = (client, t) }
+    }
+
+    func forget(pool id: String) { lock.withLock { _ = pools.removeValue(forKey: id) } }
+    func forget(client id: String) { lock.withLock { _ = clients.removeValue(forKey: id) } }
+}

@@ -1,0 +1,137 @@
+import NodeRPC
+import Sharding
+import UserPool
+
+/// The front's view of the cluster: proposes commands and reads queries on the right shard.
+/// Pools, clients and group definitions live on shard 0; a user on shard 1 + jump hash of
+/// (pool id, canonical username) over the user shards.
+public struct PoolStore: Sendable {
+    let client: any ShardClient
+    let userShards: Int
+    let timeout: Duration
+    let cache: PoolCache
+
+    public init(client: any ShardClient, userShards: Int, timeout: Duration = .seconds(5), cacheSeconds: Double = 5) {
+        self.client = client
+        self.userShards = userShards
+        self.timeout = timeout
+        cache = PoolCache(seconds: cacheSeconds)
+    }
+
+    public static let metaShard: UInt32 = 0
+
+    public func userShard(pool: String, canonical: String) -> UInt32 {
+        UserPoolKeys.userShard(pool: pool, canonical: canonical, userShards: userShards)
+    }
+
+    public var allUserShards: [UInt32] { (1...UInt32(userShards)).map { $0 } }
+
+    /// Proposes `command`; a domain refusal in the reply is thrown as it is.
+    public func propose(_ shard: UInt32, _ command: UserPoolCommand) async throws(PoolError) -> UserPoolReply {
+        let reply: UserPoolReply
+        do {
+            let bytes = try await client.propose(
+                shard: shard, requestId: RequestID.make(), command: command.encoded, timeout: timeout)
+            reply = try UserPoolReply.decode(bytes)
+        } catch {
+            throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+        }
+        if case .error(let e) = reply { throw e }
+        return reply
+    }
+
+    public func query(_ shard: UInt32, _ q: UserPoolQuery) async throws(PoolError) -> UserPoolReply {
+        let reply: UserPoolReply
+        do {
+            reply = try UserPoolReply.decode(try await client.read(shard: shard, request: q.encoded, timeout: timeout))
+        } catch {
+            throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+        }
+        if case .error(let e) = reply { throw e }
+        return reply
+    }
+
+    // MARK: Pools and clients, through the cache
+
+    /// A pool, from this front's cache when it read or wrote it in the last few seconds.
+    public func pool(_ id: String) async throws(PoolError) -> Pool {
+        if let cached = cache.pool(id) { return cached }
+        guard case .pool(let p?) = try await query(Self.metaShard, .pool(id: id)) else {
+            throw PoolError(.resourceNotFound, "User pool \(id) does not exist.")
+        }
+        cache.store(p)
+        return p
+    }
+
+    /// A client by its id alone (public operations name only the client), cached likewise.
+    public func appClient(id: String) async throws(PoolError) -> AppClient {
+        if let cached = cache.client(id) { return cached }
+        guard case .client(let c?) = try await query(Self.metaShard, .clientById(id)) else {
+            throw PoolError(.resourceNotFound, "User pool client \(id) does not exist.")
+        }
+        cache.store(c)
+        return c
+    }
+
+    /// A client of `pool`.
+    public func appClient(pool: String, id: String) async throws(PoolError) -> AppClient {
+        let client = try await appClient(id: id)
+        guard client.poolId == pool else { throw PoolError(.resourceNotFound, "User pool client \(id) does not exist.") }
+        return client
+    }
+
+    /// Writes a pool or client command and keeps the cache in step with what was written.
+    public func proposeMeta(_ command: UserPoolCommand) async throws(PoolError) -> UserPoolReply {
+        switch command {
+        case .createPool(let p), .updatePool(let p): cache.forget(pool: p.id)
+        case .deletePool(let id): cache.forget(pool: id)
+        case .createClient(let c), .updateClient(let c): cache.forget(client: c.id)
+        case .deleteClient(_, let id): cache.forget(client: id)
+        default: break
+        }
+        let reply = try await propose(Self.metaShard, command)
+        switch reply {
+        case .pool(let p?): cache.store(p)
+        case .client(let c?): cache.store(c)
+        default: break
+        }
+        return reply
+    }
+
+    // MARK: Users
+
+    /// The user stored under `canonical`, or nil.
+    public func user(pool: String, canonical: String) async throws(PoolError) -> User? {
+        guard case .user(let u) = try await query(userShard(pool: pool, canonical: canonical), .user(poolId: pool, canonical: canonical))
+        else { throw PoolError(.internalError, "unexpected reply reading a user") }
+        return u
+    }
+
+    /// Writes a change to `user` (as the caller read it), checking that nobody changed it in
+    /// between; on a conflict, reads it again and applies `change` to the fresh record (up to
+    /// five times). Returns the saved user (without verifier).
+    public func modify(
+        _ user: User, in pool: Pool, _ change: (inout User) throws(PoolError) -> Void
+    ) async throws(PoolError) -> User {
+        let canonical = PoolRules.canonical(user.username, in: pool)
+        let shard = userShard(pool: pool.id, canonical: canonical)
+        var current = user
+        for _ in 0..<5 {
+            var next = current
+            try change(&next)
+            do throws(PoolError) {
+                let command = UserPoolCommand.updateUser(next, canonical: canonical, expectedVersion: current.version)
+                guard case .user(let saved?) = try await propose(shard, command) else {
+                    throw PoolError(.internalError, "unexpected reply writing a user")
+                }
+                return saved
+            } catch where error.code == .conflict {
+                guard let fresh = try await self.user(pool: pool.id, canonical: canonical) else {
+                    throw PoolError(.userNotFound, "User does not exist.")
+                }
+                current = fresh
+            }
+        }
+        throw PoolError(.internalError, "too many concurrent changes to user \(user.username)")
+    }
+}

@@ -1,0 +1,11 @@
+/// Cognito's password policy for a pool.
+public struct PasswordPolicy: Codable, Sendable, Equatable {
+    public var minimumLength = 8
+    public var requireUppercase = true
+    public var requireLowercase = true
+    public var requireNumbers = true
+    public var requireSymbols = true
+    public var temporaryPasswordValidityDays = 7
+
+    public init() {}
+}

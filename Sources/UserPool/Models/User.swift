@@ -1,0 +1,83 @@
+import AuthCrypto
+import CognitoModel
+
+/// A user of a pool, as its shard stores it.
+public struct User: Codable, Sendable, Equatable {
+    public var poolId: String
+    /// The username as stored and returned (lowercased in case-insensitive pools).
+    public var username: String
+    public var sub: String
+    public var attributes: [String: String]
+    public var status: UserStatusType
+    public var enabled: Bool
+    public var createdAt: Int64
+    public var modifiedAt: Int64
+    public var verifier: PasswordVerifier?
+    /// When a temporary password stops working (FORCE_CHANGE_PASSWORD).
+    public var temporaryPasswordExpiresAt: Int64?
+    public var failedAttempts: Int
+    public var lockedUntil: Int64?
+    public var lastFailureAt: Int64?
+    /// Milliseconds: tokens whose sign-in began at or before it are revoked (GlobalSignOut,
+    /// AdminUserGlobalSignOut, AdminDisableUser).
+    public var signedOutAt: Int64?
+    /// Bumped on every change; writes compare it to refuse lost updates.
+    public var version: Int
+    /// Names of the groups the user belongs to, sorted.
+    public var groups: [String]?
+    /// Refresh-token families (origin_jti) revoked with RevokeToken; most recent last.
+    public var revokedOrigins: [String]?
+
+    public init(
+        poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,
+        enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?,
+        failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, signedOutAt: Int64? = nil, version: Int,
+        groups: [String]? = nil
+    ) {
+        self.poolId = poolId
+        self.username = username
+        self.sub = sub
+        self.attributes = attributes
+        self.status = status
+        self.enabled = enabled
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+        self.verifier = verifier
+        self.temporaryPasswordExpiresAt = temporaryPasswordExpiresAt
+        self.failedAttempts = failedAttempts
+        self.lockedUntil = lockedUntil
+        self.lastFailureAt = lastFailureAt
+        self.signedOutAt = signedOutAt
+        self.version = version
+        self.groups = groups
+    }
+
+    /// The user's sign-in lockout state.
+    public var lockout: Lockout {
+        get { Lockout(failedAttempts: failedAttempts, lockedUntil: lockedUntil, lastFailureAt: lastFailureAt) }
+        set {
+            failedAttempts = newValue.failedAttempts
+            lockedUntil = newValue.lockedUntil
+            lastFailureAt = newValue.lastFailureAt
+        }
+    }
+
+    /// The user as replies carry it: without the password verifier.
+    public var withoutSecrets: User {
+        var u = self
+        u.verifier = nil
+        return u
+    }
+
+    /// Attributes with `sub`, as Cognito lists them.
+    public var allAttributes: [String: String] {
+        var a = attributes
+        a["sub"] = sub
+        return a
+    }
+}
+
+extension PasswordVerifier {
+    /// The fingerprint a sign-in attempt names (see `PasswordVerifierDigest`).
+    public var digest: [UInt8] { PasswordVerifierDigest.of(salt: salt, verifier: verifier) }
+}

@@ -1,0 +1,104 @@
+import CognitoModel
+
+/// App clients: what CreateUserPoolClient and UpdateUserPoolClient make of a request.
+public enum ClientRules {
+    /// The settings a create or update request carries (the two shapes share them).
+    public struct Settings: Sendable {
+        public var clientName: String?
+        public var refreshTokenValidity: Int?
+        public var accessTokenValidity: Int?
+        public var idTokenValidity: Int?
+        public var tokenValidityUnits: TokenValidityUnitsType?
+        public var readAttributes: [String]?
+        public var writeAttributes: [String]?
+        public var explicitAuthFlows: [ExplicitAuthFlowsType]?
+        public var preventUserExistenceErrors: PreventUserExistenceErrorTypes?
+        public var oauth: ClientOAuthSettings
+
+        public init(_ r: CreateUserPoolClientRequest) {
+            clientName = r.clientName
+            refreshTokenValidity = r.refreshTokenValidity
+            accessTokenValidity = r.accessTokenValidity
+            idTokenValidity = r.idTokenValidity
+            tokenValidityUnits = r.tokenValidityUnits
+            readAttributes = r.readAttributes
+            writeAttributes = r.writeAttributes
+            explicitAuthFlows = r.explicitAuthFlows
+            preventUserExistenceErrors = r.preventUserExistenceErrors
+            oauth = ClientOAuthSettings()
+            oauth.supportedIdentityProviders = r.supportedIdentityProviders
+            oauth.callbackURLs = r.callbackURLs
+            oauth.logoutURLs = r.logoutURLs
+            oauth.defaultRedirectURI = r.defaultRedirectURI
+            oauth.allowedOAuthFlows = r.allowedOAuthFlows
+            oauth.allowedOAuthScopes = r.allowedOAuthScopes
+            oauth.allowedOAuthFlowsUserPoolClient = r.allowedOAuthFlowsUserPoolClient
+            oauth.enableTokenRevocation = r.enableTokenRevocation
+            oauth.enablePropagateAdditionalUserContextData = r.enablePropagateAdditionalUserContextData
+            oauth.authSessionValidity = r.authSessionValidity
+            oauth.analyticsConfiguration = r.analyticsConfiguration
+        }
+
+        public init(_ r: UpdateUserPoolClientRequest) {
+            clientName = r.clientName
+            refreshTokenValidity = r.refreshTokenValidity
+            accessTokenValidity = r.accessTokenValidity
+            idTokenValidity = r.idTokenValidity
+            tokenValidityUnits = r.tokenValidityUnits
+            readAttributes = r.readAttributes
+            writeAttributes = r.writeAttributes
+            explicitAuthFlows = r.explicitAuthFlows
+            preventUserExistenceErrors = r.preventUserExistenceErrors
+            oauth = ClientOAuthSettings()
+            oauth.supportedIdentityProviders = r.supportedIdentityProviders
+            oauth.callbackURLs = r.callbackURLs
+            oauth.logoutURLs = r.logoutURLs
+            oauth.defaultRedirectURI = r.defaultRedirectURI
+            oauth.allowedOAuthFlows = r.allowedOAuthFlows
+            oauth.allowedOAuthScopes = r.allowedOAuthScopes
+            oauth.allowedOAuthFlowsUserPoolClient = r.allowedOAuthFlowsUserPoolClient
+            oauth.enableTokenRevocation = r.enableTokenRevocation
+            oauth.enablePropagateAdditionalUserContextData = r.enablePropagateAdditionalUserContextData
+            oauth.authSessionValidity = r.authSessionValidity
+            oauth.analyticsConfiguration = r.analyticsConfiguration
+        }
+    }
+
+    /// A new client, or an updated one: as in Cognito, an update sets every setting it does
+    /// not name back to its default (only the id, name and secret are kept). The defaults:
+    /// refresh tokens 30 days, PreventUserExistenceErrors LEGACY, every attribute readable
+    /// and writable.
+    public static func client(
+        _ settings: Settings, id: String, poolId: String, name: String, secret: String?, pool: Pool, createdAt: Int64,
+        now: Int64
+    ) throws(PoolError) -> AppClient {
+        for (key, attributes) in [("read", settings.readAttributes), ("write", settings.writeAttributes)] {
+            for a in attributes ?? [] {
+                let unknown = pool.attribute(a) == nil
+                let notWritable = key == "write" && AttributeRules.verificationAttributes.contains(a)
+                if unknown || notWritable {
+                    throw PoolError(.invalidParameter, "Invalid \(key) attributes specified while creating a client")
+                }
+            }
+        }
+        if settings.oauth.allowedOAuthFlowsUserPoolClient != true
+            && (!(settings.oauth.allowedOAuthFlows ?? []).isEmpty || !(settings.oauth.allowedOAuthScopes ?? []).isEmpty)
+        {
+            throw PoolError(.invalidParameter,
+                "AllowedOAuthFlows and AllowedOAuthScopes are allowed only if AllowedOAuthFlowsUserPoolClient is true.")
+        }
+        if let redirect = settings.oauth.defaultRedirectURI, !(settings.oauth.callbackURLs ?? []).contains(redirect) {
+            throw PoolError(.invalidParameter, "DefaultRedirectURI must be one of the CallbackURLs.")
+        }
+        let client = AppClient(
+            id: id, poolId: poolId, name: settings.clientName ?? name, secret: secret,
+            explicitAuthFlows: settings.explicitAuthFlows ?? [], readAttributes: settings.readAttributes,
+            writeAttributes: settings.writeAttributes,
+            preventUserExistenceErrors: settings.preventUserExistenceErrors ?? .legacy,
+            refreshTokenValidity: settings.refreshTokenValidity ?? 30, accessTokenValidity: settings.accessTokenValidity,
+            idTokenValidity: settings.idTokenValidity, tokenValidityUnits: settings.tokenValidityUnits, createdAt: createdAt,
+            modifiedAt: now, oauth: settings.oauth)
+        if let refusal = TokenRules.validate(client) { throw refusal }
+        return client
+    }
+}
