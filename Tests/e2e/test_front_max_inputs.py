@@ -10,7 +10,8 @@ from pycognito.aws_srp import AWSSRP
 
 from conftest import Front, NodeCluster
 
-CHAR = "\U0001F600"  # four bytes of UTF-8
+CHAR = "\U0001F600"  # four bytes of UTF-8, two UTF-16 units
+WIDE = "\u4e2d"  # three bytes of UTF-8, one UTF-16 unit
 UNBOUNDED = 4096  # strings the model leaves unbounded get this many characters
 
 
@@ -47,7 +48,7 @@ def fill(shape, overrides, depth=0):
 
 
 def call_everything(idp, model, overrides, skip=()):
-    """Calls every operation; returns those answered with a 5xx (or not at all)."""
+    """Calls every operation; returns those answered with a 5xx, as unknown, or not at all."""
     failures = []
     answered = {}
     for op in model.operation_names:
@@ -61,7 +62,8 @@ def call_everything(idp, model, overrides, skip=()):
             status = e.response["ResponseMetadata"]["HTTPStatusCode"]
             code = e.response["Error"]["Code"]
             answered[code] = answered.get(code, 0) + 1
-            if status >= 500:
+            if status >= 500 or code == "UnknownOperationException":
+                # A real operation is implemented or UnsupportedOperationException, never unknown.
                 failures.append((op, status, e.response["Error"]))
         except Exception as e:  # a dropped connection, a timeout
             failures.append((op, "no answer", repr(e)[:300]))
@@ -98,13 +100,21 @@ def test_every_operation_at_its_maximum_input_sizes_leaves_the_cluster_serving(t
         overrides = {"UserPoolId": pid, "ClientId": cid}
         destructive = {"DeleteUserPool", "DeleteUserPoolClient"}
         failures += call_everything(raw, model, overrides, skip=destructive)
-        # Pass 3: the same strings, but each request's other members valid-looking, for the
-        # operations that create users (the longest usernames and attribute values stored).
-        raw.sign_up(ClientId=cid, Username=CHAR * 128, Password="Passw0rd!" + CHAR * 100,
-                    UserAttributes=[{"Name": "name", "Value": CHAR * 2048}, {"Name": "preferred_username", "Value": CHAR * 2048}])
-        raw.admin_create_user(UserPoolId=pid, Username=CHAR * 127 + "x", MessageAction="SUPPRESS",
+        # Pass 3: the longest usernames and attribute values Cognito accepts, stored. Cognito
+        # counts lengths in UTF-16 units, so the most bytes per unit are a three-byte
+        # character's (a four-byte one counts two).
+        raw.sign_up(ClientId=cid, Username=WIDE * 128, Password="Passw0rd!" + CHAR * 100,
+                    UserAttributes=[{"Name": "name", "Value": WIDE * 2048}, {"Name": "preferred_username", "Value": WIDE * 2048}])
+        raw.admin_create_user(UserPoolId=pid, Username=WIDE * 127 + "x", MessageAction="SUPPRESS",
                               TemporaryPassword="Temp0rary!",
-                              UserAttributes=[{"Name": "email", "Value": CHAR * 2030 + "@example.com"}])
+                              UserAttributes=[{"Name": "email", "Value": WIDE * 2036 + "@example.com"}])
+        # One unit more is refused, in Cognito's words.
+        try:
+            raw.sign_up(ClientId=cid, Username=WIDE * 129, Password="Passw0rd!")
+            raise AssertionError("a 129-unit username was accepted")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InvalidParameterException"
+            assert e.response["Error"]["Message"].startswith("1 validation error detected: Value at 'username' failed")
         failures += call_everything(raw, model, overrides, skip=set(model.operation_names) - destructive)
         assert failures == [], failures
 

@@ -31,6 +31,7 @@ def pool(idp):
     cid = idp.create_user_pool_client(
         UserPoolId=pid, ClientName="app",
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED",
     )["UserPoolClient"]["ClientId"]
     return pid, cid
 
@@ -93,6 +94,15 @@ def test_unknown_user_looks_like_a_wrong_password(idp, pool):
              ["ChallengeParameters"]["SALT"] for _ in range(2)]
     assert salts[0] == salts[1] and len(salts[0]) >= 30
     with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "nobody-here", "PASSWORD": "Passw0rd!"})
+
+
+def test_a_client_created_without_prevent_user_existence_errors_is_legacy(idp, pool):
+    pid, _ = pool
+    legacy = idp.create_user_pool_client(UserPoolId=pid, ClientName="legacy", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+    cid = legacy["UserPoolClient"]["ClientId"]
+    assert legacy["UserPoolClient"]["PreventUserExistenceErrors"] == "LEGACY"
+    with pytest.raises(idp.exceptions.UserNotFoundException):
         idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "nobody-here", "PASSWORD": "Passw0rd!"})
 
 
