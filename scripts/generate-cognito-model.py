@@ -15,6 +15,7 @@ import keyword
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -568,6 +569,8 @@ def main():
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "w") as f:
             f.write(text)
+    # The project's layout (.swift-format), so the output passes `swift format lint` as written.
+    subprocess.run(["swift", "format", "format", "-i", "-r", OUT], check=True, cwd=ROOT)
     with open(os.path.join(OUT, "MODEL_VERSION"), "w") as f:
         f.write(f"{os.path.basename(os.path.dirname(path))} from {os.path.relpath(path, ROOT)}\n")
     print(f"wrote {len(gen.files)} files to {os.path.relpath(OUT, ROOT)} from {path}")

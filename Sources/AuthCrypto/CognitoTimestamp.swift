@@ -37,7 +37,9 @@ public enum CognitoTimestamp {
         let (y, m, d) = civilFromDays(days)
         let weekday = Int((days % 7 + 11) % 7)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(weekdays[weekday]) \(months[m - 1]) \(d) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) UTC \(y)"
+        return
+            "\(weekdays[weekday]) \(months[m - 1]) \(d) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) "
+            + "UTC \(y)"
     }
 
     static func isLeap(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }

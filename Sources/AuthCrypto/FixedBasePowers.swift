@@ -25,7 +25,9 @@ final class FixedBasePowers: @unchecked Sendable {
         byteLength = N.byteCount
         words = (byteLength + 7) / 8
         table = .allocate(capacity: Self.windows * Self.digits * words)
-        guard let ctx = BN_CTX_new(), let base = BN_new(), let entry = BN_new() else { fatalError("libcrypto: out of memory") }
+        guard let ctx = BN_CTX_new(), let base = BN_new(), let entry = BN_new() else {
+            fatalError("libcrypto: out of memory")
+        }
         defer {
             BN_CTX_free(ctx)
             BN_free(base)
@@ -51,7 +53,9 @@ final class FixedBasePowers: @unchecked Sendable {
 
     private func store(_ bn: OpaquePointer, window: Int, digit: Int) {
         let slot = table + (window * Self.digits + digit) * words
-        let written = slot.withMemoryRebound(to: UInt8.self, capacity: words * 8) { BN_bn2lebinpad(bn, $0, Int32(words * 8)) }
+        let written = slot.withMemoryRebound(to: UInt8.self, capacity: words * 8) {
+            BN_bn2lebinpad(bn, $0, Int32(words * 8))
+        }
         check(written == Int32(words * 8) ? 1 : 0)
     }
 
@@ -74,7 +78,9 @@ final class FixedBasePowers: @unchecked Sendable {
             let digit = UInt64(i % 2 == 0 ? byte & 0x0F : byte >> 4)
             select(window: i, digit: digit, into: scratch)
             let target = i == 0 ? result : entry
-            let loaded = scratch.withMemoryRebound(to: UInt8.self, capacity: words * 8) { BN_lebin2bn($0, Int32(words * 8), target) }
+            let loaded = scratch.withMemoryRebound(to: UInt8.self, capacity: words * 8) {
+                BN_lebin2bn($0, Int32(words * 8), target)
+            }
             guard loaded != nil else { return false }
             if i > 0, BN_mod_mul_montgomery(result, result, entry, mont, ctx) != 1 { return false }
         }

@@ -86,7 +86,8 @@ public struct MasterKeys: Sendable, Equatable {
     public func sealer(purpose: String) -> Sealer {
         func derive(_ key: Key) -> Sealer.Key {
             let bytes = HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: SymmetricKey(data: key.bytes), info: Array("cognate \(purpose)".utf8), outputByteCount: 32
+                inputKeyMaterial: SymmetricKey(data: key.bytes), info: Array("cognate \(purpose)".utf8),
+                outputByteCount: 32
             ).withUnsafeBytes { Array($0) }
             return Sealer.Key(id: key.id, bytes: bytes)
         }
@@ -98,7 +99,8 @@ public struct MasterKeys: Sendable, Equatable {
     /// not change when keys do, or the change would tell unknown users from real ones.
     public func secret(purpose: String) -> [UInt8] {
         HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: keys[0].bytes), info: Array("cognate \(purpose)".utf8), outputByteCount: 32
+            inputKeyMaterial: SymmetricKey(data: keys[0].bytes), info: Array("cognate \(purpose)".utf8),
+            outputByteCount: 32
         ).withUnsafeBytes { Array($0) }
     }
 }

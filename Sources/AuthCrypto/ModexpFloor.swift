@@ -46,7 +46,9 @@ public final class RSASignFloor {
 
     /// `privateKeyDER`: a PKCS#1 or PKCS#8 RSA private key, e.g. `JWTSigner.privateKeyDER`.
     public init(privateKeyDER: [UInt8], messageLength: Int = 900) {
-        guard let key = LibcryptoRSAKey(privateKeyDER: privateKeyDER) else { fatalError("libcrypto: cannot load the RSA key") }
+        guard let key = LibcryptoRSAKey(privateKeyDER: privateKeyDER) else {
+            fatalError("libcrypto: cannot load the RSA key")
+        }
         self.key = key
         message = [UInt8](repeating: 0x61, count: messageLength)
     }
@@ -83,7 +85,9 @@ public final class LibcryptoRSAKey: @unchecked Sendable {
         var signature = [UInt8](repeating: 0, count: 512)
         var length = signature.count
         let ok = signature.withUnsafeMutableBufferPointer { sig in
-            message.withUnsafeBufferPointer { msg in EVP_DigestSign(context, sig.baseAddress, &length, msg.baseAddress, msg.count) }
+            message.withUnsafeBufferPointer { msg in
+                EVP_DigestSign(context, sig.baseAddress, &length, msg.baseAddress, msg.count)
+            }
         }
         guard ok == 1 else { return nil }
         return Array(signature.prefix(length))

@@ -21,11 +21,15 @@ public final class SRPClient {
     /// (a load generator reusing this object) skips that exponentiation.
     private var remembered: (user: String, salt: String, x: BigNum, kgx: BigNum)?
 
-    public init(poolName: String, password: String, group: SRPGroup = .cognito, using rng: inout some RandomNumberGenerator) {
+    public init(
+        poolName: String, password: String, group: SRPGroup = .cognito, using rng: inout some RandomNumberGenerator
+    ) {
         self.poolName = poolName
         self.password = password
         self.group = group
-        guard let ctx = BN_CTX_new(), let a = BN_new(), let bigA = BN_new() else { fatalError("libcrypto: out of memory") }
+        guard let ctx = BN_CTX_new(), let a = BN_new(), let bigA = BN_new() else {
+            fatalError("libcrypto: out of memory")
+        }
         defer { BN_free(bigA) }
         self.ctx = ctx
         self.a = a
@@ -54,7 +58,9 @@ public final class SRPClient {
         if let r = remembered, r.user == userIdForSrp, r.salt == saltHex {
             (x, kgx) = (r.x, r.kgx)
         } else {
-            x = BigNum(bytes: SRPWorkspace.x(salt: saltBytes, poolName: poolName, userIdForSrp: userIdForSrp, password: password))
+            x = BigNum(
+                bytes: SRPWorkspace.x(
+                    salt: saltBytes, poolName: poolName, userIdForSrp: userIdForSrp, password: password))
             kgx = BigNum()
             BN_mod_exp_mont_word(kgx.bn, group.generator, x.bn, group.N.bn, ctx, group.mont)
             BN_mod_mul(kgx.bn, group.k.bn, kgx.bn, group.N.bn, ctx)
@@ -81,7 +87,8 @@ public final class SRPClient {
         let key = try passwordKey(userIdForSrp: userIdForSrp, BHex: BHex, saltHex: saltHex)
         return Base64.encode(
             SRPWorkspace.claimSignature(
-                key: key, poolName: poolName, userIdForSrp: userIdForSrp, secretBlock: secretBlock, timestamp: timestamp))
+                key: key, poolName: poolName, userIdForSrp: userIdForSrp, secretBlock: secretBlock, timestamp: timestamp
+            ))
     }
 
     private func validated(_ hex: String) throws(AuthCryptoError) -> String {

@@ -1,10 +1,10 @@
-import Sharding
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NodeRPC
 import Prometheus
+import Sharding
 
 /// The node's admin HTTP endpoint: `GET /status` (JSON) and `GET /metrics` (Prometheus).
 /// Read-only and unauthenticated (it tells nothing secret), so it is bounded like every
@@ -82,7 +82,9 @@ public final class AdminServer: Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: type)
             headers.add(name: "Content-Length", value: "\(body.count)")
-            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
+            channel.write(
+                HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)),
+                promise: nil)
             var buffer = channel.allocator.buffer(capacity: body.count)
             buffer.writeBytes(body)
             channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)

@@ -1,5 +1,5 @@
-import Sharding
 import NodeRPC
+import Sharding
 import Storage
 
 /// The layout version of a node's data directory, so a node never reads data laid out by
@@ -22,18 +22,20 @@ enum DataFormat {
             var r = BinaryReader(stored)
             let format = try r.u64()
             guard format == current else {
-                throw Mismatch(description:
-                    "\(directory) holds data in format \(format); this build reads format \(current). "
-                    + "Start this node with a new data directory (or the build that wrote it)")
+                throw Mismatch(
+                    description:
+                        "\(directory) holds data in format \(format); this build reads format \(current). "
+                        + "Start this node with a new data directory (or the build that wrote it)")
             }
             return
         }
         let meta = try env.openTable("raft_meta")
         let hasData = try env.read { txn in try txn.count(meta) > 0 }
         guard !hasData else {
-            throw Mismatch(description:
-                "\(directory) holds data written by an earlier Cognate build (format 1); this build reads format "
-                + "\(current). Start this node with a new data directory")
+            throw Mismatch(
+                description:
+                    "\(directory) holds data written by an earlier Cognate build (format 1); this build reads format "
+                    + "\(current). Start this node with a new data directory")
         }
         var w = BinaryWriter()
         w.u64(current)

@@ -76,7 +76,9 @@ public struct KVStateMachine: ReplicatedStateMachine {
     /// Where `key` is stored on `shard`.
     static func storageKey(_ shard: UInt32, _ key: [UInt8]) -> [UInt8] { ShardKeys.key(shard, [0] + key) }
 
-    public func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
+    public func apply(
+        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+    )
         throws -> Applied
     {
         guard let cmd = try? Command(decoding: command) else { return Applied(reply: Reply.malformed.encoded) }
@@ -96,7 +98,9 @@ public struct KVStateMachine: ReplicatedStateMachine {
     public func rejection(of error: any Error, command: [UInt8]) -> [UInt8] { Reply.rejected.encoded }
 
     /// Read requests: 1 ‖ count ‖ keys → count ‖ (present ‖ value)*; 2 → checksum (u64, count u64).
-    public func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {
+    public func read(
+        request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables
+    ) throws -> [UInt8] {
         var r = BinaryReader(request)
         var w = BinaryWriter()
         switch try r.u8() {

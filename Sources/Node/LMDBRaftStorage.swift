@@ -1,6 +1,6 @@
-import Sharding
 import NodeRPC
 import Raft
+import Sharding
 import Storage
 
 /// Tags of a shard's records in the meta table.
@@ -44,12 +44,15 @@ final class LMDBRaftStorage: RaftStorage {
         self.shard = shard
         self.env = env
         self.tables = tables
-        let (hardBytes, metaBytes, confBytes, lastBytes) = try env.read { (txn) throws -> ([UInt8]?, [UInt8]?, [UInt8]?, [UInt8]?) in
+        let (hardBytes, metaBytes, confBytes, lastBytes) = try env.read {
+            (txn) throws -> ([UInt8]?, [UInt8]?, [UInt8]?, [UInt8]?) in
             (
                 try txn.get(Self.metaKey(shard, .hardState), in: tables.meta),
                 try txn.get(Self.metaKey(shard, .snapshot), in: tables.meta),
                 try txn.get(Self.metaKey(shard, .confState), in: tables.meta),
-                try txn.entries(tables.log, from: Self.logKey(shard, 0), to: Self.logKey(shard, .max), reverse: true, limit: 1).first?.value
+                try txn.entries(
+                    tables.log, from: Self.logKey(shard, 0), to: Self.logKey(shard, .max), reverse: true, limit: 1
+                ).first?.value
             )
         }
         func parse<T>(_ bytes: [UInt8]?, _ body: (inout BinaryReader) throws -> T) throws -> T? {
@@ -73,7 +76,9 @@ final class LMDBRaftStorage: RaftStorage {
             self.snapshotMeta = meta
             self.conf = meta.confState
             try env.write { txn in
-                try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(HardState(term: 1, vote: 0, commit: 1), into: &$0) }
+                try Self.writeMeta(txn, tables, shard, .hardState) {
+                    RaftCodec.write(HardState(term: 1, vote: 0, commit: 1), into: &$0)
+                }
                 try Self.writeMeta(txn, tables, shard, .snapshot) { RaftCodec.write(meta, into: &$0) }
                 try Self.writeMeta(txn, tables, shard, .confState) { RaftCodec.write(meta.confState, into: &$0) }
                 try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(1) }
@@ -121,7 +126,9 @@ final class LMDBRaftStorage: RaftStorage {
         if let s0 = staged.first?.index, index >= s0 { return staged[Int(index - s0)].term }
         do {
             return try env.read { txn in
-                guard let b = try txn.get(Self.logKey(shard, index), in: tables.log) else { throw RaftStorageError.unavailable }
+                guard let b = try txn.get(Self.logKey(shard, index), in: tables.log) else {
+                    throw RaftStorageError.unavailable
+                }
                 var r = BinaryReader(b)
                 return try r.u64()
             }
@@ -140,7 +147,8 @@ final class LMDBRaftStorage: RaftStorage {
             do {
                 out = try env.read { txn in
                     var part: [Entry] = []
-                    try txn.scan(tables.log, from: Self.logKey(shard, lo), to: Self.logKey(shard, min(hi, s0))) { _, value in
+                    try txn.scan(tables.log, from: Self.logKey(shard, lo), to: Self.logKey(shard, min(hi, s0))) {
+                        _, value in
                         bytes += value.count
                         if !part.isEmpty && bytes > maxBytes { return false }
                         part.append(try RaftCodec.decodeEntry(Array(value)))

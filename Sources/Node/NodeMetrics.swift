@@ -1,8 +1,8 @@
-import Sharding
-import NodeRPC
 import Foundation
 import Metrics
 import NIOConcurrencyHelpers
+import NodeRPC
+import Sharding
 
 /// The node's metrics, exported at `GET /metrics` by the Prometheus registry the process
 /// bootstraps swift-metrics with.

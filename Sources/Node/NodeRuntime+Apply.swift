@@ -16,7 +16,9 @@ extension NodeRuntime {
     /// The reply already given to `requestId` on `shard`, if it was applied.
     func priorReply(shard: UInt32, requestId: [UInt8], command: [UInt8]) throws -> [UInt8]? {
         try env.read { txn in
-            guard let retained = try RequestTable.retained(txn, tables, shard: shard, requestId: requestId) else { return nil }
+            guard let retained = try RequestTable.retained(txn, tables, shard: shard, requestId: requestId) else {
+                return nil
+            }
             return try retryReply(retained, command: command, shard: shard, txn: txn)
         }
     }
@@ -55,7 +57,8 @@ extension NodeRuntime {
             logger.warning("shard \(shard): entry \(entry.index) could not apply and was rejected: \(error)")
             outcome = Applied(reply: stateMachine.rejection(of: error, command: command))
         }
-        try RequestTable.remember(txn, tables, shard: shard, index: entry.index, requestId: requestId, retained: outcome.retained)
+        try RequestTable.remember(
+            txn, tables, shard: shard, index: entry.index, requestId: requestId, retained: outcome.retained)
         return AppliedEntry(shard: shard, index: entry.index, requestId: requestId, reply: outcome.reply)
     }
 }

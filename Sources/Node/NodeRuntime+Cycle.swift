@@ -114,7 +114,9 @@ extension NodeRuntime {
                 for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
                     applied.append(try apply(txn, shard: r.shard, entry: e))
                 }
-                if let last = rd.committedEntries.last { try r.storage.recordApplied(txn, index: last.index, conf: nil) }
+                if let last = rd.committedEntries.last {
+                    try r.storage.recordApplied(txn, index: last.index, conf: nil)
+                }
             }
             // The entries are committed and their replies computed: answer before the
             // flush. A crash before it redoes the apply from the log, with the same
@@ -158,14 +160,18 @@ extension NodeRuntime {
                 if waiter.requestId == a.requestId {
                     waiter.reply(.ok(a.reply))
                 } else {
-                    waiter.reply(.unavailable(
-                        "shard \(r.shard): another leader's entry took index \(a.index); retry with the same request id"))
+                    waiter.reply(
+                        .unavailable(
+                            "shard \(r.shard): another leader's entry took index \(a.index); retry with the same "
+                                + "request id"
+                        ))
                 }
             }
             // Entries of other kinds (no-ops) can also take a waiter's index.
             for e in rd.committedEntries where r.proposals[e.index] != nil {
-                r.proposals.removeValue(forKey: e.index)?.reply(.unavailable(
-                    "shard \(r.shard): index \(e.index) went to another entry; retry with the same request id"))
+                r.proposals.removeValue(forKey: e.index)?.reply(
+                    .unavailable(
+                        "shard \(r.shard): index \(e.index) went to another entry; retry with the same request id"))
             }
         }
     }
@@ -192,7 +198,9 @@ extension NodeRuntime {
     func writePending(_ txn: borrowing WriteTransaction) throws {
         for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
         for r in replicas.values where !r.deferred.isEmpty {
-            for e in r.deferred where e.kind == .normal && e.data.count >= 16 { _ = try apply(txn, shard: r.shard, entry: e) }
+            for e in r.deferred where e.kind == .normal && e.data.count >= 16 {
+                _ = try apply(txn, shard: r.shard, entry: e)
+            }
             try r.storage.recordApplied(txn, index: r.deferred.last!.index, conf: nil)
         }
     }

@@ -41,7 +41,8 @@ extension NodeRuntime {
 
     func serveRead(shard: UInt32, request: [UInt8]) -> ClientResponse.Body {
         do {
-            return .ok(try env.read { txn in try stateMachine.read(request: request, shard: shard, txn: txn, tables: tables) })
+            return .ok(
+                try env.read { txn in try stateMachine.read(request: request, shard: shard, txn: txn, tables: tables) })
         } catch {
             return .invalid("read failed: \(error)")
         }

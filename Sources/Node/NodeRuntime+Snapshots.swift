@@ -7,7 +7,9 @@ import Storage
 extension NodeRuntime {
     /// The shard's state machine as of its applied index, with that index's metadata, read in
     /// one transaction so the two agree.
-    static func makeSnapshot(_ env: Environment, _ tables: NodeTables, _ storage: LMDBRaftStorage) throws
+    static func makeSnapshot(
+        _ env: Environment, _ tables: NodeTables, _ storage: LMDBRaftStorage
+    ) throws
         -> (SnapshotMetadata, [UInt8])
     {
         let shard = storage.shard

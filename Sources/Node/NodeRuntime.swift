@@ -231,7 +231,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         if let refusal = stateMachine.admit(command: command) { return reply(.invalid(refusal)) }
         // A retry of a request already applied gets its answer without a new entry.
         do {
-            if let prior = try priorReply(shard: shard, requestId: requestId, command: command) { return reply(.ok(prior)) }
+            if let prior = try priorReply(shard: shard, requestId: requestId, command: command) {
+                return reply(.ok(prior))
+            }
         } catch {
             return fail("reading the request table", error)
         }

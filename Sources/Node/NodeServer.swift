@@ -29,7 +29,8 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         self.logger = logger
         let tls = try ClusterTLS.load(config, node: nodeId)
         if tls.isPlaintext {
-            logger.warning("\(ClusterTLS.plaintextVariable) is set: no TLS and no peer authentication (benchmarks only)")
+            logger.warning(
+                "\(ClusterTLS.plaintextVariable) is set: no TLS and no peer authentication (benchmarks only)")
         }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runtime = try NodeRuntime(
@@ -82,9 +83,10 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         runtime.start(on: group.next())
         try await transport.bind(try HostPort(entry.peer))
         _ = try await admin.bind(try HostPort(entry.admin), group: group)
-        logger.info(
-            "node \(runtime.nodeId) serving peers and clients (mutual TLS) on \(entry.peer), admin on \(entry.admin), data in \(entry.data)"
-        )
+        let serving =
+            "node \(runtime.nodeId) serving peers and clients (mutual TLS) on \(entry.peer), admin on "
+            + "\(entry.admin), data in \(entry.data)"
+        logger.info("\(serving)")
     }
 
     /// Calls `action` with the reason once storage has failed and the runtime stopped (at

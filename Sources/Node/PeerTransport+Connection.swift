@@ -1,8 +1,8 @@
-import Sharding
 import Logging
 import NIOCore
 import NodeRPC
 import Raft
+import Sharding
 
 extension PeerTransport {
     /// Reassembles snapshot chunks per shard on one connection, within its share of the
@@ -61,7 +61,8 @@ extension PeerTransport {
                     IdleStateHandler(readTimeout: isNode ? limits.nodeIdleTimeout : limits.clientIdleTimeout),
                     position: .before(self))
                 try ops.addHandler(
-                    ByteToMessageHandler(FrameDecoder(maxSize: isNode ? limits.nodeFrameBytes : limits.clientFrameBytes)),
+                    ByteToMessageHandler(
+                        FrameDecoder(maxSize: isNode ? limits.nodeFrameBytes : limits.clientFrameBytes)),
                     position: .before(self))
             } catch {
                 context.close(promise: nil)
@@ -81,7 +82,8 @@ extension PeerTransport {
             do {
                 try route(frame, context: context)
             } catch {
-                transport.logger.error("closing the connection from \(who(context)): refused \(frame.kind) frame: \(error)")
+                transport.logger.error(
+                    "closing the connection from \(who(context)): refused \(frame.kind) frame: \(error)")
                 context.close(promise: nil)
             }
         }
@@ -94,7 +96,8 @@ extension PeerTransport {
         /// The node at the other end, or a refusal for anything that is not one.
         private func node() throws -> UInt64 {
             guard case .node(let id) = identity else {
-                throw FrameError(description: "\(identity.map { "\($0)" } ?? "an unidentified peer") may send client requests only")
+                throw FrameError(
+                    description: "\(identity.map { "\($0)" } ?? "an unidentified peer") may send client requests only")
             }
             return id
         }

@@ -1,10 +1,10 @@
-import Sharding
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NodeRPC
 import Raft
+import Sharding
 
 /// Mutual TLS between nodes and from clients, on the node's peer address.
 ///
@@ -181,7 +181,8 @@ public final class PeerTransport: @unchecked Sendable {
     func send(to peer: UInt64, _ frame: Frame, done: (@Sendable (Bool) -> Void)? = nil) -> Bool {
         let size = frame.payload.count + 6
         let channel = lock.withLock { () -> Channel? in
-            guard let link = links[peer], let channel = link.channel, link.pendingBytes + size <= limits.pendingBytesPerPeer
+            guard let link = links[peer], let channel = link.channel,
+                link.pendingBytes + size <= limits.pendingBytesPerPeer
             else { return nil }
             link.pendingBytes += size
             return channel

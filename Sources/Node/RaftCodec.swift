@@ -1,6 +1,6 @@
-import Sharding
 import NodeRPC
 import Raft
+import Sharding
 
 /// Binary forms of the Raft types, for the wire and for LMDB.
 enum RaftCodec {

@@ -1,6 +1,6 @@
-import Sharding
 import NodeRPC
 import Raft
+import Sharding
 
 /// Raft messages in a `.raft` frame: count(u32) ‖ (shard(u32) ‖ message)*.
 enum RaftBatch {

@@ -1,7 +1,7 @@
-import Sharding
-import NodeRPC
 import Foundation
+import NodeRPC
 import Raft
+import Sharding
 
 #if canImport(Glibc)
 import Glibc
@@ -57,7 +57,9 @@ final class RaftWAL {
             while at < capacity {
                 let n = min(chunk.count, capacity - at)
                 let wrote = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(at)) }
-                guard wrote == n else { throw Failure(description: "cannot pre-allocate \(path): \(String(cString: strerror(errno)))") }
+                guard wrote == n else {
+                    throw Failure(description: "cannot pre-allocate \(path): \(String(cString: strerror(errno)))")
+                }
                 at += n
             }
             guard fsync(fd) == 0 else { throw Failure(description: "fsync \(path) failed") }
@@ -139,8 +141,12 @@ final class RaftWAL {
     private func write(_ bytes: [UInt8], at position: Int) throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done)) }
-            guard n > 0 else { throw Failure(description: "write to \(path) failed: \(String(cString: strerror(errno)))") }
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done))
+            }
+            guard n > 0 else {
+                throw Failure(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
+            }
             done += n
         }
     }
@@ -165,7 +171,8 @@ final class RaftWAL {
         func header(at p: Int) -> (epoch: UInt64, sequence: UInt64, payload: [UInt8])? {
             guard p + Self.headerSize <= size else { return nil }
             var r = BinaryReader(Array(data[p..<(p + Self.headerSize)]))
-            guard let magic = try? r.u32(), magic == Self.magic, let e = try? r.u64(), let s = try? r.u64(), let len = try? r.u32(),
+            guard let magic = try? r.u32(), magic == Self.magic, let e = try? r.u64(), let s = try? r.u64(),
+                let len = try? r.u32(),
                 let sum = try? r.u64(), p + Self.headerSize + Int(len) <= size
             else { return nil }
             let payload = Array(data[(p + Self.headerSize)..<(p + Self.headerSize + Int(len))])
@@ -183,7 +190,9 @@ final class RaftWAL {
         var position = Self.headerSize
         var expected: UInt64 = 1
         var records: [[ShardRecord]] = []
-        while let h = header(at: position), h.epoch == epoch, h.sequence == expected, let decoded = try? Self.decode(h.payload) {
+        while let h = header(at: position), h.epoch == epoch, h.sequence == expected,
+            let decoded = try? Self.decode(h.payload)
+        {
             records.append(decoded)
             position += Self.headerSize + h.payload.count
             expected += 1

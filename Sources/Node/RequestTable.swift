@@ -50,7 +50,8 @@ enum RequestTable {
             let at = key.dropFirst(4).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             let id = Array(value)
             let tooMany = at + bounds.maxEntries < index
-            let tooOld = now > bounds.maxAgeMilliseconds && RequestID.milliseconds(of: id) < now - bounds.maxAgeMilliseconds
+            let tooOld =
+                now > bounds.maxAgeMilliseconds && RequestID.milliseconds(of: id) < now - bounds.maxAgeMilliseconds
             guard tooMany || tooOld else { return false }
             expired.append((Array(key), id))
             return expired.count < bounds.prunePerApply

@@ -1,6 +1,6 @@
-import Sharding
 import NodeRPC
 import Raft
+import Sharding
 
 /// One shard's replica on this node: the Raft core, its log storage, and the clients
 /// waiting on it. Touched only by the runtime thread.
@@ -25,7 +25,8 @@ final class ShardReplica {
     var wasLeader = false
     var lastLeader: UInt64 = 0
 
-    init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage, preferredLeader: UInt64) {
+    init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage, preferredLeader: UInt64)
+    {
         self.shard = shard
         self.raft = raft
         self.storage = storage

@@ -55,7 +55,9 @@ public struct BinaryReader {
         return Array(try take(n))
     }
 
-    public mutating func string() throws(Truncated) -> String { String(decoding: try blob(max: 1 << 20), as: UTF8.self) }
+    public mutating func string() throws(Truncated) -> String {
+        String(decoding: try blob(max: 1 << 20), as: UTF8.self)
+    }
     public mutating func rest() -> [UInt8] { Array(bytes[offset...]).also { offset = bytes.count } }
 }
 

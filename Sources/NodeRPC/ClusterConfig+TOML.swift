@@ -30,7 +30,9 @@ extension ClusterConfig {
             if let v = tls.front_key { lines.append("front_key = \(q(v))") }
         }
         for n in nodes {
-            lines += ["", "[[nodes]]", "id = \(n.id)", "peer = \(q(n.peer))", "admin = \(q(n.admin))", "data = \(q(n.data))"]
+            lines += [
+                "", "[[nodes]]", "id = \(n.id)", "peer = \(q(n.peer))", "admin = \(q(n.admin))", "data = \(q(n.data))",
+            ]
             if let c = n.cert { lines.append("cert = \(q(c))") }
             if let k = n.key { lines.append("key = \(q(k))") }
         }

@@ -143,7 +143,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         guard nodes.allSatisfy({ $0.id > 0 }) else { throw fail("node ids must be positive") }
         guard Set(nodes.map(\.peer)).count == nodes.count else { throw fail("peer addresses must be unique") }
         guard (1...1024).contains(shards) else { throw fail("shards must be 1...1024") }
-        guard (1...nodes.count).contains(replication) else { throw fail("replication must be 1...\(nodes.count) (the node count)") }
+        guard (1...nodes.count).contains(replication) else {
+            throw fail("replication must be 1...\(nodes.count) (the node count)")
+        }
         for n in nodes {
             _ = try HostPort(n.peer, field: "peer of node \(n.id)")
             _ = try HostPort(n.admin, field: "admin of node \(n.id)")
@@ -156,7 +158,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
                 "no [tls] table: cluster traffic is always mutually authenticated TLS. Add `[tls] dir = \"…\"` and "
                     + "create the certificates with `cognate certs create --config FILE`")
         }
-        let named = tls.ca != nil && tls.front_cert != nil && tls.front_key != nil
+        let named =
+            tls.ca != nil && tls.front_cert != nil && tls.front_key != nil
             && nodes.allSatisfy { $0.cert != nil && $0.key != nil }
         guard tls.dir != nil || named else {
             throw fail("[tls] needs `dir`, or `ca`, `front_cert`, `front_key` and every node's `cert` and `key`")
@@ -187,43 +190,43 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 extension ClusterConfig {
     /// `Cluster/local.toml` as built into the binary (a test keeps the two the same).
     public static let embeddedLocal = """
-# The embedded default: three storage nodes and a front on 127.0.0.1.
-# Data directories are relative to the working directory (`cognate cluster up --data` moves them).
-name = "local"
-region = "us-east-1"
-shards = 3              # user shards 1...3; shard 0 (meta) is on every node
-replication = 3
-tick_ms = 50            # election after 10–20 ticks without a leader, heartbeats every tick
-election_ticks = 10
-heartbeat_ticks = 1
-snapshot_threshold = 10000
-front = "127.0.0.1:9229"
-public_url = "http://127.0.0.1:9229"
-admin_keys = ["cognate:cognate-local-secret"]
-# Seals pool signing keys, challenges and refresh tokens; `cluster up` creates it (0600).
-master_key_file = ".cognate/master.key"
+        # The embedded default: three storage nodes and a front on 127.0.0.1.
+        # Data directories are relative to the working directory (`cognate cluster up --data` moves them).
+        name = "local"
+        region = "us-east-1"
+        shards = 3              # user shards 1...3; shard 0 (meta) is on every node
+        replication = 3
+        tick_ms = 50            # election after 10–20 ticks without a leader, heartbeats every tick
+        election_ticks = 10
+        heartbeat_ticks = 1
+        snapshot_threshold = 10000
+        front = "127.0.0.1:9229"
+        public_url = "http://127.0.0.1:9229"
+        admin_keys = ["cognate:cognate-local-secret"]
+        # Seals pool signing keys, challenges and refresh tokens; `cluster up` creates it (0600).
+        master_key_file = ".cognate/master.key"
 
-# Mutual TLS between every cluster process; `cluster up` creates the CA and certificates.
-[tls]
-dir = ".cognate/tls"
+        # Mutual TLS between every cluster process; `cluster up` creates the CA and certificates.
+        [tls]
+        dir = ".cognate/tls"
 
-[[nodes]]
-id = 1
-peer = "127.0.0.1:7101"
-admin = "127.0.0.1:7201"
-data = ".cognate/node1"
+        [[nodes]]
+        id = 1
+        peer = "127.0.0.1:7101"
+        admin = "127.0.0.1:7201"
+        data = ".cognate/node1"
 
-[[nodes]]
-id = 2
-peer = "127.0.0.1:7102"
-admin = "127.0.0.1:7202"
-data = ".cognate/node2"
+        [[nodes]]
+        id = 2
+        peer = "127.0.0.1:7102"
+        admin = "127.0.0.1:7202"
+        data = ".cognate/node2"
 
-[[nodes]]
-id = 3
-peer = "127.0.0.1:7103"
-admin = "127.0.0.1:7203"
-data = ".cognate/node3"
+        [[nodes]]
+        id = 3
+        peer = "127.0.0.1:7103"
+        admin = "127.0.0.1:7203"
+        data = ".cognate/node3"
 
-"""
+        """
 }

@@ -104,8 +104,11 @@ public struct ClusterTLS: Sendable {
     init(identity expected: ClusterIdentity, ca: String, certificate: String, key: String) throws {
         func read(_ path: String, _ what: String) throws -> [UInt8] {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw Failure(description:
-                    "cannot read \(what) \(path): create the cluster's certificates with `cognate certs create --config FILE`")
+                throw Failure(
+                    description:
+                        "cannot read \(what) \(path): create the cluster's certificates with `cognate certs create "
+                        + "--config FILE`"
+                )
             }
             return Array(data)
         }
@@ -113,7 +116,8 @@ public struct ClusterTLS: Sendable {
         let chain = try NIOSSLCertificate.fromPEMBytes(read(certificate, "the certificate"))
         let privateKey = try NIOSSLPrivateKey(bytes: read(key, "the private key"), format: .pem)
         guard let own = chain.first, let identity = ClusterIdentity(certificate: own) else {
-            throw Failure(description: "\(certificate) names no cluster identity (cognate://node/<id> or cognate://front/<name>)")
+            throw Failure(
+                description: "\(certificate) names no cluster identity (cognate://node/<id> or cognate://front/<name>)")
         }
         let matches: Bool
         switch (identity, expected) {
@@ -121,7 +125,9 @@ public struct ClusterTLS: Sendable {
         case (.front, .front): matches = true
         default: matches = false
         }
-        guard matches else { throw Failure(description: "\(certificate) is the certificate of \(identity), not of \(expected)") }
+        guard matches else {
+            throw Failure(description: "\(certificate) is the certificate of \(identity), not of \(expected)")
+        }
         self.identity = identity
         var server = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
@@ -151,7 +157,9 @@ public struct ClusterTLS: Sendable {
 
     /// Adds the TLS handler and the identity check to a dialed connection: the peer must be
     /// `expected`.
-    public func secureDialed(_ channel: Channel, expecting expected: ClusterIdentity, handshakeTimeout: TimeAmount) throws {
+    public func secureDialed(
+        _ channel: Channel, expecting expected: ClusterIdentity, handshakeTimeout: TimeAmount
+    ) throws {
         let ops = channel.pipeline.syncOperations
         guard let client else { return try ops.addHandler(PlaintextIdentity(expected)) }
         try ops.addHandler(try NIOSSLClientHandler(context: client, serverHostname: nil))

@@ -59,14 +59,20 @@ public struct FrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: 4)
         let version: UInt8 = buffer.readInteger()!
         let kindByte: UInt8 = buffer.readInteger()!
-        guard version == Frame.version else { throw FrameError(description: "frame version \(version), expected \(Frame.version)") }
-        guard let kind = Frame.Kind(rawValue: kindByte) else { throw FrameError(description: "unknown frame kind \(kindByte)") }
+        guard version == Frame.version else {
+            throw FrameError(description: "frame version \(version), expected \(Frame.version)")
+        }
+        guard let kind = Frame.Kind(rawValue: kindByte) else {
+            throw FrameError(description: "unknown frame kind \(kindByte)")
+        }
         let payload = buffer.readBytes(length: Int(length) - 2)!
         context.fireChannelRead(wrapInboundOut(Frame(kind: kind, payload: payload)))
         return .continue
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(
+        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+    ) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         if buffer.readableBytes > 0 {
             throw FrameError(description: "connection closed inside a frame (\(buffer.readableBytes) bytes left)")

@@ -71,8 +71,12 @@ public final class NodeClient: @unchecked Sendable {
 
     /// Proposes `command` to `shard`'s leader and returns the state machine's reply.
     /// The same `requestId` is used on every retry, so the command applies at most once.
-    public func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], timeout: Duration = .seconds(5)) async throws -> [UInt8] {
-        try await routed(shard: shard, timeout: timeout) { .propose(shard: shard, requestId: requestId, command: command) }
+    public func propose(
+        shard: UInt32, requestId: [UInt8], command: [UInt8], timeout: Duration = .seconds(5)
+    ) async throws -> [UInt8] {
+        try await routed(shard: shard, timeout: timeout) {
+            .propose(shard: shard, requestId: requestId, command: command)
+        }
     }
 
     /// A linearizable read on `shard`'s leader.
@@ -179,8 +183,10 @@ public final class NodeClient: @unchecked Sendable {
         }
         let promise = connection.channel.eventLoop.makePromise(of: ClientResponse.self)
         connection.handler.expect(id, promise, on: connection.channel.eventLoop)
-        connection.channel.writeAndFlush(Frame(kind: .request, payload: ClientRequest(correlation: id, body: body).encode()), promise: nil)
-        let ms = max(1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        connection.channel.writeAndFlush(
+            Frame(kind: .request, payload: ClientRequest(correlation: id, body: body).encode()), promise: nil)
+        let ms = max(
+            1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         let timer = connection.channel.eventLoop.scheduleTask(in: .milliseconds(ms)) { promise.fail(Timeout()) }
         defer { timer.cancel() }
         do {

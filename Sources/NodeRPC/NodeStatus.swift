@@ -12,7 +12,8 @@ public struct NodeStatus: Codable, Sendable {
         public var voters: [UInt64]
 
         public init(
-            shard: UInt32, role: String, term: UInt64, leader: UInt64, commit: UInt64, applied: UInt64, lastIndex: UInt64,
+            shard: UInt32, role: String, term: UInt64, leader: UInt64, commit: UInt64, applied: UInt64,
+            lastIndex: UInt64,
             firstIndex: UInt64, voters: [UInt64]
         ) {
             self.shard = shard

@@ -12,9 +12,11 @@ public enum BenchChart {
         func yP99(_ v: Double) -> Double { top + plotH * (1 - v / maxP99) }
         func f(_ v: Double) -> String { String(Int(v.rounded())) }
         var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(w))" height="\(f(h))" font-family="sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(w))" height="\(f(h))" font-family="sans-serif" \
+            font-size="12">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(f(left))" y="20" font-size="14">Sign-ins per second (solid, left axis) and p99 latency in ms (dashed, right axis)</text>
+            <text x="\(f(left))" y="20" font-size="14">Sign-ins per second (solid, left axis) and p99 latency in ms \
+            (dashed, right axis)</text>
             <line x1="\(f(left))" y1="\(f(top + plotH))" x2="\(f(left + plotW))" y2="\(f(top + plotH))" stroke="black"/>
             <line x1="\(f(left))" y1="\(f(top))" x2="\(f(left))" y2="\(f(top + plotH))" stroke="black"/>
             <line x1="\(f(left + plotW))" y1="\(f(top))" x2="\(f(left + plotW))" y2="\(f(top + plotH))" stroke="black"/>
@@ -30,17 +32,26 @@ public enum BenchChart {
         out += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(h - 12))\" text-anchor=\"middle\">seconds</text>\n"
         for (i, r) in reports.enumerated() {
             let c = colors[i % colors.count]
-            let rate = r.timeline.enumerated().map { "\(f(x($0.offset))),\(f(yRate($0.element)))" }.joined(separator: " ")
-            let p99 = r.p99Timeline.enumerated().map { "\(f(x($0.offset))),\(f(yP99($0.element)))" }.joined(separator: " ")
+            let rate = r.timeline.enumerated().map { "\(f(x($0.offset))),\(f(yRate($0.element)))" }.joined(
+                separator: " ")
+            let p99 = r.p99Timeline.enumerated().map { "\(f(x($0.offset))),\(f(yP99($0.element)))" }.joined(
+                separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"\(rate)\"/>\n"
-            out += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"1.5\" stroke-dasharray=\"5,4\" points=\"\(p99)\"/>\n"
-            let label = "\(r.endpoint) \(r.flow) c=\(r.concurrency): \(f(r.signInsPerSecond))/s, p99 \(String(format: "%.1f", r.p99Ms)) ms"
-            out += "<text x=\"\(f(left + 10))\" y=\"\(f(top + 16 + 16 * Double(i)))\" fill=\"\(c)\">\(escape(label))</text>\n"
+            out +=
+                "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"1.5\" stroke-dasharray=\"5,4\" "
+                + "points=\"\(p99)\"/>\n"
+            let label =
+                "\(r.endpoint) \(r.flow) c=\(r.concurrency): \(f(r.signInsPerSecond))/s, p99 "
+                + "\(String(format: "%.1f", r.p99Ms)) ms"
+            out +=
+                "<text x=\"\(f(left + 10))\" y=\"\(f(top + 16 + 16 * Double(i)))\" "
+                + "fill=\"\(c)\">\(escape(label))</text>\n"
         }
         return out + "</svg>\n"
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 }

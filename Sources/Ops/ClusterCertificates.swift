@@ -87,11 +87,15 @@ public enum ClusterCertificates {
             throw Failure(description: "cannot read the cluster CA certificate \(certificate)")
         }
         guard let keyText = try? String(contentsOfFile: key, encoding: .utf8) else {
-            throw Failure(description:
-                "cannot read the cluster CA key \(key): certificates are issued where the CA key is (keep it off the servers)")
+            throw Failure(
+                description:
+                    "cannot read the cluster CA key \(key): certificates are issued where the CA key is (keep it off "
+                    + "the servers)"
+            )
         }
         return Authority(
-            certificate: try Certificate(pemEncoded: certText), key: try P256.Signing.PrivateKey(pemRepresentation: keyText))
+            certificate: try Certificate(pemEncoded: certText),
+            key: try P256.Signing.PrivateKey(pemRepresentation: keyText))
     }
 
     static func issue(_ identity: ClusterIdentity, ca: Authority) throws -> (certificate: String, key: String) {
@@ -110,7 +114,8 @@ public enum ClusterCertificates {
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames([.uniformResourceIdentifier(identity.uri)])
-                AuthorityKeyIdentifier(keyIdentifier: try? ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
+                AuthorityKeyIdentifier(
+                    keyIdentifier: try? ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: .init(ca.key))
         return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
@@ -138,14 +143,17 @@ public enum PrivateFiles {
         if !directory.isEmpty { try makeDirectory(directory) }
         let temporary = "\(path).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ClusterCertificates.Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ClusterCertificates.Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
             guard n > 0 else {
                 close(fd)
                 unlink(temporary)
-                throw ClusterCertificates.Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+                throw ClusterCertificates.Failure(
+                    description: "cannot write \(path): \(String(cString: strerror(errno)))")
             }
             done += n
         }

@@ -1,8 +1,9 @@
 import Foundation
+import NodeRPC
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import NodeRPC
 
 /// The child processes: started with their logs, signalled, stopped, and (with
 /// `supervise`) restarted with backoff when one exits unexpectedly, saying which and why.
@@ -22,7 +23,8 @@ extension ClusterLauncher {
     }
 
     public func start(node: UInt64) throws {
-        try launch(child: node, command: nodePrefix(node) + [executable, "node", "--config", configPath, "--id", "\(node)"])
+        try launch(
+            child: node, command: nodePrefix(node) + [executable, "node", "--config", configPath, "--id", "\(node)"])
     }
 
     /// Starts a `cognate front` child (its log is `front<index + 1>.log`).
@@ -58,7 +60,8 @@ extension ClusterLauncher {
             return (expected, Date().timeIntervalSince(startedAt[child] ?? .distantPast))
         }
         guard !expected else { return }
-        let how = proc.terminationReason == .uncaughtSignal
+        let how =
+            proc.terminationReason == .uncaughtSignal
             ? "was killed by signal \(proc.terminationStatus)" : "exited with status \(proc.terminationStatus)"
         var message = "cognate: \(describe(child)) \(how)"
         if let line = Self.lastLines(of: logPath(child: child), count: 1).first { message += ": \(line)" }
@@ -122,14 +125,17 @@ extension ClusterLauncher {
         let deadline = ContinuousClock.now + timeout
         for a in addresses {
             while true {
-                if let url = URL(string: "http://\(a)/health"), let (_, r) = try? await URLSession.shared.data(from: url),
+                if let url = URL(string: "http://\(a)/health"),
+                    let (_, r) = try? await URLSession.shared.data(from: url),
                     (r as? HTTPURLResponse)?.statusCode == 200
                 {
                     break
                 }
                 guard ContinuousClock.now < deadline else {
-                    throw ClusterConfig.Invalid(description:
-                        "the front on \(a) did not answer /health within \(timeout); see \(logDirectory)/front*.log")
+                    throw ClusterConfig.Invalid(
+                        description:
+                            "the front on \(a) did not answer /health within \(timeout); see \(logDirectory)/front*.log"
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }

@@ -100,12 +100,17 @@ public final class ClusterLauncher: @unchecked Sendable {
             throw ClusterConfig.Invalid(description: "--nodes must be 1...\(maxNodes)")
         }
         let listedAddresses = try config.nodes.flatMap { n in
-            [try HostPort(n.peer, field: "peer of node \(n.id)"), try HostPort(n.admin, field: "admin of node \(n.id)")]
+            [
+                try HostPort(n.peer, field: "peer of node \(n.id)"),
+                try HostPort(n.admin, field: "admin of node \(n.id)"),
+            ]
         }
         guard listedAddresses.allSatisfy({ $0.host.hasPrefix("127.") }) else {
-            throw ClusterConfig.Invalid(description:
-                "--nodes \(count) is more than the \(config.nodes.count) nodes of \(source), which are not all on 127.0.0.1: "
-                + "list every node (its host, ports and data directory) in the definition instead")
+            throw ClusterConfig.Invalid(
+                description:
+                    "--nodes \(count) is more than the \(config.nodes.count) nodes of \(source), which are not all "
+                    + "on 127.0.0.1: "
+                    + "list every node (its host, ports and data directory) in the definition instead")
         }
         guard let last = config.nodes.max(by: { $0.id < $1.id }) else { return config }
         let peer = try HostPort(last.peer, field: "peer of node \(last.id)")
@@ -123,11 +128,14 @@ public final class ClusterLauncher: @unchecked Sendable {
         if let front = config.front { taken.insert(front) }
         for n in extended.nodes {
             for address in [n.peer, n.admin] {
-                guard taken.insert(address).inserted, let port = Int(address.split(separator: ":").last ?? ""), port <= 65535
+                guard taken.insert(address).inserted, let port = Int(address.split(separator: ":").last ?? ""),
+                    port <= 65535
                 else {
-                    throw ClusterConfig.Invalid(description:
-                        "--nodes \(count): the added nodes' ports (after node \(last.id)'s \(last.peer) and \(last.admin)) "
-                        + "run into \(address), which is already used; list the nodes in the definition instead")
+                    throw ClusterConfig.Invalid(
+                        description:
+                            "--nodes \(count): the added nodes' ports (after node \(last.id)'s \(last.peer) and "
+                            + "\(last.admin)) "
+                            + "run into \(address), which is already used; list the nodes in the definition instead")
                 }
             }
         }
@@ -139,14 +147,21 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// a Raft membership change, and a new node that took its shards' replicas from the
     /// definition instead would count votes in a group its peers do not have.
     static func refuseGrowing(_ nodes: [ClusterConfig.NodeEntry], listed: Int, dataRoot: String) throws {
-        func hasData(_ n: ClusterConfig.NodeEntry) -> Bool { FileManager.default.fileExists(atPath: "\(n.data)/data.mdb") }
+        func hasData(_ n: ClusterConfig.NodeEntry) -> Bool {
+            FileManager.default.fileExists(atPath: "\(n.data)/data.mdb")
+        }
         let old = nodes.filter(hasData)
         let new = nodes.dropFirst(listed).filter { !hasData($0) }
         guard !old.isEmpty, let first = new.first else { return }
-        throw ClusterConfig.Invalid(description:
-            "UnsupportedOperationException: adding nodes to an existing cluster is not built yet: \(dataRoot) holds data of "
-            + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a node joins a "
-            + "shard only through a Raft membership change. Start with the nodes it had, or use a new --data directory")
+        throw ClusterConfig.Invalid(
+            description:
+                "UnsupportedOperationException: adding nodes to an existing cluster is not built yet: \(dataRoot) "
+                + "holds data of "
+                + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a "
+                + "node joins a "
+                + "shard only through a Raft membership change. Start with the nodes it had, or use a new --data "
+                + "directory"
+        )
     }
 
     public func logPath(node: UInt64) -> String { "\(logDirectory)/node\(node).log" }
@@ -160,8 +175,11 @@ public final class ClusterLauncher: @unchecked Sendable {
         }
         for (i, f) in fronts.enumerated() { wanted.append((f.description, "front \(i + 1)'s address")) }
         for (address, what) in wanted where Self.inUse(try HostPort(address, field: what)) {
-            throw ClusterConfig.Invalid(description:
-                "\(address), \(what), is already in use (another cluster running? stop it, or use a definition with other ports)")
+            throw ClusterConfig.Invalid(
+                description:
+                    "\(address), \(what), is already in use (another cluster running? stop it, or use a definition "
+                    + "with other ports)"
+            )
         }
     }
 
@@ -178,7 +196,9 @@ public final class ClusterLauncher: @unchecked Sendable {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return rc != 0 && errno == EADDRINUSE
     }
@@ -208,8 +228,9 @@ public final class ClusterLauncher: @unchecked Sendable {
         if let last, last.settled { return last.statuses }
         try Task.checkCancellation()
         // What the last poll saw, so the logs to read are named.
-        throw ClusterConfig.Invalid(description:
-            "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); "
-            + "see the node logs in \(logDirectory)")
+        throw ClusterConfig.Invalid(
+            description:
+                "not every shard had a leader within \(timeout) (\(last?.missing ?? "no poll finished")); "
+                + "see the node logs in \(logDirectory)")
     }
 }

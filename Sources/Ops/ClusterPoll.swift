@@ -19,7 +19,8 @@ struct ClusterPoll: Sendable {
             if let s = try? await client.status(node: n.id) { statuses.append(s) } else { silent.append(n.id) }
         }
         let led = Set(statuses.flatMap { $0.shards.filter { $0.role == "leader" }.map(\.shard) })
-        return ClusterPoll(statuses: statuses, silent: silent, leaderless: config.placement.allShards.filter { !led.contains($0) })
+        return ClusterPoll(
+            statuses: statuses, silent: silent, leaderless: config.placement.allShards.filter { !led.contains($0) })
     }
 
     /// Every node answered and every shard has a leader.
@@ -27,14 +28,18 @@ struct ClusterPoll: Sendable {
 
     /// The highest commit index a leader reports for each shard that has one.
     var leaderCommits: [UInt32: UInt64] {
-        Dictionary(statuses.flatMap { s in s.shards.filter { $0.role == "leader" }.map { ($0.shard, $0.commit) } }, uniquingKeysWith: max)
+        Dictionary(
+            statuses.flatMap { s in s.shards.filter { $0.role == "leader" }.map { ($0.shard, $0.commit) } },
+            uniquingKeysWith: max)
     }
 
     /// What keeps the poll from being settled, for an error message ("" when settled).
     var missing: String {
         var parts: [String] = []
         if !silent.isEmpty { parts.append("no status from node(s) \(silent.map(String.init).joined(separator: ", "))") }
-        if !leaderless.isEmpty { parts.append("no leader for shard(s) \(leaderless.map(String.init).joined(separator: ", "))") }
+        if !leaderless.isEmpty {
+            parts.append("no leader for shard(s) \(leaderless.map(String.init).joined(separator: ", "))")
+        }
         return parts.joined(separator: "; ")
     }
 }

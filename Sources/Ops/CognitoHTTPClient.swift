@@ -113,8 +113,10 @@ public final class CognitoHTTPClient: Sendable {
             ("x-amz-target", target),
         ]
         let signedHeaders = headers.map(\.0).joined(separator: ";")
-        let canonical = ["POST", path, "", headers.map { "\($0.0):\($0.1)\n" }.joined(), signedHeaders,
-                         hex(SHA256.hash(data: body))].joined(separator: "\n")
+        let canonical = [
+            "POST", path, "", headers.map { "\($0.0):\($0.1)\n" }.joined(), signedHeaders,
+            hex(SHA256.hash(data: body)),
+        ].joined(separator: "\n")
         let scope = "\(date)/\(region)/cognito-idp/aws4_request"
         let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(SHA256.hash(data: Array(canonical.utf8)))]
             .joined(separator: "\n")

@@ -1,8 +1,8 @@
 import AuthCrypto
 import Dispatch
 import Foundation
-import UserPool
 import Synchronization
+import UserPool
 
 #if canImport(Glibc)
 import Glibc
@@ -88,7 +88,8 @@ public struct CryptoBench {
             timestamp: timestamp)
 
         func step2(_ challenge: SRPServerChallenge, _ signature: String) -> Bool {
-            guard let key = try? workspace.passwordKey(clientAHex: client.AHex, challenge: challenge, verifier: verifier)
+            guard
+                let key = try? workspace.passwordKey(clientAHex: client.AHex, challenge: challenge, verifier: verifier)
             else { return false }
             return SRPWorkspace.verifyClaim(
                 signatureBase64: signature, key: key, poolName: poolName, userIdForSrp: user,
@@ -101,7 +102,8 @@ public struct CryptoBench {
         // Claims the size of a Cognito id token's, as the front encodes them.
         let claims = IDTokenClaims(
             sub: "0b2c6c0e-5d0b-4b8a-9a53-5a3b7e8f9a10", groups: nil, iss: "http://127.0.0.1:9229/us-east-1_AbCdEfGhI",
-            username: "bench-user-1", originJti: "4f0e2f9c-1b1e-4c55-8d0a-0b6a3b1f2e3d", aud: "4b3c2d1e0f9a8b7c6d5e4f3a2b",
+            username: "bench-user-1", originJti: "4f0e2f9c-1b1e-4c55-8d0a-0b6a3b1f2e3d",
+            aud: "4b3c2d1e0f9a8b7c6d5e4f3a2b",
             eventId: "9c1d1e5e-2b0a-4f7e-8e21-3c4d5e6f7a8b", tokenUse: "id", authTime: 1_700_000_000,
             exp: 1_700_003_600, iat: 1_700_000_000, jti: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
             attributes: ["email": "bench-user-1@example.com", "email_verified": "true"])
@@ -115,43 +117,59 @@ public struct CryptoBench {
             best[2] = max(best[2], rate { _ = step2(challenge, signature) })
             // A whole sign-in: a fresh b and B, then S, the key and a signature check. The
             // check fails (the client signed another B), but costs the same as a success.
-            best[3] = max(best[3], rate {
-                let c = workspace.startChallenge(verifier: verifier, using: &rng)
-                _ = step2(c, signature)
-            })
-            best[4] = max(best[4], rate {
-                _ = workspace.verify(password: password, poolName: poolName, userIdForSrp: user, against: verifier)
-            })
+            best[3] = max(
+                best[3],
+                rate {
+                    let c = workspace.startChallenge(verifier: verifier, using: &rng)
+                    _ = step2(c, signature)
+                })
+            best[4] = max(
+                best[4],
+                rate {
+                    _ = workspace.verify(password: password, poolName: poolName, userIdForSrp: user, against: verifier)
+                })
             best[5] = max(best[5], rate { rsaFloor.run() })
             best[6] = max(best[6], rate { _ = try? signer.sign(claims) })
-            best[7] = max(best[7], rate {
-                let c = workspace.startChallenge(verifier: verifier, using: &rng)
-                _ = step2(c, signature)
-                _ = try? signer.sign(claims)
-                _ = try? signer.sign(claims)
-            })
-            best[8] = max(best[8], rate {
-                _ = try? client.signature(userIdForSrp: user, BHex: challenge.BHex, saltHex: verifier.saltHex, secretBlock: secretBlock, timestamp: timestamp)
-            })
-            best[9] = max(best[9], parallelRate(threads: cores) {
-                var rng = SystemRandomNumberGenerator()
-                let own = ModexpFloor(using: &rng)
-                return { own.run() }
-            })
-            best[10] = max(best[10], parallelRate(threads: cores) {
-                let own = RSASignFloor(privateKeyDER: der)
-                return { own.run() }
-            })
+            best[7] = max(
+                best[7],
+                rate {
+                    let c = workspace.startChallenge(verifier: verifier, using: &rng)
+                    _ = step2(c, signature)
+                    _ = try? signer.sign(claims)
+                    _ = try? signer.sign(claims)
+                })
+            best[8] = max(
+                best[8],
+                rate {
+                    _ = try? client.signature(
+                        userIdForSrp: user, BHex: challenge.BHex, saltHex: verifier.saltHex, secretBlock: secretBlock,
+                        timestamp: timestamp)
+                })
+            best[9] = max(
+                best[9],
+                parallelRate(threads: cores) {
+                    var rng = SystemRandomNumberGenerator()
+                    let own = ModexpFloor(using: &rng)
+                    return { own.run() }
+                })
+            best[10] = max(
+                best[10],
+                parallelRate(threads: cores) {
+                    let own = RSASignFloor(privateKeyDER: der)
+                    return { own.run() }
+                })
         }
         let withTokensFloor = 1 / (3 / best[0] + 2 / best[5])
         return Result(
             modexpFloorPerSecond: best[0], srpStep1PerSecond: best[1], srpStep2PerSecond: best[2],
             srpSignInPerSecond: best[3], passwordVerifyPerSecond: best[4],
             srpSignInFloorPerSecond: best[0] / 3, rsaSignFloorPerSecond: best[5], tokenSignPerSecond: best[6],
-            signInWithTokensFloorPerSecond: withTokensFloor, signInWithTokensFloorAllCores: withTokensFloor * Double(cores), cores: cores,
+            signInWithTokensFloorPerSecond: withTokensFloor,
+            signInWithTokensFloorAllCores: withTokensFloor * Double(cores), cores: cores,
             modexpFloorAllCoresPerSecond: best[9], rsaSignFloorAllCoresPerSecond: best[10],
             signInWithTokensFloorAllCoresMeasured: 1 / (3 / best[9] + 2 / best[10]),
-            signInWithTokensPerSecond: best[7], signInWithTokensRatioToFloor: best[7] / withTokensFloor, srpClientPerSecond: best[8],
+            signInWithTokensPerSecond: best[7], signInWithTokensRatioToFloor: best[7] / withTokensFloor,
+            srpClientPerSecond: best[8],
             srpSignInRatioToFloor: best[3] / (best[0] / 3),
             passwordVerifyRatioToFloor: best[4] / best[0],
             secondsPerMeasurement: secondsPerMeasurement, rounds: rounds)

@@ -41,7 +41,9 @@ final class HTTPConnectionPool: @unchecked Sendable {
 
     /// Sends `body` to `path` with `headers`; the connection goes back to the pool after a
     /// complete answer and is closed after an error or a timeout.
-    func send(_ method: HTTPMethod = .POST, path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> Response {
+    func send(
+        _ method: HTTPMethod = .POST, path: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> Response {
         let channel = try await take()
         let handler = try await channel.pipeline.handler(type: ResponseCollector.self).get()
         let promise = channel.eventLoop.makePromise(of: Response.self)

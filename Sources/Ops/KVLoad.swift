@@ -32,7 +32,10 @@ public struct KVLoad {
     let duration: Double?
     let timeout: Double
 
-    public init(client: NodeClient, keys: Int, concurrency: Int, valueSize: Int, prefix: String, duration: Double?, timeout: Double) {
+    public init(
+        client: NodeClient, keys: Int, concurrency: Int, valueSize: Int, prefix: String, duration: Double?,
+        timeout: Double
+    ) {
         self.client = client
         self.keys = keys
         self.concurrency = concurrency
@@ -80,14 +83,16 @@ public struct KVLoad {
                         if let stopAt, ContinuousClock.now >= stopAt { break }
                         let key = "key-\(prefix)-\(n)"
                         let k = Array(key.utf8)
-                        let command = KVStateMachine.Command.put(key: k, value: Self.value(for: key, size: valueSize)).encoded
+                        let command = KVStateMachine.Command.put(key: k, value: Self.value(for: key, size: valueSize))
+                            .encoded
                         let began = ContinuousClock.now
                         do {
                             _ = try await client.propose(
                                 shard: client.shard(forKey: k), requestId: RequestID.make(), command: command,
                                 timeout: .milliseconds(Int64(timeout * 1000)))
                             let took = ContinuousClock.now - began
-                            mine.latencies.append(Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
+                            mine.latencies.append(
+                                Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
                             mine.acked.append(key)
                         } catch {
                             mine.failed += 1
@@ -104,7 +109,9 @@ public struct KVLoad {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let latencies = results.flatMap(\.latencies).sorted()
-        func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        func pct(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
         var errors: [String: Int] = [:]
         for r in results { errors.merge(r.errors, uniquingKeysWith: +) }
         let acked = results.flatMap(\.acked)
@@ -116,7 +123,6 @@ public struct KVLoad {
             ackedKeys: acked)
     }
 }
-
 
 /// Checks a key-value load's outcome: every acknowledged key readable (linearizably) with
 /// its value, and every shard's replicas identical once they have applied the same index.
@@ -166,7 +172,9 @@ public struct KVVerify {
         for (shard, shardKeys) in byShard {
             for batchStart in stride(from: 0, to: shardKeys.count, by: perRead) {
                 let batch = Array(shardKeys[batchStart..<min(shardKeys.count, batchStart + perRead)])
-                let reply = try await client.read(shard: shard, request: KVStateMachine.getRequest(batch.map { Array($0.utf8) }), timeout: .seconds(15))
+                let reply = try await client.read(
+                    shard: shard, request: KVStateMachine.getRequest(batch.map { Array($0.utf8) }),
+                    timeout: .seconds(15))
                 for (key, value) in zip(batch, try KVStateMachine.decodeGet(reply)) {
                     guard let value else {
                         missing.append(key)
@@ -188,16 +196,19 @@ public struct KVVerify {
                 for node in placement.replicas(of: shard) {
                     guard let status = try? await client.status(node: node),
                         let s = status.shards.first(where: { $0.shard == shard }),
-                        let sum = try? await client.localRead(node: node, shard: shard, request: KVStateMachine.checksumRequest)
+                        let sum = try? await client.localRead(
+                            node: node, shard: shard, request: KVStateMachine.checksumRequest)
                     else { continue }
                     var r = BinaryReader(sum)
                     replicas.append(Replica(node: node, applied: s.applied, checksum: try r.u64(), count: try r.u64()))
                 }
-                let caughtUp = replicas.count == placement.replicas(of: shard).count && Set(replicas.map(\.applied)).count == 1
+                let caughtUp =
+                    replicas.count == placement.replicas(of: shard).count && Set(replicas.map(\.applied)).count == 1
                 if caughtUp { break }
                 try await Task.sleep(for: .milliseconds(200))
             } while ContinuousClock.now < deadline
-            let identical = replicas.count == placement.replicas(of: shard).count
+            let identical =
+                replicas.count == placement.replicas(of: shard).count
                 && Set(replicas.map(\.checksum)).count == 1 && Set(replicas.map(\.applied)).count == 1
             shards.append(ShardReport(shard: shard, replicas: replicas, identical: identical))
         }

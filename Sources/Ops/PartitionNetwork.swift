@@ -41,7 +41,9 @@ public struct PartitionNetwork: Sendable {
         return nil
     }
 
-    static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// `ip ARGS`, throwing with its error output when it fails.
     @discardableResult
@@ -57,7 +59,11 @@ public struct PartitionNetwork: Sendable {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw Failure(description: "ip \(arguments.joined(separator: " ")): \(text.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        guard p.terminationStatus == 0 else {
+            throw Failure(
+                description:
+                    "ip \(arguments.joined(separator: " ")): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
         return text
     }
 
@@ -69,9 +75,11 @@ public struct PartitionNetwork: Sendable {
             let pids = ((try? Self.run(["netns", "pids", Self.namespace(n)])) ?? "")
                 .split(whereSeparator: \.isWhitespace).joined(separator: ", ")
             if !pids.isEmpty {
-                throw Failure(description:
-                    "network namespace \(Self.namespace(n)) is in use (pids \(pids)): another partition drill is running on this machine; "
-                    + "wait for it to finish, or stop those processes")
+                throw Failure(
+                    description:
+                        "network namespace \(Self.namespace(n)) is in use (pids \(pids)): another partition drill is "
+                        + "running on this machine; "
+                        + "wait for it to finish, or stop those processes")
             }
         }
         tearDown()

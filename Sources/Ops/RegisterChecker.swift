@@ -34,10 +34,17 @@ public enum RegisterChecker {
         public var stuckAt: RegisterOperation?
         public var gaveUp: Bool
         public var description: String {
-            if gaveUp { return "register \(register): the search gave up after its step limit (\(operations) operations): not shown linearizable" }
+            if gaveUp {
+                return
+                    "register \(register): the search gave up after its step limit (\(operations) operations): not "
+                    + "shown linearizable"
+            }
             guard let op = stuckAt else { return "register \(register): not linearizable" }
-            let what = op.kind == .read ? "read \(op.value.map { "\"\($0)\"" } ?? "nothing")" : "write \"\(op.value ?? "")\""
-            return "register \(register): not linearizable (\(operations) operations); no order explains client \(op.client)'s \(what) "
+            let what =
+                op.kind == .read ? "read \(op.value.map { "\"\($0)\"" } ?? "nothing")" : "write \"\(op.value ?? "")\""
+            return
+                "register \(register): not linearizable (\(operations) operations); no order explains client "
+                + "\(op.client)'s \(what) "
                 + "invoked at \(fmt(op.invoke)) s, answered at \(op.complete.map(fmt) ?? "?") s"
         }
     }
@@ -45,17 +52,25 @@ public enum RegisterChecker {
     /// Every register's violation (empty: the whole history is linearizable). `initial`
     /// holds each register's value before the history; a register not in it starts empty.
     /// Reads whose outcome is unknown say nothing and are ignored.
-    public static func check(_ history: [RegisterOperation], initial: [String: String] = [:], stepLimit: Int = 20_000_000) -> [Violation] {
+    public static func check(
+        _ history: [RegisterOperation], initial: [String: String] = [:], stepLimit: Int = 20_000_000
+    ) -> [Violation] {
         var byRegister: [String: [RegisterOperation]] = [:]
-        for op in history where !(op.kind == .read && op.complete == nil) { byRegister[op.register, default: []].append(op) }
+        for op in history where !(op.kind == .read && op.complete == nil) {
+            byRegister[op.register, default: []].append(op)
+        }
         var violations: [Violation] = []
         for (register, ops) in byRegister.sorted(by: { $0.key < $1.key }) {
-            if let v = checkRegister(register, ops, initial: initial[register], stepLimit: stepLimit) { violations.append(v) }
+            if let v = checkRegister(register, ops, initial: initial[register], stepLimit: stepLimit) {
+                violations.append(v)
+            }
         }
         return violations
     }
 
-    static func checkRegister(_ name: String, _ ops: [RegisterOperation], initial: String?, stepLimit: Int) -> Violation? {
+    static func checkRegister(
+        _ name: String, _ ops: [RegisterOperation], initial: String?, stepLimit: Int
+    ) -> Violation? {
         // Events: a call and a return per operation, in time order; an unknown outcome's
         // return comes after everything. On equal times calls go first (the permissive order).
         struct Event { var op: Int; var isCall: Bool; var time: Double }
@@ -128,7 +143,8 @@ public enum RegisterChecker {
                     stuck = e.op
                 }
                 guard let (call, before) = stack.popLast() else {
-                    return Violation(register: name, operations: ops.count, stuckAt: stuck.map { ops[$0] }, gaveUp: false)
+                    return Violation(
+                        register: name, operations: ops.count, stuckAt: stuck.map { ops[$0] }, gaveUp: false)
                 }
                 value = before
                 linearized[events[call].op / 64] &= ~(1 << UInt64(events[call].op % 64))

@@ -95,18 +95,22 @@ public struct SignInBench: Sendable {
                 _ = try await client.call(
                     AdminCreateUserOperation.self,
                     AdminCreateUserRequest(
-                        userPoolId: pool, username: name, temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress))
+                        userPoolId: pool, username: name, temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress)
+                )
                 created += 1
             } catch let e as CognitoHTTPClient.CallError where e.type == "UsernameExistsException" {}
             _ = try await client.call(
                 AdminSetUserPasswordOperation.self,
-                AdminSetUserPasswordRequest(userPoolId: pool, username: name, password: options.password, permanent: true))
+                AdminSetUserPasswordRequest(
+                    userPoolId: pool, username: name, password: options.password, permanent: true))
         }
         log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
         return (pool, appClient)
     }
 
-    func initiate(_ clientId: String, _ flow: AuthFlowType, _ parameters: [String: String]) async throws
+    func initiate(
+        _ clientId: String, _ flow: AuthFlowType, _ parameters: [String: String]
+    ) async throws
         -> InitiateAuthResponse
     {
         try await client.call(
@@ -139,7 +143,9 @@ public struct SignInBench: Sendable {
             guard let params = first.challengeParameters, let salt = params["SALT"], let b = params["SRP_B"],
                 let block = params["SECRET_BLOCK"], let userId = params["USER_ID_FOR_SRP"],
                 let blockBytes = Self.lenientBase64(block)
-            else { throw CognitoHTTPClient.CallError(type: "BadChallenge", message: "PASSWORD_VERIFIER parameters missing") }
+            else {
+                throw CognitoHTTPClient.CallError(type: "BadChallenge", message: "PASSWORD_VERIFIER parameters missing")
+            }
             let timestamp = CognitoTimestamp.format(Int64(Date().timeIntervalSince1970))
             let signature = try srp.signature(
                 userIdForSrp: userId, BHex: b, saltHex: salt, secretBlock: blockBytes, timestamp: timestamp)
@@ -181,7 +187,8 @@ public struct SignInBench: Sendable {
             latencies.append(ms)
             all.record(us)
             if perSecond[second] == nil {
-                perSecond[second] = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+                perSecond[second] = Histogram<UInt64>(
+                    highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
             }
             perSecond[second]!.record(us)
             lock.unlock()
@@ -198,17 +205,24 @@ public struct SignInBench: Sendable {
             lock.lock()
             defer { lock.unlock() }
             let recent = latencies.suffix(2000).sorted()
-            return (latencies.count, recent.isEmpty ? 0 : recent[Int(Double(recent.count - 1) * 0.99)], errors.values.reduce(0, +))
+            return (
+                latencies.count, recent.isEmpty ? 0 : recent[Int(Double(recent.count - 1) * 0.99)],
+                errors.values.reduce(0, +)
+            )
         }
     }
 
-    public func run(pool: String, clientId: String, progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+    public func run(
+        pool: String, clientId: String, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> Report {
         // Does the endpoint check the proof? One sign-in with a wrong password must fail.
         var wrongRefused: Bool?
         if options.flow == .srp || options.flow == .password {
             do {
                 let probe = SignInBench(client: client, endpoint: endpoint, options: options)
-                _ = try await probe.signIn(pool: pool, clientId: clientId, user: "bench-user-0", password: "Not-the-passw0rd!", refreshToken: nil)
+                _ = try await probe.signIn(
+                    pool: pool, clientId: clientId, user: "bench-user-0", password: "Not-the-passw0rd!",
+                    refreshToken: nil)
                 wrongRefused = false
             } catch let e as CognitoHTTPClient.CallError where e.type == "NotAuthorizedException" {
                 wrongRefused = true
@@ -216,7 +230,9 @@ public struct SignInBench: Sendable {
                 wrongRefused = nil  // failed for another reason: unknown
             }
         }
-        let nodes = options.nodeAdmins.compactMap { try? CognitoHTTPClient(endpoint: "http://\($0)", region: "", accessKey: "", secretKey: "", timeout: 3) }
+        let nodes = options.nodeAdmins.compactMap {
+            try? CognitoHTTPClient(endpoint: "http://\($0)", region: "", accessKey: "", secretKey: "", timeout: 3)
+        }
         let nodesBefore = await Self.cpuSeconds(of: nodes)
         let endpointCPU = await client.processCPUSeconds()
         let ownCPU = ProcessCPU.seconds()
@@ -228,7 +244,10 @@ public struct SignInBench: Sendable {
             while Date() < deadline {
                 try? await Task.sleep(for: .seconds(1))
                 let (n, p99, errors) = recorder.snapshot()
-                progress(String(format: "\r%5.0fs  %7.1f sign-ins/s  p99 %6.1f ms  errors %d   ", Date().timeIntervalSince(start), Double(n - last), p99, errors))
+                progress(
+                    String(
+                        format: "\r%5.0fs  %7.1f sign-ins/s  p99 %6.1f ms  errors %d   ",
+                        Date().timeIntervalSince(start), Double(n - last), p99, errors))
                 last = n
             }
         }
@@ -246,10 +265,17 @@ public struct SignInBench: Sendable {
                         do {
                             var srp: SRPClient?
                             if options.flow == .srp {
-                                srp = clients[user] ?? SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: options.password, using: &rng)
+                                srp =
+                                    clients[user]
+                                    ?? SRPClient(
+                                        poolName: SRPHash.poolName(fromPoolId: pool), password: options.password,
+                                        using: &rng)
                                 clients[user] = srp
                             }
-                            refresh = try await signIn(pool: pool, clientId: clientId, user: user, password: options.password, refreshToken: refresh, srp: srp) ?? refresh
+                            refresh =
+                                try await signIn(
+                                    pool: pool, clientId: clientId, user: user, password: options.password,
+                                    refreshToken: refresh, srp: srp) ?? refresh
                             let ms = Date().timeIntervalSince(began) * 1000
                             recorder.record(second: Int(began.timeIntervalSince(start)), ms: ms)
                         } catch let e as CognitoHTTPClient.CallError {
@@ -269,7 +295,8 @@ public struct SignInBench: Sendable {
             guard let cpuSeconds, h.totalCount > 0 else { return nil }
             return cpuSeconds * 1000 / Double(h.totalCount)
         }
-        let endpointCPUUsed: Double? = if let before = endpointCPU, let after = await client.processCPUSeconds() { after - before } else { nil }
+        let endpointCPUUsed: Double? =
+            if let before = endpointCPU, let after = await client.processCPUSeconds() { after - before } else { nil }
         let nodesAfter = await Self.cpuSeconds(of: nodes)
         // Only nodes that answered both times; one that restarted in between (its counter
         // went back) is left out rather than counted negative.
@@ -280,13 +307,20 @@ public struct SignInBench: Sendable {
         func pct(_ p: Double) -> Double { h.totalCount == 0 ? 0 : Double(h.valueAtPercentile(p)) / 1000 }
         let seconds = Int(options.seconds.rounded(.up))
         let timeline = (0..<seconds).map { Double(recorder.perSecond[$0]?.totalCount ?? 0) }
-        let p99s = (0..<seconds).map { s -> Double in recorder.perSecond[s].map { Double($0.valueAtPercentile(99)) / 1000 } ?? 0 }
+        let p99s = (0..<seconds).map { s -> Double in
+            recorder.perSecond[s].map { Double($0.valueAtPercentile(99)) / 1000 } ?? 0
+        }
         return Report(
-            endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed, signIns: Int(h.totalCount),
-            signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), p999Ms: pct(99.9),
-            maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s, wrongPasswordRefused: wrongRefused,
-            endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed), clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU),
-            nodesCPUMsPerSignIn: nodeDeltas.isEmpty ? nil : perSignIn(nodeDeltas.reduce(0, +)), nodesCounted: nodes.isEmpty ? nil : nodeDeltas.count,
+            endpoint: endpoint, flow: options.flow.rawValue, concurrency: options.concurrency, seconds: elapsed,
+            signIns: Int(h.totalCount),
+            signInsPerSecond: Double(h.totalCount) / elapsed, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99),
+            p999Ms: pct(99.9),
+            maxMs: Double(h.max) / 1000, errors: recorder.errors, timeline: timeline, p99Timeline: p99s,
+            wrongPasswordRefused: wrongRefused,
+            endpointCPUMsPerSignIn: perSignIn(endpointCPUUsed),
+            clientCPUMsPerSignIn: perSignIn(ProcessCPU.seconds() - ownCPU),
+            nodesCPUMsPerSignIn: nodeDeltas.isEmpty ? nil : perSignIn(nodeDeltas.reduce(0, +)),
+            nodesCounted: nodes.isEmpty ? nil : nodeDeltas.count,
             pool: pool, client: clientId)
     }
 

@@ -83,7 +83,7 @@ extension RaftNode {
             becomeFollower(term: m.term, leader: m.from)
             handleSnapshot(m)
         case .preVoteResponse where role == .preCandidate,
-             .voteResponse where role == .candidate:
+            .voteResponse where role == .candidate:
             poll(from: m.from, granted: !m.reject)
         default:
             break

@@ -7,11 +7,17 @@ extension RaftNode {
         guard pendingConfIndex <= log.applied else { throw .confChangeInProgress }
         switch change.kind {
         case .addLearner:
-            guard !confState.members.contains(change.node) else { throw .invalidConfChange("\(change.node) is already a member") }
+            guard !confState.members.contains(change.node) else {
+                throw .invalidConfChange("\(change.node) is already a member")
+            }
         case .addVoter:
-            guard !confState.voters.contains(change.node) else { throw .invalidConfChange("\(change.node) is already a voter") }
+            guard !confState.voters.contains(change.node) else {
+                throw .invalidConfChange("\(change.node) is already a voter")
+            }
         case .remove:
-            guard confState.members.contains(change.node) else { throw .invalidConfChange("\(change.node) is not a member") }
+            guard confState.members.contains(change.node) else {
+                throw .invalidConfChange("\(change.node) is not a member")
+            }
             guard !(confState.voters == [change.node]) else { throw .invalidConfChange("cannot remove the last voter") }
         }
         let index = log.lastIndex + 1

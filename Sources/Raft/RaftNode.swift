@@ -42,7 +42,9 @@ public final class RaftNode<Random: RandomNumberGenerator> {
     /// `config.applied`; committed entries after `config.applied` are handed out again.
     public init(config: RaftConfig, storage: any RaftStorage, random: Random) {
         precondition(config.id != 0, "node id 0 means none")
-        precondition(config.heartbeatTick > 0 && config.electionTick > config.heartbeatTick, "electionTick must exceed heartbeatTick")
+        precondition(
+            config.heartbeatTick > 0 && config.electionTick > config.heartbeatTick,
+            "electionTick must exceed heartbeatTick")
         self.id = config.id
         self.config = config
         self.rng = random
@@ -265,10 +267,15 @@ extension RaftNode: CustomStringConvertible {
     /// One line for logs and failing simulations: role, term, indexes and, on a leader,
     /// each follower's progress.
     public var description: String {
-        var s = "node \(id) \(role) term \(term) vote \(vote) leader \(leader) commit \(log.committed) applied \(log.applied) log \(log.firstIndex)...\(log.lastIndex) voters \(confState.voters.sorted()) learners \(confState.learners.sorted())"
+        var s =
+            "node \(id) \(role) term \(term) vote \(vote) leader \(leader) commit \(log.committed) applied "
+            + "\(log.applied) log \(log.firstIndex)...\(log.lastIndex) voters \(confState.voters.sorted()) "
+            + "learners \(confState.learners.sorted())"
         if role == .leader {
             for (peer, p) in progress.sorted(by: { $0.key < $1.key }) where peer != id {
-                s += " | \(peer): \(p.state) match \(p.match) next \(p.next) inflight \(p.inflight.count) probeSent \(p.probeSent) snap \(p.pendingSnapshot)"
+                s +=
+                    " | \(peer): \(p.state) match \(p.match) next \(p.next) inflight \(p.inflight.count) probeSent "
+                    + "\(p.probeSent) snap \(p.pendingSnapshot)"
             }
         }
         return s

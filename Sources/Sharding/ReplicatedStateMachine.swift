@@ -43,7 +43,9 @@ public protocol ReplicatedStateMachine: Sendable {
     /// follow only from the command and the state (a malformed command, a key LMDB refuses);
     /// a `StorageError` about the machine itself (`isEnvironmental`: disk full, I/O) stops
     /// the node instead, and it applies the entry again after a restart.
-    func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables) throws
+    func apply(
+        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+    ) throws
         -> Applied
 
     /// The reply for a command whose apply threw `error`; a function of the error alone.

@@ -1,4 +1,5 @@
 import CLMDB
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -91,7 +92,9 @@ public struct Cursor {
         var removed = 0
         // Re-seek after each delete rather than trusting the cursor's position after
         // mdb_cursor_del, which LMDB leaves unspecified at the end of a page.
-        while let (key, _) = try lower.map({ (l) throws(StorageError) in try move(MDB_SET_RANGE, key: l) }) ?? move(MDB_FIRST) {
+        while let (key, _) = try lower.map({ (l) throws(StorageError) in try move(MDB_SET_RANGE, key: l) })
+            ?? move(MDB_FIRST)
+        {
             if let upper, compare(key, upper) >= 0 { break }
             try check(mdb_cursor_del(cursor, 0), "mdb_cursor_del \(table.name)")
             removed += 1

@@ -30,7 +30,8 @@ struct Certs: ParsableCommand {
         @Option(help: "Cluster definition (TOML).")
         var config: String = "Cluster/local.toml"
 
-        @Option(parsing: .upToNextOption, help: "Only these nodes' certificates (default: every node's and the front's).")
+        @Option(
+            parsing: .upToNextOption, help: "Only these nodes' certificates (default: every node's and the front's).")
         var node: [UInt64] = []
 
         @Flag(help: "Only the front certificate (with --node: those nodes' and the front's).")
@@ -76,7 +77,8 @@ struct Keys: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a new master key file (refuses to replace one).")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new master key file (refuses to replace one).")
 
         @Option(help: "Cluster definition (TOML).")
         var config: String = "Cluster/local.toml"

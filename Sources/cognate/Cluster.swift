@@ -25,7 +25,14 @@ struct Cluster: AsyncParsableCommand {
         @Option(help: "Cluster definition (TOML).")
         var config: String = "Cluster/local.toml"
 
-        @Option(help: ArgumentHelp("Storage nodes: the first N of the definition, or, past its last node on 127.0.0.1, more on the next ports.", discussion: "Adding nodes to a data directory that already holds a smaller cluster is refused (that needs Raft membership changes)."))
+        @Option(
+            help: ArgumentHelp(
+                "Storage nodes: the first N of the definition, or, past its last node on 127.0.0.1, more on the next "
+                    + "ports.",
+                discussion:
+                    "Adding nodes to a data directory that already holds a smaller cluster is refused (that needs "
+                    + "Raft membership changes)."
+            ))
         var nodes: Int?
 
         @Option(help: "Cognito API fronts to start (0: storage nodes only).")
@@ -36,11 +43,15 @@ struct Cluster: AsyncParsableCommand {
 
         func run() async throws {
             if ClusterConfig.usesEmbeddedDefault(config) {
-                print("cognate: no \(config) in this directory; using the copy built into the binary (three nodes on 127.0.0.1)")
+                print(
+                    "cognate: no \(config) in this directory; using the copy built into the binary (three nodes on "
+                        + "127.0.0.1)"
+                )
             }
             // Caught from here on, so Ctrl-C during start-up stops what has started.
             let signals = TerminationSignals()
-            let launcher = try ClusterLauncher(configPath: config, data: data, nodes: nodes, executable: currentExecutable())
+            let launcher = try ClusterLauncher(
+                configPath: config, data: data, nodes: nodes, executable: currentExecutable())
             let fronts = try launcher.frontAddresses(self.fronts)
             try launcher.checkAddressesFree(fronts: fronts)
             for file in try launcher.prepareSecrets() { print("cognate: created \(file)") }
@@ -69,26 +80,40 @@ struct Cluster: AsyncParsableCommand {
             print(StatusTable.render(statuses))
             print("")
             for n in launcher.config.nodes {
-                print("node \(n.id): peers and clients on \(n.peer), status http://\(n.admin)/status, data \(n.data), log \(launcher.logPath(node: n.id))")
+                print(
+                    "node \(n.id): peers and clients on \(n.peer), status http://\(n.admin)/status, data \(n.data), "
+                        + "log \(launcher.logPath(node: n.id))"
+                )
             }
-            print("""
+            print(
+                """
 
-                Every connection between these processes is mutual TLS (certificates in \(launcher.config.tls?.dir ?? "the definition's [tls] files")).
+                Every connection between these processes is mutual TLS (certificates in \
+                \(launcher.config.tls?.dir ?? "the definition's [tls] files")).
                 Shard status: \(currentExecutable()) status --config \(launcher.configPath)
                 """)
             if let endpoint = fronts.first {
-                let keys = (launcher.config.admin_keys ?? []).first?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
+                let keys =
+                    (launcher.config.admin_keys ?? []).first?.split(separator: ":", maxSplits: 1).map(String.init) ?? []
                 let region = launcher.config.region ?? "us-east-1"
-                print("\nCognito API endpoint: http://\(endpoint)" + (fronts.count > 1 ? " (and \(fronts.dropFirst().map { "http://\($0)" }.joined(separator: ", ")))" : ""))
+                print(
+                    "\nCognito API endpoint: http://\(endpoint)"
+                        + (fronts.count > 1
+                            ? " (and \(fronts.dropFirst().map { "http://\($0)" }.joined(separator: ", ")))" : ""))
                 if keys.count == 2 {
-                    print("""
+                    print(
+                        """
                         Admin credentials (SigV4): access key \(keys[0]), secret \(keys[1]), region \(region)
 
                         Try it with the AWS CLI:
-                          AWS_ACCESS_KEY_ID=\(keys[0]) AWS_SECRET_ACCESS_KEY=\(keys[1]) aws cognito-idp create-user-pool --pool-name demo --region \(region) --endpoint-url http://\(endpoint)
+                          AWS_ACCESS_KEY_ID=\(keys[0]) AWS_SECRET_ACCESS_KEY=\(keys[1]) aws cognito-idp \
+                          create-user-pool --pool-name demo --region \(region) --endpoint-url http://\(endpoint)
                         """)
                 } else {
-                    print("No admin_keys in the definition: set COGNATE_ADMIN_KEYS=id:secret before starting to use admin operations.")
+                    print(
+                        "No admin_keys in the definition: set COGNATE_ADMIN_KEYS=id:secret before starting to use "
+                            + "admin operations."
+                    )
                 }
             }
             print("\nCtrl-C stops the cluster.")

@@ -10,7 +10,8 @@ struct Cognate: AsyncParsableCommand {
         abstract: "A self-hosted, replicated user pool that speaks the AWS Cognito User Pools API.",
         version: CognateVersion.string,
         subcommands: [
-            Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, Certs.self, Keys.self, KVCommand.self,
+            Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, Certs.self, Keys.self,
+            KVCommand.self,
             Bench.self, Drill.self, Debug.self,
         ]
     )

@@ -19,7 +19,8 @@ struct CognateStateMachine: ReplicatedStateMachine {
     static func isUserPool(_ bytes: [UInt8]) -> Bool { bytes.first == UserPoolCommand.tag }
 
     static let kvDisabled =
-        "the key-value harness is disabled on this cluster (set kv_harness = true in the definition to use it for tests)"
+        "the key-value harness is disabled on this cluster (set kv_harness = true in the definition to use it for "
+        + "tests)"
 
     func admit(command: [UInt8]) -> String? {
         if Self.isUserPool(command) { return pools.admit(command: command) }
@@ -31,7 +32,9 @@ struct CognateStateMachine: ReplicatedStateMachine {
         return kvEnabled ? kv.admit(read: read) : Self.kvDisabled
     }
 
-    func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
+    func apply(
+        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+    )
         throws -> Applied
     {
         Self.isUserPool(command)
@@ -40,7 +43,8 @@ struct CognateStateMachine: ReplicatedStateMachine {
     }
 
     func rejection(of error: any Error, command: [UInt8]) -> [UInt8] {
-        Self.isUserPool(command) ? pools.rejection(of: error, command: command) : kv.rejection(of: error, command: command)
+        Self.isUserPool(command)
+            ? pools.rejection(of: error, command: command) : kv.rejection(of: error, command: command)
     }
 
     func retry<T: ReadableTransaction & ~Copyable>(

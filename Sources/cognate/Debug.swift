@@ -70,15 +70,20 @@ struct Debug: ParsableCommand {
                 let block = sealer.seal(challenge.b + challenge.B, expiresAt: now + 300, using: &rng)
                 return ["SALT": try stored().saltHex, "SRP_B": challenge.BHex, "SECRET_BLOCK": Base64.encode(block)]
             case "finish":
-                guard let block = Base64.decode(try field("SECRET_BLOCK")) else { throw ValidationError("SECRET_BLOCK is not base64") }
+                guard let block = Base64.decode(try field("SECRET_BLOCK")) else {
+                    throw ValidationError("SECRET_BLOCK is not base64")
+                }
                 let state = try sealer.open(block, now: now)
                 let b = Array(state.prefix(SRPWorkspace.secretExponentBytes))
                 let challenge = SRPServerChallenge(b: b, B: Array(state.dropFirst(b.count)))
                 let timestamp = try field("TIMESTAMP")
                 let signed = try CognitoTimestamp.parse(timestamp)
-                guard abs(signed - now) <= 300 else { return ["ok": false, "error": "TIMESTAMP outside 5 minutes of the server clock"] }
+                guard abs(signed - now) <= 300 else {
+                    return ["ok": false, "error": "TIMESTAMP outside 5 minutes of the server clock"]
+                }
                 let poolName = SRPHash.poolName(fromPoolId: try field("poolId"))
-                let key = try workspace.passwordKey(clientAHex: try field("SRP_A"), challenge: challenge, verifier: try stored())
+                let key = try workspace.passwordKey(
+                    clientAHex: try field("SRP_A"), challenge: challenge, verifier: try stored())
                 let ok = SRPWorkspace.verifyClaim(
                     signatureBase64: try field("PASSWORD_CLAIM_SIGNATURE"), key: key, poolName: poolName,
                     userIdForSrp: try field("username"), secretBlock: block, timestamp: timestamp)

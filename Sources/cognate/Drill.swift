@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Node
 import NodeRPC
-import Sharding
 import Ops
+import Sharding
 import Storage
 import UserPool
 
@@ -41,9 +41,13 @@ struct Drill: AsyncParsableCommand {
         @Option(help: "kill, pause or partition.")
         var fault: String = "kill"
 
-        @Option(help: ArgumentHelp(
-            "leader (of the round's shard), follower (of it) or random.",
-            discussion: "A follower is chosen among those leading the fewest shards; in a three-node cluster each node leads one, so the fault also moves that shard's lead."))
+        @Option(
+            help: ArgumentHelp(
+                "leader (of the round's shard), follower (of it) or random.",
+                discussion:
+                    "A follower is chosen among those leading the fewest shards; in a three-node cluster each node "
+                    + "leads one, so the fault also moves that shard's lead."
+            ))
         var target: String = "leader"
 
         @Option(help: "Seconds each fault lasts.")
@@ -55,7 +59,11 @@ struct Drill: AsyncParsableCommand {
         @Option(help: "Seconds within which every shard must take writes again after a fault.")
         var maxRecovery: Double = 2
 
-        @Option(help: "Data directory for the drill's cluster (default: a fresh one under /tmp, removed afterwards unless the drill fails).")
+        @Option(
+            help: ArgumentHelp(
+                "Data directory for the drill's cluster (default: a fresh one under /tmp, removed afterwards unless "
+                    + "the drill fails).")
+        )
         var data: String?
 
         @Option(help: "Directory for drill.json, history.json and drill.svg.")
@@ -72,9 +80,15 @@ struct Drill: AsyncParsableCommand {
 
         func validate() throws {
             guard (1...1000).contains(rounds) else { throw ValidationError("--rounds must be in 1...1000") }
-            guard FailoverDrill.Fault(rawValue: fault) != nil else { throw ValidationError("--fault must be kill, pause or partition") }
-            guard FailoverDrill.Target(rawValue: target) != nil else { throw ValidationError("--target must be leader, follower or random") }
-            guard faultSeconds > 0, faultSeconds <= 60, settleSeconds >= 0, settleSeconds <= 60 else { throw ValidationError("--fault-seconds and --settle-seconds must be in 0...60") }
+            guard FailoverDrill.Fault(rawValue: fault) != nil else {
+                throw ValidationError("--fault must be kill, pause or partition")
+            }
+            guard FailoverDrill.Target(rawValue: target) != nil else {
+                throw ValidationError("--target must be leader, follower or random")
+            }
+            guard faultSeconds > 0, faultSeconds <= 60, settleSeconds >= 0, settleSeconds <= 60 else {
+                throw ValidationError("--fault-seconds and --settle-seconds must be in 0...60")
+            }
         }
 
         func run() async throws {
@@ -94,22 +108,29 @@ struct Drill: AsyncParsableCommand {
                     print("cognate drill: skipping the partition fault: \(why)")
                     return
                 }
-                guard definition.nodes.allSatisfy({ $0.id < 254 }) else { throw ValidationError("the partition drill needs node ids below 254") }
+                guard definition.nodes.allSatisfy({ $0.id < 254 }) else {
+                    throw ValidationError("the partition drill needs node ids below 254")
+                }
                 network = PartitionNetwork(nodes: definition.nodes.map(\.id))
             }
             // Caught from here on: Ctrl-C or SIGTERM stops what the drill started (see below).
             let signals = TerminationSignals()
             let dataRoot = data ?? NSTemporaryDirectory() + "cognate-drill-\(getpid())"
             if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
-            let launcher = try ClusterLauncher(configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()) { c in
+            let launcher = try ClusterLauncher(
+                configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()
+            ) { c in
                 guard network != nil else { return }
                 for i in c.nodes.indices {
                     let address = PartitionNetwork.address(c.nodes[i].id)
                     c.nodes[i].peer = "\(address):\((try? HostPort(c.nodes[i].peer).port) ?? 7100 + Int(c.nodes[i].id))"
-                    c.nodes[i].admin = "\(address):\((try? HostPort(c.nodes[i].admin).port) ?? 7200 + Int(c.nodes[i].id))"
+                    c.nodes[i].admin =
+                        "\(address):\((try? HostPort(c.nodes[i].admin).port) ?? 7200 + Int(c.nodes[i].id))"
                 }
             }
-            guard let key = launcher.config.admin_keys?.first?.split(separator: ":", maxSplits: 1).map(String.init), key.count == 2 else {
+            guard let key = launcher.config.admin_keys?.first?.split(separator: ":", maxSplits: 1).map(String.init),
+                key.count == 2
+            else {
                 throw ValidationError("the definition has no admin_keys; the drill needs one to create its pool")
             }
             if let network {
@@ -124,7 +145,8 @@ struct Drill: AsyncParsableCommand {
                 network?.tearDown()
                 if data == nil {
                     if keep {
-                        FileHandle.standardError.write(Data("cognate drill: kept the data and node logs in \(dataRoot)\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("cognate drill: kept the data and node logs in \(dataRoot)\n".utf8))
                     } else {
                         try? FileManager.default.removeItem(atPath: dataRoot)
                     }
@@ -136,7 +158,8 @@ struct Drill: AsyncParsableCommand {
                 launcher.stopAll()
                 network?.tearDown()
                 if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
-                FileHandle.standardError.write(Data("cognate drill: interrupted; every process it started is stopped\n".utf8))
+                FileHandle.standardError.write(
+                    Data("cognate drill: interrupted; every process it started is stopped\n".utf8))
                 Glibc.exit(130)
             }
             let front = try launcher.frontAddresses(1)[0]
@@ -149,14 +172,20 @@ struct Drill: AsyncParsableCommand {
                 _ = try await launcher.waitForLeaders()
                 try launcher.startFront(index: 0, address: front)
                 try await launcher.waitForFronts([front])
-                drill = try FailoverDrill(launcher: launcher, endpoint: "http://\(front)", accessKey: key[0], secretKey: key[1],
-                                          region: launcher.config.region ?? "us-east-1", options: options, network: network)
+                drill = try FailoverDrill(
+                    launcher: launcher, endpoint: "http://\(front)", accessKey: key[0], secretKey: key[1],
+                    region: launcher.config.region ?? "us-east-1", options: options, network: network)
                 let say: @Sendable (String) -> Void = { line in
                     FileHandle.standardError.write(Data("cognate drill: \(line)\n".utf8))
                 }
-                print("cognate drill: \(rounds) round(s) of \(fault), target \(target), \(launcher.config.nodes.count) nodes, front http://\(front), data \(dataRoot)")
+                print(
+                    "cognate drill: \(rounds) round(s) of \(fault), target \(target), \(launcher.config.nodes.count) "
+                        + "nodes, front http://\(front), data \(dataRoot)"
+                )
                 fflush(nil)
-                let plant: ((String, String) throws -> Void)? = plantLostWrite ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
+                let plant: ((String, String) throws -> Void)? =
+                    plantLostWrite
+                    ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
                 report = try await drill.run(log: say, plant: plant)
             } catch {
                 launcher.stopAll()
@@ -172,7 +201,8 @@ struct Drill: AsyncParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/drill.json"))
                 try encoder.encode(drill.registerHistory()).write(to: URL(fileURLWithPath: "\(out)/history.json"))
-                try DrillChart.svg(report, timeline: drill.timeline()).write(toFile: "\(out)/drill.svg", atomically: true, encoding: .utf8)
+                try DrillChart.svg(report, timeline: drill.timeline()).write(
+                    toFile: "\(out)/drill.svg", atomically: true, encoding: .utf8)
             }
             if json {
                 try printJSON(report)
@@ -189,23 +219,53 @@ struct Drill: AsyncParsableCommand {
 
         static func table(_ r: FailoverDrill.Report) -> String {
             func ms(_ s: Double?) -> String { s.map { String(format: "%.0f ms", $0 * 1000) } ?? "never" }
-            var rows = [["round", "fault", "node", "led shards", "new leaders (shard→node)", "writes again after", "slowest client op", "client error window", "failed ops"]]
+            var rows = [
+                [
+                    "round", "fault", "node", "led shards", "new leaders (shard→node)", "writes again after",
+                    "slowest client op", "client error window", "failed ops",
+                ]
+            ]
             for x in r.rounds {
-                rows.append(["\(x.round)", x.fault.rawValue, "\(x.target)", x.ledShards.map(String.init).joined(separator: ",").ifEmpty("-"),
-                             x.newLeaders.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: " ").ifEmpty("-"),
-                             ms(x.recoverySeconds), ms(x.slowestOperationSeconds), ms(x.errorWindowSeconds), "\(x.failedOperations)"])
+                rows.append([
+                    "\(x.round)", x.fault.rawValue, "\(x.target)",
+                    x.ledShards.map(String.init).joined(separator: ",").ifEmpty("-"),
+                    x.newLeaders.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: " ")
+                        .ifEmpty("-"),
+                    ms(x.recoverySeconds), ms(x.slowestOperationSeconds), ms(x.errorWindowSeconds),
+                    "\(x.failedOperations)",
+                ])
             }
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-            var lines = rows.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
+            var lines = rows.map { row in
+                row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ")
+            }
             let recoveries = r.rounds.compactMap(\.recoverySeconds)
             lines.append("")
-            lines.append("operations: " + r.operations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                + String(format: " in %.1f s", r.seconds) + "; errors: " + (r.errors.isEmpty ? "none" : r.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-            if let worst = recoveries.max() { lines.append("slowest recovery \(ms(worst)), median \(ms(recoveries.sorted()[recoveries.count / 2]))") }
-            lines.append("acknowledged sign-ups \(r.acknowledgedSignUps) (missing \(r.missingSignUps.count); \(r.unknownSignUps) with an unknown outcome, not required)")
-            lines.append("register operations \(r.registerOperations): lost updates \(r.lostUpdates.count), linearizability violations \(r.violations.count)")
+            lines.append(
+                "operations: "
+                    + r.operations.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + String(format: " in %.1f s", r.seconds) + "; errors: "
+                    + (r.errors.isEmpty
+                        ? "none"
+                        : r.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+            if let worst = recoveries.max() {
+                lines.append("slowest recovery \(ms(worst)), median \(ms(recoveries.sorted()[recoveries.count / 2]))")
+            }
+            lines.append(
+                "acknowledged sign-ups \(r.acknowledgedSignUps) (missing \(r.missingSignUps.count); "
+                    + "\(r.unknownSignUps) with an unknown outcome, not required)"
+            )
+            lines.append(
+                "register operations \(r.registerOperations): lost updates \(r.lostUpdates.count), linearizability "
+                    + "violations \(r.violations.count)"
+            )
             lines.append("sign-ins refused with the right password: \(r.signInsRefused)")
-            lines.append(r.passed ? "PASSED: no acknowledged write lost, history linearizable, every shard took writes within the limit" : "FAILED:")
+            lines.append(
+                r.passed
+                    ? "PASSED: no acknowledged write lost, history linearizable, every shard took writes within the "
+                        + "limit"
+                    : "FAILED:")
             lines += r.failures.map { "  - \($0)" }
             return lines.joined(separator: "\n")
         }

@@ -46,7 +46,8 @@ struct FrontCommand: AsyncParsableCommand {
         let client = try NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
         let masterKeys = try source.load()
         let auth = AuthContext(
-            masterKeys: masterKeys, publicURL: cluster.public_url ?? "http://\(address)", reload: { try? source.load() })
+            masterKeys: masterKeys, publicURL: cluster.public_url ?? "http://\(address)", reload: { try? source.load() }
+        )
         logger.info("master keys from \(source.origin): sealing with key \(masterKeys.current.id)")
         let region = cluster.region ?? "us-east-1"
         let api = API(

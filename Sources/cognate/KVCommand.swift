@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Node
 import NodeRPC
-import Sharding
 import Ops
+import Sharding
 
 /// `cognate kv …`: the key-value harness over the client RPC, for tests and benchmarks.
 struct KVCommand: AsyncParsableCommand {
@@ -82,15 +82,23 @@ struct KVCommand: AsyncParsableCommand {
                 duration: duration, timeout: timeout
             ).run()
             await client.close()
-            if let acked { try result.ackedKeys.joined(separator: "\n").appending("\n").write(toFile: acked, atomically: true, encoding: .utf8) }
+            if let acked {
+                try result.ackedKeys.joined(separator: "\n").appending("\n").write(
+                    toFile: acked, atomically: true, encoding: .utf8)
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result.summary), as: UTF8.self))
             } else {
                 let s = result.summary
-                print(String(format: "%d acknowledged, %d failed in %.2fs: %.0f writes/s, p50 %.2f ms, p99 %.2f ms (concurrency %d, %d-byte values)",
-                             s.acknowledged, s.failed, s.seconds, s.writesPerSecond, s.p50Milliseconds, s.p99Milliseconds, s.concurrency, s.valueSize))
+                print(
+                    String(
+                        format:
+                            "%d acknowledged, %d failed in %.2fs: %.0f writes/s, p50 %.2f ms, p99 %.2f ms "
+                            + "(concurrency %d, %d-byte values)",
+                        s.acknowledged, s.failed, s.seconds, s.writesPerSecond, s.p50Milliseconds, s.p99Milliseconds,
+                        s.concurrency, s.valueSize))
             }
         }
     }
@@ -98,7 +106,9 @@ struct KVCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check acknowledged keys by linearizable reads and compare every node's per-shard checksums.",
-            discussion: "Exits non-zero if an acknowledged key is missing or wrong, or if replicas of a shard differ once caught up."
+            discussion:
+                "Exits non-zero if an acknowledged key is missing or wrong, or if replicas of a shard differ once "
+                + "caught up."
         )
         @OptionGroup var options: Options
         @Option(help: "File of acknowledged keys (from `kv load --acked`).") var acked: String?
@@ -109,21 +119,33 @@ struct KVCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try ClusterConfig.load(path: options.config)
             let client = try NodeClient(config: config)
-            let keys = try acked.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) } ?? []
-            let report = try await KVVerify(client: client, config: config, keys: keys, valueSize: valueSize, wait: wait).run()
+            let keys =
+                try acked.map {
+                    try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init)
+                } ?? []
+            let report = try await KVVerify(
+                client: client, config: config, keys: keys, valueSize: valueSize, wait: wait
+            ).run()
             await client.close()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             if json {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                print("checked \(report.checkedKeys) acknowledged keys: \(report.missingKeys.count) missing, \(report.wrongValues.count) wrong")
+                print(
+                    "checked \(report.checkedKeys) acknowledged keys: \(report.missingKeys.count) missing, "
+                        + "\(report.wrongValues.count) wrong"
+                )
                 for s in report.shards {
-                    print("shard \(s.shard): " + s.replicas.map { "node \($0.node) applied \($0.applied) keys \($0.count) checksum \(String($0.checksum, radix: 16))" }.joined(separator: " | ") + (s.identical ? "  identical" : "  DIFFERENT"))
+                    print(
+                        "shard \(s.shard): "
+                            + s.replicas.map {
+                                "node \($0.node) applied \($0.applied) keys \($0.count) checksum "
+                                    + "\(String($0.checksum, radix: 16))"
+                            }.joined(separator: " | ") + (s.identical ? "  identical" : "  DIFFERENT"))
                 }
             }
             if !report.ok { throw ExitCode(1) }
         }
     }
 }
-

@@ -16,9 +16,10 @@ struct MasterKeySource: Sendable {
         self.environment = environment["COGNATE_MASTER_KEY"]
         path = config.master_key_file
         guard self.environment != nil || path != nil else {
-            throw Missing(description:
-                "no master key: set master_key_file in the cluster definition (create it with "
-                + "`cognate keys create --config FILE`) or COGNATE_MASTER_KEY")
+            throw Missing(
+                description:
+                    "no master key: set master_key_file in the cluster definition (create it with "
+                    + "`cognate keys create --config FILE`) or COGNATE_MASTER_KEY")
         }
     }
 
@@ -32,8 +33,10 @@ struct MasterKeySource: Sendable {
             }
         }
         guard let path, let data = FileManager.default.contents(atPath: path) else {
-            throw Missing(description:
-                "cannot read the master key file \(path ?? "-"): create it with `cognate keys create --config FILE`")
+            throw Missing(
+                description:
+                    "cannot read the master key file \(path ?? "-"): create it with `cognate keys create --config FILE`"
+            )
         }
         do { return try MasterKeys.parse(String(decoding: data, as: UTF8.self)) } catch {
             throw Missing(description: "\(path): \(error.message)")

@@ -5,8 +5,8 @@ import Logging
 import Metrics
 import Node
 import NodeRPC
-import Sharding
 import Prometheus
+import Sharding
 
 /// `cognate node --config FILE --id ID`: one storage node, until SIGTERM or SIGINT.
 struct NodeCommand: AsyncParsableCommand {

@@ -166,7 +166,8 @@ public enum CognitoOperation: String, CaseIterable, Sendable {
             .listUserSessions, .listWebAuthnCredentials, .resendConfirmationCode, .respondToAuthChallenge,
             .revokeToken, .revokeUserSession, .setUserMFAPreference, .setUserSettings, .signUp,
             .startWebAuthnRegistration, .updateAuthEventFeedback, .updateDeviceStatus, .updateUserAttributes,
-            .verifySoftwareToken, .verifyUserAttribute: false
+            .verifySoftwareToken, .verifyUserAttribute:
+            false
         default: true
         }
     }

@@ -69,9 +69,10 @@ public enum Validation {
         _ v: String, _ p: ModelPattern, at path: String, sensitive: Bool, into failures: inout [ValidationFailure]
     ) {
         if !p.matches(v) {
-            failures.append(.init(
-                path: path, value: quoted(v, sensitive: sensitive),
-                constraint: "Member must satisfy regular expression pattern: \(p.model)"))
+            failures.append(
+                .init(
+                    path: path, value: quoted(v, sensitive: sensitive),
+                    constraint: "Member must satisfy regular expression pattern: \(p.model)"))
         }
     }
 
@@ -80,22 +81,25 @@ public enum Validation {
     ) {
         if !known.contains(v) {
             let set = known.map(\.description).joined(separator: ", ")
-            failures.append(.init(
-                path: path, value: v.description, constraint: "Member must satisfy enum value set: [\(set)]"))
+            failures.append(
+                .init(
+                    path: path, value: v.description, constraint: "Member must satisfy enum value set: [\(set)]"))
         }
     }
 
     public static func minValue(_ v: Int64, _ min: Int64, at path: String, into failures: inout [ValidationFailure]) {
         if v < min {
-            failures.append(.init(
-                path: path, value: "\(v)", constraint: "Member must have value greater than or equal to \(min)"))
+            failures.append(
+                .init(
+                    path: path, value: "\(v)", constraint: "Member must have value greater than or equal to \(min)"))
         }
     }
 
     public static func maxValue(_ v: Int64, _ max: Int64, at path: String, into failures: inout [ValidationFailure]) {
         if v > max {
-            failures.append(.init(
-                path: path, value: "\(v)", constraint: "Member must have value less than or equal to \(max)"))
+            failures.append(
+                .init(
+                    path: path, value: "\(v)", constraint: "Member must have value less than or equal to \(max)"))
         }
     }
 

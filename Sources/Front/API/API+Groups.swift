@@ -14,7 +14,8 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         let t = now()
         let g = Group(
-            poolId: pool.id, name: r.groupName, description: r.description, precedence: r.precedence, roleArn: r.roleArn,
+            poolId: pool.id, name: r.groupName, description: r.description, precedence: r.precedence,
+            roleArn: r.roleArn,
             createdAt: t, modifiedAt: t)
         _ = try await store.propose(PoolStore.metaShard, .createGroup(g))
         return CreateGroupResponse(group: g.groupType)
@@ -42,7 +43,8 @@ extension API {
             return ListGroupsResponse(groups: [])
         }
         let page = groups.prefix(limit)
-        return ListGroupsResponse(groups: page.map(\.groupType), nextToken: groups.count > limit ? page.last?.name : nil)
+        return ListGroupsResponse(
+            groups: page.map(\.groupType), nextToken: groups.count > limit ? page.last?.name : nil)
     }
 
     func deleteGroup(_ r: DeleteGroupRequest) async throws -> EmptyShape {
@@ -50,7 +52,9 @@ extension API {
         _ = try await store.propose(PoolStore.metaShard, .deleteGroup(poolId: r.userPoolId, name: r.groupName))
         for shard in store.allUserShards {
             // In batches, so no one command grows with the group.
-            while case .more(true) = try await store.propose(shard, .purgeGroup(poolId: r.userPoolId, group: r.groupName)) {}
+            while case .more(true) = try await store.propose(
+                shard, .purgeGroup(poolId: r.userPoolId, group: r.groupName))
+            {}
         }
         return EmptyShape()
     }

@@ -11,7 +11,10 @@ extension API {
         let filter = try ListRules.filter(r.filter)
         var cursor = try ListRules.Cursor(token: r.paginationToken, shards: store.allUserShards.count)
         let (found, next) = try await scanUsers(pool: pool, from: &cursor, limit: limit) { filter?.matches($0) ?? true }
-        let users = found.map { u in u.userType(attributes: r.attributesToGet.map { wanted in u.allAttributes.filter { wanted.contains($0.key) } }) }
+        let users = found.map { u in
+            u.userType(
+                attributes: r.attributesToGet.map { wanted in u.allAttributes.filter { wanted.contains($0.key) } })
+        }
         return ListUsersResponse(users: users, paginationToken: next?.token)
     }
 

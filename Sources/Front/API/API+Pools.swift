@@ -12,7 +12,8 @@ extension API {
 
     func describeUserPool(_ r: DescribeUserPoolRequest) async throws -> DescribeUserPoolResponse {
         let pool = try await store.pool(r.userPoolId)
-        return DescribeUserPoolResponse(userPool: pool.userPoolType(region: region, estimatedUsers: try await userCount(pool)))
+        return DescribeUserPoolResponse(
+            userPool: pool.userPoolType(region: region, estimatedUsers: try await userCount(pool)))
     }
 
     /// The pool's users: each shard keeps its count, so this is one read per shard.
@@ -33,7 +34,8 @@ extension API {
     func deleteUserPool(_ r: DeleteUserPoolRequest) async throws -> EmptyShape {
         let pool = try await store.pool(r.userPoolId)
         guard pool.deletionProtection != .active else {
-            throw PoolError(.invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
+            throw PoolError(
+                .invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
         }
         _ = try await store.proposeMeta(.deletePool(id: pool.id))
         return EmptyShape()
@@ -41,10 +43,13 @@ extension API {
 
     func listUserPools(_ r: ListUserPoolsRequest) async throws -> ListUserPoolsResponse {
         let max = r.maxResults
-        guard case .pools(let pools) = try await store.query(PoolStore.metaShard, .pools(after: r.nextToken, limit: max + 1))
+        guard
+            case .pools(let pools) = try await store.query(
+                PoolStore.metaShard, .pools(after: r.nextToken, limit: max + 1))
         else { return ListUserPoolsResponse(userPools: []) }
         let page = pools.prefix(max)
-        return ListUserPoolsResponse(userPools: page.map(\.descriptionType), nextToken: pools.count > max ? page.last?.id : nil)
+        return ListUserPoolsResponse(
+            userPools: page.map(\.descriptionType), nextToken: pools.count > max ? page.last?.id : nil)
     }
 
     func addCustomAttributes(_ r: AddCustomAttributesRequest) async throws -> AddCustomAttributesResponse {

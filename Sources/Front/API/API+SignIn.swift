@@ -29,7 +29,9 @@ extension API {
     }
 
     /// The plaintext of a sealed text (either alphabet) and its raw box, or `invalid`.
-    func unseal(_ text: String?, _ sealer: KeyPath<AuthContext.KeyRing, Sealer>, invalid: PoolError) throws(PoolError)
+    func unseal(
+        _ text: String?, _ sealer: KeyPath<AuthContext.KeyRing, Sealer>, invalid: PoolError
+    ) throws(PoolError)
         -> (plain: [UInt8], box: [UInt8])
     {
         guard let text, text.utf8.count <= 16_384, let box = Base64URL.decode(text),
@@ -66,17 +68,21 @@ extension API {
 
     func respondToAuthChallenge(_ r: RespondToAuthChallengeRequest) async throws -> RespondToAuthChallengeResponse {
         let (client, pool) = try await signInClient(r.clientId)
-        let a = try await respond(r.challengeName, r.challengeResponses ?? [:], session: r.session, client: client, pool: pool)
+        let a = try await respond(
+            r.challengeName, r.challengeResponses ?? [:], session: r.session, client: client, pool: pool)
         return RespondToAuthChallengeResponse(
             challengeName: a.challengeName, session: a.session, challengeParameters: a.challengeParameters,
             authenticationResult: a.authenticationResult)
     }
 
-    func adminRespondToAuthChallenge(_ r: AdminRespondToAuthChallengeRequest) async throws
+    func adminRespondToAuthChallenge(
+        _ r: AdminRespondToAuthChallengeRequest
+    ) async throws
         -> AdminRespondToAuthChallengeResponse
     {
         let (client, pool) = try await signInClient(r.clientId, poolId: r.userPoolId)
-        let a = try await respond(r.challengeName, r.challengeResponses ?? [:], session: r.session, client: client, pool: pool)
+        let a = try await respond(
+            r.challengeName, r.challengeResponses ?? [:], session: r.session, client: client, pool: pool)
         return AdminRespondToAuthChallengeResponse(
             challengeName: a.challengeName, session: a.session, challengeParameters: a.challengeParameters,
             authenticationResult: a.authenticationResult)
@@ -88,8 +94,12 @@ extension API {
         let adminFlows: [AuthFlowType] = [.adminUserPasswordAuth, .adminNoSrpAuth]
         let userFlows: [AuthFlowType] = [.userSrpAuth, .userPasswordAuth, .refreshTokenAuth, .refreshToken]
         guard userFlows.contains(flow) || (admin && adminFlows.contains(flow)) else {
-            if flow == .customAuth || flow == .userAuth { throw PoolError.notSupported("The auth flow \(flow.rawValue)") }
-            throw PoolError(.invalidParameter, "Invalid AuthFlow \(flow.rawValue) for \(admin ? "AdminInitiateAuth" : "InitiateAuth")")
+            if flow == .customAuth || flow == .userAuth {
+                throw PoolError.notSupported("The auth flow \(flow.rawValue)")
+            }
+            throw PoolError(
+                .invalidParameter,
+                "Invalid AuthFlow \(flow.rawValue) for \(admin ? "AdminInitiateAuth" : "InitiateAuth")")
         }
         guard SignInRules.allows(client, flow) else {
             throw PoolError(.invalidParameter, "\(flow.rawValue) flow not enabled for this client")
@@ -102,7 +112,9 @@ extension API {
                 username: params["USERNAME"])
             return AuthAnswer(authenticationResult: result)
         case .userSrpAuth:
-            guard let a = params["SRP_A"] else { throw PoolError(.invalidParameter, "Missing required parameter SRP_A") }
+            guard let a = params["SRP_A"] else {
+                throw PoolError(.invalidParameter, "Missing required parameter SRP_A")
+            }
             machineFlow = .srp(clientA: a)
         default:
             guard let password = params["PASSWORD"] else {
@@ -111,7 +123,8 @@ extension API {
             machineFlow = .password(password, admin: admin)
         }
         var machine = SignInStateMachine(context: signInContext(pool: pool, client: client))
-        return try await run(&machine, .initiate(machineFlow, username: params["USERNAME"], secretHash: params["SECRET_HASH"]))
+        return try await run(
+            &machine, .initiate(machineFlow, username: params["USERNAME"], secretHash: params["SECRET_HASH"]))
     }
 
     func respond(
@@ -119,7 +132,8 @@ extension API {
     ) async throws -> AuthAnswer {
         switch name {
         case .passwordVerifier:
-            let (plain, box) = try unseal(responses["PASSWORD_CLAIM_SECRET_BLOCK"], \.challengeSealer, invalid: Self.invalidSession)
+            let (plain, box) = try unseal(
+                responses["PASSWORD_CLAIM_SECRET_BLOCK"], \.challengeSealer, invalid: Self.invalidSession)
             guard let challenge = SRPChallengeState(decoding: plain) else { throw Self.invalidSession }
             var machine = SignInStateMachine(context: signInContext(pool: pool, client: client))
             let claim = AuthEvent.claim(
@@ -142,7 +156,9 @@ extension API {
     }
 
     /// Runs a sign-in machine from `first` to its answer, performing each action.
-    func run(_ machine: inout SignInStateMachine, _ first: AuthEvent, secretBlock: [UInt8] = []) async throws -> AuthAnswer {
+    func run(
+        _ machine: inout SignInStateMachine, _ first: AuthEvent, secretBlock: [UInt8] = []
+    ) async throws -> AuthAnswer {
         let context = machine.context
         var action = machine.received(first)
         while true {
@@ -159,7 +175,8 @@ extension API {
                 }
                 action = machine.received(.checked(passwordOK: ok))
             case .checkClaim(let state, let signature, let timestamp):
-                let ok = try await checkClaim(state, signature: signature, timestamp: timestamp, secretBlock: secretBlock)
+                let ok = try await checkClaim(
+                    state, signature: signature, timestamp: timestamp, secretBlock: secretBlock)
                 action = machine.received(.checked(passwordOK: ok))
             case .record(let canonical, let ok, let digest):
                 let outcome = try await recordAttempt(
@@ -170,7 +187,8 @@ extension API {
             case .newPasswordRequired(let user):
                 return newPasswordChallenge(pool: context.pool, client: context.client, user: user)
             case .issueTokens(let user, let authTime):
-                let result = try tokens(pool: context.pool, client: context.client, user: user, authTime: authTime, origin: nil)
+                let result = try tokens(
+                    pool: context.pool, client: context.client, user: user, authTime: authTime, origin: nil)
                 return AuthAnswer(authenticationResult: result)
             case .fail(let error):
                 throw error
@@ -179,13 +197,17 @@ extension API {
     }
 
     /// Proposes the attempt to the shard of `canonical`; its verdict is the one that counts.
-    func recordAttempt(pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64) async throws
+    func recordAttempt(
+        pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64
+    ) async throws
         -> (AttemptOutcome, User?)
     {
         let command = UserPoolCommand.signInAttempt(
             poolId: pool.id, canonical: canonical, passwordOK: ok, verifierDigest: digest, now: now,
             lockoutBaseSeconds: lockoutBase)
-        guard case .attempt(let outcome, let user) = try await store.propose(store.userShard(pool: pool.id, canonical: canonical), command)
+        guard
+            case .attempt(let outcome, let user) = try await store.propose(
+                store.userShard(pool: pool.id, canonical: canonical), command)
         else { throw PoolError(.internalError, "unexpected reply recording a sign-in attempt") }
         return (outcome, user)
     }
@@ -212,14 +234,18 @@ extension API {
 
     /// Step 2 of SRP: S, the key, and the client's signature, at the same cost for every
     /// user, real or not.
-    func checkClaim(_ state: SRPChallengeState, signature: String, timestamp: String, secretBlock: [UInt8]) async throws
+    func checkClaim(
+        _ state: SRPChallengeState, signature: String, timestamp: String, secretBlock: [UInt8]
+    ) async throws
         -> Bool
     {
         let poolName = SRPHash.poolName(fromPoolId: state.pool)
         return try await auth.crypto {
             WorkspacePool.shared.with { w in
                 let challenge = SRPServerChallenge(b: state.b, B: state.B)
-                guard let key = try? w.passwordKey(clientAHex: state.clientA, challenge: challenge, verifier: state.verifier)
+                guard
+                    let key = try? w.passwordKey(
+                        clientAHex: state.clientA, challenge: challenge, verifier: state.verifier)
                 else { return false }
                 return SRPWorkspace.verifyClaim(
                     signatureBase64: signature, key: key, poolName: poolName, userIdForSrp: state.userIdForSrp,
@@ -230,7 +256,8 @@ extension API {
 
     func newPasswordChallenge(pool: Pool, client: AppClient, user: User) -> AuthAnswer {
         let state = SessionState(
-            challenge: ChallengeNameType.newPasswordRequired.rawValue, pool: pool.id, client: client.id, user: user.username,
+            challenge: ChallengeNameType.newPasswordRequired.rawValue, pool: pool.id, client: client.id,
+            user: user.username,
             issued: now())
         let readable = AttributeRules.readable(user, client: client, pool: pool)
             .filter { $0.key != "sub" && !AttributeRules.verificationAttributes.contains($0.key) }
@@ -238,27 +265,39 @@ extension API {
         return AuthAnswer(
             challengeName: .newPasswordRequired,
             session: seal(state.encoded, auth.challengeSealer, seconds: SignInStateMachine.challengeSeconds),
-            challengeParameters: ["USER_ID_FOR_SRP": user.username, "requiredAttributes": "[]", "userAttributes": attributes])
+            challengeParameters: [
+                "USER_ID_FOR_SRP": user.username, "requiredAttributes": "[]", "userAttributes": attributes,
+            ])
     }
 
-    func newPasswordRequired(pool: Pool, client: AppClient, responses: [String: String], session: String?) async throws
+    func newPasswordRequired(
+        pool: Pool, client: AppClient, responses: [String: String], session: String?
+    ) async throws
         -> AuthAnswer
     {
         let (plain, _) = try unseal(session, \.challengeSealer, invalid: Self.invalidSession)
-        guard let state = SessionState(decoding: plain), state.challenge == ChallengeNameType.newPasswordRequired.rawValue,
+        guard let state = SessionState(decoding: plain),
+            state.challenge == ChallengeNameType.newPasswordRequired.rawValue,
             state.pool == pool.id, state.client == client.id
         else { throw Self.invalidSession }
         guard let password = responses["NEW_PASSWORD"] else {
             throw PoolError(.invalidParameter, "Missing required parameter NEW_PASSWORD")
         }
-        guard let username = responses["USERNAME"] else { throw PoolError(.invalidParameter, "Missing required parameter USERNAME") }
-        if let refusal = SignInRules.checkSecretHash(client, username: username, given: responses["SECRET_HASH"]) { throw refusal }
+        guard let username = responses["USERNAME"] else {
+            throw PoolError(.invalidParameter, "Missing required parameter USERNAME")
+        }
+        if let refusal = SignInRules.checkSecretHash(client, username: username, given: responses["SECRET_HASH"]) {
+            throw refusal
+        }
         try PoolRules.validatePassword(password, policy: pool.policy)
         var attributes: [String: String] = [:]
-        for (k, v) in responses where k.hasPrefix("userAttributes.") { attributes[String(k.dropFirst("userAttributes.".count))] = v }
+        for (k, v) in responses where k.hasPrefix("userAttributes.") {
+            attributes[String(k.dropFirst("userAttributes.".count))] = v
+        }
         try AttributeRules.validate(attributes, pool: pool, writer: .user)
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
-        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.user, in: pool)) else {
+        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.user, in: pool))
+        else {
             throw Self.invalidSession
         }
         let verifier = makeVerifier(pool: pool, username: state.user, password: password)
@@ -267,6 +306,7 @@ extension API {
             try UserRules.completeNewPassword(&u, verifier: verifier, now: t)
             AttributeRules.apply(attributes, to: &u, byAdmin: false)
         }
-        return AuthAnswer(authenticationResult: try tokens(pool: pool, client: client, user: saved, authTime: t, origin: nil))
+        return AuthAnswer(
+            authenticationResult: try tokens(pool: pool, client: client, user: saved, authTime: t, origin: nil))
     }
 }

@@ -11,7 +11,9 @@ extension API {
 
     /// Signs a user's tokens. A new sign-in (`origin` nil) begins a token family, named by a
     /// time-ordered UUID, and gets a refresh token; a refresh keeps its family and gets none.
-    func tokens(pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?) throws
+    func tokens(
+        pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?
+    ) throws
         -> AuthenticationResultType
     {
         let signer = try auth.signer(for: pool)
@@ -30,13 +32,16 @@ extension API {
             let state = RefreshState(
                 pool: pool.id, client: client.id, user: user.username, sub: user.sub, authTime: authTime,
                 origin: ids.originJti)
-            result.refreshToken = seal(state.encoded, auth.tokenSealer, seconds: TokenRules.seconds(.refresh, of: client))
+            result.refreshToken = seal(
+                state.encoded, auth.tokenSealer, seconds: TokenRules.seconds(.refresh, of: client))
         }
         return result
     }
 
     /// The refresh token's state, if this cluster sealed it for `pool` and `client`.
-    func openRefreshToken(_ token: String?, pool: Pool, client: AppClient, invalid: PoolError) throws(PoolError)
+    func openRefreshToken(
+        _ token: String?, pool: Pool, client: AppClient, invalid: PoolError
+    ) throws(PoolError)
         -> RefreshState
     {
         let (plain, _) = try unseal(token, \.tokenSealer, invalid: invalid)
@@ -47,7 +52,9 @@ extension API {
 
     /// REFRESH_TOKEN_AUTH: new access and ID tokens for the refresh token's user, as long as
     /// the user is the same one (same sub), enabled, and the family is not revoked.
-    func refresh(pool: Pool, client: AppClient, token: String?, secretHash: String?, username: String?) async throws
+    func refresh(
+        pool: Pool, client: AppClient, token: String?, secretHash: String?, username: String?
+    ) async throws
         -> AuthenticationResultType
     {
         let state = try openRefreshToken(token, pool: pool, client: client, invalid: Self.invalidRefresh)
@@ -73,7 +80,9 @@ extension API {
         }
     }
 
-    func getTokensFromRefreshToken(_ r: GetTokensFromRefreshTokenRequest) async throws
+    func getTokensFromRefreshToken(
+        _ r: GetTokensFromRefreshTokenRequest
+    ) async throws
         -> GetTokensFromRefreshTokenResponse
     {
         let (client, pool) = try await signInClient(r.clientId)

@@ -7,16 +7,21 @@ extension API {
     func signUp(_ r: SignUpRequest) async throws -> SignUpResponse {
         let client = try await store.appClient(id: r.clientId)
         let pool = try await store.pool(client.poolId)
-        if let refusal = SignInRules.checkSecretHash(client, username: r.username, given: r.secretHash) { throw refusal }
+        if let refusal = SignInRules.checkSecretHash(client, username: r.username, given: r.secretHash) {
+            throw refusal
+        }
         guard !pool.allowAdminCreateUserOnly else {
             throw PoolError(.notAuthorized, "SignUp is not permitted for this user pool")
         }
-        guard let password = r.password else { throw PoolError.notSupported("SignUp without a password (passwordless)") }
+        guard let password = r.password else {
+            throw PoolError.notSupported("SignUp without a password (passwordless)")
+        }
         let attributes = AttributeList.map(r.userAttributes)
         try PoolRules.validatePassword(password, policy: pool.policy)
         try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: false))
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
-        let user = try await createUser(pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp)
+        let user = try await createUser(
+            pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp)
         return SignUpResponse(userConfirmed: false, userSub: user.sub)
     }
 
@@ -29,7 +34,8 @@ extension API {
         try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
         let password = r.temporaryPassword ?? Self.temporaryPassword(policy: pool.policy)
         try PoolRules.validatePassword(password, policy: pool.policy)
-        let user = try await createUser(pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin)
+        let user = try await createUser(
+            pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin)
         return AdminCreateUserResponse(user: user.userType())
     }
 
@@ -39,7 +45,8 @@ extension API {
         pool: Pool, username: String, attributes: [String: String], password: String, creation: UserRules.Creation
     ) async throws -> User {
         var attributes = attributes
-        let (stored, sub) = try UserRules.identity(for: username, in: pool, attributes: &attributes, newSub: Self.newSub())
+        let (stored, sub) = try UserRules.identity(
+            for: username, in: pool, attributes: &attributes, newSub: Self.newSub())
         let canonical = PoolRules.canonical(stored, in: pool)
         let claims = PoolRules.uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } }
         var reserved: [(String, String)] = []
@@ -51,9 +58,11 @@ extension API {
             }
             let verifier = makeVerifier(pool: pool, username: stored, password: password)
             let user = UserRules.newUser(
-                pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation, now: t)
+                pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation,
+                now: t)
             let shard = store.userShard(pool: pool.id, canonical: canonical)
-            guard case .user(let saved?) = try await store.propose(shard, .createUser(user, canonical: canonical)) else {
+            guard case .user(let saved?) = try await store.propose(shard, .createUser(user, canonical: canonical))
+            else {
                 throw PoolError(.internalError, "unexpected reply creating a user")
             }
             for (a, v) in claims { try await store.commitClaim(pool, a, v, owner: canonical) }
@@ -75,7 +84,9 @@ extension API {
     }
 
     /// Reads the user a request names and writes a change to it.
-    func modifyUser(poolId: String, username: String, _ change: (inout User, Pool) throws(PoolError) -> Void) async throws {
+    func modifyUser(
+        poolId: String, username: String, _ change: (inout User, Pool) throws(PoolError) -> Void
+    ) async throws {
         let pool = try await store.pool(poolId)
         let user = try await store.resolve(pool: pool, username: username)
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in try change(&u, pool) }
@@ -134,7 +145,9 @@ extension API {
         }
     }
 
-    func adminUpdateUserAttributes(_ r: AdminUpdateUserAttributesRequest) async throws -> AdminUpdateUserAttributesResponse {
+    func adminUpdateUserAttributes(
+        _ r: AdminUpdateUserAttributesRequest
+    ) async throws -> AdminUpdateUserAttributesResponse {
         let pool = try await store.pool(r.userPoolId)
         let attributes = AttributeList.map(r.userAttributes)
         try AttributeRules.validate(attributes, pool: pool, writer: .admin)
@@ -172,7 +185,9 @@ extension API {
         }
     }
 
-    func adminDeleteUserAttributes(_ r: AdminDeleteUserAttributesRequest) async throws -> AdminDeleteUserAttributesResponse {
+    func adminDeleteUserAttributes(
+        _ r: AdminDeleteUserAttributesRequest
+    ) async throws -> AdminDeleteUserAttributesResponse {
         let pool = try await store.pool(r.userPoolId)
         try AttributeRules.validateDeletion(r.userAttributeNames, pool: pool)
         let user = try await store.resolve(pool: pool, username: r.username)

@@ -114,7 +114,9 @@ public struct API: Sendable {
     func makeVerifier(pool: Pool, username: String, password: String) -> PasswordVerifier {
         var rng = SystemRandomNumberGenerator()
         return WorkspacePool.shared.with {
-            $0.makeVerifier(poolName: SRPHash.poolName(fromPoolId: pool.id), userIdForSrp: username, password: password, using: &rng)
+            $0.makeVerifier(
+                poolName: SRPHash.poolName(fromPoolId: pool.id), userIdForSrp: username, password: password, using: &rng
+            )
         }
     }
 }

@@ -72,7 +72,8 @@ enum APICoding {
         }
         switch error {
         case .typeMismatch(_, let c), .valueNotFound(_, let c): return "Unexpected value type at \(path(c))"
-        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "the request body is not valid JSON" : "Invalid value at \(path(c))"
+        case .dataCorrupted(let c):
+            return c.codingPath.isEmpty ? "the request body is not valid JSON" : "Invalid value at \(path(c))"
         case .keyNotFound(let key, _): return "Missing \(key.stringValue)"
         @unknown default: return "the request body does not match the operation"
         }

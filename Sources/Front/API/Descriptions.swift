@@ -13,10 +13,12 @@ extension Pool {
         out.arn = arn(region: region)
         out.creationDate = date(createdAt)
         out.lastModifiedDate = date(modifiedAt)
-        out.policies = UserPoolPolicyType(passwordPolicy: PasswordPolicyType(
-            minimumLength: policy.minimumLength, requireUppercase: policy.requireUppercase,
-            requireLowercase: policy.requireLowercase, requireNumbers: policy.requireNumbers,
-            requireSymbols: policy.requireSymbols, temporaryPasswordValidityDays: policy.temporaryPasswordValidityDays))
+        out.policies = UserPoolPolicyType(
+            passwordPolicy: PasswordPolicyType(
+                minimumLength: policy.minimumLength, requireUppercase: policy.requireUppercase,
+                requireLowercase: policy.requireLowercase, requireNumbers: policy.requireNumbers,
+                requireSymbols: policy.requireSymbols,
+                temporaryPasswordValidityDays: policy.temporaryPasswordValidityDays))
         out.schemaAttributes = schema.map(\.schemaAttributeType)
         out.autoVerifiedAttributes = autoVerifiedAttributes
         if !usernameAttributes.isEmpty { out.usernameAttributes = usernameAttributes }
@@ -31,8 +33,10 @@ extension Pool {
         out.deletionProtection = deletionProtection
         out.lambdaConfig = settings.lambdaConfig ?? LambdaConfigType()
         out.verificationMessageTemplate = settings.verificationMessageTemplate
-        out.emailVerificationMessage = settings.emailVerificationMessage ?? settings.verificationMessageTemplate?.emailMessage
-        out.emailVerificationSubject = settings.emailVerificationSubject ?? settings.verificationMessageTemplate?.emailSubject
+        out.emailVerificationMessage =
+            settings.emailVerificationMessage ?? settings.verificationMessageTemplate?.emailMessage
+        out.emailVerificationSubject =
+            settings.emailVerificationSubject ?? settings.verificationMessageTemplate?.emailSubject
         out.smsVerificationMessage = settings.smsVerificationMessage ?? settings.verificationMessageTemplate?.smsMessage
         out.smsAuthenticationMessage = settings.smsAuthenticationMessage
         out.accountRecoverySetting = settings.accountRecoverySetting
@@ -55,7 +59,8 @@ extension Pool {
 extension SchemaAttribute {
     var schemaAttributeType: SchemaAttributeType {
         var out = SchemaAttributeType(
-            name: name, attributeDataType: type, developerOnlyAttribute: developerOnly, mutable: mutable, required: required)
+            name: name, attributeDataType: type, developerOnlyAttribute: developerOnly, mutable: mutable,
+            required: required)
         if type == .string {
             out.stringAttributeConstraints = StringAttributeConstraintsType(
                 minLength: minLength.map(String.init), maxLength: maxLength.map(String.init))
@@ -109,7 +114,8 @@ extension User {
     func userType(attributes: [String: String]? = nil) -> UserType {
         UserType(
             username: username, attributes: AttributeList.make(attributes ?? allAttributes),
-            userCreateDate: date(createdAt), userLastModifiedDate: date(modifiedAt), enabled: enabled, userStatus: status)
+            userCreateDate: date(createdAt), userLastModifiedDate: date(modifiedAt), enabled: enabled,
+            userStatus: status)
     }
 }
 

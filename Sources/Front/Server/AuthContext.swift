@@ -73,7 +73,7 @@ public final class AuthContext: @unchecked Sendable {
     func open(_ box: [UInt8], now: Int64, _ sealer: KeyPath<KeyRing, Sealer>) throws(AuthCryptoError) -> [UInt8] {
         do {
             return try ring()[keyPath: sealer].open(box, now: now)
-        } catch where error.code == .unknownKey {
+        } catch  where error.code == .unknownKey {
             return try ring(force: true)[keyPath: sealer].open(box, now: now)
         }
     }

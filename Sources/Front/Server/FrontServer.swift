@@ -64,7 +64,8 @@ public struct FrontServer: Sendable {
         return router
     }
 
-    func wellKnown<Document: Encodable>(_ poolId: String?, _ body: (String) async throws -> Document) async -> Response {
+    func wellKnown<Document: Encodable>(_ poolId: String?, _ body: (String) async throws -> Document) async -> Response
+    {
         guard let poolId else { return Self.error(WireError(PoolError(.resourceNotFound, "no pool id"))) }
         do {
             return Self.response(.ok, try APICoding.encode(try await body(poolId)), type: "application/json")
@@ -128,9 +129,10 @@ public struct FrontServer: Sendable {
             return Self.error(WireError(tooLarge.type, tooLarge.message, status: 413))
         }
         guard let target = request.headers[Self.targetName], target.hasPrefix(Self.targetPrefix) else {
-            return Self.error(WireError(
-                "UnknownOperationException",
-                "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
+            return Self.error(
+                WireError(
+                    "UnknownOperationException",
+                    "missing or unknown X-Amz-Target; expected \(Self.targetPrefix)<Operation>"))
         }
         let name = String(target.dropFirst(Self.targetPrefix.count))
         do {

@@ -49,7 +49,9 @@ struct SessionState: Equatable {
     }
 
     init?(decoding bytes: [UInt8]) {
-        guard let f = SealedFields.decode(bytes, kind: Self.kind, count: 5), let issued = Int64(f[4]) else { return nil }
+        guard let f = SealedFields.decode(bytes, kind: Self.kind, count: 5), let issued = Int64(f[4]) else {
+            return nil
+        }
         self.init(challenge: f[0], pool: f[1], client: f[2], user: f[3], issued: issued)
     }
 }
@@ -77,7 +79,9 @@ struct RefreshState: Equatable {
     }
 
     init?(decoding bytes: [UInt8]) {
-        guard let f = SealedFields.decode(bytes, kind: Self.kind, count: 6), let authTime = Int64(f[4]) else { return nil }
+        guard let f = SealedFields.decode(bytes, kind: Self.kind, count: 6), let authTime = Int64(f[4]) else {
+            return nil
+        }
         self.init(pool: f[0], client: f[1], user: f[2], sub: f[3], authTime: authTime, origin: f[5])
     }
 }

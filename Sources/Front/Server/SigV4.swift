@@ -60,13 +60,15 @@ public struct SigV4Verifier: Sendable {
         }
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request" else {
-            throw fail("IncompleteSignatureException", "Credential must be <key>/<date>/<region>/<service>/aws4_request")
+            throw fail(
+                "IncompleteSignatureException", "Credential must be <key>/<date>/<region>/<service>/aws4_request")
         }
         guard scope[2] == region else {
             throw fail("InvalidSignatureException", "Credential should be scoped to a valid region. ")
         }
         guard scope[3] == Self.service else {
-            throw fail("InvalidSignatureException", "Credential should be scoped to correct service: '\(Self.service)'. ")
+            throw fail(
+                "InvalidSignatureException", "Credential should be scoped to correct service: '\(Self.service)'. ")
         }
         guard let secret = keys[scope[0]] else {
             throw fail("UnrecognizedClientException", "The security token included in the request is invalid.")

@@ -22,7 +22,8 @@ struct WireError: Error, Sendable, Encodable {
     init(_ error: PoolError) {
         switch error.code {
         case .internalError: self.init(error.code.rawValue, error.message, status: 500)
-        case .conflict: self.init("InternalErrorException", "a concurrent change to the same user won; retry", status: 500)
+        case .conflict:
+            self.init("InternalErrorException", "a concurrent change to the same user won; retry", status: 500)
         // No leader in time, a partition: Cognito's 5xx for a service that cannot answer now.
         case .unavailable: self.init("InternalErrorException", error.message, status: 503)
         default: self.init(error.code.rawValue, error.message)

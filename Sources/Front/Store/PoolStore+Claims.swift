@@ -33,7 +33,8 @@ extension PoolStore {
             // A stale reservation: its owner's sign-up either finished without committing
             // (then the value is theirs) or died before writing the user (then it is free).
             if try await user(pool: pool.id, canonical: claim.owner) != nil {
-                _ = try await propose(shard, .commitAlias(poolId: pool.id, attribute: attribute, value: value, owner: claim.owner))
+                _ = try await propose(
+                    shard, .commitAlias(poolId: pool.id, attribute: attribute, value: value, owner: claim.owner))
                 throw Self.taken(pool, attribute)
             }
             takeOver = claim.owner
@@ -44,7 +45,8 @@ extension PoolStore {
     func commitClaim(_ pool: Pool, _ attribute: String, _ raw: String, owner: String) async throws(PoolError) {
         let value = PoolRules.claimValue(attribute, raw)
         _ = try await propose(
-            claimShard(pool, attribute, value), .commitAlias(poolId: pool.id, attribute: attribute, value: value, owner: owner))
+            claimShard(pool, attribute, value),
+            .commitAlias(poolId: pool.id, attribute: attribute, value: value, owner: owner))
     }
 
     /// Frees a claim `owner` holds. Not freeing it leaves a reservation that goes stale and
@@ -53,13 +55,15 @@ extension PoolStore {
     func releaseClaim(_ pool: Pool, _ attribute: String, _ raw: String, owner: String) async throws(PoolError) {
         let value = PoolRules.claimValue(attribute, raw)
         _ = try await propose(
-            claimShard(pool, attribute, value), .releaseAlias(poolId: pool.id, attribute: attribute, value: value, owner: owner))
+            claimShard(pool, attribute, value),
+            .releaseAlias(poolId: pool.id, attribute: attribute, value: value, owner: owner))
     }
 
     /// The owner of a committed claim on `raw`, if any.
     func claimOwner(_ pool: Pool, _ attribute: String, _ raw: String) async throws(PoolError) -> String? {
         let value = PoolRules.claimValue(attribute, raw)
-        let reply = try await query(claimShard(pool, attribute, value), .alias(poolId: pool.id, attribute: attribute, value: value))
+        let reply = try await query(
+            claimShard(pool, attribute, value), .alias(poolId: pool.id, attribute: attribute, value: value))
         guard case .alias(let claim?) = reply, claim.state == .committed else { return nil }
         return claim.owner
     }
@@ -78,7 +82,9 @@ extension PoolStore {
     func resolve(pool: Pool, username: String) async throws(PoolError) -> User {
         if let u = try await user(pool: pool.id, canonical: PoolRules.canonical(username, in: pool)) { return u }
         for attribute in PoolRules.uniqueAttributes(pool) {
-            if let owner = try await claimOwner(pool, attribute, username), let u = try await user(pool: pool.id, canonical: owner) {
+            if let owner = try await claimOwner(pool, attribute, username),
+                let u = try await user(pool: pool.id, canonical: owner)
+            {
                 return u
             }
         }

@@ -76,7 +76,9 @@ public struct PoolStore: Sendable {
     /// A client of `pool`.
     public func appClient(pool: String, id: String) async throws(PoolError) -> AppClient {
         let client = try await appClient(id: id)
-        guard client.poolId == pool else { throw PoolError(.resourceNotFound, "User pool client \(id) does not exist.") }
+        guard client.poolId == pool else {
+            throw PoolError(.resourceNotFound, "User pool client \(id) does not exist.")
+        }
         return client
     }
 
@@ -102,7 +104,9 @@ public struct PoolStore: Sendable {
 
     /// The user stored under `canonical`, or nil.
     public func user(pool: String, canonical: String) async throws(PoolError) -> User? {
-        guard case .user(let u) = try await query(userShard(pool: pool, canonical: canonical), .user(poolId: pool, canonical: canonical))
+        guard
+            case .user(let u) = try await query(
+                userShard(pool: pool, canonical: canonical), .user(poolId: pool, canonical: canonical))
         else { throw PoolError(.internalError, "unexpected reply reading a user") }
         return u
     }
@@ -125,7 +129,7 @@ public struct PoolStore: Sendable {
                     throw PoolError(.internalError, "unexpected reply writing a user")
                 }
                 return saved
-            } catch where error.code == .conflict {
+            } catch  where error.code == .conflict {
                 guard let fresh = try await self.user(pool: pool.id, canonical: canonical) else {
                     throw PoolError(.userNotFound, "User does not exist.")
                 }

@@ -51,10 +51,16 @@ extension FailoverDrill {
         while now() < deadline {
             let poll = await ClusterPoll.poll(launcher.config, with: nodes)
             let commits = poll.leaderCommits
-            let behind = poll.statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(\.shard) ?? []
+            let behind =
+                poll.statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(
+                    \.shard) ?? []
             if poll.settled, behind.isEmpty { return nil }
-            missing = [poll.missing, behind.isEmpty ? "" : "node \(node) behind on shard(s) \(behind.map(String.init).joined(separator: ", "))"]
-                .filter { !$0.isEmpty }.joined(separator: "; ")
+            missing = [
+                poll.missing,
+                behind.isEmpty
+                    ? "" : "node \(node) behind on shard(s) \(behind.map(String.init).joined(separator: ", "))",
+            ]
+            .filter { !$0.isEmpty }.joined(separator: "; ")
             try? await Task.sleep(for: .milliseconds(100))
         }
         return missing

@@ -23,7 +23,8 @@ extension FailoverDrill {
         let c = try await client.call(
             CreateUserPoolClientOperation.self,
             CreateUserPoolClientRequest(
-                userPoolId: pool, clientName: "drill", explicitAuthFlows: [.allowUserPasswordAuth, .allowRefreshTokenAuth]))
+                userPoolId: pool, clientName: "drill",
+                explicitAuthFlows: [.allowUserPasswordAuth, .allowRefreshTokenAuth]))
         guard let clientId = c.userPoolClient?.clientId else {
             throw DrillError("CreateUserPoolClient returned no client id")
         }
@@ -43,7 +44,8 @@ extension FailoverDrill {
             _ = try await client.call(
                 AdminCreateUserOperation.self,
                 AdminCreateUserRequest(
-                    userPoolId: pool, username: name, userAttributes: [AttributeType(name: "nickname", value: Self.initial)],
+                    userPoolId: pool, username: name,
+                    userAttributes: [AttributeType(name: "nickname", value: Self.initial)],
                     temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress))
             _ = try await client.call(
                 AdminSetUserPasswordOperation.self,
@@ -97,7 +99,8 @@ extension FailoverDrill {
                     lock.withLock {
                         history.append(
                             RegisterOperation(
-                                register: register, client: w, kind: .write, value: value, invoke: invoke, complete: nil))
+                                register: register, client: w, kind: .write, value: value, invoke: invoke, complete: nil
+                            ))
                     }
                 }
                 record("update", began: invoke, error: error)
@@ -121,7 +124,8 @@ extension FailoverDrill {
         let value = r.userAttributes?.first { $0.name == "nickname" }?.value
         lock.withLock {
             history.append(
-                RegisterOperation(register: register, client: id, kind: .read, value: value, invoke: invoke, complete: done))
+                RegisterOperation(
+                    register: register, client: id, kind: .read, value: value, invoke: invoke, complete: done))
         }
     }
 

@@ -48,7 +48,9 @@ extension FailoverDrill {
     }
 
     /// The node a round faults: the shard's leader, a follower, or any node.
-    func target(of shard: UInt32, round index: Int, leaders before: [UInt32: UInt64], rng: inout SplitMixRandom)
+    func target(
+        of shard: UInt32, round index: Int, leaders before: [UInt32: UInt64], rng: inout SplitMixRandom
+    )
         -> UInt64
     {
         let replicas = launcher.config.placement.replicas(of: shard)
@@ -83,7 +85,8 @@ extension FailoverDrill {
         } catch {
             log("round \(index + 1): could not inject \(options.fault): \(error)")
         }
-        let leads = led.isEmpty ? "leader of no shard" : "leader of shards \(led.map(String.init).joined(separator: ","))"
+        let leads =
+            led.isEmpty ? "leader of no shard" : "leader of shards \(led.map(String.init).joined(separator: ","))"
         let leader = before[shard] ?? launcher.config.placement.replicas(of: shard)[0]
         let role = target == leader ? leads : "follower of shard \(shard); \(leads)"
         log("round \(index + 1)/\(options.rounds): \(options.fault) node \(target) (\(role))")

@@ -20,9 +20,13 @@ extension FailoverDrill {
                 out.append("register \(register): the final value \(final.value ?? "(none)") was never written")
                 continue
             }
-            if let overwritten = mine.first(where: { $0.kind == .write && $0.complete != nil && $0.invoke > sourceDone && $0.complete! < final.invoke }) {
-                out.append("register \(register): acknowledged write \"\(overwritten.value ?? "")\" (answered at \(String(format: "%.3f", overwritten.complete!)) s) is lost; "
-                    + "the final value \"\(final.value ?? "")\" was written before it began")
+            if let overwritten = mine.first(where: {
+                $0.kind == .write && $0.complete != nil && $0.invoke > sourceDone && $0.complete! < final.invoke
+            }) {
+                out.append(
+                    "register \(register): acknowledged write \"\(overwritten.value ?? "")\" (answered at "
+                        + "\(String(format: "%.3f", overwritten.complete!)) s) is lost; "
+                        + "the final value \"\(final.value ?? "")\" was written before it began")
             }
         }
         return out

@@ -107,13 +107,17 @@ public final class FailoverDrill: @unchecked Sendable {
     var probes: [UInt32: [(invoke: Double, complete: Double)]] = [:]
     var probesInFlight = 0
 
-    public init(launcher: ClusterLauncher, endpoint: String, accessKey: String, secretKey: String, region: String,
-                options: Options, network: PartitionNetwork?) throws {
+    public init(
+        launcher: ClusterLauncher, endpoint: String, accessKey: String, secretKey: String, region: String,
+        options: Options, network: PartitionNetwork?
+    ) throws {
         self.launcher = launcher
         self.endpoint = endpoint
         self.options = options
         self.network = network
-        client = try CognitoHTTPClient(endpoint: endpoint, region: region, accessKey: accessKey, secretKey: secretKey, timeout: options.requestTimeout)
+        client = try CognitoHTTPClient(
+            endpoint: endpoint, region: region, accessKey: accessKey, secretKey: secretKey,
+            timeout: options.requestTimeout)
         nodes = try NodeClient(config: launcher.config)
     }
 
@@ -145,4 +149,3 @@ public struct DrillError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-

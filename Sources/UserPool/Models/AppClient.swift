@@ -21,7 +21,8 @@ public struct AppClient: Codable, Sendable, Equatable {
 
     public init(
         id: String, poolId: String, name: String, secret: String?, explicitAuthFlows: [ExplicitAuthFlowsType],
-        readAttributes: [String]?, writeAttributes: [String]?, preventUserExistenceErrors: PreventUserExistenceErrorTypes,
+        readAttributes: [String]?, writeAttributes: [String]?,
+        preventUserExistenceErrors: PreventUserExistenceErrorTypes,
         refreshTokenValidity: Int, accessTokenValidity: Int?, idTokenValidity: Int?,
         tokenValidityUnits: TokenValidityUnitsType?, createdAt: Int64, modifiedAt: Int64,
         oauth: ClientOAuthSettings = ClientOAuthSettings()
@@ -58,7 +59,8 @@ public struct AppClient: Codable, Sendable, Equatable {
         explicitAuthFlows = try c.decode([ExplicitAuthFlowsType].self, forKey: .explicitAuthFlows)
         readAttributes = try c.decodeIfPresent([String].self, forKey: .readAttributes)
         writeAttributes = try c.decodeIfPresent([String].self, forKey: .writeAttributes)
-        preventUserExistenceErrors = try c.decode(PreventUserExistenceErrorTypes.self, forKey: .preventUserExistenceErrors)
+        preventUserExistenceErrors = try c.decode(
+            PreventUserExistenceErrorTypes.self, forKey: .preventUserExistenceErrors)
         refreshTokenValidity = try c.decode(Int.self, forKey: .refreshTokenValidity)
         accessTokenValidity = try c.decodeIfPresent(Int.self, forKey: .accessTokenValidity)
         idTokenValidity = try c.decodeIfPresent(Int.self, forKey: .idTokenValidity)

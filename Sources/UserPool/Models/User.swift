@@ -30,7 +30,8 @@ public struct User: Codable, Sendable, Equatable {
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,
-        enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?, temporaryPasswordExpiresAt: Int64?,
+        enabled: Bool, createdAt: Int64, modifiedAt: Int64, verifier: PasswordVerifier?,
+        temporaryPasswordExpiresAt: Int64?,
         failedAttempts: Int, lockedUntil: Int64?, lastFailureAt: Int64?, signedOutAt: Int64? = nil, version: Int,
         groups: [String]? = nil
     ) {

@@ -35,13 +35,16 @@ public enum AttributeRules {
                 throw PoolError(.invalidParameter, "Cannot modify the non-mutable attribute \(name)")
             }
             if let problem = problem(value, attribute) { lines.append("\(prefix)\(name): \(problem)") }
-            if name == "email" && !PoolRules.isEmail(value) { throw PoolError(.invalidParameter, "Invalid email address format.") }
+            if name == "email" && !PoolRules.isEmail(value) {
+                throw PoolError(.invalidParameter, "Invalid email address format.")
+            }
             if name == "phone_number" && !PoolRules.isPhone(value) {
                 throw PoolError(.invalidParameter, "Invalid phone number format.")
             }
         }
         if creating {
-            for attribute in pool.schema where attribute.required && attribute.name != "sub" && attributes[attribute.name] == nil {
+            for attribute in pool.schema
+            where attribute.required && attribute.name != "sub" && attributes[attribute.name] == nil {
                 lines.append("\(attribute.name): The attribute is required")
             }
         }
@@ -87,7 +90,9 @@ public enum AttributeRules {
     public static func checkWritable(_ attributes: [String: String], client: AppClient?, pool: Pool?) -> PoolError? {
         for name in attributes.keys.sorted() {
             let developerOnly = pool?.attribute(name)?.developerOnly ?? name.hasPrefix("dev:")
-            if verificationAttributes.contains(name) || developerOnly || !(client?.writeAttributes?.contains(name) ?? true) {
+            if verificationAttributes.contains(name) || developerOnly
+                || !(client?.writeAttributes?.contains(name) ?? true)
+            {
                 return PoolError(.notAuthorized, "A client attempted to write unauthorized attribute \(name)")
             }
         }
@@ -98,7 +103,8 @@ public enum AttributeRules {
     /// developer-only ones.
     public static func readable(_ user: User, client: AppClient?, pool: Pool) -> [String: String] {
         user.allAttributes.filter { name, _ in
-            !(pool.attribute(name)?.developerOnly ?? false) && (client?.readAttributes?.contains(name) ?? true || name == "sub")
+            !(pool.attribute(name)?.developerOnly ?? false)
+                && (client?.readAttributes?.contains(name) ?? true || name == "sub")
         }
     }
 

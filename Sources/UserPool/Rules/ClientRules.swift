@@ -84,7 +84,8 @@ public enum ClientRules {
         if settings.oauth.allowedOAuthFlowsUserPoolClient != true
             && (!(settings.oauth.allowedOAuthFlows ?? []).isEmpty || !(settings.oauth.allowedOAuthScopes ?? []).isEmpty)
         {
-            throw PoolError(.invalidParameter,
+            throw PoolError(
+                .invalidParameter,
                 "AllowedOAuthFlows and AllowedOAuthScopes are allowed only if AllowedOAuthFlowsUserPoolClient is true.")
         }
         if let redirect = settings.oauth.defaultRedirectURI, !(settings.oauth.callbackURLs ?? []).contains(redirect) {
@@ -95,8 +96,10 @@ public enum ClientRules {
             explicitAuthFlows: settings.explicitAuthFlows ?? [], readAttributes: settings.readAttributes,
             writeAttributes: settings.writeAttributes,
             preventUserExistenceErrors: settings.preventUserExistenceErrors ?? .legacy,
-            refreshTokenValidity: settings.refreshTokenValidity ?? 30, accessTokenValidity: settings.accessTokenValidity,
-            idTokenValidity: settings.idTokenValidity, tokenValidityUnits: settings.tokenValidityUnits, createdAt: createdAt,
+            refreshTokenValidity: settings.refreshTokenValidity ?? 30,
+            accessTokenValidity: settings.accessTokenValidity,
+            idTokenValidity: settings.idTokenValidity, tokenValidityUnits: settings.tokenValidityUnits,
+            createdAt: createdAt,
             modifiedAt: now, oauth: settings.oauth)
         if let refusal = TokenRules.validate(client) { throw refusal }
         return client

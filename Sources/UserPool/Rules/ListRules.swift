@@ -62,8 +62,11 @@ public enum ListRules {
                 self.init(shardIndex: 0, after: nil)
                 return
             }
-            guard let bytes = Base64.decode(token) else { throw PoolError(.invalidParameter, "Invalid pagination token") }
-            let parts = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let bytes = Base64.decode(token) else {
+                throw PoolError(.invalidParameter, "Invalid pagination token")
+            }
+            let parts = String(decoding: bytes, as: UTF8.self).split(
+                separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, let shard = Int(parts[0]), (0..<shards).contains(shard) else {
                 throw PoolError(.invalidParameter, "Invalid pagination token")
             }

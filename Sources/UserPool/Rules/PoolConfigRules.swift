@@ -9,9 +9,12 @@ public enum PoolConfigRules {
         let usernameAttributes = r.usernameAttributes ?? []
         let aliasAttributes = r.aliasAttributes ?? []
         if !usernameAttributes.isEmpty && !aliasAttributes.isEmpty {
-            throw PoolError(.invalidParameter, "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool")
+            throw PoolError(
+                .invalidParameter, "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool")
         }
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false { throw PoolError.notSupported("MfaConfiguration other than OFF") }
+        if r.mfaConfiguration.map({ $0 != .off }) ?? false {
+            throw PoolError.notSupported("MfaConfiguration other than OFF")
+        }
         var pool = Pool(
             id: id, name: r.poolName, createdAt: now, modifiedAt: now,
             policy: try policy(r.policies?.passwordPolicy, base: PasswordPolicy()),
@@ -42,7 +45,9 @@ public enum PoolConfigRules {
     /// UpdateUserPool: as in Cognito, what the request leaves out goes back to its default
     /// (the schema, username and alias attributes and case sensitivity cannot change).
     public static func updated(_ current: Pool, with r: UpdateUserPoolRequest, now: Int64) throws(PoolError) -> Pool {
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false { throw PoolError.notSupported("MfaConfiguration other than OFF") }
+        if r.mfaConfiguration.map({ $0 != .off }) ?? false {
+            throw PoolError.notSupported("MfaConfiguration other than OFF")
+        }
         var pool = current
         pool.policy = try policy(r.policies?.passwordPolicy, base: PasswordPolicy())
         pool.autoVerifiedAttributes = r.autoVerifiedAttributes ?? []
@@ -97,8 +102,11 @@ public enum PoolConfigRules {
         }
         if let required = pool.settings.userAttributeUpdateSettings?.attributesRequireVerificationBeforeUpdate {
             for a in required where !verified.contains(a.rawValue) {
-                throw PoolError(.invalidParameter,
-                    "The attributes in AttributesRequireVerificationBeforeUpdate must also be in AutoVerifiedAttributes.")
+                throw PoolError(
+                    .invalidParameter,
+                    "The attributes in AttributesRequireVerificationBeforeUpdate must also be in "
+                        + "AutoVerifiedAttributes."
+                )
             }
         }
     }

@@ -10,7 +10,9 @@ public enum PoolRules {
 
     /// Cognito's password policy messages, in Cognito's order.
     public static func validatePassword(_ password: String, policy: PasswordPolicy) throws(PoolError) {
-        func fail(_ why: String) -> PoolError { PoolError(.invalidPassword, "Password did not conform with policy: \(why)") }
+        func fail(_ why: String) -> PoolError {
+            PoolError(.invalidPassword, "Password did not conform with policy: \(why)")
+        }
         guard password.count >= policy.minimumLength else { throw fail("Password not long enough") }
         if policy.requireLowercase && !password.unicodeScalars.contains(where: { ("a"..."z").contains($0) }) {
             throw fail("Password must have lowercase characters")

@@ -37,7 +37,8 @@ public enum SchemaRules {
             } else {
                 let custom = try customAttribute(a)
                 if let existing = schema.first(where: { baseName($0.name) == baseName(custom.name) }) {
-                    throw PoolError(.invalidParameter, "\(custom.name): Existing attribute already has name \(existing.name).")
+                    throw PoolError(
+                        .invalidParameter, "\(custom.name): Existing attribute already has name \(existing.name).")
                 }
                 schema.append(custom)
             }
@@ -47,14 +48,17 @@ public enum SchemaRules {
     }
 
     /// AddCustomAttributes: `added` after `schema`, each a custom attribute with a new name.
-    public static func adding(_ added: [SchemaAttributeType], to schema: [SchemaAttribute]) throws(PoolError)
+    public static func adding(
+        _ added: [SchemaAttributeType], to schema: [SchemaAttribute]
+    ) throws(PoolError)
         -> [SchemaAttribute]
     {
         var schema = schema
         for a in added {
             let custom = try customAttribute(a)
             if let existing = schema.first(where: { baseName($0.name) == baseName(custom.name) }) {
-                throw PoolError(.invalidParameter, "\(custom.name): Existing attribute already has name \(existing.name).")
+                throw PoolError(
+                    .invalidParameter, "\(custom.name): Existing attribute already has name \(existing.name).")
             }
             schema.append(custom)
         }
@@ -74,10 +78,15 @@ public enum SchemaRules {
         }
     }
 
-    static func standard(_ current: SchemaAttribute, changedBy a: SchemaAttributeType) throws(PoolError) -> SchemaAttribute {
+    static func standard(
+        _ current: SchemaAttribute, changedBy a: SchemaAttributeType
+    ) throws(PoolError) -> SchemaAttribute {
         if (a.attributeDataType.map { $0 != current.type } ?? false) || a.developerOnlyAttribute == true {
-            throw PoolError(.invalidParameter,
-                "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute \(current.name)")
+            throw PoolError(
+                .invalidParameter,
+                "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute "
+                    + "\(current.name)"
+            )
         }
         var attribute = current
         attribute.mutable = a.mutable ?? current.mutable
@@ -88,14 +97,19 @@ public enum SchemaRules {
 
     static func customAttribute(_ a: SchemaAttributeType) throws(PoolError) -> SchemaAttribute {
         guard let type = a.attributeDataType, type.isKnown else {
-            throw PoolError(.invalidParameter, "Invalid AttributeDataType input, consider using the provided AttributeDataType enum.")
+            throw PoolError(
+                .invalidParameter,
+                "Invalid AttributeDataType input, consider using the provided AttributeDataType enum.")
         }
-        if a.required == true { throw PoolError(.invalidParameter, "Required custom attributes are not supported currently.") }
+        if a.required == true {
+            throw PoolError(.invalidParameter, "Required custom attributes are not supported currently.")
+        }
         let bare = a.name ?? ""
         var name = bare.hasPrefix("custom:") ? bare : "custom:\(bare)"
         let developerOnly = a.developerOnlyAttribute ?? false
         if developerOnly { name = "dev:" + name }
-        var attribute = SchemaAttribute(name: name, type: type, mutable: a.mutable ?? true, required: false, developerOnly: developerOnly)
+        var attribute = SchemaAttribute(
+            name: name, type: type, mutable: a.mutable ?? true, required: false, developerOnly: developerOnly)
         try applyConstraints(a, to: &attribute)
         return attribute
     }
@@ -119,7 +133,9 @@ public enum SchemaRules {
             if let min = stringMin { attribute.minLength = min }
             if let max = stringMax { attribute.maxLength = max }
             if (stringMin ?? 0) > 2048 || (stringMax ?? 0) > 2048 {
-                throw PoolError(.invalidParameter, "user.\(attribute.name): String attributes cannot have a length of more than 2048")
+                throw PoolError(
+                    .invalidParameter,
+                    "user.\(attribute.name): String attributes cannot have a length of more than 2048")
             }
             if let min = attribute.minLength, let max = attribute.maxLength, max < min {
                 throw PoolError(.invalidParameter, "user.\(attribute.name): Max length cannot be less than min length.")

@@ -33,7 +33,8 @@ public enum UserRules {
             poolId: pool.id, username: username, sub: sub, attributes: attributes,
             status: temporary ? .forceChangePassword : .unconfirmed, enabled: true, createdAt: now, modifiedAt: now,
             verifier: verifier,
-            temporaryPasswordExpiresAt: temporary ? now + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400 : nil,
+            temporaryPasswordExpiresAt: temporary
+                ? now + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400 : nil,
             failedAttempts: 0, lockedUntil: nil, lastFailureAt: nil, version: 1)
     }
 
@@ -66,7 +67,8 @@ public enum UserRules {
     }
 
     /// NEW_PASSWORD_REQUIRED answered: the chosen password, confirmed.
-    public static func completeNewPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) throws(PoolError) {
+    public static func completeNewPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) throws(PoolError)
+    {
         guard user.status == .forceChangePassword else {
             throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
         }

@@ -24,7 +24,8 @@ public enum UserPoolCommand: Codable, Sendable {
     /// (`verifierDigest`). For a name no user has it counts against that name, so the
     /// answers for users and non-users look alike.
     case signInAttempt(
-        poolId: String, canonical: String, passwordOK: Bool, verifierDigest: [UInt8], now: Int64, lockoutBaseSeconds: Int64)
+        poolId: String, canonical: String, passwordOK: Bool, verifierDigest: [UInt8], now: Int64,
+        lockoutBaseSeconds: Int64)
     // Groups: definitions on shard 0, memberships on the member's shard.
     case createGroup(Group)
     case updateGroup(Group)
@@ -38,7 +39,8 @@ public enum UserPoolCommand: Codable, Sendable {
     /// Reserves `value` for `owner`; refused while another owner holds it, unless that
     /// owner's reservation is older than `staleBefore` and `takeOver` names it.
     case reserveAlias(
-        poolId: String, attribute: String, value: String, owner: String, now: Int64, staleBefore: Int64, takeOver: String?)
+        poolId: String, attribute: String, value: String, owner: String, now: Int64, staleBefore: Int64,
+        takeOver: String?)
     case commitAlias(poolId: String, attribute: String, value: String, owner: String)
     /// Drops the claim if `owner` holds it.
     case releaseAlias(poolId: String, attribute: String, value: String, owner: String)
@@ -48,7 +50,9 @@ public enum UserPoolCommand: Codable, Sendable {
 
     public var encoded: [UInt8] { Self.tagged(self) }
 
-    public static func decode(_ bytes: [UInt8]) throws -> UserPoolCommand { try untagged(bytes, as: UserPoolCommand.self) }
+    public static func decode(_ bytes: [UInt8]) throws -> UserPoolCommand {
+        try untagged(bytes, as: UserPoolCommand.self)
+    }
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()

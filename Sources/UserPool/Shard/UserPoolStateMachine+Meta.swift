@@ -55,7 +55,8 @@ extension UserPoolStateMachine {
             try ctx.store(K.group(group.poolId, group.name), group, txn)
             return .group(group)
         case .deleteGroup(let poolId, let name):
-            return try ctx.delete(K.group(poolId, name), txn) ? .ok : .error(PoolError(.resourceNotFound, "Group not found."))
+            return try ctx.delete(K.group(poolId, name), txn)
+                ? .ok : .error(PoolError(.resourceNotFound, "Group not found."))
         default:
             throw PoolError(.internalError, "not a shard-0 command")
         }

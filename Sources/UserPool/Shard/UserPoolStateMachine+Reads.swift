@@ -7,7 +7,9 @@ extension UserPoolStateMachine {
     /// Listings return at most this many records per read, whatever the query asks.
     static let maxListing = 1_000
 
-    public func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8] {
+    public func read(
+        request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables
+    ) throws -> [UInt8] {
         typealias K = UserPoolKeys
         let query = try UserPoolQuery.decode(request)
         let ctx = Context(shard: shard, tables: tables)
@@ -60,7 +62,8 @@ extension UserPoolStateMachine {
             return Self.pointReply("alias", try stored(K.alias(p, a, v)), absent: .alias(nil))
         case .userBySub(let p, let sub):
             guard let canonical = try stored(K.sub(p, sub)) else { return UserPoolReply.user(nil).encoded }
-            return Self.pointReply("user", try stored(K.user(p, String(decoding: canonical, as: UTF8.self))), absent: .user(nil))
+            return Self.pointReply(
+                "user", try stored(K.user(p, String(decoding: canonical, as: UTF8.self))), absent: .user(nil))
         case .userCount(let p):
             let stored = try stored(K.userCount(p))
             reply = .count(stored.map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0)

@@ -28,7 +28,9 @@ extension UserPoolStateMachine {
             guard let current = try ctx.load(K.user(user.poolId, canonical), as: User.self, txn) else {
                 return .error(PoolError(.userNotFound, "User does not exist."))
             }
-            guard current.version == expected else { return .error(PoolError(.conflict, "the user changed concurrently")) }
+            guard current.version == expected else {
+                return .error(PoolError(.conflict, "the user changed concurrently"))
+            }
             var next = user
             next.version = expected + 1
             try ctx.store(K.user(user.poolId, canonical), next, txn)
@@ -81,7 +83,8 @@ extension UserPoolStateMachine {
     /// adds the shards' counts, without a scan).
     private func count(_ poolId: String, by delta: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction) throws {
         let key = ctx.key(UserPoolKeys.userCount(poolId))
-        let current = try txn.get(key, in: ctx.tables.data).map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0
+        let current =
+            try txn.get(key, in: ctx.tables.data).map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0
         let next = max(0, current + delta)
         try txn.put(key, withUnsafeBytes(of: UInt64(bitPattern: next).bigEndian, Array.init), in: ctx.tables.data)
     }
@@ -117,7 +120,8 @@ extension UserPoolStateMachine {
     /// The same count for a name no user has, kept for 15 quiet minutes (then pruned), so
     /// a lock says nothing about whether the user exists.
     private func phantomAttempt(
-        _ poolId: String, _ canonical: String, now: Int64, base: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction
+        _ poolId: String, _ canonical: String, now: Int64, base: Int64, _ ctx: Context,
+        _ txn: borrowing WriteTransaction
     ) throws -> UserPoolReply {
         typealias K = UserPoolKeys
         let key = K.phantom(poolId, canonical)
@@ -150,12 +154,14 @@ extension UserPoolStateMachine {
                 // The front decides: taken, or stale and worth a check.
                 guard stale && takeOver == claim.owner else { return .alias(claim) }
             }
-            try ctx.store(k, AliasClaim(owner: owner, state: .reserved, since: now, attribute: attribute, value: value), txn)
+            try ctx.store(
+                k, AliasClaim(owner: owner, state: .reserved, since: now, attribute: attribute, value: value), txn)
             return .ok
         case .commitAlias(let poolId, let attribute, let value, let owner):
             let k = K.alias(poolId, attribute, value)
             if let claim = try ctx.load(k, as: AliasClaim.self, txn), claim.owner != owner { return .alias(claim) }
-            try ctx.store(k, AliasClaim(owner: owner, state: .committed, since: 0, attribute: attribute, value: value), txn)
+            try ctx.store(
+                k, AliasClaim(owner: owner, state: .committed, since: 0, attribute: attribute, value: value), txn)
             return .ok
         case .releaseAlias(let poolId, let attribute, let value, let owner):
             let k = K.alias(poolId, attribute, value)

@@ -21,14 +21,17 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         command.count <= 2 << 20 ? nil : "a user-pool command of \(command.count) bytes is over the 2 MiB limit"
     }
 
-    public func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
+    public func apply(
+        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+    )
         throws -> Applied
     {
         let cmd = try UserPoolCommand.decode(command)
         let ctx = Context(shard: shard, tables: tables)
         let reply: UserPoolReply
         switch cmd {
-        case .createPool, .updatePool, .deletePool, .createClient, .updateClient, .deleteClient, .createGroup, .updateGroup,
+        case .createPool, .updatePool, .deletePool, .createClient, .updateClient, .deleteClient, .createGroup,
+            .updateGroup,
             .deleteGroup:
             reply = try applyMeta(cmd, ctx, txn)
         case .createUser, .updateUser, .deleteUser, .signInAttempt, .setMembership, .purgeGroup:
@@ -78,8 +81,10 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         let ctx = Context(shard: shard, tables: tables)
         switch try UserPoolReply.decode(retained) {
         case .retainedUser(let pool, let canonical):
-            return UserPoolReply.user(try ctx.load(UserPoolKeys.user(pool, canonical), as: User.self, txn)?.withoutSecrets)
-                .encoded
+            return UserPoolReply.user(
+                try ctx.load(UserPoolKeys.user(pool, canonical), as: User.self, txn)?.withoutSecrets
+            )
+            .encoded
         case .retainedAttempt(let outcome, let pool, let canonical):
             let user = try ctx.load(UserPoolKeys.user(pool, canonical), as: User.self, txn)
             return UserPoolReply.attempt(outcome, outcome == .accepted ? user?.withoutSecrets : nil).encoded
@@ -95,7 +100,9 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
 
         func key(_ k: [UInt8]) -> [UInt8] { ShardKeys.key(shard, k) }
 
-        func load<T: Decodable, R: ReadableTransaction & ~Copyable>(_ k: [UInt8], as: T.Type, _ txn: borrowing R) throws -> T? {
+        func load<T: Decodable, R: ReadableTransaction & ~Copyable>(
+            _ k: [UInt8], as: T.Type, _ txn: borrowing R
+        ) throws -> T? {
             try txn.get(key(k), in: tables.data).map { try JSONDecoder().decode(T.self, from: Data($0)) }
         }
 
@@ -116,7 +123,9 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             try txn.delete(key(k), in: tables.data)
         }
 
-        func entries(_ prefix: [UInt8], limit: Int = .max, _ txn: borrowing WriteTransaction) throws
+        func entries(
+            _ prefix: [UInt8], limit: Int = .max, _ txn: borrowing WriteTransaction
+        ) throws
             -> [(key: [UInt8], value: [UInt8])]
         {
             try txn.entries(tables.data, from: key(prefix), to: key(UserPoolKeys.end(of: prefix)), limit: limit)

@@ -68,7 +68,8 @@ public struct SignInStateMachine: Sendable {
         case (.resolving(let flow, let identifier), .resolved(let user)):
             return resolved(user, flow: flow, identifier: identifier)
         case (.idle, .claim(let challenge, let username, let secretHash, let signature, let timestamp)):
-            return claim(challenge, username: username, secretHash: secretHash, signature: signature, timestamp: timestamp)
+            return claim(
+                challenge, username: username, secretHash: secretHash, signature: signature, timestamp: timestamp)
         case (.checking(let canonical, let digest), .checked(let ok)):
             state = .recording
             return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest)
@@ -103,17 +104,20 @@ public struct SignInStateMachine: Sendable {
         guard user != nil || context.client.hidesUserExistence else {
             return fail(PoolError(.userNotFound, "User does not exist."))
         }
-        let canonical = user.map { PoolRules.canonical($0.username, in: pool) } ?? PoolRules.canonical(identifier, in: pool)
+        let canonical =
+            user.map { PoolRules.canonical($0.username, in: pool) } ?? PoolRules.canonical(identifier, in: pool)
         let verifier =
             user?.verifier ?? FakeUser.verifier(key: context.fakeKey, pool: pool.id, canonical: canonical)
-        let userIdForSrp = user?.username ?? FakeUser.userIdForSrp(key: context.fakeKey, pool: pool, identifier: identifier)
+        let userIdForSrp =
+            user?.username ?? FakeUser.userIdForSrp(key: context.fakeKey, pool: pool, identifier: identifier)
         switch flow {
         case .srp(let clientA):
             state = .done
             return .challenge(
                 SRPChallengeState(
                     pool: pool.id, client: context.client.id, identifier: identifier, canonical: canonical,
-                    userIdForSrp: userIdForSrp, b: [], B: [], clientA: clientA, verifier: verifier, issuedAt: context.now))
+                    userIdForSrp: userIdForSrp, b: [], B: [], clientA: clientA, verifier: verifier,
+                    issuedAt: context.now))
         case .password(let password, _):
             state = .checking(canonical: canonical, digest: verifier.digest)
             return .checkPassword(password: password, verifier: verifier, userIdForSrp: userIdForSrp)
@@ -124,7 +128,9 @@ public struct SignInStateMachine: Sendable {
         _ challenge: SRPChallengeState, username: String?, secretHash: String?, signature: String?, timestamp: String?
     ) -> AuthAction {
         let invalidSession = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
-        guard challenge.pool == context.pool.id, challenge.client == context.client.id else { return fail(invalidSession) }
+        guard challenge.pool == context.pool.id, challenge.client == context.client.id else {
+            return fail(invalidSession)
+        }
         guard let signature, let timestamp else {
             return fail(PoolError(.invalidParameter, "Missing PASSWORD_CLAIM_SIGNATURE or TIMESTAMP"))
         }
@@ -140,7 +146,9 @@ public struct SignInStateMachine: Sendable {
             return fail(PoolError(.invalidParameter, "TIMESTAMP is not in the expected format"))
         }
         guard abs(signedAt - context.now) <= Self.timestampSkew else {
-            return fail(PoolError(.notAuthorized, "TIMESTAMP is not within \(Self.timestampSkew / 60) minutes of the server time"))
+            return fail(
+                PoolError(
+                    .notAuthorized, "TIMESTAMP is not within \(Self.timestampSkew / 60) minutes of the server time"))
         }
         state = .checking(canonical: challenge.canonical, digest: challenge.verifier.digest)
         return .checkClaim(challenge, signature: signature, timestamp: timestamp)

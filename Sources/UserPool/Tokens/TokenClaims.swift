@@ -136,7 +136,8 @@ extension TokenRules {
     ) -> (access: AccessTokenClaims, id: IDTokenClaims) {
         let groups = (user.groups ?? []).isEmpty ? nil : user.groups
         let access = AccessTokenClaims(
-            sub: user.sub, groups: groups, iss: issuer, clientId: client.id, originJti: ids.originJti, eventId: ids.eventId,
+            sub: user.sub, groups: groups, iss: issuer, clientId: client.id, originJti: ids.originJti,
+            eventId: ids.eventId,
             tokenUse: "access", scope: "aws.cognito.signin.user.admin", authTime: authTime,
             exp: now + seconds(.access, of: client), iat: now, jti: ids.accessJti, username: user.username)
         var attributes = AttributeRules.readable(user, client: client, pool: pool)
@@ -146,7 +147,8 @@ extension TokenRules {
             attributes["email_verified"] = "false"
         }
         let id = IDTokenClaims(
-            sub: user.sub, groups: groups, iss: issuer, username: user.username, originJti: ids.originJti, aud: client.id,
+            sub: user.sub, groups: groups, iss: issuer, username: user.username, originJti: ids.originJti,
+            aud: client.id,
             eventId: ids.eventId, tokenUse: "id", authTime: authTime, exp: now + seconds(.id, of: client), iat: now,
             jti: ids.idJti, attributes: attributes)
         return (access, id)

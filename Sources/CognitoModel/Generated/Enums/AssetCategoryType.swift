@@ -35,7 +35,7 @@ public enum AssetCategoryType: Sendable, Hashable, Codable, CustomStringConverti
         .pageBackground,
         .formBackground,
         .formLogo,
-        .idpButtonIcon
+        .idpButtonIcon,
     ]
 
     public init(rawValue: String) {

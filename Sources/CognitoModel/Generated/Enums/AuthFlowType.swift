@@ -21,7 +21,7 @@ public enum AuthFlowType: Sendable, Hashable, Codable, CustomStringConvertible {
         .adminNoSrpAuth,
         .userPasswordAuth,
         .adminUserPasswordAuth,
-        .userAuth
+        .userAuth,
     ]
 
     public init(rawValue: String) {

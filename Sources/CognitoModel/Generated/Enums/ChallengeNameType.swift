@@ -37,7 +37,7 @@ public enum ChallengeNameType: Sendable, Hashable, Codable, CustomStringConverti
         .smsOtp,
         .password,
         .webAuthn,
-        .passwordSrp
+        .passwordSrp,
     ]
 
     public init(rawValue: String) {

@@ -27,7 +27,7 @@ public enum ExplicitAuthFlowsType: Sendable, Hashable, Codable, CustomStringConv
         .allowRefreshTokenAuth,
         .allowUserAuth,
         .allowTokenExchangeDelegation,
-        .allowTokenExchangeImpersonation
+        .allowTokenExchangeImpersonation,
     ]
 
     public init(rawValue: String) {

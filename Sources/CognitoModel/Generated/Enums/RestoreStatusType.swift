@@ -23,7 +23,7 @@ public enum RestoreStatusType: Sendable, Hashable, Codable, CustomStringConverti
         .restoring,
         .restoreCompleted,
         .temporaryInternalErrorSeeSupportCase,
-        .awsAborted
+        .awsAborted,
     ]
 
     public init(rawValue: String) {

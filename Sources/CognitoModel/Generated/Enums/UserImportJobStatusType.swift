@@ -21,7 +21,7 @@ public enum UserImportJobStatusType: Sendable, Hashable, Codable, CustomStringCo
         .expired,
         .stopped,
         .failed,
-        .succeeded
+        .succeeded,
     ]
 
     public init(rawValue: String) {

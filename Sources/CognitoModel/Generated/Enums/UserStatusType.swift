@@ -21,7 +21,7 @@ public enum UserStatusType: Sendable, Hashable, Codable, CustomStringConvertible
         .unknown,
         .resetRequired,
         .forceChangePassword,
-        .externalProvider
+        .externalProvider,
     ]
 
     public init(rawValue: String) {

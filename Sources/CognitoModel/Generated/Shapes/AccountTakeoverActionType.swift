@@ -48,11 +48,12 @@ public struct AccountTakeoverActionType: CognitoShape {
         } else {
         }
         if absent.contains("EventAction") {
-            failures.append(ValidationFailure(
-                path: path + "eventAction",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "eventAction",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.eventAction

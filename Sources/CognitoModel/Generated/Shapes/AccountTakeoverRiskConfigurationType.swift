@@ -42,11 +42,12 @@ public struct AccountTakeoverRiskConfigurationType: CognitoShape {
             v.validate(at: path + "notifyConfiguration" + ".", into: &failures)
         }
         if absent.contains("Actions") {
-            failures.append(ValidationFailure(
-                path: path + "actions",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "actions",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.actions

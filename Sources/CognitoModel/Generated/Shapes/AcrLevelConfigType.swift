@@ -34,11 +34,12 @@ public struct AcrLevelConfigType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AcrValue") {
-            failures.append(ValidationFailure(
-                path: path + "acrValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "acrValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.acrValue

@@ -89,11 +89,12 @@ public struct AdminCreateUserRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -103,11 +104,12 @@ public struct AdminCreateUserRequest: CognitoShape {
             }
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username

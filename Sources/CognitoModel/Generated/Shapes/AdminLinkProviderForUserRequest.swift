@@ -62,11 +62,12 @@ public struct AdminLinkProviderForUserRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -75,11 +76,12 @@ public struct AdminLinkProviderForUserRequest: CognitoShape {
             }
         }
         if absent.contains("DestinationUser") {
-            failures.append(ValidationFailure(
-                path: path + "destinationUser",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "destinationUser",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.destinationUser
@@ -87,11 +89,12 @@ public struct AdminLinkProviderForUserRequest: CognitoShape {
             }
         }
         if absent.contains("SourceUser") {
-            failures.append(ValidationFailure(
-                path: path + "sourceUser",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "sourceUser",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.sourceUser

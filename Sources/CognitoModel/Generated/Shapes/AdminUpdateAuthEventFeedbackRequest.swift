@@ -64,11 +64,12 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -78,11 +79,12 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username
@@ -92,11 +94,12 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("EventId") {
-            failures.append(ValidationFailure(
-                path: path + "eventId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "eventId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.eventId
@@ -106,11 +109,12 @@ public struct AdminUpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("FeedbackValue") {
-            failures.append(ValidationFailure(
-                path: path + "feedbackValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "feedbackValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.feedbackValue

@@ -70,11 +70,12 @@ public struct AssetType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("Category") {
-            failures.append(ValidationFailure(
-                path: path + "category",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "category",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.category
@@ -82,11 +83,12 @@ public struct AssetType: CognitoShape {
             }
         }
         if absent.contains("ColorMode") {
-            failures.append(ValidationFailure(
-                path: path + "colorMode",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "colorMode",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.colorMode
@@ -94,11 +96,12 @@ public struct AssetType: CognitoShape {
             }
         }
         if absent.contains("Extension") {
-            failures.append(ValidationFailure(
-                path: path + "extension",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "extension",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.extension

@@ -73,11 +73,12 @@ public struct CIMDPolicySummaryType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CIMDPolicyId") {
-            failures.append(ValidationFailure(
-                path: path + "cIMDPolicyId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cIMDPolicyId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cimdPolicyId
@@ -92,11 +93,12 @@ public struct CIMDPolicySummaryType: CognitoShape {
             Validation.pattern(v, Patterns.p2, at: path + "clientId", sensitive: true, into: &failures)
         }
         if absent.contains("PolicyName") {
-            failures.append(ValidationFailure(
-                path: path + "policyName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "policyName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.policyName

@@ -90,11 +90,12 @@ public struct CIMDPolicyType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -104,11 +105,12 @@ public struct CIMDPolicyType: CognitoShape {
             }
         }
         if absent.contains("CIMDPolicyId") {
-            failures.append(ValidationFailure(
-                path: path + "cIMDPolicyId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cIMDPolicyId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cimdPolicyId
@@ -123,11 +125,12 @@ public struct CIMDPolicyType: CognitoShape {
             Validation.pattern(v, Patterns.p2, at: path + "clientId", sensitive: true, into: &failures)
         }
         if absent.contains("PolicyName") {
-            failures.append(ValidationFailure(
-                path: path + "policyName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "policyName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.policyName

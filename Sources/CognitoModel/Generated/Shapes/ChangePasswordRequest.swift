@@ -53,11 +53,12 @@ public struct ChangePasswordRequest: CognitoShape {
             Validation.pattern(v, Patterns.p4, at: path + "previousPassword", sensitive: true, into: &failures)
         }
         if absent.contains("ProposedPassword") {
-            failures.append(ValidationFailure(
-                path: path + "proposedPassword",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "proposedPassword",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.proposedPassword
@@ -66,11 +67,12 @@ public struct ChangePasswordRequest: CognitoShape {
             }
         }
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken

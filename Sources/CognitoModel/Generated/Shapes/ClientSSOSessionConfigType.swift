@@ -34,11 +34,12 @@ public struct ClientSSOSessionConfigType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("MaxValidityMinutes") {
-            failures.append(ValidationFailure(
-                path: path + "maxValidityMinutes",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "maxValidityMinutes",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.maxValidityMinutes

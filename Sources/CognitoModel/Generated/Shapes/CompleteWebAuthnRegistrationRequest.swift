@@ -44,11 +44,12 @@ public struct CompleteWebAuthnRegistrationRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken
@@ -56,11 +57,12 @@ public struct CompleteWebAuthnRegistrationRequest: CognitoShape {
             }
         }
         if absent.contains("Credential") {
-            failures.append(ValidationFailure(
-                path: path + "credential",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "credential",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

@@ -34,11 +34,12 @@ public struct CompromisedCredentialsActionsType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("EventAction") {
-            failures.append(ValidationFailure(
-                path: path + "eventAction",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "eventAction",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.eventAction

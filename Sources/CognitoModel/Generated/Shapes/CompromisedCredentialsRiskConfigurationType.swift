@@ -52,11 +52,12 @@ public struct CompromisedCredentialsRiskConfigurationType: CognitoShape {
             }
         }
         if absent.contains("Actions") {
-            failures.append(ValidationFailure(
-                path: path + "actions",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "actions",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.actions

@@ -93,11 +93,12 @@ public struct ConfirmForgotPasswordRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -112,11 +113,12 @@ public struct ConfirmForgotPasswordRequest: CognitoShape {
             Validation.pattern(v, Patterns.p19, at: path + "secretHash", sensitive: true, into: &failures)
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username
@@ -126,11 +128,12 @@ public struct ConfirmForgotPasswordRequest: CognitoShape {
             }
         }
         if absent.contains("ConfirmationCode") {
-            failures.append(ValidationFailure(
-                path: path + "confirmationCode",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "confirmationCode",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.confirmationCode
@@ -140,11 +143,12 @@ public struct ConfirmForgotPasswordRequest: CognitoShape {
             }
         }
         if absent.contains("Password") {
-            failures.append(ValidationFailure(
-                path: path + "password",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "password",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.password

@@ -94,11 +94,12 @@ public struct ConfirmSignUpRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -113,11 +114,12 @@ public struct ConfirmSignUpRequest: CognitoShape {
             Validation.pattern(v, Patterns.p19, at: path + "secretHash", sensitive: true, into: &failures)
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username
@@ -127,11 +129,12 @@ public struct ConfirmSignUpRequest: CognitoShape {
             }
         }
         if absent.contains("ConfirmationCode") {
-            failures.append(ValidationFailure(
-                path: path + "confirmationCode",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "confirmationCode",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.confirmationCode

@@ -75,11 +75,12 @@ public struct ContextDataType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("IpAddress") {
-            failures.append(ValidationFailure(
-                path: path + "ipAddress",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "ipAddress",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.ipAddress
@@ -88,11 +89,12 @@ public struct ContextDataType: CognitoShape {
             }
         }
         if absent.contains("ServerName") {
-            failures.append(ValidationFailure(
-                path: path + "serverName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "serverName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.serverName
@@ -101,11 +103,12 @@ public struct ContextDataType: CognitoShape {
             }
         }
         if absent.contains("ServerPath") {
-            failures.append(ValidationFailure(
-                path: path + "serverPath",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "serverPath",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.serverPath
@@ -114,11 +117,12 @@ public struct ContextDataType: CognitoShape {
             }
         }
         if absent.contains("HttpHeaders") {
-            failures.append(ValidationFailure(
-                path: path + "httpHeaders",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "httpHeaders",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.httpHeaders

@@ -75,11 +75,12 @@ public struct CreateCIMDPolicyRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -89,11 +90,12 @@ public struct CreateCIMDPolicyRequest: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -103,11 +105,12 @@ public struct CreateCIMDPolicyRequest: CognitoShape {
             }
         }
         if absent.contains("PolicyName") {
-            failures.append(ValidationFailure(
-                path: path + "policyName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "policyName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.policyName
@@ -121,11 +124,12 @@ public struct CreateCIMDPolicyRequest: CognitoShape {
             Validation.maxValue(Int64(v), 31556952, at: path + "cacheDuration", into: &failures)
         }
         if absent.contains("URLPatterns") {
-            failures.append(ValidationFailure(
-                path: path + "uRLPatterns",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "uRLPatterns",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.urlPatterns

@@ -34,11 +34,12 @@ public struct CreateCIMDPolicyResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CIMDPolicy") {
-            failures.append(ValidationFailure(
-                path: path + "cIMDPolicy",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cIMDPolicy",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cimdPolicy

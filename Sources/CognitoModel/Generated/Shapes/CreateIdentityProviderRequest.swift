@@ -87,11 +87,12 @@ public struct CreateIdentityProviderRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -101,11 +102,12 @@ public struct CreateIdentityProviderRequest: CognitoShape {
             }
         }
         if absent.contains("ProviderName") {
-            failures.append(ValidationFailure(
-                path: path + "providerName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "providerName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.providerName
@@ -115,11 +117,12 @@ public struct CreateIdentityProviderRequest: CognitoShape {
             }
         }
         if absent.contains("ProviderType") {
-            failures.append(ValidationFailure(
-                path: path + "providerType",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "providerType",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.providerType
@@ -132,11 +135,12 @@ public struct CreateIdentityProviderRequest: CognitoShape {
             }
         }
         if absent.contains("ProviderDetails") {
-            failures.append(ValidationFailure(
-                path: path + "providerDetails",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "providerDetails",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.providerDetails

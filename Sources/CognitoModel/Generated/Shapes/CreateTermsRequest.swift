@@ -92,11 +92,12 @@ public struct CreateTermsRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -106,11 +107,12 @@ public struct CreateTermsRequest: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -120,11 +122,12 @@ public struct CreateTermsRequest: CognitoShape {
             }
         }
         if absent.contains("TermsName") {
-            failures.append(ValidationFailure(
-                path: path + "termsName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsName
@@ -132,11 +135,12 @@ public struct CreateTermsRequest: CognitoShape {
             }
         }
         if absent.contains("TermsSource") {
-            failures.append(ValidationFailure(
-                path: path + "termsSource",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsSource",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsSource
@@ -144,11 +148,12 @@ public struct CreateTermsRequest: CognitoShape {
             }
         }
         if absent.contains("Enforcement") {
-            failures.append(ValidationFailure(
-                path: path + "enforcement",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "enforcement",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.enforcement

@@ -67,11 +67,12 @@ public struct CreateUserImportJobRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("JobName") {
-            failures.append(ValidationFailure(
-                path: path + "jobName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "jobName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.jobName
@@ -81,11 +82,12 @@ public struct CreateUserImportJobRequest: CognitoShape {
             }
         }
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -95,11 +97,12 @@ public struct CreateUserImportJobRequest: CognitoShape {
             }
         }
         if absent.contains("CloudWatchLogsRoleArn") {
-            failures.append(ValidationFailure(
-                path: path + "cloudWatchLogsRoleArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cloudWatchLogsRoleArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cloudWatchLogsRoleArn

@@ -216,11 +216,12 @@ public struct CreateUserPoolRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("PoolName") {
-            failures.append(ValidationFailure(
-                path: path + "poolName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "poolName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.poolName

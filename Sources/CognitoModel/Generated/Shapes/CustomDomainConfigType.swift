@@ -39,11 +39,12 @@ public struct CustomDomainConfigType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CertificateArn") {
-            failures.append(ValidationFailure(
-                path: path + "certificateArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "certificateArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.certificateArn

@@ -44,11 +44,12 @@ public struct DeleteManagedLoginBrandingRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ManagedLoginBrandingId") {
-            failures.append(ValidationFailure(
-                path: path + "managedLoginBrandingId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "managedLoginBrandingId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.managedLoginBrandingId
@@ -62,11 +63,12 @@ public struct DeleteManagedLoginBrandingRequest: CognitoShape {
             }
         }
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId

@@ -44,11 +44,12 @@ public struct DeleteUserAttributesRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserAttributeNames") {
-            failures.append(ValidationFailure(
-                path: path + "userAttributeNames",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userAttributeNames",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userAttributeNames
@@ -81,11 +82,12 @@ public struct DeleteUserAttributesRequest: CognitoShape {
             }
         }
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken

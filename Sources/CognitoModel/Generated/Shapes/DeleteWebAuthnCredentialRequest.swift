@@ -44,11 +44,12 @@ public struct DeleteWebAuthnCredentialRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken
@@ -56,11 +57,12 @@ public struct DeleteWebAuthnCredentialRequest: CognitoShape {
             }
         }
         if absent.contains("CredentialId") {
-            failures.append(ValidationFailure(
-                path: path + "credentialId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "credentialId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.credentialId

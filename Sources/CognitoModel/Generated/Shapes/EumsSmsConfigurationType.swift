@@ -72,11 +72,12 @@ public struct EumsSmsConfigurationType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CallerArn") {
-            failures.append(ValidationFailure(
-                path: path + "callerArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "callerArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.callerArn

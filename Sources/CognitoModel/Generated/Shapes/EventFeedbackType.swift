@@ -51,11 +51,12 @@ public struct EventFeedbackType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("FeedbackValue") {
-            failures.append(ValidationFailure(
-                path: path + "feedbackValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "feedbackValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.feedbackValue
@@ -63,11 +64,12 @@ public struct EventFeedbackType: CognitoShape {
             }
         }
         if absent.contains("Provider") {
-            failures.append(ValidationFailure(
-                path: path + "provider",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "provider",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.provider

@@ -44,11 +44,12 @@ public struct FailoverType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("SecondaryRegion") {
-            failures.append(ValidationFailure(
-                path: path + "secondaryRegion",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "secondaryRegion",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.secondaryRegion
@@ -57,11 +58,12 @@ public struct FailoverType: CognitoShape {
             }
         }
         if absent.contains("PrimaryRoute53HealthCheckId") {
-            failures.append(ValidationFailure(
-                path: path + "primaryRoute53HealthCheckId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "primaryRoute53HealthCheckId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.primaryRoute53HealthCheckId

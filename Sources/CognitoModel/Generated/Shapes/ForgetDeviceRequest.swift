@@ -42,11 +42,12 @@ public struct ForgetDeviceRequest: CognitoShape {
             Validation.pattern(v, Patterns.p12, at: path + "accessToken", sensitive: true, into: &failures)
         }
         if absent.contains("DeviceKey") {
-            failures.append(ValidationFailure(
-                path: path + "deviceKey",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "deviceKey",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.deviceKey

@@ -54,11 +54,12 @@ public struct GetClientTokenRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId

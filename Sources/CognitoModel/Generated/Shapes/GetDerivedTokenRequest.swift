@@ -112,11 +112,12 @@ public struct GetDerivedTokenRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -131,11 +132,12 @@ public struct GetDerivedTokenRequest: CognitoShape {
             Validation.pattern(v, Patterns.p2, at: path + "clientSecret", sensitive: true, into: &failures)
         }
         if absent.contains("SubjectToken") {
-            failures.append(ValidationFailure(
-                path: path + "subjectToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "subjectToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.subjectToken
@@ -145,11 +147,12 @@ public struct GetDerivedTokenRequest: CognitoShape {
             }
         }
         if absent.contains("SubjectTokenType") {
-            failures.append(ValidationFailure(
-                path: path + "subjectTokenType",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "subjectTokenType",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.subjectTokenType

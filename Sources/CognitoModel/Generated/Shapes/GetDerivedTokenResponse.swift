@@ -70,11 +70,12 @@ public struct GetDerivedTokenResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("IssuedToken") {
-            failures.append(ValidationFailure(
-                path: path + "issuedToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "issuedToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.issuedToken
@@ -82,11 +83,12 @@ public struct GetDerivedTokenResponse: CognitoShape {
             }
         }
         if absent.contains("IssuedTokenType") {
-            failures.append(ValidationFailure(
-                path: path + "issuedTokenType",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "issuedTokenType",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.issuedTokenType
@@ -99,11 +101,12 @@ public struct GetDerivedTokenResponse: CognitoShape {
             }
         }
         if absent.contains("TokenType") {
-            failures.append(ValidationFailure(
-                path: path + "tokenType",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "tokenType",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.tokenType

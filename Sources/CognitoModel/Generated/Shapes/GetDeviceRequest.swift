@@ -39,11 +39,12 @@ public struct GetDeviceRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("DeviceKey") {
-            failures.append(ValidationFailure(
-                path: path + "deviceKey",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "deviceKey",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.deviceKey

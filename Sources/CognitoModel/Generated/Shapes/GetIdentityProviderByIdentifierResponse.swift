@@ -34,11 +34,12 @@ public struct GetIdentityProviderByIdentifierResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("IdentityProvider") {
-            failures.append(ValidationFailure(
-                path: path + "identityProvider",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "identityProvider",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.identityProvider

@@ -34,11 +34,12 @@ public struct GetProvisionedLimitRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LimitDefinition") {
-            failures.append(ValidationFailure(
-                path: path + "limitDefinition",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "limitDefinition",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.limitDefinition

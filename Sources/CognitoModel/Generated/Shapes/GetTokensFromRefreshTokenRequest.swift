@@ -65,11 +65,12 @@ public struct GetTokensFromRefreshTokenRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("RefreshToken") {
-            failures.append(ValidationFailure(
-                path: path + "refreshToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "refreshToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.refreshToken
@@ -77,11 +78,12 @@ public struct GetTokensFromRefreshTokenRequest: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId

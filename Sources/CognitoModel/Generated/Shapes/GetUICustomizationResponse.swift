@@ -34,11 +34,12 @@ public struct GetUICustomizationResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UICustomization") {
-            failures.append(ValidationFailure(
-                path: path + "uICustomization",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "uICustomization",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.uiCustomization

@@ -65,11 +65,12 @@ public struct GetUserResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username
@@ -79,11 +80,12 @@ public struct GetUserResponse: CognitoShape {
             }
         }
         if absent.contains("UserAttributes") {
-            failures.append(ValidationFailure(
-                path: path + "userAttributes",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userAttributes",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userAttributes

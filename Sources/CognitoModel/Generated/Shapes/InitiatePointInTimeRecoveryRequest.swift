@@ -46,11 +46,12 @@ public struct InitiatePointInTimeRecoveryRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -60,11 +61,12 @@ public struct InitiatePointInTimeRecoveryRequest: CognitoShape {
             }
         }
         if absent.contains("RestoreTimestamp") {
-            failures.append(ValidationFailure(
-                path: path + "restoreTimestamp",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "restoreTimestamp",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

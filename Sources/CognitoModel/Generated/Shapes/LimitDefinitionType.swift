@@ -44,11 +44,12 @@ public struct LimitDefinitionType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LimitClass") {
-            failures.append(ValidationFailure(
-                path: path + "limitClass",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "limitClass",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.limitClass
@@ -56,11 +57,12 @@ public struct LimitDefinitionType: CognitoShape {
             }
         }
         if absent.contains("Attributes") {
-            failures.append(ValidationFailure(
-                path: path + "attributes",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "attributes",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.attributes

@@ -54,11 +54,12 @@ public struct LimitType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LimitDefinition") {
-            failures.append(ValidationFailure(
-                path: path + "limitDefinition",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "limitDefinition",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.limitDefinition
@@ -66,19 +67,21 @@ public struct LimitType: CognitoShape {
             }
         }
         if absent.contains("ProvisionedLimitValue") {
-            failures.append(ValidationFailure(
-                path: path + "provisionedLimitValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "provisionedLimitValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
         if absent.contains("FreeLimitValue") {
-            failures.append(ValidationFailure(
-                path: path + "freeLimitValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "freeLimitValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

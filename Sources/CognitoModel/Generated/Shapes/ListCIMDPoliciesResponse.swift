@@ -43,11 +43,12 @@ public struct ListCIMDPoliciesResponse: CognitoShape {
             Validation.pattern(v, Patterns.p4, at: path + "nextToken", sensitive: false, into: &failures)
         }
         if absent.contains("CIMDPolicies") {
-            failures.append(ValidationFailure(
-                path: path + "cIMDPolicies",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cIMDPolicies",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cimdPolicies

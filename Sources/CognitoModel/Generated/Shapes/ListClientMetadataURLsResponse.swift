@@ -43,11 +43,12 @@ public struct ListClientMetadataURLsResponse: CognitoShape {
             Validation.pattern(v, Patterns.p4, at: path + "nextToken", sensitive: false, into: &failures)
         }
         if absent.contains("ClientMetadataURLs") {
-            failures.append(ValidationFailure(
-                path: path + "clientMetadataURLs",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientMetadataURLs",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientMetadataURLs

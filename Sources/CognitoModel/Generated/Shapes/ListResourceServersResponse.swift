@@ -39,11 +39,12 @@ public struct ListResourceServersResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ResourceServers") {
-            failures.append(ValidationFailure(
-                path: path + "resourceServers",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "resourceServers",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.resourceServers

@@ -43,11 +43,12 @@ public struct ListUserPoolsRequest: CognitoShape {
             Validation.pattern(v, Patterns.p4, at: path + "nextToken", sensitive: false, into: &failures)
         }
         if absent.contains("MaxResults") {
-            failures.append(ValidationFailure(
-                path: path + "maxResults",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "maxResults",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.maxResults

@@ -39,11 +39,12 @@ public struct ListWebAuthnCredentialsResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("Credentials") {
-            failures.append(ValidationFailure(
-                path: path + "credentials",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "credentials",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.credentials

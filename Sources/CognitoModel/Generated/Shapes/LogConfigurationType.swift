@@ -71,11 +71,12 @@ public struct LogConfigurationType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LogLevel") {
-            failures.append(ValidationFailure(
-                path: path + "logLevel",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "logLevel",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.logLevel
@@ -83,11 +84,12 @@ public struct LogConfigurationType: CognitoShape {
             }
         }
         if absent.contains("EventSource") {
-            failures.append(ValidationFailure(
-                path: path + "eventSource",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "eventSource",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.eventSource

@@ -44,11 +44,12 @@ public struct LogDeliveryConfigurationType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -58,11 +59,12 @@ public struct LogDeliveryConfigurationType: CognitoShape {
             }
         }
         if absent.contains("LogConfigurations") {
-            failures.append(ValidationFailure(
-                path: path + "logConfigurations",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "logConfigurations",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.logConfigurations

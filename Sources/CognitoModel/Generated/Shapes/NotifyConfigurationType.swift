@@ -74,11 +74,12 @@ public struct NotifyConfigurationType: CognitoShape {
             Validation.maxLength(v, 131072, at: path + "replyTo", sensitive: false, into: &failures)
         }
         if absent.contains("SourceArn") {
-            failures.append(ValidationFailure(
-                path: path + "sourceArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "sourceArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.sourceArn

@@ -44,11 +44,12 @@ public struct PreTokenGenerationVersionConfigType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LambdaVersion") {
-            failures.append(ValidationFailure(
-                path: path + "lambdaVersion",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "lambdaVersion",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.lambdaVersion
@@ -61,11 +62,12 @@ public struct PreTokenGenerationVersionConfigType: CognitoShape {
             }
         }
         if absent.contains("LambdaArn") {
-            failures.append(ValidationFailure(
-                path: path + "lambdaArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "lambdaArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.lambdaArn

@@ -39,11 +39,12 @@ public struct RefreshTokenRotationType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("Feature") {
-            failures.append(ValidationFailure(
-                path: path + "feature",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "feature",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.feature

@@ -44,11 +44,12 @@ public struct ResourceServerScopeType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ScopeName") {
-            failures.append(ValidationFailure(
-                path: path + "scopeName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "scopeName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.scopeName
@@ -58,11 +59,12 @@ public struct ResourceServerScopeType: CognitoShape {
             }
         }
         if absent.contains("ScopeDescription") {
-            failures.append(ValidationFailure(
-                path: path + "scopeDescription",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "scopeDescription",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.scopeDescription

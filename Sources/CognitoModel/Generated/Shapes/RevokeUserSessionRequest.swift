@@ -52,11 +52,12 @@ public struct RevokeUserSessionRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken
@@ -64,11 +65,12 @@ public struct RevokeUserSessionRequest: CognitoShape {
             }
         }
         if absent.contains("SessionId") {
-            failures.append(ValidationFailure(
-                path: path + "sessionId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "sessionId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.sessionId

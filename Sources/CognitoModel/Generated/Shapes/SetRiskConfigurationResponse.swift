@@ -34,11 +34,12 @@ public struct SetRiskConfigurationResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("RiskConfiguration") {
-            failures.append(ValidationFailure(
-                path: path + "riskConfiguration",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "riskConfiguration",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.riskConfiguration

@@ -75,11 +75,12 @@ public struct SetUserMFAPreferenceRequest: CognitoShape {
             v.validate(at: path + "webAuthnMfaSettings" + ".", into: &failures)
         }
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken

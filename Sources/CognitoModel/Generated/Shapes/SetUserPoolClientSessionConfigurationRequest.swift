@@ -54,11 +54,12 @@ public struct SetUserPoolClientSessionConfigurationRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -68,11 +69,12 @@ public struct SetUserPoolClientSessionConfigurationRequest: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -82,11 +84,12 @@ public struct SetUserPoolClientSessionConfigurationRequest: CognitoShape {
             }
         }
         if absent.contains("SSOSession") {
-            failures.append(ValidationFailure(
-                path: path + "sSOSession",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "sSOSession",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.ssoSession

@@ -62,11 +62,12 @@ public struct SetUserPoolSessionConfigurationRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -76,11 +77,12 @@ public struct SetUserPoolSessionConfigurationRequest: CognitoShape {
             }
         }
         if absent.contains("UserSessionTracking") {
-            failures.append(ValidationFailure(
-                path: path + "userSessionTracking",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userSessionTracking",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userSessionTracking
@@ -93,11 +95,12 @@ public struct SetUserPoolSessionConfigurationRequest: CognitoShape {
             }
         }
         if absent.contains("TokenSession") {
-            failures.append(ValidationFailure(
-                path: path + "tokenSession",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "tokenSession",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.tokenSession

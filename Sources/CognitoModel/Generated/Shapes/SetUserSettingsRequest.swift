@@ -44,11 +44,12 @@ public struct SetUserSettingsRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken
@@ -56,11 +57,12 @@ public struct SetUserSettingsRequest: CognitoShape {
             }
         }
         if absent.contains("MFAOptions") {
-            failures.append(ValidationFailure(
-                path: path + "mFAOptions",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "mFAOptions",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.mfaOptions

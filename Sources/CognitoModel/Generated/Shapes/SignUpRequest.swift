@@ -89,11 +89,12 @@ public struct SignUpRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -108,11 +109,12 @@ public struct SignUpRequest: CognitoShape {
             Validation.pattern(v, Patterns.p19, at: path + "secretHash", sensitive: true, into: &failures)
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username

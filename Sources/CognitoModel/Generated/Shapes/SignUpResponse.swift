@@ -59,22 +59,24 @@ public struct SignUpResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserConfirmed") {
-            failures.append(ValidationFailure(
-                path: path + "userConfirmed",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userConfirmed",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
         if let v = self.codeDeliveryDetails {
             v.validate(at: path + "codeDeliveryDetails" + ".", into: &failures)
         }
         if absent.contains("UserSub") {
-            failures.append(ValidationFailure(
-                path: path + "userSub",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userSub",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userSub

@@ -34,11 +34,12 @@ public struct StartWebAuthnRegistrationResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CredentialCreationOptions") {
-            failures.append(ValidationFailure(
-                path: path + "credentialCreationOptions",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "credentialCreationOptions",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

@@ -44,11 +44,12 @@ public struct TagResourceRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ResourceArn") {
-            failures.append(ValidationFailure(
-                path: path + "resourceArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "resourceArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.resourceArn

@@ -88,11 +88,12 @@ public struct TermsDescriptionType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("TermsId") {
-            failures.append(ValidationFailure(
-                path: path + "termsId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsId
@@ -100,11 +101,12 @@ public struct TermsDescriptionType: CognitoShape {
             }
         }
         if absent.contains("TermsName") {
-            failures.append(ValidationFailure(
-                path: path + "termsName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsName
@@ -112,11 +114,12 @@ public struct TermsDescriptionType: CognitoShape {
             }
         }
         if absent.contains("Enforcement") {
-            failures.append(ValidationFailure(
-                path: path + "enforcement",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "enforcement",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.enforcement
@@ -124,19 +127,21 @@ public struct TermsDescriptionType: CognitoShape {
             }
         }
         if absent.contains("CreationDate") {
-            failures.append(ValidationFailure(
-                path: path + "creationDate",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "creationDate",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
         if absent.contains("LastModifiedDate") {
-            failures.append(ValidationFailure(
-                path: path + "lastModifiedDate",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "lastModifiedDate",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

@@ -136,11 +136,12 @@ public struct TermsType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("TermsId") {
-            failures.append(ValidationFailure(
-                path: path + "termsId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsId
@@ -148,11 +149,12 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -162,11 +164,12 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -176,11 +179,12 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("TermsName") {
-            failures.append(ValidationFailure(
-                path: path + "termsName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsName
@@ -188,11 +192,12 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("TermsSource") {
-            failures.append(ValidationFailure(
-                path: path + "termsSource",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "termsSource",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.termsSource
@@ -200,11 +205,12 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("Enforcement") {
-            failures.append(ValidationFailure(
-                path: path + "enforcement",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "enforcement",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.enforcement
@@ -233,19 +239,21 @@ public struct TermsType: CognitoShape {
             }
         }
         if absent.contains("CreationDate") {
-            failures.append(ValidationFailure(
-                path: path + "creationDate",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "creationDate",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
         if absent.contains("LastModifiedDate") {
-            failures.append(ValidationFailure(
-                path: path + "lastModifiedDate",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "lastModifiedDate",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

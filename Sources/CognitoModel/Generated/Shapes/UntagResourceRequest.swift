@@ -44,11 +44,12 @@ public struct UntagResourceRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ResourceArn") {
-            failures.append(ValidationFailure(
-                path: path + "resourceArn",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "resourceArn",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.resourceArn
@@ -58,11 +59,12 @@ public struct UntagResourceRequest: CognitoShape {
             }
         }
         if absent.contains("TagKeys") {
-            failures.append(ValidationFailure(
-                path: path + "tagKeys",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "tagKeys",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.tagKeys

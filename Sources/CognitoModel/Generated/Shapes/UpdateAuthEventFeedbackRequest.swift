@@ -80,11 +80,12 @@ public struct UpdateAuthEventFeedbackRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -94,11 +95,12 @@ public struct UpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("Username") {
-            failures.append(ValidationFailure(
-                path: path + "username",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "username",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.username
@@ -108,11 +110,12 @@ public struct UpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("EventId") {
-            failures.append(ValidationFailure(
-                path: path + "eventId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "eventId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.eventId
@@ -122,11 +125,12 @@ public struct UpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("FeedbackToken") {
-            failures.append(ValidationFailure(
-                path: path + "feedbackToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "feedbackToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.feedbackToken
@@ -134,11 +138,12 @@ public struct UpdateAuthEventFeedbackRequest: CognitoShape {
             }
         }
         if absent.contains("FeedbackValue") {
-            failures.append(ValidationFailure(
-                path: path + "feedbackValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "feedbackValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.feedbackValue

@@ -81,11 +81,12 @@ public struct UpdateCIMDPolicyRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -95,11 +96,12 @@ public struct UpdateCIMDPolicyRequest: CognitoShape {
             }
         }
         if absent.contains("CIMDPolicyId") {
-            failures.append(ValidationFailure(
-                path: path + "cIMDPolicyId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "cIMDPolicyId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.cimdPolicyId
@@ -109,11 +111,12 @@ public struct UpdateCIMDPolicyRequest: CognitoShape {
             }
         }
         if absent.contains("ClientId") {
-            failures.append(ValidationFailure(
-                path: path + "clientId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "clientId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.clientId
@@ -132,11 +135,12 @@ public struct UpdateCIMDPolicyRequest: CognitoShape {
             Validation.maxValue(Int64(v), 31556952, at: path + "cacheDuration", into: &failures)
         }
         if absent.contains("URLPatterns") {
-            failures.append(ValidationFailure(
-                path: path + "uRLPatterns",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "uRLPatterns",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.urlPatterns

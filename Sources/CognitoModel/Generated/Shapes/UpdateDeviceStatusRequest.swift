@@ -52,11 +52,12 @@ public struct UpdateDeviceStatusRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AccessToken") {
-            failures.append(ValidationFailure(
-                path: path + "accessToken",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "accessToken",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.accessToken
@@ -64,11 +65,12 @@ public struct UpdateDeviceStatusRequest: CognitoShape {
             }
         }
         if absent.contains("DeviceKey") {
-            failures.append(ValidationFailure(
-                path: path + "deviceKey",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "deviceKey",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.deviceKey

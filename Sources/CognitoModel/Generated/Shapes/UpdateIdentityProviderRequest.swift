@@ -71,11 +71,12 @@ public struct UpdateIdentityProviderRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("UserPoolId") {
-            failures.append(ValidationFailure(
-                path: path + "userPoolId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userPoolId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userPoolId
@@ -85,11 +86,12 @@ public struct UpdateIdentityProviderRequest: CognitoShape {
             }
         }
         if absent.contains("ProviderName") {
-            failures.append(ValidationFailure(
-                path: path + "providerName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "providerName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.providerName

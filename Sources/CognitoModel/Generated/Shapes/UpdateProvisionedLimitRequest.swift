@@ -44,11 +44,12 @@ public struct UpdateProvisionedLimitRequest: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("LimitDefinition") {
-            failures.append(ValidationFailure(
-                path: path + "limitDefinition",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "limitDefinition",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.limitDefinition
@@ -56,11 +57,12 @@ public struct UpdateProvisionedLimitRequest: CognitoShape {
             }
         }
         if absent.contains("RequestedLimitValue") {
-            failures.append(ValidationFailure(
-                path: path + "requestedLimitValue",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "requestedLimitValue",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

@@ -34,11 +34,12 @@ public struct UpdateResourceServerResponse: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("ResourceServer") {
-            failures.append(ValidationFailure(
-                path: path + "resourceServer",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "resourceServer",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.resourceServer

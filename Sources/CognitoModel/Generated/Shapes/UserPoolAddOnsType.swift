@@ -45,11 +45,12 @@ public struct UserPoolAddOnsType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("AdvancedSecurityMode") {
-            failures.append(ValidationFailure(
-                path: path + "advancedSecurityMode",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "advancedSecurityMode",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.advancedSecurityMode

@@ -34,11 +34,12 @@ public struct UserPoolTokenSessionConfigType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("MaxPerUser") {
-            failures.append(ValidationFailure(
-                path: path + "maxPerUser",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "maxPerUser",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.maxPerUser

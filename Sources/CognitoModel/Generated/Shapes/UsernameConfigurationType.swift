@@ -34,11 +34,12 @@ public struct UsernameConfigurationType: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CaseSensitive") {
-            failures.append(ValidationFailure(
-                path: path + "caseSensitive",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "caseSensitive",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }

@@ -61,11 +61,12 @@ public struct VerifySoftwareTokenRequest: CognitoShape {
             Validation.maxLength(v, 4096, at: path + "session", sensitive: true, into: &failures)
         }
         if absent.contains("UserCode") {
-            failures.append(ValidationFailure(
-                path: path + "userCode",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "userCode",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.userCode

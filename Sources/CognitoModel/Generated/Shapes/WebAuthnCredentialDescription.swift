@@ -94,11 +94,12 @@ public struct WebAuthnCredentialDescription: CognitoShape {
 
     public func validate(at path: String, into failures: inout [ValidationFailure]) {
         if absent.contains("CredentialId") {
-            failures.append(ValidationFailure(
-                path: path + "credentialId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "credentialId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.credentialId
@@ -107,11 +108,12 @@ public struct WebAuthnCredentialDescription: CognitoShape {
             }
         }
         if absent.contains("FriendlyCredentialName") {
-            failures.append(ValidationFailure(
-                path: path + "friendlyCredentialName",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "friendlyCredentialName",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.friendlyCredentialName
@@ -120,11 +122,12 @@ public struct WebAuthnCredentialDescription: CognitoShape {
             }
         }
         if absent.contains("RelyingPartyId") {
-            failures.append(ValidationFailure(
-                path: path + "relyingPartyId",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "relyingPartyId",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
             do {
                 let v = self.relyingPartyId
@@ -133,19 +136,21 @@ public struct WebAuthnCredentialDescription: CognitoShape {
             }
         }
         if absent.contains("AuthenticatorTransports") {
-            failures.append(ValidationFailure(
-                path: path + "authenticatorTransports",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "authenticatorTransports",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
         if absent.contains("CreatedAt") {
-            failures.append(ValidationFailure(
-                path: path + "createdAt",
-                value: nil,
-                constraint: "Member must not be null",
-            ))
+            failures.append(
+                ValidationFailure(
+                    path: path + "createdAt",
+                    value: nil,
+                    constraint: "Member must not be null",
+                ))
         } else {
         }
     }
