@@ -180,6 +180,17 @@ let package = Package(
             dependencies: ["UserPool", "Sharding", "Storage", "AuthCrypto"]
         ),
         .testTarget(
+            name: "FrontTests",
+            dependencies: [
+                "Front", "UserPool", "CognitoModel", "Sharding", "Storage", "AuthCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .testTarget(
             name: "OpsTests",
             dependencies: ["Ops", "Node", "NodeRPC", "Sharding"]
         ),

@@ -43,7 +43,9 @@ public final class CognitoHTTPClient: Sendable {
 
     /// Calls `Op` with `input`, SigV4-signed when the model says the operation is.
     public func call<Op: CognitoOperationType>(_: Op.Type, _ input: Op.Input) async throws -> Op.Output {
-        let data = try Array(JSONEncoder().encode(input))
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        let data = try Array(encoder.encode(input))
         let target = "AWSCognitoIdentityProviderService.\(Op.operation.rawValue)"
         var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)]
         if Op.operation.requiresSigV4 { headers += sign(target: target, body: data) }
@@ -60,7 +62,9 @@ public final class CognitoHTTPClient: Sendable {
                 type: type ?? "HTTP\(response.status)", message: wire?.message ?? "", status: response.status)
         }
         do {
-            return try JSONDecoder().decode(Op.Output.self, from: Data(response.body))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .secondsSince1970
+            return try decoder.decode(Op.Output.self, from: Data(response.body))
         } catch {
             throw CallError(type: "BadAnswer", message: "\(Op.operation.rawValue): \(error)", status: response.status)
         }

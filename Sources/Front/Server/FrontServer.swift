@@ -162,7 +162,7 @@ public struct FrontServer: Sendable {
         do {
             _ = try verifier.verify(
                 method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                headers: headers, body: body, now: Int64(Date().timeIntervalSince1970))
+                headers: headers, body: body, now: api.now())
         } catch {
             throw WireError(error)
         }

@@ -88,6 +88,13 @@ public enum ClientRules {
                 .invalidParameter,
                 "AllowedOAuthFlows and AllowedOAuthScopes are allowed only if AllowedOAuthFlowsUserPoolClient is true.")
         }
+        // Cognito does not take the legacy flow names together with the ALLOW_ ones.
+        let flows = settings.explicitAuthFlows ?? []
+        let legacy: [ExplicitAuthFlowsType] = [.adminNoSrpAuth, .customAuthFlowOnly, .userPasswordAuth]
+        if flows.contains(where: legacy.contains) && flows.contains(where: { $0.rawValue.hasPrefix("ALLOW_") }) {
+            throw PoolError(
+                .invalidParameter, "ExplicitAuthFlows cannot mix legacy flow names with ALLOW_ flow names.")
+        }
         if let redirect = settings.oauth.defaultRedirectURI, !(settings.oauth.callbackURLs ?? []).contains(redirect) {
             throw PoolError(.invalidParameter, "DefaultRedirectURI must be one of the CallbackURLs.")
         }
