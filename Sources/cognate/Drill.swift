@@ -91,16 +91,39 @@ struct Drill: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        /// The drill's options from the flags (validated in `validate`).
+        var options: FailoverDrill.Options {
             var options = FailoverDrill.Options()
             options.rounds = rounds
-            options.fault = FailoverDrill.Fault(rawValue: fault)!
-            options.target = FailoverDrill.Target(rawValue: target)!
+            options.fault = FailoverDrill.Fault(rawValue: fault) ?? .kill
+            options.target = FailoverDrill.Target(rawValue: target) ?? .leader
             options.faultSeconds = faultSeconds
             options.settleSeconds = settleSeconds
             options.maxRecoverySeconds = maxRecovery
             if let seed { options.seed = seed }
+            return options
+        }
 
+        /// The cluster's launcher; for a partition drill, each node on its namespace's address.
+        func launcher(dataRoot: String, network: PartitionNetwork?) throws -> ClusterLauncher {
+            try ClusterLauncher(configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()) { c in
+                guard network != nil else { return }
+                for i in c.nodes.indices {
+                    let address = PartitionNetwork.address(c.nodes[i].id)
+                    c.nodes[i].peer = "\(address):\((try? HostPort(c.nodes[i].peer).port) ?? 7100 + Int(c.nodes[i].id))"
+                    c.nodes[i].admin =
+                        "\(address):\((try? HostPort(c.nodes[i].admin).port) ?? 7200 + Int(c.nodes[i].id))"
+                }
+            }
+        }
+
+        /// drill.json, history.json and drill.svg under --out; the report on standard output.
+        func publish(_ report: FailoverDrill.Report, of drill: FailoverDrill) throws {
+            try publish(report, of: drill)
+        }
+
+        func run() async throws {
+            let options = self.options
             let definition = try ClusterConfig.load(path: config)
             var network: PartitionNetwork?
             if options.fault == .partition {
@@ -117,17 +140,7 @@ struct Drill: AsyncParsableCommand {
             let signals = TerminationSignals()
             let dataRoot = data ?? NSTemporaryDirectory() + "cognate-drill-\(getpid())"
             if data == nil { try? FileManager.default.removeItem(atPath: dataRoot) }
-            let launcher = try ClusterLauncher(
-                configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()
-            ) { c in
-                guard network != nil else { return }
-                for i in c.nodes.indices {
-                    let address = PartitionNetwork.address(c.nodes[i].id)
-                    c.nodes[i].peer = "\(address):\((try? HostPort(c.nodes[i].peer).port) ?? 7100 + Int(c.nodes[i].id))"
-                    c.nodes[i].admin =
-                        "\(address):\((try? HostPort(c.nodes[i].admin).port) ?? 7200 + Int(c.nodes[i].id))"
-                }
-            }
+            let launcher = try launcher(dataRoot: dataRoot, network: network)
             guard let key = launcher.config.admin_keys?.first?.split(separator: ":", maxSplits: 1).map(String.init),
                 key.count == 2
             else {
@@ -195,22 +208,7 @@ struct Drill: AsyncParsableCommand {
             launcher.stopAll()
             await drill.close()
 
-            if let out {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/drill.json"))
-                try encoder.encode(drill.registerHistory()).write(to: URL(fileURLWithPath: "\(out)/history.json"))
-                try DrillChart.svg(report, timeline: drill.timeline()).write(
-                    toFile: "\(out)/drill.svg", atomically: true, encoding: .utf8)
-            }
-            if json {
-                try printJSON(report)
-            } else {
-                print(Self.table(report))
-                if let out { print("wrote \(out)/drill.json, \(out)/history.json, \(out)/drill.svg") }
-            }
-            fflush(nil)
+            try publish(report, of: drill)
             if !report.passed {
                 keep = true
                 throw ExitCode(1)
