@@ -45,6 +45,33 @@ struct ClientOperationTests {
         }
     }
 
+    @Test("OAuth client settings are validated, stored and described before the OAuth endpoints exist")
+    func oauthSettings() async throws {
+        try await TestFront().run { c in
+            let pool = try await c.pool()
+            let made = try await c.call(
+                CreateUserPoolClientOperation.self,
+                CreateUserPoolClientRequest(
+                    userPoolId: pool, clientName: "web", supportedIdentityProviders: ["COGNITO"],
+                    callbackURLs: ["https://app.example.com/cb"], logoutURLs: ["https://app.example.com/out"],
+                    defaultRedirectURI: "https://app.example.com/cb", allowedOAuthFlows: [.code],
+                    allowedOAuthScopes: ["openid", "email"], allowedOAuthFlowsUserPoolClient: true))
+            let id = try #require(made.userPoolClient?.clientId)
+            let described = try await c.call(
+                DescribeUserPoolClientOperation.self, DescribeUserPoolClientRequest(userPoolId: pool, clientId: id))
+            #expect(described.userPoolClient?.callbackURLs == ["https://app.example.com/cb"])
+            #expect(described.userPoolClient?.allowedOAuthFlows == [.code])
+            #expect(described.userPoolClient?.allowedOAuthScopes == ["openid", "email"])
+            #expect(described.userPoolClient?.defaultRedirectURI == "https://app.example.com/cb")
+            let stray = try await c.failure(
+                CreateUserPoolClientOperation.self,
+                CreateUserPoolClientRequest(
+                    userPoolId: pool, clientName: "web", callbackURLs: ["https://a.example.com/cb"],
+                    defaultRedirectURI: "https://b.example.com/cb"))
+            #expect(stray.message == "DefaultRedirectURI must be one of the CallbackURLs.")
+        }
+    }
+
     @Test("UpdateUserPoolClient: what the request leaves out returns to Cognito's defaults")
     func updateUserPoolClient() async throws {
         try await TestFront().run { c in

@@ -1,7 +1,6 @@
 import AuthCrypto
 import Crypto
 import Foundation
-import NIOConcurrencyHelpers
 import UserPool
 
 /// What every front of a cluster shares for sign-in: keys derived from the master key (so
@@ -34,7 +33,7 @@ public final class AuthContext: @unchecked Sendable {
     /// `reloadSeconds`, and at once when a box names a key this front does not hold yet.
     let reload: (@Sendable () -> MasterKeys?)?
     static let reloadSeconds = 30.0
-    private let lock = NIOLock()
+    private let lock = NSLock()
     private var keyRing: KeyRing
     private var reloadedAt: Double
     private var signers: [String: JWTSigner] = [:]

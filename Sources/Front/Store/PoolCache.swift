@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import UserPool
 
 /// Pools and clients this front read or wrote in the last few seconds, shared by every
@@ -9,7 +8,7 @@ import UserPool
 /// `@unchecked Sendable`: the maps are guarded by `lock`.
 public final class PoolCache: @unchecked Sendable {
     let seconds: Double
-    private let lock = NIOLock()
+    private let lock = NSLock()
     private var pools: [String: (Pool, Double)] = [:]
     private var clients: [String: (AppClient, Double)] = [:]
 
