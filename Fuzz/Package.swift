@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "Node", package: "cognate"),
                 .product(name: "Front", package: "cognate"),
                 .product(name: "UserPool", package: "cognate"),
+                .product(name: "CognitoModel", package: "cognate"),
                 .product(name: "AuthCrypto", package: "cognate"),
                 .product(name: "Raft", package: "cognate"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import AuthCrypto
+import CognitoModel
 import Foundation
 import Front
 import NIOCore
@@ -18,7 +19,8 @@ enum Target: String, CaseIterable {
     /// Frame payloads and stored records: Raft batches, snapshot chunks, client requests and
     /// responses, write-ahead log records, log entries, key-value commands.
     case codecs
-    /// A Cognito request body through the JSON input layer, and the domain's decoders.
+    /// A Cognito request body through the model's shapes and constraints, and the shard's
+    /// decoders.
     case json
     /// An Authorization header and X-Amz-Date through the SigV4 verifier.
     case sigv4
@@ -77,17 +79,31 @@ enum Target: String, CaseIterable {
         }
     }
 
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .secondsSince1970
+        return d
+    }()
+
+    /// A body decoded as one of the model's request shapes and checked against its
+    /// constraints, as the front does before any handler runs: refused or accepted, and an
+    /// accepted shape encodes and decodes to itself.
+    static func shape<T: CognitoShape>(_: T.Type, _ body: Data) {
+        guard let input = try? decoder.decode(T.self, from: body) else { return }
+        let failures = input.validationFailures()
+        if !failures.isEmpty { _ = ValidationFailure.message(failures) }
+        guard let again = try? JSONEncoder().encode(input) else { preconditionFailure("a decoded shape encodes") }
+        precondition((try? decoder.decode(T.self, from: again)) != nil, "an encoded shape decodes")
+    }
+
     static func json(_ bytes: [UInt8]) {
-        if let input = try? JSONInput(body: bytes) {
-            _ = try? input.string("Username")
-            _ = try? input.required("ClientId", max: 128)
-            _ = try? input.int("Limit")
-            _ = try? input.bool("GenerateSecret")
-            _ = try? input.attributes("UserAttributes")
-            _ = try? input.stringMap("AuthParameters")
-            _ = try? input.objects("Schema")?.map { try $0.string("Name") }
-            _ = try? input.object("Policies")?.object("PasswordPolicy")?.int("MinimumLength")
-        }
+        let body = Data(bytes)
+        shape(SignUpRequest.self, body)
+        shape(CreateUserPoolRequest.self, body)
+        shape(InitiateAuthRequest.self, body)
+        shape(AdminUpdateUserAttributesRequest.self, body)
+        shape(CreateUserPoolClientRequest.self, body)
+        shape(RespondToAuthChallengeRequest.self, body)
         _ = try? UserPoolCommand.decode([UserPoolCommand.tag] + bytes)
         _ = try? UserPoolQuery.decode([UserPoolCommand.tag] + bytes)
         _ = try? UserPoolReply.decode(bytes)
@@ -96,7 +112,7 @@ enum Target: String, CaseIterable {
         }
     }
 
-    static let verifier = SigV4Verifier(keys: ["AKID": "secret"])
+    static let verifier = SigV4Verifier(keys: ["AKID": "secret"], region: "us-east-1")
 
     static func sigv4(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
