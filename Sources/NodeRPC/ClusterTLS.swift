@@ -256,6 +256,7 @@ final class PlaintextIdentity: ChannelInboundHandler, RemovableChannelHandler {
         guard !told else { return }
         told = true
         let event = IdentityCheck.Identified(identity: identity)
-        context.eventLoop.execute { context.fireUserInboundEventTriggered(event) }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.fireUserInboundEventTriggered(event) }
     }
 }

@@ -119,7 +119,22 @@ struct Drill: AsyncParsableCommand {
 
         /// drill.json, history.json and drill.svg under --out; the report on standard output.
         func publish(_ report: FailoverDrill.Report, of drill: FailoverDrill) throws {
-            try publish(report, of: drill)
+            if let out {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/drill.json"))
+                try encoder.encode(drill.registerHistory()).write(to: URL(fileURLWithPath: "\(out)/history.json"))
+                try DrillChart.svg(report, timeline: drill.timeline()).write(
+                    toFile: "\(out)/drill.svg", atomically: true, encoding: .utf8)
+            }
+            if json {
+                try printJSON(report)
+            } else {
+                print(Self.table(report))
+                if let out { print("wrote \(out)/drill.json, \(out)/history.json, \(out)/drill.svg") }
+            }
+            fflush(nil)
         }
 
         func run() async throws {

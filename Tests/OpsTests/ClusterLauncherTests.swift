@@ -76,7 +76,7 @@ struct ClusterLauncherTests {
         let definition = try Self.definition(in: dir)
         for id in 1...3 {
             try FileManager.default.createDirectory(atPath: "\(dir)/data/node\(id)", withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: "\(dir)/data/node\(id)/data.mdb", contents: Data([0]))
+            #expect(FileManager.default.createFile(atPath: "\(dir)/data/node\(id)/data.mdb", contents: Data([0])))
         }
         let e = #expect(throws: ClusterConfig.Invalid.self) {
             _ = try ClusterLauncher(configPath: definition, data: "\(dir)/data", nodes: 4, executable: "/bin/true")
@@ -85,7 +85,7 @@ struct ClusterLauncherTests {
         #expect(e?.description.contains("none of node 4") == true)
         _ = try ClusterLauncher(configPath: definition, data: "\(dir)/data", nodes: 3, executable: "/bin/true")
         try FileManager.default.createDirectory(atPath: "\(dir)/data/node4", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(dir)/data/node4/data.mdb", contents: Data([0]))
+        #expect(FileManager.default.createFile(atPath: "\(dir)/data/node4/data.mdb", contents: Data([0])))
         // Every node of the larger cluster has its data: a restart of it, not a change.
         _ = try ClusterLauncher(configPath: definition, data: "\(dir)/data", nodes: 4, executable: "/bin/true")
     }
