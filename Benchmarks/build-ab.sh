@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two builds, each a whole cluster (3 nodes and a front on this machine, fresh data), taken
-# in turn: Raft writes per SignUp (without and with an email alias, counted from the
+# in turn (A B, then B A): Raft writes per SignUp (without and with an email alias, counted from the
 # shards' commit indexes), SRP sign-ins per second at concurrency 16 (the load generator is
 # B's for both), and replicated key-value writes per second at concurrency 16 and 64 (each
 # build's own `kv load`). Taking the builds in turn spreads the machine's drift over both;
@@ -22,7 +22,10 @@ source "$root/Benchmarks/lib/three-nodes.sh"
 printf '%-6s %-5s %9s %11s %12s %8s %9s %10s %10s\n' \
   round build signup_w signup_w_mail sign-ins/s p99_ms front_ms kv_c16/s kv_c64/s
 for r in $(seq 1 "$rounds"); do
-  for which in A B; do
+  # A then B in odd rounds, B then A in even ones: neither always follows the other's disk
+  # traffic.
+  order="A B"; [ $((r % 2)) = 0 ] && order="B A"
+  for which in $order; do
     bin=$([ $which = A ] && echo "$a" || echo "$b")
     dir="$work/$which-$r"
     mkdir -p "$dir"

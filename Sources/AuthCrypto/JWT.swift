@@ -107,9 +107,22 @@ public enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Decodes unpadded base64url; nil for anything else (`+`, `/`, `=` included, so a
+    /// token has one spelling). Works on the UTF-8 bytes: Foundation's string replacing
+    /// cost a sealed session's unsealing more than its decryption.
     public static func decode(_ text: String) -> [UInt8]? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        return Base64.decode(s)
+        var chars: [UInt8] = []
+        chars.reserveCapacity(text.utf8.count + 3)
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "-"): chars.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): chars.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
+            default: chars.append(c)
+            }
+        }
+        guard chars.count % 4 != 1 else { return nil }
+        while chars.count % 4 != 0 { chars.append(UInt8(ascii: "=")) }
+        return Base64.decode(String(decoding: chars, as: UTF8.self))
     }
 }

@@ -34,7 +34,7 @@ extension API {
     ) throws(PoolError)
         -> (plain: [UInt8], box: [UInt8])
     {
-        guard let text, text.utf8.count <= 16_384, let box = Base64URL.decode(text),
+        guard let text, text.utf8.count <= 16_384, let box = Base64URL.decode(text) ?? Base64.decode(text),
             let plain = try? auth.open(box, now: now(), sealer)
         else { throw invalid }
         return (plain, box)
