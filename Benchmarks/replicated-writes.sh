@@ -3,11 +3,17 @@
 # values, closed loop), at client concurrencies 1, 16, 64 and 256, next to the same run's
 # single-node LMDB durable-commit floor.
 #   Benchmarks/replicated-writes.sh [SECONDS_PER_LEVEL]
+# COGNATE_BIN=PATH runs that build instead of building this checkout's (to compare two
+# builds, run each in turn: the ratio to the same run's floor is the figure).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-10}
-swift build -c release --package-path "$root" --product cognate >&2
-bin="$root/.build/release/cognate"
+if [ -n "${COGNATE_BIN:-}" ]; then
+  bin=$(realpath "$COGNATE_BIN")
+else
+  swift build -c release --package-path "$root" --product cognate >&2
+  bin="$root/.build/release/cognate"
+fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 source "$root/Benchmarks/lib/three-nodes.sh"
