@@ -132,6 +132,22 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The outbox's channels: SMTP, the SMS webhook, the local inbox; run by each node
+        // for the shards it leads.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "UserPool", "CognitoModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "Ops",
             dependencies: [
@@ -156,6 +172,7 @@ let package = Package(
                 "Sharding",
                 "UserPool",
                 "Front",
+                "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

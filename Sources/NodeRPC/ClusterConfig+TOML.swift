@@ -21,6 +21,15 @@ extension ClusterConfig {
         if let master_key_file { lines.append("master_key_file = \(q(master_key_file))") }
         if let lockout_base_seconds { lines.append("lockout_base_seconds = \(lockout_base_seconds)") }
         if let kv_harness { lines.append("kv_harness = \(kv_harness)") }
+        if let dev_inbox { lines.append("dev_inbox = \(dev_inbox)") }
+        if let email {
+            lines += ["", "[email]"]
+            if let v = email.smtp_url { lines.append("smtp_url = \(q(v))") }
+            if let v = email.from { lines.append("from = \(q(v))") }
+            if let v = email.starttls { lines.append("starttls = \(q(v))") }
+            if let v = email.ca_file { lines.append("ca_file = \(q(v))") }
+        }
+        if let v = sms?.webhook_url { lines += ["", "[sms]", "webhook_url = \(q(v))"] }
         if let tls {
             lines += ["", "[tls]"]
             if let v = tls.dir { lines.append("dir = \(q(v))") }

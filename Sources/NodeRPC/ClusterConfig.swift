@@ -53,6 +53,28 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public init(dir: String? = nil) { self.dir = dir }
     }
 
+    /// Where email goes: an SMTP server (`COGNATE_SMTP_URL` overrides `smtp_url`).
+    public struct EmailSettings: Codable, Sendable, Equatable {
+        /// `smtp://[user:pass@]host:port` (STARTTLS when the server offers it) or
+        /// `smtps://…` (TLS from the first byte).
+        public var smtp_url: String?
+        /// The sender when a pool names none (`EmailSendingAccount = COGNITO_DEFAULT`).
+        public var from: String?
+        /// `opportunistic` (default: STARTTLS when offered), `required`, or `off`.
+        public var starttls: String?
+        /// A CA file to trust for the server's certificate (default: the system's).
+        public var ca_file: String?
+
+        public init() {}
+    }
+
+    /// Where SMS goes: an HTTP gateway (`COGNATE_SMS_WEBHOOK_URL` overrides `webhook_url`).
+    public struct SMSSettings: Codable, Sendable, Equatable {
+        public var webhook_url: String?
+
+        public init() {}
+    }
+
     public var name: String?
     public var shards: Int
     public var replication: Int
@@ -81,12 +103,19 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// Seconds of the first sign-in lockout (after 5 failures; doubles after each further
     /// one, up to 15 minutes). Cognito's is 1.
     public var lockout_base_seconds: Int?
+    public var email: EmailSettings?
+    public var sms: SMSSettings?
+    /// Messages with no configured channel are kept in a local inbox (printed by the node
+    /// and readable at the front's `/_cognate/inbox`) instead of failing. For local use
+    /// only: `Cluster/local.toml` sets it.
+    public var dev_inbox: Bool?
 
     public var tickMilliseconds: Int { tick_ms ?? 50 }
     public var electionTicks: Int { election_ticks ?? 10 }
     public var heartbeatTicks: Int { heartbeat_ticks ?? 1 }
     public var snapshotThreshold: Int { snapshot_threshold ?? 10_000 }
     public var kvHarnessEnabled: Bool { kv_harness ?? false }
+    public var devInboxEnabled: Bool { dev_inbox ?? false }
 
     private func tlsPath(_ explicit: String?, _ name: String) -> String {
         explicit ?? "\(tls?.dir ?? ".")/\(name)"
@@ -205,6 +234,10 @@ extension ClusterConfig {
         admin_keys = ["cognate:cognate-local-secret"]
         # Seals pool signing keys, challenges and refresh tokens; `cluster up` creates it (0600).
         master_key_file = ".cognate/master.key"
+        # Codes and invitations with no channel configured (no [email] smtp_url / COGNATE_SMTP_URL,
+        # no [sms] webhook_url / COGNATE_SMS_WEBHOOK_URL) go to a local inbox: printed by the node
+        # that delivers them and listed at http://127.0.0.1:9229/_cognate/inbox. Local use only.
+        dev_inbox = true
 
         # Mutual TLS between every cluster process; `cluster up` creates the CA and certificates.
         [tls]

@@ -42,8 +42,17 @@ extension ClusterLauncher {
         if !FileManager.default.fileExists(atPath: path) { try PrivateFiles.write([], to: path) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         log.seekToEndOfFile()
-        p.standardOutput = log
         p.standardError = log
+        if echoCodes {
+            // Standard output through a pipe: every line to the log, the inbox's lines to the
+            // console too.
+            let pipe = Pipe()
+            let lines = LineEcho(log: log, prefix: "cognate: code ")
+            pipe.fileHandleForReading.readabilityHandler = { handle in lines.take(handle.availableData) }
+            p.standardOutput = pipe
+        } else {
+            p.standardOutput = log
+        }
         p.terminationHandler = { [weak self] proc in self?.exited(child, proc, command: command) }
         try p.run()
         lock.withLock {
@@ -176,5 +185,38 @@ public enum StatusTable {
             row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ")
         }.joined(separator: "\n")
+    }
+}
+
+/// Writes what a child prints to its log, and the lines that start with `prefix` to this
+/// process's standard output.
+///
+/// `@unchecked Sendable`: `pending` is touched only under `lock`.
+final class LineEcho: @unchecked Sendable {
+    let log: FileHandle
+    let prefix: [UInt8]
+    private let lock = NSLock()
+    private var pending: [UInt8] = []
+
+    init(log: FileHandle, prefix: String) {
+        self.log = log
+        self.prefix = Array(prefix.utf8)
+    }
+
+    func take(_ data: Data) {
+        guard !data.isEmpty else { return }
+        log.write(data)
+        let lines = lock.withLock { () -> [[UInt8]] in
+            pending += data
+            var out: [[UInt8]] = []
+            while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                out.append(Array(pending[...nl]))
+                pending.removeSubrange(...nl)
+            }
+            // A line that never ends is not echoed; keep the buffer small.
+            if pending.count > 4_096 { pending.removeAll() }
+            return out
+        }
+        for line in lines where line.starts(with: prefix) { FileHandle.standardOutput.write(Data(line)) }
     }
 }

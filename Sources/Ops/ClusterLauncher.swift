@@ -26,6 +26,9 @@ public final class ClusterLauncher: @unchecked Sendable {
     public var nodePrefix: (UInt64) -> [String] = { _ in [] }
     /// Restart children that exit unexpectedly (`cluster up`); a drill restarts its own.
     public var supervise = false
+    /// Copies the children's local-inbox lines (`cognate: code …`) to this process's
+    /// output as well as their logs (`cluster up`).
+    public var echoCodes = false
     /// Told once, with the reason, when a child keeps failing and supervision gives up.
     public var onGiveUp: (@Sendable (String) -> Void)?
 

@@ -52,6 +52,7 @@ struct Cluster: AsyncParsableCommand {
             let signals = TerminationSignals()
             let launcher = try ClusterLauncher(
                 configPath: config, data: data, nodes: nodes, executable: currentExecutable())
+            launcher.echoCodes = true
             let fronts = try launcher.frontAddresses(self.fronts)
             try launcher.checkAddressesFree(fronts: fronts)
             for file in try launcher.prepareSecrets() { print("cognate: created \(file)") }

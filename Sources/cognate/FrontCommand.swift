@@ -54,7 +54,8 @@ struct FrontCommand: AsyncParsableCommand {
             store: PoolStore(client: client, userShards: cluster.shards), region: region, auth: auth,
             lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let verifier = SigV4Verifier(keys: keys, region: region)
-        let server = FrontServer(api: api, verifier: verifier, registry: registry, logger: logger)
+        let server = FrontServer(
+            api: api, verifier: verifier, registry: registry, logger: logger, devInbox: cluster.devInboxEnabled)
         // Bounded like every port: connections (more wait in the backlog), idle time, headers;
         // bodies are capped at FrontServer.maxBody.
         let app = Application(

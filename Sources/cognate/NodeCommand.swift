@@ -1,8 +1,10 @@
 import ArgumentParser
+import Delivery
 import Dispatch
 import Foundation
 import Logging
 import Metrics
+import NIOPosix
 import Node
 import NodeRPC
 import Prometheus
@@ -41,7 +43,11 @@ struct NodeCommand: AsyncParsableCommand {
         let server = try NodeServer(
             config: cluster, nodeId: id, stateMachine: CognateStateMachine(kvEnabled: cluster.kvHarnessEnabled),
             registry: registry, logger: logger, dataDirectory: data)
+        let deliverer = try outboxDeliverer(cluster, server.runtime, logger)
+        server.runtime.onApplied = { _ in deliverer.wake() }
         try await server.start()
+        let delivering = Task { await deliverer.run() }
+        defer { delivering.cancel() }
         let ending = NodeEnding()
         signals.onSignal { ending.finish(nil) }
         server.whenFailed { ending.finish($0) }
@@ -54,6 +60,50 @@ struct NodeCommand: AsyncParsableCommand {
         logger.info("stopping node \(id)")
         await server.shutdown()
         logger.info("node \(id) stopped")
+    }
+}
+
+/// The deliverer of this node's led shards' outboxes, over the channels the definition (or
+/// `COGNATE_SMTP_URL` / `COGNATE_SMS_WEBHOOK_URL`) names.
+func outboxDeliverer<SM>(
+    _ cluster: ClusterConfig, _ runtime: NodeRuntime<SM>, _ logger: Logger
+) throws
+    -> OutboxDeliverer
+{
+    let env = ProcessInfo.processInfo.environment
+    let group = MultiThreadedEventLoopGroup.singleton
+    let smtpURL = env["COGNATE_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? cluster.email?.smtp_url
+    let smsURL = env["COGNATE_SMS_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? cluster.sms?.webhook_url
+    let channels = Channels(
+        smtp: try smtpURL.map {
+            try SMTPServer(url: $0, startTLS: cluster.email?.starttls, caFile: cluster.email?.ca_file)
+        },
+        sms: try smsURL.map { try SMSWebhook(url: $0, group: group) },
+        devInbox: cluster.devInboxEnabled, defaultFrom: cluster.email?.from)
+    return OutboxDeliverer(host: RuntimeOutboxHost(runtime: runtime), channels: channels, group: group, logger: logger)
+}
+
+/// The node runtime as the deliverer's host.
+struct RuntimeOutboxHost<SM: ReplicatedStateMachine>: OutboxHost {
+    let runtime: NodeRuntime<SM>
+
+    struct Refused: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func ledShards() async -> [UInt32] { await runtime.ledShards() }
+
+    func read(shard: UInt32, _ request: [UInt8]) async throws -> [UInt8] {
+        try Self.bytes(await runtime.localRead(shard: shard, request: request))
+    }
+
+    func propose(shard: UInt32, _ command: [UInt8]) async throws -> [UInt8] {
+        try Self.bytes(await runtime.propose(shard: shard, requestId: RequestID.make(), command: command))
+    }
+
+    static func bytes(_ body: ClientResponse.Body) throws -> [UInt8] {
+        guard case .ok(let bytes) = body else { throw Refused(description: "\(body)") }
+        return bytes
     }
 }
 

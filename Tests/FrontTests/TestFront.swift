@@ -55,6 +55,17 @@ struct TestFront {
             registry: PrometheusCollectorRegistry(), logger: Logger(label: "front-tests"))
     }
 
+    /// What waits in every user shard's outbox.
+    func outbox() async throws -> [OutboxEntry] {
+        var all: [OutboxEntry] = []
+        for shard in 1...UInt32(Self.userShards) {
+            let bytes = try await shards.read(
+                shard: shard, request: UserPoolQuery.outbox(limit: 100).encoded, timeout: .seconds(5))
+            if case .messages(let m) = try UserPoolReply.decode(bytes) { all += m }
+        }
+        return all
+    }
+
     /// Runs `body` with a client of this front's router.
     func run<T>(_ body: @Sendable (Client) async throws -> T) async throws -> T {
         let app = Application(router: server.router())

@@ -56,9 +56,10 @@ struct UserOperationTests {
         }
     }
 
-    @Test("AdminCreateUser: FORCE_CHANGE_PASSWORD; message delivery is not built yet and says so")
+    @Test("AdminCreateUser: FORCE_CHANGE_PASSWORD; an invitation needs an address for its medium and is queued")
     func adminCreateUser() async throws {
-        try await TestFront().run { c in
+        let front = try TestFront()
+        try await front.run { c in
             let pool = try await c.pool()
             let r = try await c.call(
                 AdminCreateUserOperation.self,
@@ -66,9 +67,18 @@ struct UserOperationTests {
                     userPoolId: pool, username: "fay", temporaryPassword: "Temp0rary!", messageAction: .suppress))
             #expect(r.user?.userStatus == .forceChangePassword)
             #expect(r.user?.enabled == true)
-            let unsupported = try await c.failure(
+            // The default medium is SMS: no phone number, no invitation.
+            let noPhone = try await c.failure(
                 AdminCreateUserOperation.self, AdminCreateUserRequest(userPoolId: pool, username: "gus"))
-            #expect(unsupported.type == "UnsupportedOperationException")
+            #expect(noPhone.type == "InvalidParameterException")
+            try await c.call(
+                AdminCreateUserOperation.self,
+                AdminCreateUserRequest(
+                    userPoolId: pool, username: "gil", userAttributes: [AttributeType(name: "email", value: "g@x.io")],
+                    temporaryPassword: "Temp0rary!", desiredDeliveryMediums: [.email]))
+            let queued = try await front.outbox()
+            #expect(queued.count == 1 && queued[0].message.kind == .invitation)
+            #expect(queued[0].message.text == "Your username is gil and temporary password is Temp0rary!. ")
             let unknown = try await c.failure(
                 AdminCreateUserOperation.self,
                 AdminCreateUserRequest(
@@ -206,12 +216,13 @@ struct UserOperationTests {
         }
     }
 
-    @Test("AdminResetUserPassword: RESET_REQUIRED, and sign-in says so")
+    @Test("AdminResetUserPassword: RESET_REQUIRED, sign-in says so, and the code sent sets a new password")
     func adminResetUserPassword() async throws {
-        try await TestFront().run { c in
+        let front = try TestFront()
+        try await front.run { c in
             let pool = try await c.pool()
             let client = try await c.appClient(pool: pool).clientId!
-            try await c.user(pool: pool, "pat")
+            try await c.user(pool: pool, "pat", attributes: ["email": "pat@x.io", "email_verified": "true"])
             try await c.call(
                 AdminResetUserPasswordOperation.self, AdminResetUserPasswordRequest(userPoolId: pool, username: "pat"))
             #expect(try await c.getUser(pool: pool, "pat").userStatus == .resetRequired)
@@ -221,6 +232,19 @@ struct UserOperationTests {
                     authFlow: .userPasswordAuth, authParameters: ["USERNAME": "pat", "PASSWORD": "Passw0rd!"],
                     clientId: client))
             #expect(refused.type == "PasswordResetRequiredException")
+            let code = try #require(try await front.outbox().first { $0.message.kind == .resetPassword }).message.code
+            try await c.call(
+                ConfirmForgotPasswordOperation.self,
+                ConfirmForgotPasswordRequest(
+                    clientId: client, username: "pat", confirmationCode: code, password: "N3wPassw0rd!"))
+            #expect(try await c.getUser(pool: pool, "pat").userStatus == .confirmed)
+            _ = try await c.signIn(client: client, "pat", password: "N3wPassw0rd!")
+            // Used once.
+            let again = try await c.failure(
+                ConfirmForgotPasswordOperation.self,
+                ConfirmForgotPasswordRequest(
+                    clientId: client, username: "pat", confirmationCode: code, password: "Other0ne!x"))
+            #expect(again.type == "CodeMismatchException")
         }
     }
 

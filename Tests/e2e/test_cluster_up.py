@@ -101,7 +101,7 @@ def test_cluster_up_refuses_ports_in_use_and_stops_cleanly_when_interrupted_whil
     assert left.stdout.strip() == "", f"processes left running: {left.stdout}"
 
 
-def loopback_definition(directory, nodes=3):
+def loopback_definition(directory, nodes=3, extra=()):
     """A loopback definition whose nodes' ports leave room after them: peers on base+1…, admin
     on base+21…, the front on base+40, every one of them free when this returns."""
     for _ in range(100):
@@ -124,7 +124,7 @@ def loopback_definition(directory, nodes=3):
         raise AssertionError("found no run of free loopback ports")
     lines = ['region = "us-east-1"', "shards = 3", "replication = 3", "tick_ms = 50",
              f'front = "127.0.0.1:{base + 40}"', 'admin_keys = ["cognate:cognate-local-secret"]',
-             'master_key_file = "master.key"', "[tls]", 'dir = "tls"']
+             'master_key_file = "master.key"', *extra, "[tls]", 'dir = "tls"']
     for i in range(1, nodes + 1):
         lines += ["[[nodes]]", f"id = {i}", f'peer = "127.0.0.1:{base + i}"', f'admin = "127.0.0.1:{base + 20 + i}"',
                   f'data = "node{i}"']
@@ -238,3 +238,44 @@ def test_cluster_up_says_which_child_died_and_how_and_restarts_it(tmp_path):
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=30)
     assert up.returncode == 0, rest
+
+
+def test_cluster_up_keeps_codes_in_the_local_inbox_and_prints_them(tmp_path):
+    """The journey with no mail server: sign up, read the code from the console or
+    /_cognate/inbox, confirm, sign in."""
+    template, base = loopback_definition(str(tmp_path), extra=["dev_inbox = true"])
+    endpoint = f"http://127.0.0.1:{base + 40}"
+    up, out = start(["--config", template, "--data", str(tmp_path / "data")])
+    printed = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(up.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        assert "every shard has a leader" in out, out
+        idp = cognito(endpoint)
+        pool = idp.create_user_pool(PoolName="inbox", AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
+        client = idp.create_user_pool_client(UserPoolId=pool, ClientName="app",
+                                             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+        r = idp.sign_up(ClientId=client, Username="alice", Password="Passw0rd!x",
+                        UserAttributes=[{"Name": "email", "Value": "alice@example.com"}])
+        assert r["CodeDeliveryDetails"]["Destination"] == "a***@e***"
+        deadline = time.time() + 30
+        while not any("for alice@example.com" in line for line in printed):
+            assert time.time() < deadline, printed
+            time.sleep(0.05)
+        line = next(line for line in printed if "for alice@example.com" in line)
+        code = line.split("cognate: code ")[1].split()[0]
+        with urllib.request.urlopen(f"{endpoint}/_cognate/inbox?to=alice@example.com") as resp:
+            inbox = json.load(resp)
+        assert inbox["messages"][0]["code"] == code and inbox["messages"][0]["kind"] == "signUp", inbox
+        assert inbox["messages"][0]["text"] == f"Your verification code is {code}. "
+        page = urllib.request.Request(f"{endpoint}/_cognate/inbox", headers={"Accept": "text/html"})
+        with urllib.request.urlopen(page) as resp:
+            assert resp.headers["Content-Type"].startswith("text/html") and code in resp.read().decode()
+        idp.confirm_sign_up(ClientId=client, Username="alice", ConfirmationCode=code)
+        tokens = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": "alice", "PASSWORD": "Passw0rd!x"})
+        assert "AccessToken" in tokens["AuthenticationResult"]
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=30)
+    assert up.returncode == 0

@@ -186,6 +186,11 @@ def test_admin_user_operations(idp, pool):
     with pytest.raises(idp.exceptions.InvalidParameterException):
         idp.admin_delete_user_attributes(UserPoolId=pid, Username="admin-made", UserAttributeNames=["email"])
 
+    # A reset sends a code, so it needs a verified channel, as in Cognito.
+    with pytest.raises(idp.exceptions.InvalidParameterException, match="no registered/verified email"):
+        idp.admin_reset_user_password(UserPoolId=pid, Username="admin-made")
+    idp.admin_update_user_attributes(UserPoolId=pid, Username="admin-made",
+                                     UserAttributes=[{"Name": "email_verified", "Value": "true"}])
     idp.admin_reset_user_password(UserPoolId=pid, Username="admin-made")
     assert idp.admin_get_user(UserPoolId=pid, Username="admin-made")["UserStatus"] == "RESET_REQUIRED"
 

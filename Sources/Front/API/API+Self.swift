@@ -19,8 +19,8 @@ extension API {
         try AttributeRules.validate(attributes, pool: pool, writer: .user)
         let client = try await store.appClient(pool: pool.id, id: claims.clientId)
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
-        try await updateAttributes(pool: pool, user: user, attributes, byAdmin: false)
-        return UpdateUserAttributesResponse(codeDeliveryDetailsList: [])
+        let details = try await updateAttributes(pool: pool, user: user, attributes, byAdmin: false)
+        return UpdateUserAttributesResponse(codeDeliveryDetailsList: details)
     }
 
     func deleteUserAttributes(_ r: DeleteUserAttributesRequest) async throws -> DeleteUserAttributesResponse {

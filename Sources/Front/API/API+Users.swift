@@ -20,29 +20,48 @@ extension API {
         try PoolRules.validatePassword(password, policy: pool.policy)
         try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: false))
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
+        // The confirmation code goes with the new user, in the same write.
+        var delivery: CodeDeliveryDetailsType?
         let user = try await createUser(
-            pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp)
-        return SignUpResponse(userConfirmed: false, userSub: user.sub)
+            pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp
+        ) { (u: inout User) throws(PoolError) in
+            guard let (medium, attribute) = MessageRules.signUpChannel(u, pool: pool) else { return [] }
+            let (message, details) = try issueCode(
+                &u, pool: pool, purpose: .signUp, kind: .signUp, medium: medium, attribute: attribute)
+            delivery = details
+            return [message]
+        }
+        return SignUpResponse(userConfirmed: false, codeDeliveryDetails: delivery, userSub: user.sub)
     }
 
     func adminCreateUser(_ r: AdminCreateUserRequest) async throws -> AdminCreateUserResponse {
         let pool = try await store.pool(r.userPoolId)
-        guard r.messageAction == .suppress else {
-            throw PoolError.notSupported("MessageAction \(r.messageAction?.rawValue ?? "unset") (message delivery)")
-        }
         let attributes = AttributeList.map(r.userAttributes)
-        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
         let password = r.temporaryPassword ?? Self.temporaryPassword(policy: pool.policy)
         try PoolRules.validatePassword(password, policy: pool.policy)
+        let mediums = r.desiredDeliveryMediums ?? [.sms]
+        if r.messageAction == .resend {
+            return AdminCreateUserResponse(
+                user: try await resendInvitation(pool: pool, username: r.username, password: password, mediums))
+        }
+        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
         let user = try await createUser(
-            pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin)
+            pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin
+        ) { (u: inout User) throws(PoolError) in
+            guard r.messageAction != .suppress else { return [] }
+            return try MessageRules.invitations(
+                u, pool: pool, mediums: mediums, temporaryPassword: password, now: now())
+        }
         return AdminCreateUserResponse(user: user.userType())
     }
 
     /// Writes a new user with its unique values claimed across shards: one Raft write when
     /// the pool has no username or alias attributes (the sub needs no claim).
+    /// `prepare` may change the new record (a code's hash) and returns the messages to queue
+    /// with it.
     func createUser(
-        pool: Pool, username: String, attributes: [String: String], password: String, creation: UserRules.Creation
+        pool: Pool, username: String, attributes: [String: String], password: String, creation: UserRules.Creation,
+        prepare: (inout User) throws(PoolError) -> [OutboxMessage] = { _ in [] }
     ) async throws -> User {
         var attributes = attributes
         let (stored, sub) = try UserRules.identity(
@@ -57,11 +76,14 @@ extension API {
                 reserved.append((a, v))
             }
             let verifier = makeVerifier(pool: pool, username: stored, password: password)
-            let user = UserRules.newUser(
+            var user = UserRules.newUser(
                 pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation,
                 now: t)
+            let messages = try prepare(&user)
             let shard = store.userShard(pool: pool.id, canonical: canonical)
-            guard case .user(let saved?) = try await store.propose(shard, .createUser(user, canonical: canonical))
+            let create = UserPoolCommand.createUser(user, canonical: canonical)
+            let command = messages.isEmpty ? create : .withMessages(create, messages: messages)
+            guard case .user(let saved?) = try await store.propose(shard, command)
             else {
                 throw PoolError(.internalError, "unexpected reply creating a user")
             }
@@ -158,21 +180,55 @@ extension API {
 
     /// Changes a user's attributes: new unique values are claimed before the user changes,
     /// old ones freed after; a changed email or phone becomes unverified (`AttributeRules.apply`).
-    func updateAttributes(pool: Pool, user: User, _ attributes: [String: String], byAdmin: Bool) async throws {
+    /// A changed email or phone the pool auto-verifies gets a code, in the same write; one
+    /// the pool makes wait for verification (`MessageRules.pendingUpdates`) keeps its old
+    /// value until the code is given.
+    @discardableResult
+    func updateAttributes(
+        pool: Pool, user: User, _ attributes: [String: String], byAdmin: Bool
+    ) async throws -> [CodeDeliveryDetailsType] {
         let owner = PoolRules.canonical(user.username, in: pool)
+        var attributes = attributes
+        let pending = byAdmin ? [:] : MessageRules.pendingUpdates(user, attributes, pool: pool)
+        for name in pending.keys { attributes[name] = nil }
         let changed = PoolRules.uniqueAttributes(pool).filter { a in
             guard let new = attributes[a] else { return false }
             return PoolRules.claimValue(a, new) != user.attributes[a].map { PoolRules.claimValue(a, $0) }
         }
         var reserved: [(String, String)] = []
         let t = now()
+        // Codes for the new values: drawn once, recorded in the write below.
+        var codes: [(attribute: String, hash: [UInt8])] = []
+        var messages: [OutboxMessage] = []
+        var details: [CodeDeliveryDetailsType] = []
+        for (name, value) in MessageRules.codesForUpdate(
+            user, attributes, pending: pending, pool: pool, byAdmin: byAdmin)
+        {
+            var target = user
+            target.attributes[name] = value
+            var rng = SystemRandomNumberGenerator()
+            let code = CodeRules.newCode(using: &rng)
+            let medium = MessageRules.medium(for: name) ?? .email
+            codes.append((name, digest(code, user, pool, .attribute, name)))
+            messages.append(
+                MessageRules.verification(
+                    kind: .attributeVerification, user: target, pool: pool, medium: medium, destination: value,
+                    code: code, now: t))
+            details.append(MessageRules.delivery(medium, attribute: name, destination: value))
+        }
         do {
             for a in changed {
                 try await store.reserve(pool, a, attributes[a]!, owner: owner, now: t)
                 reserved.append((a, attributes[a]!))
             }
-            _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            _ = try await store.modify(user, in: pool, messages: messages) { (u: inout User) throws(PoolError) in
                 AttributeRules.apply(attributes, to: &u, byAdmin: byAdmin)
+                for (name, value) in pending {
+                    u.pendingAttributes = (u.pendingAttributes ?? [:]).merging([name: value]) { $1 }
+                }
+                for (name, hash) in codes {
+                    try CodeRules.issue(&u, purpose: .attribute, attribute: name, digest: hash, now: t)
+                }
                 u.modifiedAt = t
             }
         } catch {
@@ -183,6 +239,7 @@ extension API {
             try await store.commitClaim(pool, a, v, owner: owner)
             if let old = user.attributes[a] { try await store.releaseClaim(pool, a, old, owner: owner) }
         }
+        return details
     }
 
     func adminDeleteUserAttributes(
@@ -207,12 +264,15 @@ extension API {
         }
     }
 
+    /// The password stops working (RESET_REQUIRED) and a recovery code goes to the user's
+    /// verified channel, in one write.
     func adminResetUserPassword(_ r: AdminResetUserPasswordRequest) async throws -> AdminResetUserPasswordResponse {
-        let t = now()
-        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u, _) throws(PoolError) in
-            u.status = .resetRequired
-            u.modifiedAt = t
-        }
+        let pool = try await store.pool(r.userPoolId)
+        let user = try await store.resolve(pool: pool, username: r.username)
+        let (medium, attribute) = try MessageRules.recoveryChannel(user, pool: pool)
+        try await sendCode(
+            user, pool: pool, purpose: .recovery, kind: .resetPassword, medium: medium, attribute: attribute
+        ) { (u: inout User) throws(PoolError) in try UserRules.requireReset(&u, now: now()) }
         return AdminResetUserPasswordResponse()
     }
 

@@ -58,6 +58,13 @@ public struct API: Sendable {
         r.on(AdminResetUserPasswordOperation.self) { $0.adminResetUserPassword }
         r.on(AdminUserGlobalSignOutOperation.self) { $0.adminUserGlobalSignOut }
         r.on(ListUsersOperation.self) { $0.listUsers }
+        // Codes and messages (API+Codes).
+        r.on(ConfirmSignUpOperation.self) { $0.confirmSignUp }
+        r.on(ResendConfirmationCodeOperation.self) { $0.resendConfirmationCode }
+        r.on(ForgotPasswordOperation.self) { $0.forgotPassword }
+        r.on(ConfirmForgotPasswordOperation.self) { $0.confirmForgotPassword }
+        r.on(GetUserAttributeVerificationCodeOperation.self) { $0.getUserAttributeVerificationCode }
+        r.on(VerifyUserAttributeOperation.self) { $0.verifyUserAttribute }
         // Groups (API+Groups).
         r.on(CreateGroupOperation.self) { $0.createGroup }
         r.on(GetGroupOperation.self) { $0.getGroup }

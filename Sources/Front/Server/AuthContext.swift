@@ -28,6 +28,8 @@ public final class AuthContext: @unchecked Sendable {
 
     /// Derives fake salts for unknown users, so they look like real ones.
     let fakeSaltKey: SymmetricKey
+    /// Keys the hashes that users' codes are kept as.
+    let codeKey: SymmetricKey
     public let publicURL: String
     /// Reads the master keys again (nil: unchanged or unreadable); called at most every
     /// `reloadSeconds`, and at once when a box names a key this front does not hold yet.
@@ -41,6 +43,7 @@ public final class AuthContext: @unchecked Sendable {
     public init(masterKeys: MasterKeys, publicURL: String, reload: (@Sendable () -> MasterKeys?)? = nil) {
         keyRing = KeyRing(masterKeys)
         fakeSaltKey = SymmetricKey(data: masterKeys.secret(purpose: "fake salts"))
+        codeKey = SymmetricKey(data: masterKeys.secret(purpose: "codes"))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.reload = reload
         reloadedAt = Date().timeIntervalSince1970

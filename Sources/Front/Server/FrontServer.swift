@@ -19,12 +19,18 @@ public struct FrontServer: Sendable {
     let verifier: SigV4Verifier
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    /// Serve `/_cognate/inbox` (the definition's `dev_inbox`).
+    let devInbox: Bool
 
-    public init(api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger) {
+    public init(
+        api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger,
+        devInbox: Bool = false
+    ) {
         self.api = api
         self.verifier = verifier
         self.registry = registry
         self.logger = logger
+        self.devInbox = devInbox
     }
 
     static let cors: [(String, String)] = [
@@ -54,6 +60,7 @@ public struct FrontServer: Sendable {
         router.get(":poolId/.well-known/openid-configuration") { _, context -> Response in
             await wellKnown(context.parameters.get("poolId")) { try await api.openIDConfiguration(poolId: $0) }
         }
+        router.get("/_cognate/inbox") { request, _ -> Response in await inbox(request) }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
         }
@@ -62,6 +69,31 @@ public struct FrontServer: Sendable {
             return Self.response(.ok, registry.emitToBuffer(), type: "text/plain; version=0.0.4")
         }
         return router
+    }
+
+    /// The local inbox: JSON, or a page for a browser (or `?format=html`);
+    /// `?to=` and `?pool=` filter, `?limit=` caps. Off unless the definition enables it.
+    func inbox(_ request: Request) async -> Response {
+        guard devInbox else {
+            return Self.error(
+                WireError(
+                    "ResourceNotFoundException", "the local inbox is off (dev_inbox in the cluster definition)",
+                    status: 404))
+        }
+        let q = request.uri.queryParameters
+        func text(_ name: String) -> String? { q.get(name).map { String($0) } }
+        let limit = text("limit").flatMap { Int($0) } ?? 100
+        do {
+            let inbox = try await api.inbox(limit: limit, destination: text("to"), poolId: text("pool"))
+            let format = text("format")
+            let browser = request.headers[.accept].map { $0.contains("text/html") } ?? false
+            if format == "json" || format == nil && !browser {
+                return Self.response(.ok, try APICoding.encode(inbox), type: "application/json")
+            }
+            return Self.response(.ok, Array(API.inboxPage(inbox).utf8), type: "text/html; charset=utf-8")
+        } catch {
+            return reply(error, operation: "inbox")
+        }
     }
 
     func wellKnown<Document: Encodable>(_ poolId: String?, _ body: (String) async throws -> Document) async -> Response

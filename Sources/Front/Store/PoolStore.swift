@@ -114,8 +114,9 @@ public struct PoolStore: Sendable {
     /// Writes a change to `user` (as the caller read it), checking that nobody changed it in
     /// between; on a conflict, reads it again and applies `change` to the fresh record (up to
     /// five times). Returns the saved user (without verifier).
+    /// `messages` go into the user's shard's outbox in the same entry as the change.
     public func modify(
-        _ user: User, in pool: Pool, _ change: (inout User) throws(PoolError) -> Void
+        _ user: User, in pool: Pool, messages: [OutboxMessage] = [], _ change: (inout User) throws(PoolError) -> Void
     ) async throws(PoolError) -> User {
         let canonical = PoolRules.canonical(user.username, in: pool)
         let shard = userShard(pool: pool.id, canonical: canonical)
@@ -124,7 +125,8 @@ public struct PoolStore: Sendable {
             var next = current
             try change(&next)
             do throws(PoolError) {
-                let command = UserPoolCommand.updateUser(next, canonical: canonical, expectedVersion: current.version)
+                let update = UserPoolCommand.updateUser(next, canonical: canonical, expectedVersion: current.version)
+                let command = messages.isEmpty ? update : .withMessages(update, messages: messages)
                 guard case .user(let saved?) = try await propose(shard, command) else {
                     throw PoolError(.internalError, "unexpected reply writing a user")
                 }

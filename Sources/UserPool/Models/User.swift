@@ -27,6 +27,11 @@ public struct User: Codable, Sendable, Equatable {
     public var groups: [String]?
     /// Refresh-token families (origin_jti) revoked with RevokeToken; most recent last.
     public var revokedOrigins: [String]?
+    /// Outstanding codes (as keyed hashes) and their limits.
+    public var codes: CodeState?
+    /// New values of attributes that must be verified before they replace the old ones
+    /// (UserAttributeUpdateSettings); the old value stays in force until then.
+    public var pendingAttributes: [String: String]?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,

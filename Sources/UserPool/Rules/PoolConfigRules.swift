@@ -90,6 +90,7 @@ public enum PoolConfigRules {
 
     /// The cross-field rules the model cannot state.
     static func checkSettings(_ pool: Pool) throws(PoolError) {
+        try MessageRules.checkTemplates(pool.settings)
         let verified = Set(pool.autoVerifiedAttributes.map(\.rawValue))
         if let mechanisms = pool.settings.accountRecoverySetting?.recoveryMechanisms {
             let priorities = mechanisms.map(\.priority)

@@ -97,4 +97,48 @@ public enum UserRules {
         if !revoked.contains(origin) { revoked.append(origin) }
         user.revokedOrigins = Array(revoked.suffix(100))
     }
+
+    /// ConfirmSignUp with the right code: an unconfirmed user is confirmed, and the
+    /// attribute the code went to is verified.
+    public static func confirmSignUp(_ user: inout User, attribute: String?, now: Int64) throws(PoolError) {
+        guard user.status == .unconfirmed else {
+            throw PoolError(.notAuthorized, "User cannot be confirmed. Current status is \(user.status.rawValue)")
+        }
+        user.status = .confirmed
+        if let attribute { user.attributes["\(attribute)_verified"] = "true" }
+        user.modifiedAt = now
+    }
+
+    /// VerifyUserAttribute with the right code: the attribute is verified, and a new value
+    /// waiting for this verification replaces the old one.
+    public static func verifyAttribute(_ user: inout User, _ attribute: String, now: Int64) {
+        if let pending = user.pendingAttributes?.removeValue(forKey: attribute) { user.attributes[attribute] = pending }
+        if user.pendingAttributes?.isEmpty == true { user.pendingAttributes = nil }
+        user.attributes["\(attribute)_verified"] = "true"
+        user.modifiedAt = now
+    }
+
+    /// ConfirmForgotPassword with the right code: the new password, confirmed and unlocked
+    /// (an unconfirmed user stays unconfirmed, as in Cognito).
+    public static func resetPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) {
+        user.verifier = verifier
+        if user.status == .resetRequired || user.status == .forceChangePassword { user.status = .confirmed }
+        user.temporaryPasswordExpiresAt = nil
+        user.lockout = Lockout()
+        CodeRules.discard(&user, purpose: .recovery)
+        user.modifiedAt = now
+    }
+
+    /// AdminResetUserPassword: the password stops working until the user sets a new one
+    /// with the code sent.
+    public static func requireReset(_ user: inout User, now: Int64) throws(PoolError) {
+        guard user.enabled else { throw PoolError(.notAuthorized, "User is disabled.") }
+        user.status = .resetRequired
+        user.modifiedAt = now
+    }
+
+    /// What the code-sending operations (ForgotPassword, ResendConfirmationCode) refuse.
+    public static func checkCanReceiveCodes(_ user: User) throws(PoolError) {
+        guard user.enabled else { throw PoolError(.notAuthorized, "User is disabled.") }
+    }
 }

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// On the wire a command is the tag byte `U` then its JSON; the node tells state machines
 /// apart by that tag.
-public enum UserPoolCommand: Codable, Sendable {
+public indirect enum UserPoolCommand: Codable, Sendable {
     // Shard 0 (meta).
     case createPool(Pool)
     case updatePool(Pool)
@@ -44,6 +44,16 @@ public enum UserPoolCommand: Codable, Sendable {
     case commitAlias(poolId: String, attribute: String, value: String, owner: String)
     /// Drops the claim if `owner` holds it.
     case releaseAlias(poolId: String, attribute: String, value: String, owner: String)
+
+    // The outbox, on the shard of the user a message is for.
+    /// A user write and the messages it causes, in one entry: the messages enter the shard's
+    /// outbox only if the write succeeds, so there is no code without its message and no
+    /// message without its code.
+    case withMessages(UserPoolCommand, messages: [OutboxMessage])
+    /// The shard leader's report on outbox messages (by id): delivered or failed for good,
+    /// they leave the outbox; `toInbox` keeps delivered ones in the shard's local inbox (the
+    /// dev inbox, at most `UserPoolStateMachine.inboxLimit` per shard, oldest dropped).
+    case outboxDone(ids: [String], toInbox: Bool, now: Int64)
 
     /// The tag byte that marks user-pool commands and queries.
     public static let tag = UInt8(ascii: "U")
@@ -96,6 +106,10 @@ public enum UserPoolQuery: Codable, Sendable {
     case userBySub(poolId: String, sub: String)
     /// How many users of the pool this shard holds.
     case userCount(poolId: String)
+    /// Messages waiting in this shard's outbox, oldest first.
+    case outbox(limit: Int)
+    /// Messages in this shard's local inbox, newest first, before the id `before`.
+    case inbox(before: String?, limit: Int)
 
     public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
 
@@ -123,6 +137,7 @@ public enum UserPoolReply: Codable, Sendable {
     /// Whether more work of the same command remains.
     case more(Bool)
     case count(Int64)
+    case messages([OutboxEntry])
     case error(PoolError)
     /// What the node keeps of a user write for a retry: the user is read again then.
     case retainedUser(poolId: String, canonical: String)

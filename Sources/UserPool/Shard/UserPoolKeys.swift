@@ -21,6 +21,8 @@ import Sharding
 /// xo/<pool>/<t>/<H(canonical)>      the same, by time of the last failure (for pruning)
 /// s/<pool>/<H(sub)>                 a sub → the canonical username (on the user's shard)
 /// n/<pool>                          the number of users of the pool on this shard
+/// o/<index><n>                      an outbox message (the entry that wrote it, its place)
+/// i/<index><n>                      a delivered message in the local (dev) inbox
 /// ```
 public enum UserPoolKeys {
     static func hash(_ parts: String...) -> [UInt8] {
@@ -57,6 +59,20 @@ public enum UserPoolKeys {
     static func phantomOrderPrefix(_ pool: String) -> [UInt8] { bytes("xo/\(pool)/") }
     static func phantomOrder(_ pool: String, _ at: Int64, _ canonical: String) -> [UInt8] {
         phantomOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + hash(canonical)
+    }
+
+    static let outboxPrefix = bytes("o/")
+    static let inboxPrefix = bytes("i/")
+    static func position(index: UInt64, n: Int) -> [UInt8] {
+        withUnsafeBytes(of: index.bigEndian, Array.init) + [UInt8(truncatingIfNeeded: n >> 8), UInt8(n & 0xff)]
+    }
+    static func outbox(index: UInt64, n: Int) -> [UInt8] { outboxPrefix + position(index: index, n: n) }
+    static func inbox(index: UInt64, n: Int) -> [UInt8] { inboxPrefix + position(index: index, n: n) }
+    /// The entry index and place a message key's last ten bytes hold.
+    static func position(_ tail: [UInt8]) -> (UInt64, Int)? {
+        guard tail.count == 10 else { return nil }
+        let index = tail.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return (index, Int(tail[8]) << 8 | Int(tail[9]))
     }
 
     /// The first key after every key that starts with `prefix` (hashed parts can hold any

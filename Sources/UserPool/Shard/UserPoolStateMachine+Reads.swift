@@ -67,6 +67,10 @@ extension UserPoolStateMachine {
         case .userCount(let p):
             let stored = try stored(K.userCount(p))
             reply = .count(stored.map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0)
+        case .outbox(let limit):
+            reply = try messages(inbox: false, before: nil, limit: limit, shard: shard, ctx, txn)
+        case .inbox(let before, let limit):
+            reply = try messages(inbox: true, before: before, limit: limit, shard: shard, ctx, txn)
         }
         return reply.encoded
     }

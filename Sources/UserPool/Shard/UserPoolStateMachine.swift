@@ -38,6 +38,14 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             reply = try applyUser(cmd, ctx, txn)
         case .reserveAlias, .commitAlias, .releaseAlias:
             reply = try applyAlias(cmd, ctx, txn)
+        case .withMessages(let inner, let messages):
+            switch inner {
+            case .createUser, .updateUser: reply = try applyUser(inner, ctx, txn)
+            default: throw PoolError(.invalidParameter, "messages go only with a user's creation or change")
+            }
+            if case .user = reply { try enqueue(messages, shard: shard, index: index, ctx, txn) }
+        case .outboxDone(let ids, let toInbox, let now):
+            reply = try outboxDone(ids, toInbox: toInbox, now: now, shard: shard, ctx, txn)
         }
         return Applied(reply: reply.encoded, retained: Self.retained(reply, for: cmd).encoded)
     }
@@ -45,6 +53,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     /// What a retry needs of `reply`: errors and small answers as they are, a user as a
     /// reference to read again.
     static func retained(_ reply: UserPoolReply, for command: UserPoolCommand) -> UserPoolReply {
+        if case .withMessages(let inner, _) = command { return retained(reply, for: inner) }
         switch (reply, command) {
         case (.user(let u?), _):
             return .retainedUser(poolId: u.poolId, canonical: canonicalName(of: command) ?? u.username)

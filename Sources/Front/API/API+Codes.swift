@@ -1,0 +1,211 @@
+import CognitoModel
+import UserPool
+
+/// Codes and the messages that carry them: confirming a sign-up, recovering a password,
+/// verifying an attribute, inviting a user. A code's hash goes into the user's record and
+/// its message into the shard's outbox in the same write (`CodeRules`, `MessageRules`).
+extension API {
+    /// Draws a code, records its hash on `user` and makes its message.
+    func issueCode(
+        _ user: inout User, pool: Pool, purpose: CodePurpose, kind: OutboxMessage.Kind, medium: DeliveryMediumType,
+        attribute: String
+    ) throws(PoolError) -> (OutboxMessage, CodeDeliveryDetailsType) {
+        guard let destination = user.attributes[attribute] else {
+            throw PoolError(.invalidParameter, "The user has no \(attribute) to send a code to.")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let code = CodeRules.newCode(using: &rng)
+        let t = now()
+        try CodeRules.issue(
+            &user, purpose: purpose, attribute: attribute, digest: digest(code, user, pool, purpose, attribute), now: t)
+        let message = MessageRules.verification(
+            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t)
+        return (message, MessageRules.delivery(medium, attribute: attribute, destination: destination))
+    }
+
+    func digest(_ code: String, _ user: User, _ pool: Pool, _ purpose: CodePurpose, _ attribute: String?) -> [UInt8] {
+        CodeRules.digest(
+            code, key: auth.codeKey, pool: pool.id, username: user.username, purpose: purpose, attribute: attribute)
+    }
+
+    /// Sends a code to an existing user (with `change` made in the same write).
+    @discardableResult
+    func sendCode(
+        _ user: User, pool: Pool, purpose: CodePurpose, kind: OutboxMessage.Kind, medium: DeliveryMediumType,
+        attribute: String, change: (inout User) throws(PoolError) -> Void = { _ in }
+    ) async throws -> CodeDeliveryDetailsType {
+        // The code is drawn once; a retry after a concurrent change records the same one.
+        var rng = SystemRandomNumberGenerator()
+        let code = CodeRules.newCode(using: &rng)
+        let t = now()
+        guard let destination = user.attributes[attribute] else {
+            throw PoolError(.invalidParameter, "The user has no \(attribute) to send a code to.")
+        }
+        let message = MessageRules.verification(
+            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t)
+        let hash = digest(code, user, pool, purpose, attribute)
+        _ = try await store.modify(user, in: pool, messages: [message]) { (u: inout User) throws(PoolError) in
+            try change(&u)
+            try CodeRules.issue(&u, purpose: purpose, attribute: attribute, digest: hash, now: t)
+        }
+        return MessageRules.delivery(medium, attribute: attribute, destination: destination)
+    }
+
+    /// Checks a code against the user's record and, when right, makes `then`'s change in
+    /// the same write; a wrong code is counted. Throws the verdict's refusal.
+    func useCode(
+        _ code: String, user: User, pool: Pool, purpose: CodePurpose, attribute: String?,
+        then: (inout User, _ sentTo: String?) throws(PoolError) -> Void
+    ) async throws {
+        let t = now()
+        let hash = digest(code, user, pool, purpose, attribute)
+        var verdict = CodeRules.Verdict.limited
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            verdict = CodeRules.check(&u, purpose: purpose, attribute: attribute, digest: hash, now: t)
+            switch verdict {
+            case .limited: throw CodeRules.Verdict.limited.refusal!
+            case .accepted(let sentTo): try then(&u, sentTo)
+            case .mismatch, .expired: break
+            }
+        }
+        if let refusal = verdict.refusal { throw refusal }
+    }
+
+    /// The user a public code operation names; with PreventUserExistenceErrors an unknown
+    /// one is nil (and the operation answers as if a code went out).
+    func codeUser(pool: Pool, client: AppClient, username: String) async throws -> User? {
+        do throws(PoolError) {
+            return try await store.resolve(pool: pool, username: username)
+        } catch {
+            guard error.code == .userNotFound && client.preventUserExistenceErrors == .enabled else { throw error }
+            return nil
+        }
+    }
+
+    /// What an unknown user's answer looks like with PreventUserExistenceErrors.
+    func simulatedDelivery(pool: Pool) -> CodeDeliveryDetailsType {
+        let medium: DeliveryMediumType = pool.autoVerifiedAttributes.contains(.phoneNumber) ? .sms : .email
+        return MessageRules.delivery(
+            medium, attribute: medium == .sms ? "phone_number" : "email",
+            destination: medium == .sms ? "+10000000000" : "u@example.com")
+    }
+
+    func publicClient(_ clientId: String, username: String, secretHash: String?) async throws -> (AppClient, Pool) {
+        let client = try await store.appClient(id: clientId)
+        if let refusal = SignInRules.checkSecretHash(client, username: username, given: secretHash) { throw refusal }
+        return (client, try await store.pool(client.poolId))
+    }
+
+    func confirmSignUp(_ r: ConfirmSignUpRequest) async throws -> ConfirmSignUpResponse {
+        let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
+            throw CodeRules.Verdict.mismatch.refusal!
+        }
+        if user.status != .unconfirmed {
+            throw PoolError(.notAuthorized, "User cannot be confirmed. Current status is \(user.status.rawValue)")
+        }
+        let t = now()
+        try await useCode(r.confirmationCode, user: user, pool: pool, purpose: .signUp, attribute: nil) {
+            (u: inout User, sentTo: String?) throws(PoolError) in
+            try UserRules.confirmSignUp(&u, attribute: sentTo, now: t)
+        }
+        return ConfirmSignUpResponse()
+    }
+
+    func resendConfirmationCode(_ r: ResendConfirmationCodeRequest) async throws -> ResendConfirmationCodeResponse {
+        let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
+            return ResendConfirmationCodeResponse(codeDeliveryDetails: simulatedDelivery(pool: pool))
+        }
+        try UserRules.checkCanReceiveCodes(user)
+        guard user.status == .unconfirmed else { throw PoolError(.invalidParameter, "User is already confirmed.") }
+        guard let (medium, attribute) = MessageRules.signUpChannel(user, pool: pool) else {
+            throw PoolError(
+                .invalidParameter, "The user pool verifies no attribute the user has (AutoVerifiedAttributes).")
+        }
+        let details = try await sendCode(
+            user, pool: pool, purpose: .signUp, kind: .resendCode, medium: medium, attribute: attribute)
+        return ResendConfirmationCodeResponse(codeDeliveryDetails: details)
+    }
+
+    func forgotPassword(_ r: ForgotPasswordRequest) async throws -> ForgotPasswordResponse {
+        let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
+            return ForgotPasswordResponse(codeDeliveryDetails: simulatedDelivery(pool: pool))
+        }
+        try UserRules.checkCanReceiveCodes(user)
+        let (medium, attribute) = try MessageRules.recoveryChannel(user, pool: pool)
+        let details = try await sendCode(
+            user, pool: pool, purpose: .recovery, kind: .forgotPassword, medium: medium, attribute: attribute)
+        return ForgotPasswordResponse(codeDeliveryDetails: details)
+    }
+
+    func confirmForgotPassword(_ r: ConfirmForgotPasswordRequest) async throws -> ConfirmForgotPasswordResponse {
+        let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
+        try PoolRules.validatePassword(r.password, policy: pool.policy)
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
+            throw CodeRules.Verdict.mismatch.refusal!
+        }
+        let verifier = makeVerifier(pool: pool, username: user.username, password: r.password)
+        let t = now()
+        try await useCode(r.confirmationCode, user: user, pool: pool, purpose: .recovery, attribute: nil) {
+            (u: inout User, _: String?) throws(PoolError) in
+            UserRules.resetPassword(&u, verifier: verifier, now: t)
+        }
+        return ConfirmForgotPasswordResponse()
+    }
+
+    func getUserAttributeVerificationCode(
+        _ r: GetUserAttributeVerificationCodeRequest
+    ) async throws -> GetUserAttributeVerificationCodeResponse {
+        let (pool, user, _) = try await authenticate(r.accessToken)
+        guard let medium = MessageRules.medium(for: r.attributeName) else {
+            throw PoolError(
+                .invalidParameter, "\(r.attributeName) cannot be verified; only email and phone_number can.")
+        }
+        // A new value waiting for verification is where the code goes.
+        var target = user
+        if let pending = user.pendingAttributes?[r.attributeName] { target.attributes[r.attributeName] = pending }
+        guard target.attributes[r.attributeName] != nil else {
+            throw PoolError(.invalidParameter, "The user has no \(r.attributeName) to verify.")
+        }
+        let details = try await sendCode(
+            target, pool: pool, purpose: .attribute, kind: .attributeVerification, medium: medium,
+            attribute: r.attributeName)
+        return GetUserAttributeVerificationCodeResponse(codeDeliveryDetails: details)
+    }
+
+    func verifyUserAttribute(_ r: VerifyUserAttributeRequest) async throws -> VerifyUserAttributeResponse {
+        let (pool, user, _) = try await authenticate(r.accessToken)
+        guard MessageRules.medium(for: r.attributeName) != nil else {
+            throw PoolError(
+                .invalidParameter, "\(r.attributeName) cannot be verified; only email and phone_number can.")
+        }
+        let t = now()
+        try await useCode(r.code, user: user, pool: pool, purpose: .attribute, attribute: r.attributeName) {
+            (u: inout User, _: String?) throws(PoolError) in
+            UserRules.verifyAttribute(&u, r.attributeName, now: t)
+        }
+        return VerifyUserAttributeResponse()
+    }
+
+    /// AdminCreateUser with MessageAction RESEND: a user still waiting to set a password
+    /// gets a new temporary password and the invitation again.
+    func resendInvitation(
+        pool: Pool, username: String, password: String, _ mediums: [DeliveryMediumType]
+    ) async throws -> UserType {
+        let user = try await store.resolve(pool: pool, username: username)
+        guard user.status == .forceChangePassword else {
+            throw PoolError(
+                .unsupportedUserState, "Resend not possible. \(user.username) status is not FORCE_CHANGE_PASSWORD.")
+        }
+        let verifier = makeVerifier(pool: pool, username: user.username, password: password)
+        let t = now()
+        let messages = try MessageRules.invitations(
+            user, pool: pool, mediums: mediums, temporaryPassword: password, now: t)
+        let saved = try await store.modify(user, in: pool, messages: messages) { (u: inout User) throws(PoolError) in
+            UserRules.setPassword(&u, verifier: verifier, permanent: false, pool: pool, now: t)
+        }
+        return saved.userType()
+    }
+}
