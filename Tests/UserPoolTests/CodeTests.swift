@@ -120,3 +120,14 @@ struct CodeTests {
         try shard.apply(.outboxDone(ids: ["2.1.0", "x", "1.99.0"], toInbox: false, now: 6))
     }
 }
+
+@Suite("Hostile commands")
+struct HostileCommandTests {
+    @Test("a command nested far deeper than any front writes is refused by decoding, not a crash")
+    func deepNesting() {
+        let depth = 50_000
+        let open = String(repeating: #"{"withMessages":{"messages":[],"_0":"#, count: depth)
+        let json = open + #"{"deletePool":{"id":"x"}}"# + String(repeating: "}}", count: depth)
+        #expect(throws: (any Error).self) { try UserPoolCommand.decode([UserPoolCommand.tag] + Array(json.utf8)) }
+    }
+}

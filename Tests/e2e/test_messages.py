@@ -163,13 +163,17 @@ def test_sign_up_sends_a_code_by_email_that_confirms_the_user(channels):
         c.confirm_sign_up(ClientId=client, Username="alice", ConfirmationCode=code)
 
 
-def test_a_resent_code_supersedes_the_first(channels):
+def test_a_resent_code_supersedes_the_first_and_a_developer_sender_is_the_pools(channels):
     c = channels["front"].client()
     mail = channels["mail"]
-    pool, client = make_pool(c, AutoVerifiedAttributes=["email"])
+    pool, client = make_pool(c, AutoVerifiedAttributes=["email"], EmailConfiguration={
+        "EmailSendingAccount": "DEVELOPER", "From": "Shop <shop@shop.test>", "ReplyToEmailAddress": "help@shop.test",
+        "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/shop.test"})
     c.sign_up(ClientId=client, Username="bob", Password="Passw0rd!x",
               UserAttributes=[{"Name": "email", "Value": "bob@example.com"}])
-    first = code_in(text_of(mail.wait_for("bob@example.com")[0]))
+    (m,) = mail.wait_for("bob@example.com")
+    assert m["from"] == "shop@shop.test" and m["msg"]["Reply-To"] == "help@shop.test"
+    first = code_in(text_of(m))
     r = c.resend_confirmation_code(ClientId=client, Username="bob")
     assert r["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
     second = code_in(text_of(mail.wait_for("bob@example.com", count=2)[1]))

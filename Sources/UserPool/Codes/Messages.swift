@@ -246,10 +246,16 @@ public enum MessageRules {
         let html = email ? fill(template, code: escapeHTML(code), username: escapeHTML(user.username)) : nil
         return OutboxMessage(
             kind: kind, poolId: pool.id, username: user.username, medium: medium, destination: destination,
-            subject: subject.map { fill($0, code: code, username: user.username) }, from: email ? config?.from : nil,
+            subject: subject.map { fill($0, code: code, username: user.username) }, from: email ? sender(config) : nil,
             replyTo: email ? config?.replyToEmailAddress : nil,
             text: html.map(plainText) ?? fill(template, code: code, username: user.username), html: html, code: code,
             createdAt: now)
+    }
+
+    /// The pool's `From` when it sends as itself (`EmailSendingAccount = DEVELOPER`); with
+    /// COGNITO_DEFAULT (or none) the cluster's default sender (nil here).
+    static func sender(_ config: EmailConfigurationType?) -> String? {
+        config?.emailSendingAccount == .developer ? config?.from : nil
     }
 
     static func escapeHTML(_ s: String) -> String {
