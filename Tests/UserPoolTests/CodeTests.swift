@@ -94,6 +94,28 @@ struct CodeTests {
         #expect(throws: PoolError.self) { try MessageRules.checkTemplates(bad) }
     }
 
+    @Test("CONFIRM_WITH_LINK: the sign-up email links to the front's confirmation page; other codes stay codes")
+    func confirmationLink() {
+        var pool = ShardRulesTests.pool
+        var t = VerificationMessageTemplateType()
+        t.defaultEmailOption = .confirmWithLink
+        t.emailMessageByLink = "Hello {username}, {##Click here##} to confirm."
+        pool.settings.verificationMessageTemplate = t
+        let link = MessageRules.ConfirmationLink(base: "https://id.example", clientId: "abc")
+        let m = MessageRules.verification(
+            kind: .signUp, user: ShardRulesTests.user, pool: pool, medium: .email, destination: "a@b.c", code: "123456",
+            now: 0, link: link)
+        let url = "https://id.example/confirmUser?client_id=abc&user_name=Alice&confirmation_code=123456"
+        let href = url.replacingOccurrences(of: "&", with: "&amp;")
+        #expect(m.html == "Hello Alice, <a href=\"\(href)\">Click here</a> to confirm.")
+        #expect(m.text == "Hello Alice, Click here: \(url) to confirm.")
+        #expect(m.subject == MessageRules.defaultLinkSubject)
+        let recovery = MessageRules.verification(
+            kind: .forgotPassword, user: ShardRulesTests.user, pool: pool, medium: .email, destination: "a@b.c",
+            code: "123456", now: 0, link: link)
+        #expect(recovery.text == "Your verification code is 123456. ")
+    }
+
     @Test("messages enter the outbox only with the write that causes them, and leave it when reported")
     func outbox() throws {
         let shard = try Shard()

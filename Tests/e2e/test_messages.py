@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -183,6 +184,31 @@ def test_a_resent_code_supersedes_the_first_and_a_developer_sender_is_the_pools(
     c.confirm_sign_up(ClientId=client, Username="bob", ConfirmationCode=second)
     with pytest.raises(c.exceptions.InvalidParameterException):
         c.resend_confirmation_code(ClientId=client, Username="bob")
+
+
+def test_confirm_with_link_opens_the_fronts_page_and_confirms(channels):
+    c = channels["front"].client()
+    mail = channels["mail"]
+    pool, client = make_pool(c, AutoVerifiedAttributes=["email"], VerificationMessageTemplate={
+        "DefaultEmailOption": "CONFIRM_WITH_LINK", "EmailSubjectByLink": "Confirm it",
+        "EmailMessageByLink": "Welcome! {##Verify Email##}"})
+    c.sign_up(ClientId=client, Username="lin+k", Password="Passw0rd!x",
+              UserAttributes=[{"Name": "email", "Value": "link@example.com"}])
+    (m,) = mail.wait_for("link@example.com")
+    assert m["msg"]["Subject"] == "Confirm it"
+    html = m["msg"].get_body(preferencelist=("html",)).get_content()
+    url = re.search(r'<a href="([^"]+)">Verify Email</a>', html).group(1).replace("&amp;", "&")
+    assert url.startswith(channels["front"].endpoint + "/confirmUser?client_id=" + client + "&user_name=lin%2Bk&")
+    assert text_of(m) == f"Welcome! Verify Email: {url}"
+    with urllib.request.urlopen(url) as page:
+        assert page.status == 200 and "Your registration has been confirmed!" in page.read().decode()
+    user = c.admin_get_user(UserPoolId=pool, Username="lin+k")
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email_verified"] == "true"
+    # Used: the link again is an error page, not a second confirmation.
+    with pytest.raises(urllib.error.HTTPError) as again:
+        urllib.request.urlopen(url)
+    assert again.value.code == 400 and "cannot be confirmed" in again.value.read().decode()
 
 
 def test_forgot_password_by_email_and_its_limits(channels):

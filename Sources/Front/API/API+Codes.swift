@@ -8,7 +8,7 @@ extension API {
     /// Draws a code, records its hash on `user` and makes its message.
     func issueCode(
         _ user: inout User, pool: Pool, purpose: CodePurpose, kind: OutboxMessage.Kind, medium: DeliveryMediumType,
-        attribute: String
+        attribute: String, link: MessageRules.ConfirmationLink? = nil
     ) throws(PoolError) -> (OutboxMessage, CodeDeliveryDetailsType) {
         guard let destination = user.attributes[attribute] else {
             throw PoolError(.invalidParameter, "The user has no \(attribute) to send a code to.")
@@ -19,7 +19,8 @@ extension API {
         try CodeRules.issue(
             &user, purpose: purpose, attribute: attribute, digest: digest(code, user, pool, purpose, attribute), now: t)
         let message = MessageRules.verification(
-            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t)
+            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t,
+            link: link)
         return (message, MessageRules.delivery(medium, attribute: attribute, destination: destination))
     }
 
@@ -32,7 +33,8 @@ extension API {
     @discardableResult
     func sendCode(
         _ user: User, pool: Pool, purpose: CodePurpose, kind: OutboxMessage.Kind, medium: DeliveryMediumType,
-        attribute: String, change: (inout User) throws(PoolError) -> Void = { _ in }
+        attribute: String, link: MessageRules.ConfirmationLink? = nil,
+        change: (inout User) throws(PoolError) -> Void = { _ in }
     ) async throws -> CodeDeliveryDetailsType {
         // The code is drawn once; a retry after a concurrent change records the same one.
         var rng = SystemRandomNumberGenerator()
@@ -42,7 +44,8 @@ extension API {
             throw PoolError(.invalidParameter, "The user has no \(attribute) to send a code to.")
         }
         let message = MessageRules.verification(
-            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t)
+            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t,
+            link: link)
         let hash = digest(code, user, pool, purpose, attribute)
         _ = try await store.modify(user, in: pool, messages: [message]) { (u: inout User) throws(PoolError) in
             try change(&u)
@@ -112,6 +115,30 @@ extension API {
         return ConfirmSignUpResponse()
     }
 
+    /// Where a confirmation link of this front points.
+    func confirmationLink(_ clientId: String) -> MessageRules.ConfirmationLink {
+        MessageRules.ConfirmationLink(base: auth.publicURL, clientId: clientId)
+    }
+
+    /// `GET /confirmUser?client_id=…&user_name=…&confirmation_code=…`, the link a
+    /// CONFIRM_WITH_LINK email carries: ConfirmSignUp without a SECRET_HASH (the link is
+    /// the proof), answered with a page.
+    func confirmByLink(clientId: String, username: String, code: String) async throws {
+        let client = try await store.appClient(id: clientId)
+        let pool = try await store.pool(client.poolId)
+        guard let user = try await codeUser(pool: pool, client: client, username: username) else {
+            throw CodeRules.Verdict.mismatch.refusal!
+        }
+        if user.status != .unconfirmed {
+            throw PoolError(.notAuthorized, "User cannot be confirmed. Current status is \(user.status.rawValue)")
+        }
+        let t = now()
+        try await useCode(code, user: user, pool: pool, purpose: .signUp, attribute: nil) {
+            (u: inout User, sentTo: String?) throws(PoolError) in
+            try UserRules.confirmSignUp(&u, attribute: sentTo, now: t)
+        }
+    }
+
     func resendConfirmationCode(_ r: ResendConfirmationCodeRequest) async throws -> ResendConfirmationCodeResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
         guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
@@ -124,7 +151,8 @@ extension API {
                 .invalidParameter, "The user pool verifies no attribute the user has (AutoVerifiedAttributes).")
         }
         let details = try await sendCode(
-            user, pool: pool, purpose: .signUp, kind: .resendCode, medium: medium, attribute: attribute)
+            user, pool: pool, purpose: .signUp, kind: .resendCode, medium: medium, attribute: attribute,
+            link: confirmationLink(client.id))
         return ResendConfirmationCodeResponse(codeDeliveryDetails: details)
     }
 

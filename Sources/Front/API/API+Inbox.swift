@@ -50,12 +50,14 @@ extension API {
             })
     }
 
+    static func escapeHTML(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
     /// The inbox as a small HTML page.
     static func inboxPage(_ inbox: Inbox) -> String {
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let esc = escapeHTML
         let rows = inbox.messages.map { m in
             "<tr><td>\(esc(m.destination))</td><td><b>\(esc(m.code))</b></td><td>\(esc(m.kind))</td>"
                 + "<td>\(esc(m.subject ?? ""))</td><td>\(esc(m.text))</td><td>\(esc(m.poolId))</td>"

@@ -27,7 +27,8 @@ extension API {
         ) { (u: inout User) throws(PoolError) in
             guard let (medium, attribute) = MessageRules.signUpChannel(u, pool: pool) else { return [] }
             let (message, details) = try issueCode(
-                &u, pool: pool, purpose: .signUp, kind: .signUp, medium: medium, attribute: attribute)
+                &u, pool: pool, purpose: .signUp, kind: .signUp, medium: medium, attribute: attribute,
+                link: confirmationLink(client.id))
             delivery = details
             return [message]
         }

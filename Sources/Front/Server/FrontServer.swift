@@ -61,6 +61,7 @@ public struct FrontServer: Sendable {
             await wellKnown(context.parameters.get("poolId")) { try await api.openIDConfiguration(poolId: $0) }
         }
         router.get("/_cognate/inbox") { request, _ -> Response in await inbox(request) }
+        router.get("/confirmUser") { request, _ -> Response in await confirmUser(request) }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
         }
@@ -93,6 +94,29 @@ public struct FrontServer: Sendable {
             return Self.response(.ok, Array(API.inboxPage(inbox).utf8), type: "text/html; charset=utf-8")
         } catch {
             return reply(error, operation: "inbox")
+        }
+    }
+
+    /// The page a CONFIRM_WITH_LINK email's link opens.
+    func confirmUser(_ request: Request) async -> Response {
+        let q = request.uri.queryParameters
+        func text(_ name: String) -> String? { q.get(name).map { String($0) } }
+        func page(_ status: HTTPResponse.Status, _ message: String) -> Response {
+            let body =
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Confirmation</title></head>"
+                + "<body><p>\(API.escapeHTML(message))</p></body></html>"
+            return Self.response(status, Array(body.utf8), type: "text/html; charset=utf-8")
+        }
+        guard let client = text("client_id"), let user = text("user_name"), let code = text("confirmation_code"),
+            client.utf8.count <= 128, user.utf8.count <= 512, code.utf8.count <= 2048
+        else { return page(.badRequest, "The link is not complete.") }
+        do {
+            try await api.confirmByLink(clientId: client, username: user, code: code)
+            return page(.ok, "Your registration has been confirmed!")
+        } catch let e as PoolError where e.code != .unavailable && e.code != .internalError {
+            return page(.badRequest, e.message)
+        } catch {
+            return reply(error, operation: "confirmUser")
         }
     }
 

@@ -183,12 +183,19 @@ public enum MessageRules {
 
     /// A verification code's message (sign-up, resend, attribute verification and recovery
     /// use the same template in Cognito).
+    /// With `DefaultEmailOption = CONFIRM_WITH_LINK`, a sign-up's email carries a link to the
+    /// front's confirmation page instead of the bare code: `link` names the front and the
+    /// client the user signed up with.
     public static func verification(
         kind: OutboxMessage.Kind, user: User, pool: Pool, medium: DeliveryMediumType, destination: String,
-        code: String, now: Int64
+        code: String, now: Int64, link: ConfirmationLink? = nil
     ) -> OutboxMessage {
         let t = pool.settings.verificationMessageTemplate
         let s = pool.settings
+        if medium == .email, let link, t?.defaultEmailOption == .confirmWithLink, kind == .signUp || kind == .resendCode
+        {
+            return linkMessage(kind, user, pool, destination, code: code, link: link, now: now)
+        }
         if medium == .sms {
             let body = t?.smsMessage ?? s.smsVerificationMessage ?? defaultVerificationMessage
             return message(
@@ -200,6 +207,58 @@ public enum MessageRules {
         return message(
             kind, user, pool, medium, destination, subject: subject, body: body,
             code: code, now: now)
+    }
+
+    public static let defaultLinkSubject = "Your verification link"
+    public static let defaultLinkMessage =
+        "Please click the link below to verify your email address. {##Verify Email##} "
+
+    /// Where a confirmation link points: `<front>/confirmUser?client_id=…&user_name=…&confirmation_code=…`,
+    /// as Cognito's hosted link does.
+    public struct ConfirmationLink: Sendable {
+        public var base: String
+        public var clientId: String
+
+        public init(base: String, clientId: String) {
+            self.base = base
+            self.clientId = clientId
+        }
+
+        public func url(username: String, code: String) -> String {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            func q(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
+            return "\(base)/confirmUser?client_id=\(q(clientId))&user_name=\(q(username))&confirmation_code=\(q(code))"
+        }
+    }
+
+    /// The `{##label##}` placeholder of EmailMessageByLink: the link, as an anchor in the HTML
+    /// part and as "label: url" in the text part.
+    static func linkMessage(
+        _ kind: OutboxMessage.Kind, _ user: User, _ pool: Pool, _ destination: String, code: String,
+        link: ConfirmationLink, now: Int64
+    ) -> OutboxMessage {
+        let t = pool.settings.verificationMessageTemplate
+        let template = t?.emailMessageByLink ?? defaultLinkMessage
+        let url = link.url(username: user.username, code: code)
+        var html = escapeHTML(url)
+        var text = url
+        if let open = template.range(of: "{##"),
+            let close = template.range(of: "##}", range: open.upperBound..<template.endIndex)
+        {
+            let label = String(template[open.upperBound..<close.lowerBound])
+            let before = String(template[..<open.lowerBound])
+            let after = String(template[close.upperBound...])
+            let filledBefore = fill(before, code: code, username: escapeHTML(user.username))
+            let filledAfter = fill(after, code: code, username: escapeHTML(user.username))
+            html = filledBefore + "<a href=\"\(escapeHTML(url))\">\(label)</a>" + filledAfter
+            text = plainText(filledBefore + "\(label): \(url)" + filledAfter)
+        }
+        let config = pool.settings.emailConfiguration
+        return OutboxMessage(
+            kind: kind, poolId: pool.id, username: user.username, medium: .email, destination: destination,
+            subject: t?.emailSubjectByLink ?? defaultLinkSubject, from: sender(config),
+            replyTo: config?.replyToEmailAddress, text: text, html: html, code: code, createdAt: now)
     }
 
     /// AdminCreateUser's invitation: the username and the temporary password.
@@ -309,13 +368,11 @@ public enum MessageRules {
         try need(s.smsVerificationMessage, codePlaceholder, "SmsVerificationMessage")
         try need(s.smsAuthenticationMessage, codePlaceholder, "SmsAuthenticationMessage")
         try need(t?.emailMessageByLink, "{##", "VerificationMessageTemplate.EmailMessageByLink")
+        try need(t?.emailMessageByLink, "##}", "VerificationMessageTemplate.EmailMessageByLink")
         let invite = s.adminCreateUserConfig?.inviteMessageTemplate
         for (text, field) in [(invite?.emailMessage, "EmailMessage"), (invite?.smsMessage, "SMSMessage")] {
             try need(text, codePlaceholder, "InviteMessageTemplate.\(field)")
             try need(text, usernamePlaceholder, "InviteMessageTemplate.\(field)")
-        }
-        if t?.defaultEmailOption == .confirmWithLink {
-            throw PoolError.notSupported("DefaultEmailOption CONFIRM_WITH_LINK (verification by link)")
         }
     }
 }
