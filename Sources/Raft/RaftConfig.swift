@@ -27,6 +27,8 @@ public struct RaftConfig: Sendable {
     public var readMode: ReadMode = .readIndex
     /// The index the state machine has applied, on restart.
     public var applied: UInt64 = 0
+    /// A bug switched on by the tests that prove the checks catch it; nil in any real use.
+    public var plantedBug: PlantedBug? = nil
 
     public init(id: NodeID) { self.id = id }
 }

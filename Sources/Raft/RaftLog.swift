@@ -90,6 +90,16 @@ struct RaftLog {
         }
     }
 
+    /// Appends `entries` over whatever they conflict with, committed or not (only the planted
+    /// `truncateCommitted` does this); the commit index stays, within the new log.
+    mutating func overwrite(_ entries: [Entry]) {
+        guard let first = entries.first, first.index > firstIndex else { return }
+        let keep = committed
+        committed = min(committed, first.index - 1)
+        append(entries)
+        committed = min(keep, lastIndex)
+    }
+
     /// Appends what a leader sent after (prevIndex, prevTerm), keeping entries that already
     /// match and truncating at the first conflict. Returns the new last index, or nil when
     /// the log does not contain (prevIndex, prevTerm).

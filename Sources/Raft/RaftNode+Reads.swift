@@ -23,7 +23,7 @@ extension RaftNode {
     }
 
     func serveRead(_ context: [UInt8]) {
-        if quorum == 1 || config.readMode == .lease {
+        if quorum == 1 || config.readMode == .lease || config.plantedBug == .leaseOutlivesQuorum {
             readStates.append(ReadState(index: log.committed, context: context))
             return
         }

@@ -11,7 +11,7 @@ extension RaftNode {
                 // leader may already serve the majority side of a partition.
                 let active = confState.voters.filter { $0 == id || progress[$0]?.recentActive == true }
                 for key in progress.keys where key != id { progress[key]?.recentActive = false }
-                if active.count < quorum {
+                if active.count < quorum && config.plantedBug != .leaseOutlivesQuorum {
                     becomeFollower(term: term, leader: 0)
                     return
                 }
@@ -54,7 +54,8 @@ extension RaftNode {
         let candidate = matches[quorum - 1]
         // Figure 8: counting replicas commits only entries of the current term; earlier
         // ones commit with them.
-        guard candidate > log.committed, log.matchTerm(candidate, term) else { return false }
+        let sameTerm = log.matchTerm(candidate, term) || config.plantedBug == .commitEarlierTermByCounting
+        guard candidate > log.committed, sameTerm else { return false }
         log.commitTo(candidate)
         releaseReadsAwaitingCommit()
         return true
@@ -210,6 +211,15 @@ extension RaftNode {
             r.rejectHintTerm = (try? log.term(hint)) ?? 0
         }
         msgs.append(r)
+    }
+
+    /// The planted `truncateCommitted`: a deposed leader's entries overwrite this log where
+    /// they conflict, below the commit index too (which stays where it was).
+    func overwriteFromStaleLeader(_ m: Message) {
+        guard log.matchTerm(m.index, m.logTerm),
+            let conflict = m.entries.first(where: { !log.matchTerm($0.index, $0.term) })
+        else { return }
+        log.overwrite(Array(m.entries[Int(conflict.index - m.index - 1)...]))
     }
 
     func handleHeartbeat(_ m: Message) {

@@ -103,6 +103,9 @@ public final class RaftNode<Random: RandomNumberGenerator> {
                 becomeFollower(term: m.term, leader: 0)
             }
         } else if m.term < term {
+            if config.plantedBug == .truncateCommitted && m.type == .append && role == .follower {
+                return overwriteFromStaleLeader(m)
+            }
             if (config.checkQuorum || config.preVote) && (m.type == .heartbeat || m.type == .append) {
                 // Tell a stale leader about the newer term so it steps down; with
                 // check-quorum or pre-vote it could otherwise never learn of it.
@@ -190,12 +193,15 @@ public final class RaftNode<Random: RandomNumberGenerator> {
     }
 
     var softState: SoftState { SoftState(leader: leader, role: role) }
-    var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    var hardState: HardState {
+        HardState(term: term, vote: config.plantedBug == .forgetVoteOnRestart ? 0 : vote, commit: log.committed)
+    }
 
     /// Whether `ready()` has anything.
     public var hasReady: Bool {
         softState != prevSoft || hardState != prevHard || !log.unstable.isEmpty || log.pendingSnapshot != nil
             || !msgs.isEmpty || log.hasNextCommitted || !readStates.isEmpty
+            || (config.plantedBug == .applyPastCommit && log.lastIndex > log.applied)
     }
 
     /// What the runtime must persist, send and apply; nil when there is nothing.
@@ -208,7 +214,7 @@ public final class RaftNode<Random: RandomNumberGenerator> {
             hardState: hard != prevHard ? hard : nil,
             entries: log.unstable,
             snapshot: log.pendingSnapshot,
-            committedEntries: log.pendingSnapshot == nil ? log.nextCommitted(maxBytes: config.maxApplyBytes) : [],
+            committedEntries: log.pendingSnapshot == nil ? entriesToApply() : [],
             earlyMessages: [],
             messages: msgs,
             readStates: readStates)
@@ -220,6 +226,13 @@ public final class RaftNode<Random: RandomNumberGenerator> {
         msgs = []
         readStates = []
         return r
+    }
+
+    func entriesToApply() -> [Entry] {
+        guard config.plantedBug == .applyPastCommit else { return log.nextCommitted(maxBytes: config.maxApplyBytes) }
+        let lo = max(log.applied + 1, log.firstIndex)
+        guard lo <= log.lastIndex else { return [] }
+        return (try? log.slice(lo, log.lastIndex + 1, maxBytes: config.maxApplyBytes)) ?? []
     }
 
     /// The runtime persisted, sent and applied `ready`.

@@ -15,6 +15,10 @@ final class Simulation {
         var dropRate = 0.05
         var duplicateRate = 0.02
         var maxDelay = 4
+        /// Messages held for up to `longDelay` rounds (a stuck connection, a paused process):
+        /// a deposed leader's appends arriving long after its term ended.
+        var longDelayRate = 0.005
+        var longDelay = 120
         var tickRate = 0.25
         var readyRate = 0.7
         var proposeRate = 0.3
@@ -30,6 +34,11 @@ final class Simulation {
         /// Chance that a crash picks the leader rather than any node.
         var leaderCrashBias = 0.0
         var faults = true
+        /// A bug planted in the core (`PlantedBug`), or in this driver: `ackBeforeSync`
+        /// sends a node's answers (a follower's append acknowledgements) before its entries
+        /// are durable, and the node may die in between.
+        var plantedBug: PlantedBug? = nil
+        var ackBeforeSync = false
 
         /// A mix of cluster sizes, batch sizes and fault rates drawn from the seed, so the
         /// seeds together cover gentle and violent runs.
@@ -129,6 +138,7 @@ final class Simulation {
         c.maxEntriesPerMessage = options.maxEntriesPerMessage
         c.maxInflight = 4
         c.maxBytesPerMessage = 4096
+        c.plantedBug = options.plantedBug
         return c
     }
 
@@ -164,7 +174,8 @@ final class Simulation {
         for id in nodes.keys.sorted() where rng.chance(options.tickRate) { nodes[id]!.raft.tick() }
         deliver()
         for id in nodes.keys.sorted() where rng.chance(options.readyRate) { processReady(id) }
-        if now % 10 == 0 { checkLogMatching() }
+        checkLogMatching()
+        checkCommittedPrefix()
     }
 
     func deliver() {
@@ -208,7 +219,8 @@ final class Simulation {
             lost(m)
             return
         }
-        let delay = 1 + Int.random(in: 0..<options.maxDelay, using: &rng)
+        var delay = 1 + Int.random(in: 0..<options.maxDelay, using: &rng)
+        if options.faults && rng.chance(options.longDelayRate) { delay += Int.random(in: 0..<options.longDelay, using: &rng) }
         network.append(InFlight(deliverAt: now + delay, message: m))
         if options.faults && rng.chance(options.duplicateRate) {
             network.append(InFlight(deliverAt: now + delay + Int.random(in: 0...options.maxDelay, using: &rng), message: m))
@@ -228,6 +240,16 @@ final class Simulation {
                 stats.crashes += 1
                 return
             }
+            if options.ackBeforeSync && !rd.messages.isEmpty && !rd.entries.isEmpty {
+                // The planted driver bug: answers leave before the write is durable …
+                for m in rd.messages { send(m) }
+                if rng.chance(0.05) {
+                    nodes[id] = nil
+                    crashed.insert(id)
+                    stats.crashes += 1
+                    return
+                }
+            }
             // Persist …
             if let hs = rd.hardState { storage.setHardState(hs) }
             if let snap = rd.snapshot {
@@ -239,7 +261,7 @@ final class Simulation {
             }
             storage.append(rd.entries)
             // … then send …
-            for m in rd.messages { send(m) }
+            if !(options.ackBeforeSync && !rd.entries.isEmpty) { for m in rd.messages { send(m) } }
             // … then apply.
             for e in rd.committedEntries { apply(id, node, e) }
             for rs in rd.readStates { checkRead(id, rs) }
@@ -297,7 +319,11 @@ final class Simulation {
         }
         if rng.chance(options.readRate) {
             let context = Array("read-\(now)-\(rng.next())".utf8)
-            if (try? leader.raft.readIndex(context)) != nil {
+            // Half the reads go to any node that believes it leads, as a client with a stale
+            // view would send them: a deposed leader must not answer.
+            let leaders = nodes.keys.sorted().filter { nodes[$0]!.raft.role == .leader }
+            let target = rng.chance(0.5) ? leaders.randomElement(using: &rng).map { nodes[$0]! } ?? leader : leader
+            if (try? target.raft.readIndex(context)) != nil {
                 pendingReads[context] = highestAcked
                 stats.reads += 1
             }
@@ -402,13 +428,35 @@ final class Simulation {
         }
     }
 
+    /// No node's log holds, at or below its commit index, an entry other than the one
+    /// committed there (checked over the last 64 committed entries of each live node).
+    func checkCommittedPrefix() {
+        for id in nodes.keys.sorted() {
+            let raft = nodes[id]!.raft
+            let hi = min(raft.commitIndex, raft.lastIndex)
+            let lo = max(raft.firstIndex, hi > 64 ? hi - 64 : 1)
+            guard lo <= hi else { continue }
+            for e in raft.entries(from: lo, through: hi) {
+                guard let seen = committed[e.index] else { continue }
+                let payload = e.kind == .normal ? e.data : [0xCC] + e.data
+                if seen.data != payload || (seen.term != 0 && seen.term != e.term) {
+                    violations.append(
+                        "committed prefix: node \(id) holds a different entry at committed index \(e.index) (term \(e.term), committed in term \(seen.term))")
+                    return
+                }
+            }
+        }
+    }
+
     func checkLogMatching() {
         let live = nodes.keys.sorted()
         for (i, a) in live.enumerated() {
             for b in live[(i + 1)...] {
                 let na = nodes[a]!.raft, nb = nodes[b]!.raft
-                let lo = max(na.firstIndex, nb.firstIndex)
+                // Every step, over the last 64 entries both hold (every 50 steps, all of them).
                 let hi = min(na.lastIndex, nb.lastIndex)
+                let window: UInt64 = now % 50 == 0 ? .max : 64
+                let lo = max(na.firstIndex, nb.firstIndex, hi > window ? hi - window : 0)
                 guard lo <= hi else { continue }
                 let ea = na.entries(from: lo, through: hi), eb = nb.entries(from: lo, through: hi)
                 guard ea.count == eb.count else { continue }
