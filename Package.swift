@@ -188,7 +188,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "NodeRPC", "Sharding", "Raft", "Storage", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Node", "NodeRPC", "Sharding", "Raft", "Storage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "UserPoolTests",

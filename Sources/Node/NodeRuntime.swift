@@ -59,7 +59,19 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     var readCounter: UInt64 = 0
     var ticks: UInt64 = 0
 
-    public init(nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger) throws {
+    public convenience init(
+        nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger
+    ) throws {
+        try self.init(
+            nodeId: nodeId, config: config, dataDirectory: dataDirectory, stateMachine: stateMachine, logger: logger,
+            walFile: { try POSIXWALFile(path: $0, capacity: 64 << 20) })
+    }
+
+    /// `walFile` opens the write-ahead log's file (tests give one that fails or loses power).
+    init(
+        nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger,
+        walFile: (String) throws -> any WALFile
+    ) throws {
         self.nodeId = nodeId
         self.config = config
         self.stateMachine = stateMachine
@@ -67,7 +79,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
         try DataFormat.check(env, directory: dataDirectory)
         tables = try NodeTables(env)
-        wal = try RaftWAL(path: "\(dataDirectory)/raft.wal")
+        wal = RaftWAL(file: try walFile("\(dataDirectory)/raft.wal"), capacity: 64 << 20)
         // What the log holds since the last checkpoint goes back into LMDB (durably), then
         // the log starts a new epoch.
         let records = try wal.recover()

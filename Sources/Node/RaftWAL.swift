@@ -19,7 +19,8 @@ import Glibc
 /// of the marker's epoch with consecutive sequence numbers and a valid checksum; the first
 /// that is not stops it (a torn tail was never acknowledged: its fdatasync had not returned).
 ///
-/// Used only from the runtime's event loop.
+/// Used only from the runtime's event loop. Its file is a `WALFile`: the real one in
+/// production, one that fails or loses power on purpose in tests.
 final class RaftWAL {
     struct ShardRecord: Equatable {
         var shard: UInt32
@@ -36,42 +37,21 @@ final class RaftWAL {
 
     let path: String
     let capacity: Int
-    private let fd: Int32
+    private let file: any WALFile
     private(set) var epoch: UInt64 = 0
     private var sequence: UInt64 = 0
     private(set) var offset = 0
 
     /// Opens (creating and zero-filling to `capacity` if needed) the log at `path`.
-    init(path: String, capacity: Int = 64 << 20) throws {
-        self.path = path
-        self.capacity = capacity
-        // O_DSYNC: every write returns once on disk, with no separate fdatasync call
-        // (cheaper here than pwrite + fdatasync).
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_DSYNC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot stat \(path)") }
-        if Int(st.st_size) < capacity {
-            let chunk = [UInt8](repeating: 0, count: 1 << 20)
-            var at = Int(st.st_size)
-            while at < capacity {
-                let n = min(chunk.count, capacity - at)
-                let wrote = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(at)) }
-                guard wrote == n else {
-                    throw Failure(description: "cannot pre-allocate \(path): \(String(cString: strerror(errno)))")
-                }
-                at += n
-            }
-            guard fsync(fd) == 0 else { throw Failure(description: "fsync \(path) failed") }
-            let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY)
-            if dir >= 0 {
-                fsync(dir)
-                close(dir)
-            }
-        }
+    convenience init(path: String, capacity: Int = 64 << 20) throws {
+        try self.init(file: POSIXWALFile(path: path, capacity: capacity), capacity: capacity)
     }
 
-    deinit { close(fd) }
+    init(file: any WALFile, capacity: Int) {
+        self.file = file
+        path = file.path
+        self.capacity = capacity
+    }
 
     // MARK: Records
 
@@ -138,18 +118,7 @@ final class RaftWAL {
         offset += Self.headerSize + payload.count
     }
 
-    private func write(_ bytes: [UInt8], at position: Int) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes {
-                pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done))
-            }
-            guard n > 0 else {
-                throw Failure(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
-            }
-            done += n
-        }
-    }
+    private func write(_ bytes: [UInt8], at position: Int) throws { try file.write(bytes, at: position) }
 
     /// Starts a new epoch: call only once LMDB holds (durably) everything logged so far.
     func checkpoint() throws {
@@ -162,12 +131,8 @@ final class RaftWAL {
 
     /// The records of the current epoch, in order, and positions the log after them.
     func recover() throws -> [[ShardRecord]] {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot stat \(path)") }
-        let size = min(Int(st.st_size), capacity)
-        var data = [UInt8](repeating: 0, count: size)
-        let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
-        guard n == size else { throw Failure(description: "cannot read \(path)") }
+        let data = try file.read(upTo: capacity)
+        let size = data.count
         func header(at p: Int) -> (epoch: UInt64, sequence: UInt64, payload: [UInt8])? {
             guard p + Self.headerSize <= size else { return nil }
             var r = BinaryReader(Array(data[p..<(p + Self.headerSize)]))
@@ -200,5 +165,75 @@ final class RaftWAL {
         sequence = expected - 1
         offset = position
         return records
+    }
+}
+
+/// The file under the write-ahead log: a write is durable when it returns.
+protocol WALFile: AnyObject {
+    var path: String { get }
+    /// Writes `bytes` at `position` and returns once they are on disk.
+    func write(_ bytes: [UInt8], at position: Int) throws
+    /// The file's first `limit` bytes (all of it if shorter).
+    func read(upTo limit: Int) throws -> [UInt8]
+}
+
+/// The real file: opened `O_DSYNC` (every write returns once on disk, with no separate
+/// fdatasync call, cheaper here than pwrite + fdatasync) and zero-filled to its capacity.
+final class POSIXWALFile: WALFile {
+    let path: String
+    private let fd: Int32
+
+    init(path: String, capacity: Int) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_DSYNC, 0o600)
+        guard fd >= 0 else {
+            throw RaftWAL.Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw RaftWAL.Failure(description: "cannot stat \(path)") }
+        if Int(st.st_size) < capacity {
+            let chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var at = Int(st.st_size)
+            while at < capacity {
+                let n = min(chunk.count, capacity - at)
+                let wrote = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(at)) }
+                guard wrote == n else {
+                    throw RaftWAL.Failure(
+                        description: "cannot pre-allocate \(path): \(String(cString: strerror(errno)))")
+                }
+                at += n
+            }
+            guard fsync(fd) == 0 else { throw RaftWAL.Failure(description: "fsync \(path) failed") }
+            let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+            if dir >= 0 {
+                fsync(dir)
+                close(dir)
+            }
+        }
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8], at position: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done))
+            }
+            guard n > 0 else {
+                throw RaftWAL.Failure(description: "write to \(path) failed: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+
+    func read(upTo limit: Int) throws -> [UInt8] {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw RaftWAL.Failure(description: "cannot stat \(path)") }
+        let size = min(Int(st.st_size), limit)
+        var data = [UInt8](repeating: 0, count: size)
+        let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
+        guard n == size else { throw RaftWAL.Failure(description: "cannot read \(path)") }
+        return data
     }
 }
