@@ -11,7 +11,8 @@ func environment(_ name: String) -> String? { getenv(name).map { String(cString:
 
 @Suite("deterministic fault simulation")
 struct SimulationTests {
-    /// RAFT_SEED=<seed> replays one seed; RAFT_SIM_SEEDS=<n> runs n seeds (CI: 500);
+    /// RAFT_SEED=<seed> replays one seed; RAFT_SIM_SEEDS=<n> runs n seeds (CI: 500) from
+    /// RAFT_SIM_FIRST (default 1; `scripts/soak` moves it on each batch);
     /// RAFT_SIM_STEPS=<rounds> per seed (default 2,000).
     @Test("no invariant breaks under drops, delays, duplicates, partitions, crashes and membership changes")
     func simulate() {
@@ -21,7 +22,8 @@ struct SimulationTests {
             seeds = [one]
         } else {
             let count = environment("RAFT_SIM_SEEDS").flatMap(Int.init) ?? 40
-            seeds = (1...UInt64(count)).map { $0 &* 0x9E37_79B9 }
+            let first = environment("RAFT_SIM_FIRST").flatMap(UInt64.init) ?? 1
+            seeds = (first..<(first + UInt64(count))).map { $0 &* 0x9E37_79B9 }
         }
         var total = Simulation.Stats()
         var failures: [(UInt64, [String])] = []
