@@ -50,10 +50,7 @@ extension API {
             })
     }
 
-    static func escapeHTML(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escapeHTML(_ s: String) -> String { MessageRules.escapeHTML(s) }
 
     /// The inbox as a small HTML page.
     static func inboxPage(_ inbox: Inbox) -> String {

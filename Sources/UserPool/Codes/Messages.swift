@@ -317,7 +317,7 @@ public enum MessageRules {
         config?.emailSendingAccount == .developer ? config?.from : nil
     }
 
-    static func escapeHTML(_ s: String) -> String {
+    public static func escapeHTML(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
