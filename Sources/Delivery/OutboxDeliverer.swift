@@ -73,7 +73,7 @@ public final class OutboxDeliverer: Sendable {
         retried = Counter(label: "cognate_message_retries_total")
     }
 
-    /// Called when shards applied entries: look again at once.
+    /// Called when messages entered an outbox on this node: look again at once.
     public func wake() {
         let w = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
             s.woken = true

@@ -154,7 +154,6 @@ extension NodeRuntime {
     private func answer(_ readies: [(ShardReplica, Ready)], _ applied: [AppliedEntry]) {
         var appliedByShard: [UInt32: [AppliedEntry]] = [:]
         for a in applied { appliedByShard[a.shard, default: []].append(a) }
-        if let onApplied, !appliedByShard.isEmpty { onApplied(Array(appliedByShard.keys)) }
         for (r, rd) in readies {
             for a in appliedByShard[r.shard] ?? [] {
                 guard let waiter = r.proposals.removeValue(forKey: a.index) else { continue }

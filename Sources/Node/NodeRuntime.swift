@@ -47,9 +47,6 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Told once, with the reason, when storage fails and the runtime stops; set before
     /// `start()`.
     var onFailure: (@Sendable (String) -> Void)?
-    /// Told, on the loop, which shards applied entries in a cycle (the outbox deliverer
-    /// looks for new messages then); set before `start()`.
-    public var onApplied: (@Sendable ([UInt32]) -> Void)?
 
     /// Set by `start(on:)`; every other member is touched only on this loop.
     private var loop: EventLoop?

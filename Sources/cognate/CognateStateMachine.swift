@@ -12,9 +12,14 @@ import UserPool
 /// checked when a command or read arrives, never at apply, so replicas configured
 /// differently still apply the same log alike.
 struct CognateStateMachine: ReplicatedStateMachine {
-    let pools = UserPoolStateMachine()
+    let pools: UserPoolStateMachine
     let kv = KVStateMachine()
     let kvEnabled: Bool
+
+    init(kvEnabled: Bool, onEnqueue: (@Sendable (UInt32) -> Void)? = nil) {
+        self.kvEnabled = kvEnabled
+        pools = UserPoolStateMachine(onEnqueue: onEnqueue)
+    }
 
     static func isUserPool(_ bytes: [UInt8]) -> Bool { bytes.first == UserPoolCommand.tag }
 

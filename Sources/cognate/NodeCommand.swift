@@ -40,11 +40,14 @@ struct NodeCommand: AsyncParsableCommand {
         let cluster = try ClusterConfig.load(path: config)
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
+        // Messages queued by an apply wake this node's deliverer (made once the runtime is).
+        let wake = DelivererWake()
         let server = try NodeServer(
-            config: cluster, nodeId: id, stateMachine: CognateStateMachine(kvEnabled: cluster.kvHarnessEnabled),
+            config: cluster, nodeId: id,
+            stateMachine: CognateStateMachine(kvEnabled: cluster.kvHarnessEnabled, onEnqueue: { _ in wake.fire() }),
             registry: registry, logger: logger, dataDirectory: data)
         let deliverer = try outboxDeliverer(cluster, server.runtime, logger)
-        server.runtime.onApplied = { _ in deliverer.wake() }
+        wake.target = deliverer
         try await server.start()
         let delivering = Task { await deliverer.run() }
         defer { delivering.cancel() }
@@ -81,6 +84,19 @@ func outboxDeliverer<SM>(
         sms: try smsURL.map { try SMSWebhook(url: $0, group: group) },
         devInbox: cluster.devInboxEnabled, defaultFrom: cluster.email?.from)
     return OutboxDeliverer(host: RuntimeOutboxHost(runtime: runtime), channels: channels, group: group, logger: logger)
+}
+
+/// Wakes the deliverer once it exists (the state machine is made before it).
+///
+/// `@unchecked Sendable`: `target` is under `lock`.
+final class DelivererWake: @unchecked Sendable {
+    private let lock = NSLock()
+    private var deliverer: OutboxDeliverer?
+    var target: OutboxDeliverer? {
+        get { lock.withLock { deliverer } }
+        set { lock.withLock { deliverer = newValue } }
+    }
+    func fire() { target?.wake() }
 }
 
 /// The node runtime as the deliverer's host.

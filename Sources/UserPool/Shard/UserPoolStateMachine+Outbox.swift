@@ -22,6 +22,7 @@ extension UserPoolStateMachine {
         for (n, m) in messages.enumerated() {
             try ctx.store(UserPoolKeys.outbox(index: index, n: n), m, txn)
         }
+        if !messages.isEmpty { onEnqueue?(shard) }
     }
 
     func outboxDone(

@@ -10,7 +10,11 @@ import Storage
 /// a password verifier, and what the node retains for retries is a reference that `retry`
 /// reads again, never the record itself.
 public struct UserPoolStateMachine: ReplicatedStateMachine {
-    public init() {}
+    /// Told (during the apply, on every replica) that messages entered a shard's outbox;
+    /// the node's deliverer looks at once if it leads that shard.
+    let onEnqueue: (@Sendable (UInt32) -> Void)?
+
+    public init(onEnqueue: (@Sendable (UInt32) -> Void)? = nil) { self.onEnqueue = onEnqueue }
 
     /// The largest record a command may write: far above any valid user (attributes are
     /// capped at 2,048 characters each), far below what would slow a shard.
