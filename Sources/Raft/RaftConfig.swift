@@ -17,6 +17,10 @@ public struct RaftConfig: Sendable {
     public var maxEntriesPerMessage: Int = 256
     /// Appends in flight to one follower in replicate state.
     public var maxInflight: Int = 64
+    /// A leader refuses proposals (`uncommittedBacklog`) while this many of its entries are
+    /// not yet committed: a leader that cannot commit (followers far behind, or gone while
+    /// it has not yet noticed) does not grow its log without bound, and clients retry.
+    public var maxUncommittedEntries: Int = 10_000
     /// Committed entries handed out per Ready.
     public var maxApplyBytes: Int = 16 << 20
     /// A leader steps down when it has not heard from a quorum within an election timeout;
@@ -45,6 +49,9 @@ public enum RaftError: Error, Sendable, Equatable {
     case invalidConfChange(String)
     /// Lease reads are unsafe without check-quorum.
     case leaseRequiresCheckQuorum
+    /// Too many of the leader's entries are not committed yet (`maxUncommittedEntries`);
+    /// retry once they are.
+    case uncommittedBacklog
     /// This node is not a member (removed, or not yet added).
     case notMember
 }

@@ -35,6 +35,9 @@ extension RaftNode {
     @discardableResult
     public func propose(_ data: [UInt8]) throws(RaftError) -> UInt64 {
         try checkLeaderForProposal()
+        guard log.lastIndex - log.committed < UInt64(max(1, config.maxUncommittedEntries)) else {
+            throw .uncommittedBacklog
+        }
         let index = log.lastIndex + 1
         appendEntries([Entry(term: term, index: index, kind: .normal, data: data)])
         broadcastAppend()

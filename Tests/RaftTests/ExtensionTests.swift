@@ -28,6 +28,22 @@ struct ExtensionTests {
         #expect(c[2].term == 2)
     }
 
+    @Test("a leader refuses proposals while too many of its entries are uncommitted, and takes them again after")
+    func uncommittedBacklog() throws {
+        let c = TestCluster(voters: [1, 2, 3]) { $0.maxUncommittedEntries = 8 }
+        c.elect(1)
+        c.isolated = [2, 3]
+        var taken = 0
+        for i in 0..<20 where (try? c[1].propose([UInt8(i)])) != nil { taken += 1 }
+        // The leader's empty entry of its term is committed; 8 more may wait.
+        #expect(taken == 8)
+        #expect(throws: RaftError.uncommittedBacklog) { try c[1].propose([99]) }
+        c.isolated = []
+        c.stabilize()
+        #expect(c[1].commitIndex == c[1].lastIndex)
+        _ = try c[1].propose([100])
+    }
+
     @Test("check-quorum: a leader that hears from no quorum for an election timeout steps down")
     func checkQuorumStepDown() {
         let c = TestCluster(voters: [1, 2, 3])

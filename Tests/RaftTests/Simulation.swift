@@ -138,6 +138,10 @@ final class Simulation {
         c.maxEntriesPerMessage = options.maxEntriesPerMessage
         c.maxInflight = 4
         c.maxBytesPerMessage = 4096
+        // Reordered pipelined appends send followers back to probing, so a leader's log can
+        // outgrow what they catch up with in the final healing; as in a real node, a leader
+        // with this much uncommitted refuses proposals.
+        c.maxUncommittedEntries = 128
         c.plantedBug = options.plantedBug
         return c
     }
@@ -502,7 +506,10 @@ final class Simulation {
             for id in nodes.keys.sorted() { print(nodes[id]!.raft) }
             print("crashed \(crashed.sorted()) removed \(removed.sorted()) network \(network.count)")
         }
-        violations.append("liveness: after healing, members did not all apply through \(target) in \(maxRounds) rounds (applied: \(lagging))")
+        let tail = leaderNode().map { ", leader's log to \($0.1.raft.lastIndex), commit \($0.1.raft.commitIndex)" } ?? ", no leader"
+        violations.append(
+            "liveness: after healing, members did not all apply through \(target) and go quiet in \(maxRounds) rounds "
+                + "(applied: \(lagging); \(network.count) messages in flight\(tail))")
     }
 }
 
