@@ -186,10 +186,13 @@ let package = Package(
             name: "RaftTests",
             dependencies: ["Raft"]
         ),
+        // Test-only: records the process's file writes and syncs for power-loss tests.
+        .target(name: "CFaultFS", path: "Tests/CFaultFS"),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "NodeRPC", "Sharding", "Raft", "Storage", .product(name: "Logging", package: "swift-log"),
+                "Node", "NodeRPC", "Sharding", "Raft", "Storage", "CFaultFS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

@@ -233,7 +233,16 @@ extension NodeRuntime {
     /// LMDB synced to disk, then a new epoch of the write-ahead log.
     func checkpoint() throws {
         try flushStaged()
-        try env.sync()
+        if plantedBug != .checkpointWithoutSync { try env.sync() }
         try wal.checkpoint()
     }
+}
+
+/// A storage bug a test can switch on (`NodeRuntime.plantedBug`) to show that its checks
+/// catch it.
+enum PlantedStorageBug {
+    /// The log starts a new epoch without syncing LMDB first: LMDB's last unsynced commits,
+    /// whose only durable copy was the old epoch, can vanish in a power cut. SIGKILL cannot
+    /// show this (the page cache survives it); only a power cut can.
+    case checkpointWithoutSync
 }

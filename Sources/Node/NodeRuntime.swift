@@ -54,6 +54,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     var cycleScheduled = false
     private(set) var stopped = false
     var readCounter: UInt64 = 0
+    /// Test-only: a storage bug switched on, so a test can show that its checks catch it.
+    /// Nil everywhere else.
+    var plantedBug: PlantedStorageBug?
     var ticks: UInt64 = 0
 
     public convenience init(
@@ -61,13 +64,14 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     ) throws {
         try self.init(
             nodeId: nodeId, config: config, dataDirectory: dataDirectory, stateMachine: stateMachine, logger: logger,
-            walFile: { try POSIXWALFile(path: $0, capacity: 64 << 20) })
+            walFile: { try POSIXWALFile(path: $0, capacity: $1) })
     }
 
-    /// `walFile` opens the write-ahead log's file (tests give one that fails or loses power).
+    /// `walFile` opens the write-ahead log's file at a path with a capacity (tests give one
+    /// that fails or loses power, or a small log so that checkpoints come often).
     init(
         nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger,
-        walFile: (String) throws -> any WALFile
+        walCapacity: Int = 64 << 20, walFile: (String, Int) throws -> any WALFile
     ) throws {
         self.nodeId = nodeId
         self.config = config
@@ -76,7 +80,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
         try DataFormat.check(env, directory: dataDirectory)
         tables = try NodeTables(env)
-        wal = RaftWAL(file: try walFile("\(dataDirectory)/raft.wal"), capacity: 64 << 20)
+        wal = RaftWAL(file: try walFile("\(dataDirectory)/raft.wal", walCapacity), capacity: walCapacity)
         // What the log holds since the last checkpoint goes back into LMDB (durably), then
         // the log starts a new epoch.
         let records = try wal.recover()

@@ -215,7 +215,7 @@ struct PowerLossTests {
         let data = "\(dir.path)/node1"
         let node = try NodeRuntime(
             nodeId: 1, config: config, dataDirectory: data, stateMachine: KVStateMachine(), logger: Logger(label: "t"),
-            walFile: { FailingWALFile(try POSIXWALFile(path: $0, capacity: 64 << 20), failAfter: 30) })
+            walFile: { FailingWALFile(try POSIXWALFile(path: $0, capacity: $1), failAfter: 30) })
         let failure = FailureBox()
         node.onFailure = { failure.set($0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
