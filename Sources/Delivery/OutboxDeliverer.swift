@@ -62,6 +62,9 @@ public final class OutboxDeliverer: Sendable {
     let delivered: Counter
     let failed: Counter
     let retried: Counter
+    /// Messages waiting in the outboxes of the shards this node leads, as of the last pass
+    /// (each shard's counted up to `batch`).
+    let depth: Gauge
 
     public init(host: any OutboxHost, channels: Channels, group: any EventLoopGroup, logger: Logger) {
         self.host = host
@@ -71,6 +74,7 @@ public final class OutboxDeliverer: Sendable {
         delivered = Counter(label: "cognate_messages_delivered_total")
         failed = Counter(label: "cognate_messages_failed_total")
         retried = Counter(label: "cognate_message_retries_total")
+        depth = Gauge(label: "cognate_outbox_messages")
     }
 
     /// Called when messages entered an outbox on this node: look again at once.
@@ -113,12 +117,15 @@ public final class OutboxDeliverer: Sendable {
 
     /// One look at every led user shard's outbox.
     func pass() async {
+        var waiting = 0
+        defer { depth.record(waiting) }
         for shard in await host.ledShards() where shard != 0 {
             let entries: [OutboxEntry]
             do {
                 let bytes = try await host.read(shard: shard, UserPoolQuery.outbox(limit: Self.batch).encoded)
                 guard case .messages(let m) = try UserPoolReply.decode(bytes) else { continue }
                 entries = m
+                waiting += m.count
             } catch {
                 logger.debug("shard \(shard): reading the outbox: \(error)")
                 continue

@@ -355,3 +355,34 @@ def test_bench_signin_runs_against_the_front_and_reports(front, tmp_path):
     assert "1 modexp + 2 RSA-2048 signatures each" in r.stdout, r.stdout
     shares = rows["share of the crypto floor"].split()[-2:]
     assert all(s.endswith("%") and 0 < int(s[:-1]) < 200 for s in shares), r.stdout
+
+
+def metric(front, name, **labels):
+    """The value of one series on the front's /metrics (0 when it has none yet)."""
+    text = urllib.request.urlopen(front.endpoint + "/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'([a-z_]+)="([^"]*)"', m.group(2) or ""))
+        if got == {k: str(v) for k, v in labels.items()}:
+            return float(m.group(3))
+    return 0.0
+
+
+def test_metrics_count_sign_ins_by_outcome_and_lockouts(front, idp, pool):
+    pid, cid = pool
+    make_user(idp, pid, "counted")
+    ok = metric(front, "cognate_api_requests_total", operation="InitiateAuth", outcome="ok")
+    failed = metric(front, "cognate_api_requests_total", operation="InitiateAuth", outcome="error")
+    timed = metric(front, "cognate_api_request_seconds_count", operation="InitiateAuth")
+    locked = metric(front, "cognate_signin_lockouts_total")
+    idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "counted", "PASSWORD": "Passw0rd!"})
+    lock_out(idp, cid, "counted")
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "counted", "PASSWORD": "Passw0rd!"})
+    assert metric(front, "cognate_api_requests_total", operation="InitiateAuth", outcome="ok") == ok + 1
+    assert metric(front, "cognate_api_requests_total", operation="InitiateAuth", outcome="error") == failed + 7
+    assert metric(front, "cognate_api_request_seconds_count", operation="InitiateAuth") == timed + 8
+    # The sixth wrong password is refused as a lockout, and so is the right one after it.
+    assert metric(front, "cognate_signin_lockouts_total") - locked == 2

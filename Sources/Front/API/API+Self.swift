@@ -61,7 +61,7 @@ extension API {
             pool: pool, canonical: canonical, ok: ok, digest: verifier.digest, now: now())
         switch outcome {
         case .accepted: break
-        case .lockedOut: throw PoolError(.notAuthorized, "Password attempts exceeded")
+        case .lockedOut: throw PoolError(.notAuthorized, PoolError.lockedOutMessage)
         case .refused: throw PoolError(.notAuthorized, "Incorrect username or password.")
         }
         let next = makeVerifier(pool: pool, username: user.username, password: r.proposedPassword)

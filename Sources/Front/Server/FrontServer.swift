@@ -21,6 +21,7 @@ public struct FrontServer: Sendable {
     let logger: Logger
     /// Serve `/_cognate/inbox` (the definition's `dev_inbox`).
     let devInbox: Bool
+    let metrics: APIMetrics
 
     public init(
         api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger,
@@ -31,6 +32,7 @@ public struct FrontServer: Sendable {
         self.registry = registry
         self.logger = logger
         self.devInbox = devInbox
+        metrics = APIMetrics(API.routes.implemented)
     }
 
     static let cors: [(String, String)] = [
@@ -200,7 +202,17 @@ public struct FrontServer: Sendable {
                 throw WireError.unsupported(operation)
             case .route(let operation, let run):
                 if operation.requiresSigV4 { try authenticate(request, body: body) }
-                return Self.response(.ok, try await run(api, body), type: "application/x-amz-json-1.1")
+                let start = DispatchTime.now().uptimeNanoseconds
+                let counted = metrics.operations[operation]
+                do {
+                    let output = try await run(api, body)
+                    counted?.done(ok: true, start: start)
+                    return Self.response(.ok, output, type: "application/x-amz-json-1.1")
+                } catch {
+                    counted?.done(ok: false, start: start)
+                    metrics.note(error)
+                    throw error
+                }
             }
         } catch {
             return reply(error, operation: name)

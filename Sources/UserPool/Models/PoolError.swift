@@ -37,6 +37,8 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
     }
 
     public var code: Code
+    /// Cognito's words for a sign-in refused because the user is locked out.
+    public static let lockedOutMessage = "Password attempts exceeded"
     public var message: String
 
     public init(_ code: Code, _ message: String) {

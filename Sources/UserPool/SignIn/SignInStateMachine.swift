@@ -156,7 +156,7 @@ public struct SignInStateMachine: Sendable {
 
     private func recorded(_ outcome: AttemptOutcome, _ user: User?) -> AuthAction {
         switch outcome {
-        case .lockedOut: return .fail(PoolError(.notAuthorized, "Password attempts exceeded"))
+        case .lockedOut: return .fail(PoolError(.notAuthorized, PoolError.lockedOutMessage))
         case .refused: return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
         case .accepted: break
         }
