@@ -56,6 +56,11 @@ struct PlantedBugTests {
                 options.leaderCrashBias = 0.7
                 options.restartRate = 0.3
             }
+            if bug == .leaseOutlivesQuorum {
+                // Its ground: a leader cut off from the majority while clients read from it.
+                options.partitionRate = 0.02
+                options.readRate = 0.2
+            }
         }
         Self.report(bug.rawValue, c)
         #expect(c != nil, "no check caught \(bug.rawValue)")

@@ -24,6 +24,8 @@ final class Simulation {
         var proposeRate = 0.3
         var readRate = 0.08
         var crashRate = 0.004
+        /// Chance that persisting a Ready with entries fails (fsync reports an error).
+        var syncFailRate = 0.0005
         var restartRate = 0.03
         var partitionRate = 0.004
         var healRate = 0.02
@@ -78,6 +80,7 @@ final class Simulation {
         var transfers = 0
         var snapshotsInstalled = 0
         var elections = 0
+        var syncFailures = 0
     }
 
     final class SimNode {
@@ -98,6 +101,9 @@ final class Simulation {
     let seed: UInt64
     var options: Options
     var rng: SeededGenerator
+    /// Failed writes draw from their own generator, so adding them left every other
+    /// decision of a seed as it was.
+    var diskRng: SeededGenerator
     var now = 0
     var nodes: [NodeID: SimNode] = [:]
     var storages: [NodeID: MemoryStorage] = [:]
@@ -122,6 +128,7 @@ final class Simulation {
         self.seed = seed
         self.options = options
         rng = SeededGenerator(seed: seed)
+        diskRng = SeededGenerator(seed: seed ^ 0xD15C_FA11)
         let count = options.initialNodes
         let voters = Set((1...count).map { NodeID($0) })
         nextNodeID = NodeID(count + 1)
@@ -253,6 +260,20 @@ final class Simulation {
                     stats.crashes += 1
                     return
                 }
+            }
+            if options.faults && rd.snapshot == nil && !rd.entries.isEmpty && diskRng.chance(options.syncFailRate) {
+                // The write fails, as a failing fsync reports: the node stops without
+                // answering or applying (it must not go on). What reached the disk is the
+                // whole record or none of it (a torn record fails its checksum and is dropped).
+                if diskRng.chance(0.5) {
+                    if let hs = rd.hardState { storage.setHardState(hs) }
+                    storage.append(rd.entries)
+                }
+                nodes[id] = nil
+                crashed.insert(id)
+                stats.crashes += 1
+                stats.syncFailures += 1
+                return
             }
             // Persist …
             if let hs = rd.hardState { storage.setHardState(hs) }
