@@ -88,24 +88,37 @@ public struct SignInBench: Sendable {
             appClient = c.userPoolClient?.clientId
         }
         guard let appClient else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no client id") }
-        var created = 0
-        for i in 0..<options.users {
-            let name = "bench-user-\(i)"
-            do {
-                _ = try await client.call(
-                    AdminCreateUserOperation.self,
-                    AdminCreateUserRequest(
-                        userPoolId: pool, username: name, temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress)
-                )
-                created += 1
-            } catch let e as CognitoHTTPClient.CallError where e.type == "UsernameExistsException" {}
-            _ = try await client.call(
-                AdminSetUserPasswordOperation.self,
-                AdminSetUserPasswordRequest(
-                    userPoolId: pool, username: name, password: options.password, permanent: true))
+        // Users are made `setUpConcurrency` at a time: a hundred thousand take minutes, not an hour.
+        let created = try await withThrowingTaskGroup(of: Int.self) { tasks in
+            var created = 0
+            for i in 0..<options.users {
+                if i >= Self.setUpConcurrency, let n = try await tasks.next() { created += n }
+                tasks.addTask { try await makeUser(pool: pool, name: "bench-user-\(i)") }
+                if (i + 1) % 10_000 == 0 { log("\(i + 1) users") }
+            }
+            for try await n in tasks { created += n }
+            return created
         }
         log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
         return (pool, appClient)
+    }
+
+    static let setUpConcurrency = 32
+
+    /// A bench user with the bench's password: 1 when it was created, 0 when it existed.
+    func makeUser(pool: String, name: String) async throws -> Int {
+        var created = 0
+        do {
+            _ = try await client.call(
+                AdminCreateUserOperation.self,
+                AdminCreateUserRequest(
+                    userPoolId: pool, username: name, temporaryPassword: "Temp-Passw0rd!", messageAction: .suppress))
+            created = 1
+        } catch let e as CognitoHTTPClient.CallError where e.type == "UsernameExistsException" {}
+        _ = try await client.call(
+            AdminSetUserPasswordOperation.self,
+            AdminSetUserPasswordRequest(userPoolId: pool, username: name, password: options.password, permanent: true))
+        return created
     }
 
     func initiate(
