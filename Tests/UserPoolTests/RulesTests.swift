@@ -228,4 +228,36 @@ struct RulesTests {
         #expect(id.attributes["email_verified"] == "false")
         #expect(!id.attributes.keys.contains { $0.hasPrefix("cognate") })
     }
+
+    // MARK: TransferRules
+
+    @Test("export and import: the verifier only sealed, cluster-bound state left behind, pool name kept")
+    func transfer() throws {
+        var user = F.user()
+        user.groups = ["staff", "gone"]
+        user.failedAttempts = 4
+        user.lockedUntil = 99
+        user.signedOutAt = 7
+        user.revokedOrigins = ["o"]
+        user.codes = CodeState()
+        user.version = 12
+        let (record, secrets) = TransferRules.exported(user)
+        #expect(record.verifier == nil && record.codes == nil && record.revokedOrigins == nil)
+        #expect(record.failedAttempts == 0 && record.lockedUntil == nil && record.signedOutAt == nil)
+        #expect(record.version == 1 && secrets.verifier == user.verifier)
+        var target = F.pool
+        target.id = "eu-west-1_SignIn"
+        let back = try TransferRules.imported(record, secrets: secrets, into: target, groups: ["staff"])
+        #expect(back.poolId == target.id && back.verifier == user.verifier && back.groups == ["staff"])
+        #expect(try TransferRules.imported(record, secrets: secrets, into: target, groups: []).groups == nil)
+        target.id = "us-east-1_Other"
+        let refused = Self.refusal { () throws(PoolError) in
+            _ = try TransferRules.imported(record, secrets: secrets, into: target, groups: [])
+        }
+        #expect(refused?.message.contains("ends in _SignIn") == true)
+        let bare = Self.refusal { () throws(PoolError) in
+            _ = try TransferRules.imported(record, secrets: TransferSecrets(verifier: nil), into: F.pool, groups: [])
+        }
+        #expect(bare?.message.contains("no password verifier") == true)
+    }
 }

@@ -68,23 +68,34 @@ extension API {
         let (stored, sub) = try UserRules.identity(
             for: username, in: pool, attributes: &attributes, newSub: Self.newSub())
         let canonical = PoolRules.canonical(stored, in: pool)
-        let claims = PoolRules.uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } }
-        var reserved: [(String, String)] = []
         let t = now()
-        do {
-            for (a, v) in claims {
-                try await store.reserve(pool, a, v, owner: canonical, now: t)
-                reserved.append((a, v))
-            }
+        return try await insertClaimed(pool: pool, canonical: canonical, attributes: attributes, now: t) {
             let verifier = makeVerifier(pool: pool, username: stored, password: password)
             var user = UserRules.newUser(
                 pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation,
                 now: t)
             let messages = try prepare(&user)
-            let shard = store.userShard(pool: pool.id, canonical: canonical)
             let create = UserPoolCommand.createUser(user, canonical: canonical)
-            let command = messages.isEmpty ? create : .withMessages(create, messages: messages)
-            guard case .user(let saved?) = try await store.propose(shard, command)
+            return messages.isEmpty ? create : .withMessages(create, messages: messages)
+        }
+    }
+
+    /// Writes the user `command` creates, with its unique values (`attributes` the pool
+    /// claims) reserved first and committed after; on any failure the reservations made are
+    /// released.
+    func insertClaimed(
+        pool: Pool, canonical: String, attributes: [String: String], now t: Int64,
+        command: () throws -> UserPoolCommand
+    ) async throws -> User {
+        let claims = PoolRules.uniqueAttributes(pool).compactMap { a in attributes[a].map { (a, $0) } }
+        var reserved: [(String, String)] = []
+        do {
+            for (a, v) in claims {
+                try await store.reserve(pool, a, v, owner: canonical, now: t)
+                reserved.append((a, v))
+            }
+            let shard = store.userShard(pool: pool.id, canonical: canonical)
+            guard case .user(let saved?) = try await store.propose(shard, try command())
             else {
                 throw PoolError(.internalError, "unexpected reply creating a user")
             }

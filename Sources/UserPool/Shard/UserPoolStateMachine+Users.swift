@@ -22,6 +22,11 @@ extension UserPoolStateMachine {
             // The sub's index lives with the user, in the same entry: a sub is 122 random bits,
             // so it needs no uniqueness claim across shards, only a way to be found.
             try txn.put(ctx.key(K.sub(user.poolId, user.sub)), Array(canonical.utf8), in: ctx.tables.data)
+            // An imported user arrives with its groups (a new one has none): their member
+            // index entries go in the same entry.
+            for g in user.groups ?? [] {
+                try txn.put(ctx.key(K.member(user.poolId, g, canonical)), Array(canonical.utf8), in: ctx.tables.data)
+            }
             try count(user.poolId, by: 1, ctx, txn)
             return .user(user.withoutSecrets)
         case .updateUser(let user, let canonical, let expected):

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Export and import of a pool's users between two real 3-node clusters on this machine:
+# cluster A gets USERS users with permanent passwords (through the API, as `bench signin`
+# makes them), `cognate users export` writes them out, cluster B (its own certificates and
+# master key) takes them in with `cognate users import`, and SAMPLE users picked at random
+# then sign in on B by SRP (pycognito) with their old password; a wrong password must fail.
+#   Benchmarks/users-transfer.sh [COGNATE] [USERS] [SAMPLE]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$(realpath "${1:-$root/.build/release/cognate}")
+users=${2:-100000}
+sample=${3:-200}
+python=${PYTHON:-$root/.venv/bin/python}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib/three-nodes.sh"
+
+# cluster NAME: writes $work/NAME/cluster.toml, starts its nodes and front (jobs of this shell,
+# stopped on exit), and sets $endpoint.
+cluster() {
+  local dir=$work/$1
+  mkdir -p "$dir"
+  read -r p1 p2 p3 a1 a2 a3 fp < <(free_ports 7)
+  {
+    printf 'region = "us-east-1"\nshards = 3\nreplication = 3\ntick_ms = 50\nfront = "127.0.0.1:%s"\n' "$fp"
+    printf 'admin_keys = ["cognate:cognate-local-secret"]\n'
+    secrets_table "$dir"
+    node_tables "$dir" $p1 $p2 $p3 $a1 $a2 $a3
+  } > "$dir/cluster.toml"
+  make_secrets "$bin" "$dir/cluster.toml"
+  for i in 1 2 3; do "$bin" node --config "$dir/cluster.toml" --id $i --log-level warning 2>>"$dir/nodes.log" & done
+  "$bin" front --config "$dir/cluster.toml" --log-level warning 2>>"$dir/front.log" &
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$fp/health" && break; sleep 0.1; done
+  endpoint="http://127.0.0.1:$fp"
+}
+
+cluster a
+a=$endpoint
+start=$(date +%s.%N)
+"$bin" bench signin --endpoint "$a" --flow password --users "$users" --concurrency 4 --duration 1s --json \
+  2>"$work/setup.log" > "$work/setup.json"
+made=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
+pool=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["pool"])' "$work/setup.json")
+echo "cluster A: $users users with passwords made through the API in $made s (pool $pool)"
+/usr/bin/time -f "export: %e s wall, %M KiB max resident" \
+  "$bin" users export --config "$work/a/cluster.toml" --pool "$pool" --out "$work/users.jsonl" --key "$work/export.key"
+ls -l "$work/users.jsonl" | awk '{print "export file: " $5 " bytes (" int($5 / '"$users"') " per user)"}'
+
+cluster b
+b=$endpoint
+/usr/bin/time -f "import: %e s wall, %M KiB max resident" \
+  "$bin" users import --config "$work/b/cluster.toml" --in "$work/users.jsonl" --key "$work/export.key" --concurrency 32
+"$python" - "$b" "$pool" "$users" "$sample" <<'PY'
+import random, sys, time
+import boto3
+from pycognito.aws_srp import AWSSRP
+endpoint, pool, users, sample = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+idp = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret")
+count = idp.describe_user_pool(UserPoolId=pool)["UserPool"]["EstimatedNumberOfUsers"]
+cid = idp.create_user_pool_client(UserPoolId=pool, ClientName="after-import")["UserPoolClient"]["ClientId"]
+picked = random.Random(7).sample(range(users), min(sample, users))
+start, ok = time.time(), 0
+for i in picked:
+    r = AWSSRP(username=f"bench-user-{i}", password="Bench-Passw0rd!", pool_id=pool, client_id=cid,
+               client=idp).authenticate_user()
+    ok += bool(r["AuthenticationResult"]["AccessToken"])
+try:
+    AWSSRP(username=f"bench-user-{picked[0]}", password="Wrong-Passw0rd!", pool_id=pool, client_id=cid,
+           client=idp).authenticate_user()
+    wrong = "ACCEPTED (wrong)"
+except idp.exceptions.NotAuthorizedException:
+    wrong = "refused"
+print(f"cluster B: {count} users in the pool; {ok} of {len(picked)} random users signed in by SRP with their "
+      f"old password ({time.time() - start:.1f} s); a wrong password: {wrong}")
+sys.exit(0 if ok == len(picked) and count == users and wrong == "refused" else 1)
+PY
