@@ -118,3 +118,20 @@ def test_import_refuses_a_wrong_key_an_altered_file_and_another_pool_name(export
     other = second.client().create_user_pool(PoolName="other")["UserPool"]["Id"]
     run = users("import", "--config", second.cluster.config, "--in", out, "--key", key, "--pool", other)
     assert run.returncode == 1 and "only work in a pool whose id ends in" in run.stderr + run.stdout
+
+
+def test_get_csv_header_is_cognitos_and_import_jobs_say_they_are_not_built(front):
+    idp = front.client()
+    pid = idp.create_user_pool(PoolName="csv", Schema=[{"Name": "joinedOn", "AttributeDataType": "String"}])["UserPool"]["Id"]
+    header = idp.get_csv_header(UserPoolId=pid)
+    assert header["UserPoolId"] == pid
+    assert header["CSVHeader"] == [
+        "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
+        "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale", "phone_number",
+        "phone_number_verified", "address", "updated_at", "custom:joinedOn", "cognito:mfa_enabled", "cognito:username"]
+    with pytest.raises(idp.exceptions.ResourceNotFoundException):
+        idp.get_csv_header(UserPoolId="us-east-1_nothere1")
+    with pytest.raises(idp.exceptions.ClientError) as e:
+        idp.create_user_import_job(UserPoolId=pid, JobName="j", CloudWatchLogsRoleArn="arn:aws:iam::123456789012:role/x")
+    assert e.value.response["Error"]["Code"] == "UnsupportedOperationException"
+    assert "CreateUserImportJob" in e.value.response["Error"]["Message"]

@@ -60,3 +60,11 @@ extension API {
         return AddCustomAttributesResponse()
     }
 }
+
+/// Cognito's CSV import: the header a CSV file for an import job starts with.
+extension API {
+    func getCSVHeader(_ r: GetCSVHeaderRequest) async throws -> GetCSVHeaderResponse {
+        let pool = try await store.pool(r.userPoolId)
+        return GetCSVHeaderResponse(userPoolId: pool.id, csvHeader: CSVImportRules.header(pool))
+    }
+}

@@ -39,6 +39,7 @@ public struct API: Sendable {
         r.on(DeleteUserPoolOperation.self) { $0.deleteUserPool }
         r.on(ListUserPoolsOperation.self) { $0.listUserPools }
         r.on(AddCustomAttributesOperation.self) { $0.addCustomAttributes }
+        r.on(GetCSVHeaderOperation.self) { $0.getCSVHeader }
         r.on(CreateUserPoolClientOperation.self) { $0.createUserPoolClient }
         r.on(DescribeUserPoolClientOperation.self) { $0.describeUserPoolClient }
         r.on(UpdateUserPoolClientOperation.self) { $0.updateUserPoolClient }

@@ -60,3 +60,20 @@ public struct TransferSecrets: Codable, Sendable, Equatable {
 
     public init(verifier: PasswordVerifier?) { self.verifier = verifier }
 }
+
+/// Cognito's CSV import format.
+public enum CSVImportRules {
+    /// Cognito's standard attributes in the order its CSV header lists them (without `sub`).
+    static let standardOrder = [
+        "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
+        "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale", "phone_number",
+        "phone_number_verified", "address", "updated_at",
+    ]
+
+    /// GetCSVHeader: the standard attributes, the pool's custom attributes in the order they
+    /// were added, then `cognito:mfa_enabled` and `cognito:username`.
+    public static func header(_ pool: Pool) -> [String] {
+        let custom = pool.schema.map(\.name).filter { !SchemaRules.standardNames.contains($0) }
+        return standardOrder + custom + ["cognito:mfa_enabled", "cognito:username"]
+    }
+}
