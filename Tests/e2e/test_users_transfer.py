@@ -1,5 +1,6 @@
 """`cognate users export` and `import`: a pool's users, with their passwords, out of one cluster
 and into a fresh one; real SRP sign-ins (pycognito) with the old passwords afterwards."""
+import hashlib
 import json
 import os
 import subprocess
@@ -115,6 +116,17 @@ def test_import_refuses_a_wrong_key_an_altered_file_and_another_pool_name(export
     cut.write_text("".join(lines[:-1]))
     run = users("import", "--config", second.cluster.config, "--in", str(cut), "--key", key)
     assert run.returncode != 0 and "incomplete" in run.stderr
+    # Two users' sealed secrets swapped, the end line made to match: those two fail alone.
+    swapped = [json.loads(line) for line in lines[:-1]]
+    swapped[2]["sealed"], swapped[3]["sealed"] = swapped[3]["sealed"], swapped[2]["sealed"]
+    body = "".join(json.dumps(x, sort_keys=True) + "\n" for x in swapped)
+    end = {"end": {"sha256": hashlib.sha256(body.encode()).hexdigest(), "users": len(swapped) - 1}}
+    resealed = tmp_path / "swapped.jsonl"
+    resealed.write_text(body + json.dumps(end) + "\n")
+    run = users("import", "--config", second.cluster.config, "--in", str(resealed), "--key", key, "--json")
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    assert report["failed"] == 2 and report["present"] == 29 and "do not open with this key" in report["firstFailure"]
     other = second.client().create_user_pool(PoolName="other")["UserPool"]["Id"]
     run = users("import", "--config", second.cluster.config, "--in", out, "--key", key, "--pool", other)
     assert run.returncode == 1 and "only work in a pool whose id ends in" in run.stderr + run.stdout

@@ -131,8 +131,17 @@ extension API {
             while let line = try reader.next() {
                 let parsed = try decoder.decode(ExportLine.self, from: Data(line))
                 guard let record = parsed.user, let sealed = parsed.sealed else { break }
-                let secrets = try key.open(sealed, of: record)
-                let user = try TransferRules.imported(record, secrets: secrets, into: target.pool, groups: groups)
+                // One user that cannot go in (secrets that do not open, a record the rules
+                // refuse) fails alone; the file as a whole was checked before.
+                let user: User
+                do {
+                    let secrets = try key.open(sealed, of: record)
+                    user = try TransferRules.imported(record, secrets: secrets, into: target.pool, groups: groups)
+                } catch {
+                    report.failed += 1
+                    report.firstFailure = report.firstFailure ?? "\(record.username): \(error)"
+                    continue
+                }
                 if running >= max(1, concurrency), let outcome = try await tasks.next() { tally(outcome) }
                 running += 1
                 let pool = target.pool
