@@ -17,15 +17,8 @@ source "$root/Benchmarks/lib/three-nodes.sh"
 
 run_round() {  # run_round MODE ROUND
   local mode=$1 round=$2 dir="$work/$1-$2"
-  mkdir -p "$dir"
-  read -r p1 p2 p3 a1 a2 a3 fp < <(free_ports 7)
-  {
-    printf 'region = "us-east-1"\nshards = 3\nreplication = 3\ntick_ms = 50\nfront = "127.0.0.1:%s"\n' "$fp"
-    printf 'admin_keys = ["cognate:cognate-local-secret"]\n'
-    secrets_table "$dir"
-    node_tables "$dir" $p1 $p2 $p3 $a1 $a2 $a3
-  } > "$dir/cluster.toml"
-  make_secrets "$bin" "$dir/cluster.toml"
+  three_node_definition "$dir" "$bin"
+  local fp=$front_port
   local plain=()
   [ "$mode" = plaintext ] && plain=(env COGNATE_PLAINTEXT_FOR_BENCHMARKS=insecure)
   for i in 1 2 3; do "${plain[@]}" "$bin" node --config "$dir/cluster.toml" --id $i --log-level warning 2>>"$dir/nodes.log" & done

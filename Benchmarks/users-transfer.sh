@@ -19,15 +19,8 @@ source "$(dirname "$0")/lib/three-nodes.sh"
 # stopped on exit), and sets $endpoint.
 cluster() {
   local dir=$work/$1
-  mkdir -p "$dir"
-  read -r p1 p2 p3 a1 a2 a3 fp < <(free_ports 7)
-  {
-    printf 'region = "us-east-1"\nshards = 3\nreplication = 3\ntick_ms = 50\nfront = "127.0.0.1:%s"\n' "$fp"
-    printf 'admin_keys = ["cognate:cognate-local-secret"]\n'
-    secrets_table "$dir"
-    node_tables "$dir" $p1 $p2 $p3 $a1 $a2 $a3
-  } > "$dir/cluster.toml"
-  make_secrets "$bin" "$dir/cluster.toml"
+  three_node_definition "$dir" "$bin"
+  local fp=$front_port
   for i in 1 2 3; do "$bin" node --config "$dir/cluster.toml" --id $i --log-level warning 2>>"$dir/nodes.log" & done
   "$bin" front --config "$dir/cluster.toml" --log-level warning 2>>"$dir/front.log" &
   for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$fp/health" && break; sleep 0.1; done

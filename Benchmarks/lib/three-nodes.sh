@@ -31,3 +31,20 @@ make_secrets() {
   "$1" certs create --config "$2" >/dev/null
   "$1" keys create --config "$2" >/dev/null
 }
+
+# A three-node definition with a front at DIR/cluster.toml (region us-east-1, 3 shards,
+# tick 50 ms, the local admin key), its certificates and master key made by BIN; sets
+# $front_port:
+#   three_node_definition DIR BIN
+three_node_definition() {
+  local dir=$1 bin=$2
+  mkdir -p "$dir"
+  read -r p1 p2 p3 a1 a2 a3 front_port < <(free_ports 7)
+  {
+    printf 'region = "us-east-1"\nshards = 3\nreplication = 3\ntick_ms = 50\nfront = "127.0.0.1:%s"\n' "$front_port"
+    printf 'admin_keys = ["cognate:cognate-local-secret"]\n'
+    secrets_table "$dir"
+    node_tables "$dir" $p1 $p2 $p3 $a1 $a2 $a3
+  } > "$dir/cluster.toml"
+  make_secrets "$bin" "$dir/cluster.toml"
+}
