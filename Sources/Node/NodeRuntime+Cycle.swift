@@ -37,7 +37,7 @@ extension NodeRuntime {
         for (r, rd) in readies {
             for rs in rd.readStates {
                 for waiting in r.reads.removeValue(forKey: rs.context) ?? [] {
-                    r.confirmedReads.append((rs.index, waiting.request, waiting.reply))
+                    r.confirmedReads.append((rs.index, waiting.work, waiting.reply))
                 }
             }
             r.raft.advance(rd)

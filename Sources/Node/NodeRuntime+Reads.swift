@@ -28,10 +28,13 @@ extension NodeRuntime {
         guard !r.confirmedReads.isEmpty else { return }
         if !r.deferred.isEmpty { flushPendingOrStop() }
         let applied = r.raft.appliedIndex
-        var waiting: [(index: UInt64, request: [UInt8], reply: ShardReplica.Reply)] = []
+        var waiting: [(index: UInt64, work: ReadWork, reply: ShardReplica.Reply)] = []
         for read in r.confirmedReads {
             if read.index <= applied {
-                read.reply(serveRead(shard: r.shard, request: read.request))
+                switch read.work {
+                case .query(let request): read.reply(serveRead(shard: r.shard, request: request))
+                case .backup: read.reply(startBackup(r))
+                }
             } else {
                 waiting.append(read)
             }

@@ -1,3 +1,4 @@
+import Crypto
 import NodeRPC
 import Raft
 import Sharding
@@ -49,15 +50,49 @@ extension NodeRuntime {
         for (_, table) in tables.stateTables {
             try txn.deleteRange(table, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
         }
-        var reader = BinaryReader(snap.data)
-        while !reader.isAtEnd {
-            let tag = try reader.u8()
-            let key = ShardKeys.key(shard, try reader.blob())
-            let value = try reader.blob()
+        try SnapshotRecords.forEach(snap.data) { tag, key, value in
             guard let table = tablesByTag[tag] else { throw BinaryReader.Truncated() }
-            try txn.put(key, value, in: table)
+            try txn.put(ShardKeys.key(shard, key), value, in: table)
         }
         try r.storage.install(txn, snap.metadata)
+    }
+
+    /// Ten minutes of ticks: a backup copy nobody reads for that long is dropped.
+    var backupIdleTicks: UInt64 { UInt64(600_000 / max(1, config.tickMilliseconds)) }
+
+    /// A new backup copy of the shard, after its ReadIndex round confirmed this node still
+    /// leads and it applied everything acknowledged before: the first chunk. The copy
+    /// replaces any earlier one of the shard on this node.
+    func startBackup(_ r: ShardReplica) -> ClientResponse.Body {
+        do {
+            let (meta, data) = try Self.makeSnapshot(env, tables, r.storage)
+            let copy = BackupCopy(
+                metadata: meta, data: data, sha256: Array(SHA256.hash(data: data)), lastUse: ticks)
+            r.backup = copy
+            logger.info("shard \(r.shard): backup copy at index \(meta.index), \(data.count) bytes")
+            return backupChunk(r, index: meta.index, offset: 0)
+        } catch {
+            return .unavailable("shard \(r.shard): no backup copy now: \(error)")
+        }
+    }
+
+    /// A chunk of the shard's backup copy at `index`, from `offset`.
+    func backupChunk(_ r: ShardReplica, index: UInt64, offset: UInt64) -> ClientResponse.Body {
+        guard var copy = r.backup, copy.metadata.index == index else {
+            return .invalid(
+                "node \(nodeId) holds no backup copy of shard \(r.shard) at index \(index) (replaced by a newer "
+                    + "backup, or dropped after 10 idle minutes); start the backup again")
+        }
+        let total = UInt64(copy.data.count)
+        guard offset <= total else { return .invalid("offset \(offset) is past the copy's \(total) bytes") }
+        let end = min(total, offset + UInt64(BackupChunk.maxBytes))
+        copy.lastUse = ticks
+        r.backup = copy
+        let chunk = BackupChunk(
+            node: nodeId, shard: r.shard, index: index, term: copy.metadata.term, total: total, sha256: copy.sha256,
+            offset: offset, bytes: Array(copy.data[Int(offset)..<Int(end)]))
+        if end == total { r.backup = nil }
+        return .ok(chunk.encode())
     }
 
     func sendSnapshot(shard: UInt32, _ m: Message) {

@@ -28,6 +28,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: ShardReplica.Reply)
         case read(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
         case localRead(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
+        case backup(shard: UInt32, index: UInt64, offset: UInt64, reply: ShardReplica.Reply)
         case status(@Sendable (NodeStatus) -> Void)
         case snapshotSent(shard: UInt32, to: UInt64, success: Bool)
         case unreachable(UInt64)
@@ -174,7 +175,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
 
     private func rejectStopped(_ event: Event) {
         switch event {
-        case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply):
+        case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply),
+            .backup(_, _, _, let reply):
             reply(.unavailable("node \(nodeId) is stopping"))
         default:
             break
@@ -225,12 +227,19 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             metrics.reads.increment()
-            r.pendingReads.append((request, reply))
+            r.pendingReads.append((.query(request), reply))
         case .localRead(let shard, let request, let reply):
             guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             if !r.deferred.isEmpty { flushPendingOrStop() }
             reply(serveRead(shard: shard, request: request))
+        case .backup(let shard, let index, let offset, let reply):
+            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            if index == 0 {
+                r.pendingReads.append((.backup, reply))
+            } else {
+                reply(backupChunk(r, index: index, offset: offset))
+            }
         case .status(let reply):
             reply(status())
         case .snapshotSent(let shard, let to, let success):
@@ -275,6 +284,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
         for shard in replicas.keys.sorted() {
             let r = replicas[shard]!
+            if let copy = r.backup, ticks - copy.lastUse > backupIdleTicks { r.backup = nil }
             // The preferred leader asks for the lead first, so leaders spread over nodes.
             if ticks == 2 && r.preferredLeader == nodeId && r.raft.leader == 0 { r.raft.campaign() }
             r.raft.tick()

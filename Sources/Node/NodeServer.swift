@@ -73,6 +73,8 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
             runtime.submit(.read(shard: shard, request: r, reply: reply))
         case .localRead(let shard, let r):
             runtime.submit(.localRead(shard: shard, request: r, reply: reply))
+        case .backup(let shard, let index, let offset):
+            runtime.submit(.backup(shard: shard, index: index, offset: offset, reply: reply))
         case .status:
             runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
         }

@@ -2,6 +2,22 @@ import NodeRPC
 import Raft
 import Sharding
 
+/// What a linearizable read does once confirmed: a state-machine query, or a copy of the
+/// whole state machine for a backup.
+enum ReadWork {
+    case query([UInt8])
+    case backup
+}
+
+/// A shard's state machine as of `metadata.index`, held for the backup reading it.
+struct BackupCopy {
+    var metadata: SnapshotMetadata
+    var data: [UInt8]
+    var sha256: [UInt8]
+    /// The tick of the last chunk served: an idle copy is dropped.
+    var lastUse: UInt64
+}
+
 /// One shard's replica on this node: the Raft core, its log storage, and the clients
 /// waiting on it. Touched only by the runtime thread.
 final class ShardReplica {
@@ -14,10 +30,12 @@ final class ShardReplica {
     /// Proposals by log index, with the request id that must be found there when applied.
     var proposals: [UInt64: (requestId: [UInt8], reply: Reply)] = [:]
     /// Reads that arrived since the last ReadIndex round: one round confirms them all.
-    var pendingReads: [(request: [UInt8], reply: Reply)] = []
+    var pendingReads: [(work: ReadWork, reply: Reply)] = []
     /// ReadIndex rounds by context, then reads by read index once confirmed.
-    var reads: [[UInt8]: [(request: [UInt8], reply: Reply)]] = [:]
-    var confirmedReads: [(index: UInt64, request: [UInt8], reply: Reply)] = []
+    var reads: [[UInt8]: [(work: ReadWork, reply: Reply)]] = [:]
+    var confirmedReads: [(index: UInt64, work: ReadWork, reply: Reply)] = []
+    /// The copy of the state machine a backup is reading, until it is read or idle too long.
+    var backup: BackupCopy?
     /// Committed entries a follower has not applied to LMDB yet: nobody waits on them, so
     /// they ride along with the next transaction (at the latest the tick's) instead of
     /// costing a flush each. Applied before anything that reads the state machine.

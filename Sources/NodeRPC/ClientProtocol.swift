@@ -10,6 +10,11 @@ public struct ClientRequest: Sendable, Equatable {
         case localRead(shard: UInt32, request: [UInt8])
         /// The node's status as JSON.
         case status
+        /// A copy of the shard's state machine for a backup, answered with a `BackupChunk`.
+        /// `index` 0 takes a new copy after a ReadIndex round on the leader (so it holds every
+        /// write acknowledged before the request); later chunks name the copy's index and
+        /// are read from the node that answered the first.
+        case backup(shard: UInt32, index: UInt64, offset: UInt64)
     }
 
     /// Matches the response to the request on one connection.
@@ -33,6 +38,8 @@ public struct ClientRequest: Sendable, Equatable {
             w.u8(3); w.u32(shard); w.blob(request)
         case .status:
             w.u8(4)
+        case .backup(let shard, let index, let offset):
+            w.u8(5); w.u32(shard); w.u64(index); w.u64(offset)
         }
         return w.bytes
     }
@@ -49,6 +56,7 @@ public struct ClientRequest: Sendable, Equatable {
         case 2: body = .read(shard: try r.u32(), request: try r.blob(max: 8 << 20))
         case 3: body = .localRead(shard: try r.u32(), request: try r.blob(max: 8 << 20))
         case 4: body = .status
+        case 5: body = .backup(shard: try r.u32(), index: try r.u64(), offset: try r.u64())
         default: throw BinaryReader.Truncated()
         }
     }

@@ -97,6 +97,27 @@ public final class NodeClient: @unchecked Sendable {
         return try JSONDecoder().decode(NodeStatus.self, from: Data(bytes))
     }
 
+    /// Starts a backup of `shard` on its leader: a new copy of its state machine holding every
+    /// write acknowledged before this call; the first chunk names the node that holds it.
+    public func startBackup(shard: UInt32, timeout: Duration = .seconds(30)) async throws -> BackupChunk {
+        try BackupChunk(
+            decoding: try await routed(shard: shard, timeout: timeout) { .backup(shard: shard, index: 0, offset: 0) })
+    }
+
+    /// The next chunk of the copy `first` began, from the node that holds it.
+    public func backupChunk(
+        of first: BackupChunk, offset: UInt64, timeout: Duration = .seconds(30)
+    ) async throws
+        -> BackupChunk
+    {
+        let response = try await call(
+            node: first.node, .backup(shard: first.shard, index: first.index, offset: offset), timeout: timeout)
+        guard case .ok(let bytes) = response else {
+            throw NodeClientError(description: "node \(first.node): \(response)")
+        }
+        return try BackupChunk(decoding: bytes)
+    }
+
     /// The leader this client believes `shard` has.
     public func cachedLeader(of shard: UInt32) -> UInt64? { lock.withLock { leaders[shard] } }
 

@@ -11,7 +11,7 @@ struct Cognate: AsyncParsableCommand {
         version: CognateVersion.string,
         subcommands: [
             Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, Certs.self, Keys.self,
-            KVCommand.self, UsersCommand.self,
+            KVCommand.self, UsersCommand.self, BackupCommand.self, RestoreCommand.self,
             Bench.self, Drill.self, Debug.self,
         ]
     )
