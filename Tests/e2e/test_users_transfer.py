@@ -132,7 +132,7 @@ def test_import_refuses_a_wrong_key_an_altered_file_and_another_pool_name(export
     assert run.returncode == 1 and "only work in a pool whose id ends in" in run.stderr + run.stdout
 
 
-def test_get_csv_header_is_cognitos_and_import_jobs_say_they_are_not_built(front):
+def test_get_csv_header_is_cognitos(front):
     idp = front.client()
     pid = idp.create_user_pool(PoolName="csv", Schema=[{"Name": "joinedOn", "AttributeDataType": "String"}])["UserPool"]["Id"]
     header = idp.get_csv_header(UserPoolId=pid)
@@ -143,7 +143,3 @@ def test_get_csv_header_is_cognitos_and_import_jobs_say_they_are_not_built(front
         "phone_number_verified", "address", "updated_at", "custom:joinedOn", "cognito:mfa_enabled", "cognito:username"]
     with pytest.raises(idp.exceptions.ResourceNotFoundException):
         idp.get_csv_header(UserPoolId="us-east-1_nothere1")
-    with pytest.raises(idp.exceptions.ClientError) as e:
-        idp.create_user_import_job(UserPoolId=pid, JobName="j", CloudWatchLogsRoleArn="arn:aws:iam::123456789012:role/x")
-    assert e.value.response["Error"]["Code"] == "UnsupportedOperationException"
-    assert "CreateUserImportJob" in e.value.response["Error"]["Message"]

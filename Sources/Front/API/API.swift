@@ -40,6 +40,12 @@ public struct API: Sendable {
         r.on(ListUserPoolsOperation.self) { $0.listUserPools }
         r.on(AddCustomAttributesOperation.self) { $0.addCustomAttributes }
         r.on(GetCSVHeaderOperation.self) { $0.getCSVHeader }
+        // CSV user import jobs (API+ImportJobs).
+        r.on(CreateUserImportJobOperation.self) { $0.createUserImportJob }
+        r.on(DescribeUserImportJobOperation.self) { $0.describeUserImportJob }
+        r.on(ListUserImportJobsOperation.self) { $0.listUserImportJobs }
+        r.on(StartUserImportJobOperation.self) { $0.startUserImportJob }
+        r.on(StopUserImportJobOperation.self) { $0.stopUserImportJob }
         r.on(CreateUserPoolClientOperation.self) { $0.createUserPoolClient }
         r.on(DescribeUserPoolClientOperation.self) { $0.describeUserPoolClient }
         r.on(UpdateUserPoolClientOperation.self) { $0.updateUserPoolClient }

@@ -64,6 +64,9 @@ public struct FrontServer: Sendable {
         }
         router.get("/_cognate/inbox") { request, _ -> Response in await inbox(request) }
         router.get("/confirmUser") { request, _ -> Response in await confirmUser(request) }
+        router.put("/_cognate/import/:poolId/:jobId") { request, context -> Response in
+            await importUpload(request, context.parameters.get("poolId"), context.parameters.get("jobId"))
+        }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
         }
@@ -96,6 +99,32 @@ public struct FrontServer: Sendable {
             return Self.response(.ok, Array(API.inboxPage(inbox).utf8), type: "text/html; charset=utf-8")
         } catch {
             return reply(error, operation: "inbox")
+        }
+    }
+
+    /// An import job's file, `PUT` to the pre-signed URL CreateUserImportJob gave (as to S3):
+    /// the URL's secret and the job are checked before the body is read; the body is at most
+    /// `ImportJobRules.maxFileBytes`.
+    func importUpload(_ request: Request, _ poolId: String?, _ jobId: String?) async -> Response {
+        func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
+            Self.response(status, Array((text + "\n").utf8), type: "text/plain; charset=utf-8")
+        }
+        guard let poolId, let jobId, poolId.utf8.count <= 55, jobId.utf8.count <= 55,
+            let secret = request.uri.queryParameters.get("secret").map({ String($0) }), secret.utf8.count <= 64
+        else { return answer(.forbidden, "the URL is not an import job's upload URL") }
+        if case .refused(let status, let reason) = await api.admitUpload(poolId: poolId, jobId: jobId, secret: secret) {
+            return answer(HTTPResponse.Status(code: status), reason)
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: ImportJobRules.maxFileBytes)
+        } catch {
+            return answer(HTTPResponse.Status(code: 413), "the file is over \(ImportJobRules.maxFileBytes) bytes")
+        }
+        switch await api.storeUpload(poolId: poolId, jobId: jobId, file: Array(buffer: body)) {
+        case .stored(let bytes, _): return answer(.ok, "stored \(bytes) bytes")
+        case .refused(let status, let reason): return answer(HTTPResponse.Status(code: status), reason)
         }
     }
 

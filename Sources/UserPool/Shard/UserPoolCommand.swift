@@ -54,6 +54,13 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     /// they leave the outbox; `toInbox` keeps delivered ones in the shard's local inbox (the
     /// dev inbox, at most `UserPoolStateMachine.inboxLimit` per shard, oldest dropped).
     case outboxDone(ids: [String], toInbox: Bool, now: Int64)
+    // Shard 0: CSV user import jobs.
+    /// Writes a job if its stored state meets `expect` (compare and set).
+    case putImportJob(ImportJob, expect: ImportJobExpectation)
+    /// Stores a chunk (base64) of a created job's file.
+    case putImportChunk(poolId: String, jobId: String, index: Int, data: String)
+    /// Drops every chunk of a job's file.
+    case deleteImportChunks(jobId: String)
 
     /// The tag byte that marks user-pool commands and queries.
     public static let tag = UInt8(ascii: "U")
@@ -110,6 +117,10 @@ public enum UserPoolQuery: Codable, Sendable {
     case outbox(limit: Int)
     /// Messages in this shard's local inbox, newest first, before the id `before`.
     case inbox(before: String?, limit: Int)
+    case importJob(poolId: String, jobId: String)
+    /// A pool's import jobs in id order, after the id `after`.
+    case importJobs(poolId: String, after: String?, limit: Int)
+    case importChunk(jobId: String, index: Int)
 
     public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
 
@@ -138,6 +149,10 @@ public enum UserPoolReply: Codable, Sendable {
     case more(Bool)
     case count(Int64)
     case messages([OutboxEntry])
+    case importJob(ImportJob?)
+    case importJobs([ImportJob])
+    /// A chunk of an import job's file, base64.
+    case chunk(String?)
     case error(PoolError)
     /// What the node keeps of a user write for a retry: the user is read again then.
     case retainedUser(poolId: String, canonical: String)

@@ -21,6 +21,8 @@ import Sharding
 /// xo/<pool>/<t>/<H(canonical)>      the same, by time of the last failure (for pruning)
 /// s/<pool>/<H(sub)>                 a sub → the canonical username (on the user's shard)
 /// n/<pool>                          the number of users of the pool on this shard
+/// ij/<pool>/<job>                   a user import job          (shard 0)
+/// ic/<job>/<n>                      chunk n of its CSV file     (shard 0)
 /// o/<index><n>                      an outbox message (the entry that wrote it, its place)
 /// i/<index><n>                      a delivered message in the local (dev) inbox
 /// ```
@@ -59,6 +61,13 @@ public enum UserPoolKeys {
     static func phantomOrderPrefix(_ pool: String) -> [UInt8] { bytes("xo/\(pool)/") }
     static func phantomOrder(_ pool: String, _ at: Int64, _ canonical: String) -> [UInt8] {
         phantomOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + hash(canonical)
+    }
+
+    static func importJobPrefix(_ pool: String) -> [UInt8] { bytes("ij/\(pool)/") }
+    static func importJob(_ pool: String, _ id: String) -> [UInt8] { importJobPrefix(pool) + bytes(id) }
+    static func importChunkPrefix(_ job: String) -> [UInt8] { bytes("ic/\(job)/") }
+    static func importChunk(_ job: String, _ n: Int) -> [UInt8] {
+        importChunkPrefix(job) + withUnsafeBytes(of: UInt32(n).bigEndian, Array.init)
     }
 
     static let outboxPrefix = bytes("o/")

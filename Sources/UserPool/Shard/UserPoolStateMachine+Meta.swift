@@ -20,6 +20,12 @@ extension UserPoolStateMachine {
         case .deletePool(let id):
             guard try ctx.delete(K.pool(id), txn) else { return .error(Self.noPool(id)) }
             for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
+            for (k, v) in try ctx.entries(K.importJobPrefix(id), txn) {
+                if let job = try? JSONDecoder().decode(ImportJob.self, from: Data(v)) {
+                    _ = try applyImport(.deleteImportChunks(jobId: job.id), ctx, txn)
+                }
+                try txn.delete(k, in: ctx.tables.data)
+            }
             for (k, v) in try ctx.entries(K.clientPrefix(id), txn) {
                 if let c = try? JSONDecoder().decode(AppClient.self, from: Data(v)) {
                     try ctx.delete(K.clientIndex(c.id), txn)

@@ -71,6 +71,14 @@ extension UserPoolStateMachine {
             reply = try messages(inbox: false, before: nil, limit: limit, shard: shard, ctx, txn)
         case .inbox(let before, let limit):
             reply = try messages(inbox: true, before: before, limit: limit, shard: shard, ctx, txn)
+        case .importJob(let p, let j):
+            return Self.pointReply("importJob", try stored(K.importJob(p, j)), absent: .importJob(nil))
+        case .importJobs(let p, let after, let limit):
+            let after = after.map { K.importJob(p, $0) }
+            reply = .importJobs(
+                try decoded(values(K.importJobPrefix(p), after: after, limit: limit), as: ImportJob.self))
+        case .importChunk(let j, let n):
+            reply = .chunk(try stored(K.importChunk(j, n)).map { Data($0).base64EncodedString() })
         }
         return reply.encoded
     }

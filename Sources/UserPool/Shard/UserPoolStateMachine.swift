@@ -50,6 +50,8 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             if case .user = reply { try enqueue(messages, shard: shard, index: index, ctx, txn) }
         case .outboxDone(let ids, let toInbox, let now):
             reply = try outboxDone(ids, toInbox: toInbox, now: now, shard: shard, ctx, txn)
+        case .putImportJob, .putImportChunk, .deleteImportChunks:
+            reply = try applyImport(cmd, ctx, txn)
         }
         return Applied(reply: reply.encoded, retained: Self.retained(reply, for: cmd).encoded)
     }

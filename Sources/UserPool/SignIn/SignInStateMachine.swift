@@ -104,6 +104,11 @@ public struct SignInStateMachine: Sendable {
         guard user != nil || context.client.hidesUserExistence else {
             return fail(PoolError(.userNotFound, "User does not exist."))
         }
+        if let user, user.verifier == nil {
+            // Imported by a CSV job: no password yet, and only a reset gives one.
+            guard user.enabled else { return fail(PoolError(.notAuthorized, "User is disabled.")) }
+            return fail(PoolError(.passwordResetRequired, "Password reset required for the user"))
+        }
         let canonical =
             user.map { PoolRules.canonical($0.username, in: pool) } ?? PoolRules.canonical(identifier, in: pool)
         let verifier =
