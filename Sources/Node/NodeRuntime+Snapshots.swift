@@ -57,6 +57,9 @@ extension NodeRuntime {
         try r.storage.install(txn, snap.metadata)
     }
 
+    /// Ten seconds of ticks: a copy read within them refuses a new one.
+    var backupBusyTicks: UInt64 { UInt64(10_000 / max(1, config.tickMilliseconds)) }
+
     /// Ten minutes of ticks: a backup copy nobody reads for that long is dropped.
     var backupIdleTicks: UInt64 { UInt64(600_000 / max(1, config.tickMilliseconds)) }
 

@@ -236,6 +236,11 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .backup(let shard, let index, let offset, let reply):
             guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
             if index == 0 {
+                // A copy costs a scan of the shard and its size in memory: while one is being
+                // read, a new one waits (the client retries).
+                if let copy = r.backup, ticks - copy.lastUse < backupBusyTicks {
+                    return reply(.unavailable("a backup copy of shard \(shard) is being read; try again shortly"))
+                }
                 r.pendingReads.append((.backup, reply))
             } else {
                 reply(backupChunk(r, index: index, offset: offset))
