@@ -89,8 +89,9 @@ struct RestoreCommand: ParsableCommand {
             them, with the definition's replicas as voters) at the backed-up index into the \
             node's data directory, which must be new or empty. The definition may name other \
             nodes, addresses and certificates than the backed-up cluster's, but the same number \
-            of user shards, and its master_key_file must hold the backed-up cluster's keys. \
-            Then start the nodes and a front as usual.
+            of user shards, and its master_key_file must hold the backed-up cluster's keys \
+            (--master-key copies them there). Then start the nodes and a front as usual; with \
+            --data DIR, `cognate cluster up --config FILE --data DIR` starts them.
             """)
 
     @Option(help: "The backup directory.")
@@ -102,12 +103,39 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Restore only this node (repeatable; default: every node of the definition).")
     var id: [UInt64] = []
 
+    @Option(help: "Put every node's data under this directory, as `cluster up --data` does.")
+    var data: String?
+
+    @Option(help: "The backed-up cluster's master key file, copied to the restored cluster's.")
+    var masterKey: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
     func run() throws {
-        let cluster = try ClusterConfig.load(path: config)
+        var cluster = try ClusterConfig.load(path: config)
+        if let data {
+            for i in cluster.nodes.indices { cluster.nodes[i].data = "\(data)/node\(cluster.nodes[i].id)" }
+            cluster.master_key_file = "\(data)/master.key"
+        }
+        // The keys go where the restored cluster reads them; a different file there is refused
+        // before anything is written.
+        var keys: (bytes: [UInt8], to: String)?
+        if let masterKey {
+            guard let to = cluster.master_key_file else { throw ValidationError("\(config) names no master_key_file") }
+            guard let bytes = FileManager.default.contents(atPath: masterKey).map(Array.init) else {
+                throw ValidationError("cannot read \(masterKey)")
+            }
+            if let existing = FileManager.default.contents(atPath: to), Array(existing) != bytes {
+                throw ValidationError("\(to) holds other master keys; the restored cluster needs the backed-up ones")
+            }
+            keys = (bytes, to)
+        }
         let restored = try ClusterBackup.restore(from: from, config: cluster, nodes: id.isEmpty ? nil : id)
+        if let keys {
+            if let data { try PrivateFiles.makeDirectory(data) }
+            try PrivateFiles.write(keys.bytes, to: keys.to)
+        }
         if json { return try printJSON(restored) }
         print(
             "restored \(restored.replicas) shard replicas (\(restored.bytes) bytes of backup) for nodes "

@@ -4,7 +4,9 @@ same master keys); every user acknowledged before the backup signs in there by S
 password (pycognito)."""
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -209,3 +211,42 @@ def test_verify_and_restore_refuse_what_they_cannot_trust(backed_up, front, tmp_
     run = cognate("restore", "--from", directory, "--config", same.config)
     assert run.returncode != 0 and "node 2) is not empty" in run.stderr
     assert not os.path.exists(os.path.join(same.directory, "node1")), "nothing is written before every check passed"
+
+
+def test_restore_into_a_data_directory_that_cluster_up_starts(backed_up, tmp_path):
+    from test_cluster_up import start
+
+    os.makedirs(tmp_path / "template")
+    template = NodeCluster(str(tmp_path / "template"), secrets=False)  # its free ports and TOML only
+    data = str(tmp_path / "data")
+    # Other master keys already there: refused before anything is written.
+    os.makedirs(data)
+    with open(os.path.join(data, "master.key"), "w") as f:
+        f.write("k1:" + "00" * 32 + "\n")
+    run = cognate("restore", "--from", backed_up["directory"], "--config", template.config, "--data", data,
+                  "--master-key", backed_up["master"])
+    assert run.returncode != 0 and "holds other master keys" in run.stderr
+    assert sorted(os.listdir(data)) == ["master.key"]
+    os.remove(os.path.join(data, "master.key"))
+
+    run = cognate("restore", "--from", backed_up["directory"], "--config", template.config, "--data", data,
+                  "--master-key", backed_up["master"], "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["replicas"] == 12
+    with open(os.path.join(data, "master.key")) as f, open(backed_up["master"]) as g:
+        assert f.read() == g.read()
+    assert oct(os.stat(os.path.join(data, "master.key")).st_mode & 0o777) == "0o600"
+
+    up, out = start(["--config", template.config, "--data", data])
+    try:
+        assert "every shard has a leader" in out, out
+        endpoint = re.search(r"Cognito API endpoint: (http://\S+)", out).group(1)
+        import boto3
+        idp = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret")
+        tokens = srp(idp, backed_up["pid"], backed_up["cid"], "user11", "Passw0rd-11!")["AuthenticationResult"]
+        assert tokens["AccessToken"]
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.communicate(timeout=30)
+    assert up.returncode == 0
