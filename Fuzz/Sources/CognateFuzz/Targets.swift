@@ -17,7 +17,8 @@ enum Target: String, CaseIterable {
     /// Bytes on a node connection, through the frame decoder.
     case frame
     /// Frame payloads and stored records: Raft batches, snapshot chunks, client requests and
-    /// responses, write-ahead log records, log entries, key-value commands.
+    /// responses, write-ahead log records, log entries, key-value commands, backup chunks and
+    /// copies, and CSV import files.
     case codecs
     /// A Cognito request body through the model's shapes and constraints, and the shard's
     /// decoders.
@@ -54,7 +55,7 @@ enum Target: String, CaseIterable {
     static func codecs(_ bytes: [UInt8]) {
         guard let selector = bytes.first else { return }
         let rest = Array(bytes.dropFirst())
-        switch selector % 8 {
+        switch selector % 11 {
         case 0:
             if let batch = try? NodeCodecs.raftBatch(rest) {
                 let again = NodeCodecs.encodeRaftBatch(batch).flatMap { (try? NodeCodecs.raftBatch($0)) ?? [] }
@@ -75,8 +76,34 @@ enum Target: String, CaseIterable {
             if let command = try? KVStateMachine.Command(decoding: rest) {
                 precondition((try? KVStateMachine.Command(decoding: command.encoded)) == command, "KV commands round-trip")
             }
-        default: _ = try? KVStateMachine.decodeGet(rest)
+        case 7: _ = try? KVStateMachine.decodeGet(rest)
+        case 8:
+            if let chunk = try? BackupChunk(decoding: rest) {
+                precondition((try? BackupChunk(decoding: chunk.encode())) == chunk, "backup chunks round-trip")
+            }
+        case 9: _ = try? SnapshotRecords.count(rest)
+        default:
+            // A CSV import file: the rows do not depend on where the upload was cut into chunks.
+            guard let cut = rest.first else { return }
+            let text = Array(rest.dropFirst())
+            let at = Int(cut) % (text.count + 1)
+            precondition(
+                csvRows([text[...]]) == csvRows([text[..<at], text[at...]]),
+                "CSV rows do not depend on where the file is cut")
         }
+    }
+
+    /// The rows a CSV reader makes of `pieces` fed in turn, or nil where it refuses the file.
+    static func csvRows(_ pieces: [ArraySlice<UInt8>]) -> [[String]]? {
+        var reader = CSVRowReader()
+        var rows: [[String]] = []
+        do {
+            for piece in pieces { try reader.feed(piece) { rows.append($1) } }
+            try reader.finish { rows.append($1) }
+        } catch {
+            return nil
+        }
+        return rows
     }
 
     static let decoder: JSONDecoder = {
