@@ -65,28 +65,4 @@ cp "$work/a/master.key" "$work/b/master.key"
 t=$(date +%s.%N)
 start b
 echo "cluster B: nodes and front serving $(seconds_since "$t") s after start"
-"$python" - "$endpoint" "$pool" "$users" "$sample" <<'PY'
-import random, sys, time
-import boto3
-from pycognito.aws_srp import AWSSRP
-endpoint, pool, users, sample = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-idp = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1",
-                   aws_access_key_id="cognate", aws_secret_access_key="cognate-local-secret")
-count = idp.describe_user_pool(UserPoolId=pool)["UserPool"]["EstimatedNumberOfUsers"]
-cid = idp.list_user_pool_clients(UserPoolId=pool, MaxResults=60)["UserPoolClients"][0]["ClientId"]
-picked = random.Random(11).sample(range(users), min(sample, users))
-start, ok = time.time(), 0
-for i in picked:
-    r = AWSSRP(username=f"bench-user-{i}", password="Bench-Passw0rd!", pool_id=pool, client_id=cid,
-               client=idp).authenticate_user()
-    ok += bool(r["AuthenticationResult"]["AccessToken"])
-try:
-    AWSSRP(username=f"bench-user-{picked[0]}", password="Wrong-Passw0rd!", pool_id=pool, client_id=cid,
-           client=idp).authenticate_user()
-    wrong = "ACCEPTED (wrong)"
-except idp.exceptions.NotAuthorizedException:
-    wrong = "refused"
-print(f"cluster B: {count} users in the pool; {ok} of {len(picked)} random users signed in by SRP with their "
-      f"password ({time.time() - start:.1f} s); a wrong password: {wrong}")
-sys.exit(0 if ok == len(picked) and count == users and wrong == "refused" else 1)
-PY
+"$python" "$(dirname "$0")/lib/srp-sample.py" "$endpoint" "$pool" "$users" "$sample" 11 first "cluster B"
