@@ -101,5 +101,8 @@ struct ImportJobRulesTests {
         #expect(ImportJobRules.expireStale(&job, now: 3 + ImportJobRules.staleSeconds))
         #expect(job.status == .failed && job.runner == nil && job.completionMessage?.contains("no progress") == true)
         #expect(RulesTests.refusal { () throws(PoolError) in try ImportJobRules.stop(&job) }?.code == .preconditionNotMet)
+        // Upload ids are fixed-length, so no upload's chunk keys extend another's.
+        #expect(ImportJob.isUploadId("abcdefghij012345"))
+        #expect(!ImportJob.isUploadId("abcdefghij01234") && !ImportJob.isUploadId("abcdefghij01234/"))
     }
 }

@@ -86,6 +86,9 @@ def test_an_import_job_creates_users_that_reset_their_password(channels, pool): 
 
     status, _ = put(url.replace("secret=", "secret=x"), body)
     assert status == 403
+    # A second upload replaces the first: the job imports only the second file.
+    status, text = put(url, csv_file(header, [user_row("replaced")]))
+    assert status == 200, text
     status, text = put(url, body)
     assert status == 200, text
     started = c.start_user_import_job(UserPoolId=pid, JobId=job["JobId"])["UserImportJob"]
@@ -104,7 +107,7 @@ def test_an_import_job_creates_users_that_reset_their_password(channels, pool): 
     assert attributes["custom:team"] == 'red, "blue"' and attributes["given_name"] == "Alice"
     assert attributes["email_verified"] == "true" and len(attributes["sub"]) == 36
     assert c.admin_get_user(UserPoolId=pid, Username="bulk299")["UserStatus"] == "RESET_REQUIRED"
-    for refused in ("unverified", "badmail", "withmfa"):
+    for refused in ("unverified", "badmail", "withmfa", "replaced"):
         with pytest.raises(c.exceptions.UserNotFoundException):
             c.admin_get_user(UserPoolId=pid, Username=refused)
 

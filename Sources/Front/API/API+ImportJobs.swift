@@ -138,15 +138,17 @@ extension API {
         guard file.count <= ImportJobRules.maxFileBytes else {
             return .refused(status: 413, reason: "the file is over \(ImportJobRules.maxFileBytes) bytes")
         }
+        // Each upload's chunks are its own: two at once never mix, and the one the job
+        // records last is the file; the one it replaces is dropped.
+        let upload = Self.randomString("abcdefghijklmnopqrstuvwxyz0123456789", 16)
         do {
-            _ = try await store.proposeMeta(.deleteImportChunks(jobId: jobId))
             var chunks = 0
             var offset = 0
             while offset < file.count {
                 let end = min(file.count, offset + ImportJobRules.chunkBytes)
                 let data = Data(file[offset..<end]).base64EncodedString()
                 _ = try await store.proposeMeta(
-                    .putImportChunk(poolId: poolId, jobId: jobId, index: chunks, data: data))
+                    .putImportChunk(poolId: poolId, jobId: jobId, upload: upload, index: chunks, data: data))
                 chunks += 1
                 offset = end
             }
@@ -154,9 +156,12 @@ extension API {
                 case .importJob(var job?) = try await store.query(
                     PoolStore.metaShard, .importJob(poolId: poolId, jobId: jobId))
             else { return .refused(status: 404, reason: "no such import job") }
+            let replaced = job.fileUpload
             job.fileBytes = Int64(file.count)
             job.fileChunks = chunks
+            job.fileUpload = upload
             try await putJob(job, expect: ImportJobExpectation(statuses: [.created]))
+            if let replaced { _ = try? await store.proposeMeta(.deleteImportChunks(jobId: jobId, upload: replaced)) }
             return .stored(bytes: file.count, chunks: chunks)
         } catch let e as PoolError where e.code == .preconditionNotMet {
             return .refused(status: 409, reason: e.message)

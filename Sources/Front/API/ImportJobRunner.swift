@@ -57,7 +57,7 @@ struct ImportJobRunner: Sendable {
         for index in 0..<(job.fileChunks ?? 0) {
             guard
                 case .chunk(let text?) = try await api.store.query(
-                    PoolStore.metaShard, .importChunk(jobId: jobId, index: index)),
+                    PoolStore.metaShard, .importChunk(jobId: jobId, upload: job.fileUpload ?? "", index: index)),
                 let chunk = Data(base64Encoded: text)
             else { throw Halt.failed("The CSV file's part \(index) is missing.") }
             var rows: [(Int64, [String])] = []
@@ -173,7 +173,7 @@ struct ImportJobRunner: Sendable {
         job.completionMessage = message
         job.runner = nil
         try await write(job, from: from)
-        _ = try? await api.store.proposeMeta(.deleteImportChunks(jobId: jobId))
+        _ = try? await api.store.proposeMeta(.deleteImportChunks(jobId: jobId, upload: nil))
     }
 
     /// A stop request won the race with a progress write: the job ends stopped, with the
@@ -187,7 +187,7 @@ struct ImportJobRunner: Sendable {
         job.completionMessage = "Stopped by StopUserImportJob. " + Self.summary(progress)
         job.runner = nil
         try? await write(job, from: .stopping)
-        _ = try? await api.store.proposeMeta(.deleteImportChunks(jobId: jobId))
+        _ = try? await api.store.proposeMeta(.deleteImportChunks(jobId: jobId, upload: nil))
     }
 
     func apply(_ progress: Progress, to job: inout ImportJob) {

@@ -16,9 +16,11 @@ public struct ImportJob: Codable, Sendable, Equatable {
     public var completionMessage: String?
     /// The secret in the upload URL (which, as in Cognito, every description of the job shows).
     public var uploadSecret: String
-    /// Set once a file is uploaded: its size and the number of stored chunks.
+    /// Set once a file is uploaded: its size, the number of stored chunks, and the upload
+    /// they belong to (two uploads at once never mix: the last one recorded is the file).
     public var fileBytes: Int64?
     public var fileChunks: Int?
+    public var fileUpload: String?
     /// The run that owns the job (a random id) and when it last recorded progress.
     public var runner: String?
     public var heartbeat: Int64?
@@ -38,6 +40,13 @@ public struct ImportJob: Codable, Sendable, Equatable {
         self.status = .created
         self.createdAt = createdAt
         self.uploadSecret = uploadSecret
+    }
+}
+
+extension ImportJob {
+    /// An upload's id: 16 letters and digits, so no id is another's key prefix.
+    public static func isUploadId(_ id: String) -> Bool {
+        id.utf8.count == 16 && id.utf8.allSatisfy { (48...57).contains($0) || (97...122).contains($0) }
     }
 }
 

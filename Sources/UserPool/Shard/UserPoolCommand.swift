@@ -57,10 +57,10 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     // Shard 0: CSV user import jobs.
     /// Writes a job if its stored state meets `expect` (compare and set).
     case putImportJob(ImportJob, expect: ImportJobExpectation)
-    /// Stores a chunk (base64) of a created job's file.
-    case putImportChunk(poolId: String, jobId: String, index: Int, data: String)
-    /// Drops every chunk of a job's file.
-    case deleteImportChunks(jobId: String)
+    /// Stores a chunk (base64) of an upload of a created job's file.
+    case putImportChunk(poolId: String, jobId: String, upload: String, index: Int, data: String)
+    /// Drops the chunks of one upload of a job's file, or (`upload` nil) of every upload.
+    case deleteImportChunks(jobId: String, upload: String?)
 
     /// The tag byte that marks user-pool commands and queries.
     public static let tag = UInt8(ascii: "U")
@@ -120,7 +120,7 @@ public enum UserPoolQuery: Codable, Sendable {
     case importJob(poolId: String, jobId: String)
     /// A pool's import jobs in id order, after the id `after`.
     case importJobs(poolId: String, after: String?, limit: Int)
-    case importChunk(jobId: String, index: Int)
+    case importChunk(jobId: String, upload: String, index: Int)
 
     public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
 

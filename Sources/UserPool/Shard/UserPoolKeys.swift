@@ -22,7 +22,7 @@ import Sharding
 /// s/<pool>/<H(sub)>                 a sub → the canonical username (on the user's shard)
 /// n/<pool>                          the number of users of the pool on this shard
 /// ij/<pool>/<job>                   a user import job          (shard 0)
-/// ic/<job>/<n>                      chunk n of its CSV file     (shard 0)
+/// ic/<job>/<upload>/<n>             chunk n of an upload of its CSV file (shard 0)
 /// o/<index><n>                      an outbox message (the entry that wrote it, its place)
 /// i/<index><n>                      a delivered message in the local (dev) inbox
 /// ```
@@ -66,8 +66,11 @@ public enum UserPoolKeys {
     static func importJobPrefix(_ pool: String) -> [UInt8] { bytes("ij/\(pool)/") }
     static func importJob(_ pool: String, _ id: String) -> [UInt8] { importJobPrefix(pool) + bytes(id) }
     static func importChunkPrefix(_ job: String) -> [UInt8] { bytes("ic/\(job)/") }
-    static func importChunk(_ job: String, _ n: Int) -> [UInt8] {
-        importChunkPrefix(job) + withUnsafeBytes(of: UInt32(n).bigEndian, Array.init)
+    static func importUploadPrefix(_ job: String, _ upload: String) -> [UInt8] {
+        importChunkPrefix(job) + bytes("\(upload)/")
+    }
+    static func importChunk(_ job: String, _ upload: String, _ n: Int) -> [UInt8] {
+        importUploadPrefix(job, upload) + withUnsafeBytes(of: UInt32(n).bigEndian, Array.init)
     }
 
     static let outboxPrefix = bytes("o/")

@@ -23,21 +23,21 @@ extension UserPoolStateMachine {
             }
             try ctx.store(K.importJob(job.poolId, job.id), job, txn)
             return .importJob(job)
-        case .putImportChunk(let poolId, let jobId, let index, let data):
+        case .putImportChunk(let poolId, let jobId, let upload, let index, let data):
             guard let job = try ctx.load(K.importJob(poolId, jobId), as: ImportJob.self, txn), job.status == .created
             else {
                 return .error(PoolError(.preconditionNotMet, "The import job \(jobId) takes no file now."))
             }
             let maxChunks = ImportJobRules.maxFileBytes / ImportJobRules.chunkBytes
-            guard (0..<maxChunks).contains(index), let bytes = Data(base64Encoded: data),
+            guard (0..<maxChunks).contains(index), ImportJob.isUploadId(upload), let bytes = Data(base64Encoded: data),
                 bytes.count <= ImportJobRules.chunkBytes
             else {
                 return .error(PoolError(.invalidParameter, "not a chunk of an import file"))
             }
-            try txn.put(ctx.key(K.importChunk(jobId, index)), Array(bytes), in: ctx.tables.data)
+            try txn.put(ctx.key(K.importChunk(jobId, upload, index)), Array(bytes), in: ctx.tables.data)
             return .ok
-        case .deleteImportChunks(let jobId):
-            let prefix = K.importChunkPrefix(jobId)
+        case .deleteImportChunks(let jobId, let upload):
+            let prefix = upload.map { K.importUploadPrefix(jobId, $0) } ?? K.importChunkPrefix(jobId)
             _ = try txn.deleteRange(ctx.tables.data, from: ctx.key(prefix), to: ctx.key(K.end(of: prefix)))
             return .ok
         default:

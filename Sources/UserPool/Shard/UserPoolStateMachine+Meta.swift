@@ -22,7 +22,7 @@ extension UserPoolStateMachine {
             for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
             for (k, v) in try ctx.entries(K.importJobPrefix(id), txn) {
                 if let job = try? JSONDecoder().decode(ImportJob.self, from: Data(v)) {
-                    _ = try applyImport(.deleteImportChunks(jobId: job.id), ctx, txn)
+                    _ = try applyImport(.deleteImportChunks(jobId: job.id, upload: nil), ctx, txn)
                 }
                 try txn.delete(k, in: ctx.tables.data)
             }

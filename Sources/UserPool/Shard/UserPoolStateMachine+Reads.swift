@@ -77,8 +77,8 @@ extension UserPoolStateMachine {
             let after = after.map { K.importJob(p, $0) }
             reply = .importJobs(
                 try decoded(values(K.importJobPrefix(p), after: after, limit: limit), as: ImportJob.self))
-        case .importChunk(let j, let n):
-            reply = .chunk(try stored(K.importChunk(j, n)).map { Data($0).base64EncodedString() })
+        case .importChunk(let j, let u, let n):
+            reply = .chunk(try stored(K.importChunk(j, u, n)).map { Data($0).base64EncodedString() })
         }
         return reply.encoded
     }
