@@ -72,6 +72,7 @@ let package = Package(
         .target(
             name: "NodeRPC",
             dependencies: [
+                "Raft",
                 "Sharding",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,7 +153,7 @@ let package = Package(
         .target(
             name: "Ops",
             dependencies: [
-                "Storage", "AuthCrypto", "Sharding", "NodeRPC", "Node", "UserPool", "CognitoModel",
+                "Raft", "Storage", "AuthCrypto", "Sharding", "NodeRPC", "Node", "UserPool", "CognitoModel",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

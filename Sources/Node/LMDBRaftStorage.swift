@@ -70,23 +70,64 @@ final class LMDBRaftStorage: RaftStorage {
             self.conf = conf ?? meta.confState
         } else {
             // A new replica of a founding member: the group's configuration as a snapshot at
-            // index 1, term 1 (as `MemoryStorage(bootstrap:)` does).
-            let meta = SnapshotMetadata(index: 1, term: 1, confState: ConfState(voters: bootstrapVoters))
-            self.hard = HardState(term: 1, vote: 0, commit: 1)
+            // index 1, term 1 (as `MemoryStorage(bootstrap:)` does). A replica added later
+            // (no voters given) starts at index 0 with no configuration: no entry of the
+            // leader's log matches it, so the leader sends a snapshot, and with it the
+            // configuration and the state machine.
+            let founding = !bootstrapVoters.isEmpty
+            let meta =
+                founding
+                ? SnapshotMetadata(index: 1, term: 1, confState: ConfState(voters: bootstrapVoters))
+                : SnapshotMetadata()
+            let hardState = founding ? HardState(term: 1, vote: 0, commit: 1) : HardState()
+            self.hard = hardState
             self.snapshotMeta = meta
             self.conf = meta.confState
             try env.write { txn in
-                try Self.writeMeta(txn, tables, shard, .hardState) {
-                    RaftCodec.write(HardState(term: 1, vote: 0, commit: 1), into: &$0)
-                }
+                try Self.writeMeta(txn, tables, shard, .hardState) { RaftCodec.write(hardState, into: &$0) }
                 try Self.writeMeta(txn, tables, shard, .snapshot) { RaftCodec.write(meta, into: &$0) }
                 try Self.writeMeta(txn, tables, shard, .confState) { RaftCodec.write(meta.confState, into: &$0) }
-                try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(1) }
+                try Self.writeMeta(txn, tables, shard, .applied) { $0.u64(meta.index) }
             }
         }
         first = snapshotMeta.index + 1
         self.last = max(last ?? snapshotMeta.index, snapshotMeta.index)
         stored = self.last
+    }
+
+    /// The shards this environment holds a replica of (each has snapshot metadata from
+    /// its creation on).
+    static func storedShards(_ env: Environment, _ tables: NodeTables) throws -> [UInt32] {
+        try env.read { txn in
+            var shards: [UInt32] = []
+            try txn.scan(tables.meta) { key, _ in
+                if key.count == 5, key[4] == MetaTag.snapshot.rawValue {
+                    shards.append(key.prefix(4).reduce(0) { $0 << 8 | UInt32($1) })
+                }
+                return true
+            }
+            return shards
+        }
+    }
+
+    /// The node-wide record saying this environment has started once (under a prefix no
+    /// shard has): its founding replicas, if any, were created then and never again.
+    static let initializedKey: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+
+    static func isInitialized(_ env: Environment, _ tables: NodeTables) throws -> Bool {
+        try env.read { txn in try txn.get(initializedKey, in: tables.meta) != nil }
+    }
+
+    static func markInitialized(_ env: Environment, _ tables: NodeTables) throws {
+        guard !(try isInitialized(env, tables)) else { return }
+        try env.write(sync: true) { txn in try txn.put(initializedKey, [1], in: tables.meta) }
+    }
+
+    /// Deletes everything of `shard` in this environment: its log, metadata and state.
+    static func destroy(_ txn: borrowing WriteTransaction, _ tables: NodeTables, shard: UInt32) throws {
+        for table in [tables.log, tables.meta] + tables.stateTables.map(\.table) {
+            try txn.deleteRange(table, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard))
+        }
     }
 
     static func logKey(_ shard: UInt32, _ index: UInt64) -> [UInt8] {

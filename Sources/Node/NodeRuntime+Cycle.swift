@@ -114,9 +114,7 @@ extension NodeRuntime {
                 for e in rd.committedEntries where e.kind == .normal && e.data.count >= 16 {
                     applied.append(try apply(txn, shard: r.shard, entry: e))
                 }
-                if let last = rd.committedEntries.last {
-                    try r.storage.recordApplied(txn, index: last.index, conf: nil)
-                }
+                try recordApplied(txn, r, rd.committedEntries)
             }
             // The entries are committed and their replies computed: answer before the
             // flush. A crash before it redoes the apply from the log, with the same
@@ -167,6 +165,14 @@ extension NodeRuntime {
                         ))
                 }
             }
+            for e in rd.committedEntries {
+                guard let waiter = r.confChanges.removeValue(forKey: e.index) else { continue }
+                if e.kind == .confChange && e.data == waiter.change.encoded {
+                    waiter.reply(.ok([]))
+                } else {
+                    waiter.reply(.unavailable("shard \(r.shard): index \(e.index) went to another entry"))
+                }
+            }
             // Entries of other kinds (no-ops) can also take a waiter's index.
             for e in rd.committedEntries where r.proposals[e.index] != nil {
                 r.proposals.removeValue(forKey: e.index)?.reply(
@@ -196,19 +202,45 @@ extension NodeRuntime {
     /// Staged log entries and deferred applies, into `txn` (which may run again: nothing
     /// changes here until `didWritePending`).
     func writePending(_ txn: borrowing WriteTransaction) throws {
+        for r in replicas.values { r.appliedConf = nil }
         for r in replicas.values where r.storage.hasStaged { try r.storage.flush(txn) }
         for r in replicas.values where !r.deferred.isEmpty {
             for e in r.deferred where e.kind == .normal && e.data.count >= 16 {
                 _ = try apply(txn, shard: r.shard, entry: e)
             }
-            try r.storage.recordApplied(txn, index: r.deferred.last!.index, conf: nil)
+            try recordApplied(txn, r, r.deferred)
         }
+    }
+
+    /// Records in `txn` that `entries` (committed, in order) applied, and the configuration
+    /// their membership changes leave; the storage takes it once the transaction commits.
+    func recordApplied(_ txn: borrowing WriteTransaction, _ r: ShardReplica, _ entries: [Entry]) throws {
+        guard let last = entries.last else { return }
+        var conf = r.appliedConf ?? r.storage.conf
+        var changed = false
+        for e in entries where e.kind == .confChange {
+            guard let change = ConfChange(encoded: e.data) else { continue }
+            conf = conf.applying(change)
+            changed = true
+        }
+        try r.storage.recordApplied(txn, index: last.index, conf: changed ? conf : nil)
+        if changed { r.appliedConf = conf }
     }
 
     func didWritePending() {
         for r in replicas.values {
             r.storage.didFlush()
             r.deferred = []
+            if let conf = r.appliedConf {
+                r.appliedConf = nil
+                // A replica whose group no longer lists this node is dropped after the cycle.
+                if r.storage.conf.members.contains(nodeId) && !conf.members.contains(nodeId) {
+                    retiring.insert(r.shard)
+                }
+                r.storage.didApply(conf: conf)
+                logger.info(
+                    "shard \(r.shard): members now voters \(conf.voters.sorted()) learners \(conf.learners.sorted())")
+            }
         }
     }
 

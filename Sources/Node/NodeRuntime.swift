@@ -29,6 +29,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case read(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
         case localRead(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
         case backup(shard: UInt32, index: UInt64, offset: UInt64, reply: ShardReplica.Reply)
+        case membership(shard: UInt32, step: MembershipStep, reply: ShardReplica.Reply)
         case status(@Sendable (NodeStatus) -> Void)
         case snapshotSent(shard: UInt32, to: UInt64, success: Bool)
         case unreachable(UInt64)
@@ -59,6 +60,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Nil everywhere else.
     var plantedBug: PlantedStorageBug?
     var ticks: UInt64 = 0
+    /// Shards whose group no longer lists this node: their replicas are deleted after the
+    /// cycle that applied the change.
+    var retiring: Set<UInt32> = []
 
     public convenience init(
         nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger
@@ -92,23 +96,46 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             logger.info("replayed \(records.count) write-ahead record(s) into LMDB")
         }
         try wal.checkpoint()
-        let placement = config.placement
-        for shard in placement.shards(on: nodeId) {
-            let voters = Set(placement.replicas(of: shard))
-            let storage = try LMDBRaftStorage(shard: shard, env: env, tables: tables, bootstrapVoters: voters)
-            var rc = RaftConfig(id: nodeId)
-            rc.electionTick = config.electionTicks
-            rc.heartbeatTick = config.heartbeatTicks
-            rc.applied = try storage.storedApplied()
-            rc.maxEntriesPerMessage = 1024
-            rc.maxBytesPerMessage = 4 << 20
-            rc.maxInflight = 256
-            let raft = RaftNode(config: rc, storage: storage, random: SystemRandomNumberGenerator())
-            let replica = ShardReplica(
-                shard: shard, raft: raft, storage: storage, preferredLeader: placement.preferredLeader(of: shard))
-            storage.snapshotData = { [env, tables, unowned storage] in try Self.makeSnapshot(env, tables, storage) }
-            replicas[shard] = replica
+        // The replicas are those stored here; only a node's very first start creates those
+        // the founding placement gives it (none for a node that joins later). A node whose
+        // replicas all moved away starts with none again.
+        var shards = try LMDBRaftStorage.storedShards(env, tables)
+        let founding = config.placement
+        let initialized = try LMDBRaftStorage.isInitialized(env, tables)
+        if shards.isEmpty && !initialized && !(config.node(nodeId)?.joinsLater ?? false) {
+            shards = founding.shards(on: nodeId)
         }
+        for shard in shards {
+            try addReplica(shard: shard, bootstrapVoters: Set(founding.replicas(of: shard)))
+        }
+        try LMDBRaftStorage.markInitialized(env, tables)
+    }
+
+    /// Opens (or creates) the replica of `shard`: a founding one with `bootstrapVoters`, a
+    /// new member of a running group with none (it waits for the leader's snapshot).
+    func addReplica(shard: UInt32, bootstrapVoters: Set<UInt64>) throws {
+        let storage = try LMDBRaftStorage(shard: shard, env: env, tables: tables, bootstrapVoters: bootstrapVoters)
+        var rc = RaftConfig(id: nodeId)
+        rc.electionTick = config.electionTicks
+        rc.heartbeatTick = config.heartbeatTicks
+        rc.applied = try storage.storedApplied()
+        rc.maxEntriesPerMessage = 1024
+        rc.maxBytesPerMessage = 4 << 20
+        rc.maxInflight = 256
+        let raft = RaftNode(config: rc, storage: storage, random: SystemRandomNumberGenerator())
+        storage.snapshotData = { [env, tables, unowned storage] in try Self.makeSnapshot(env, tables, storage) }
+        replicas[shard] = ShardReplica(shard: shard, raft: raft, storage: storage)
+    }
+
+    /// The replica that should lead `shard`, while its voters are still the founding
+    /// placement's (the first of them, so leaders spread over nodes); nil once the
+    /// membership changed, when `cognate cluster rebalance` places leaders instead.
+    func preferredLeader(_ r: ShardReplica) -> UInt64? {
+        let founding = config.placement.replicas(of: r.shard)
+        guard !founding.isEmpty, r.raft.confState.voters == Set(founding), r.raft.confState.learners.isEmpty else {
+            return nil
+        }
+        return founding[0]
     }
 
     // MARK: The event loop
@@ -176,7 +203,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     private func rejectStopped(_ event: Event) {
         switch event {
         case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply),
-            .backup(_, _, _, let reply):
+            .backup(_, _, _, let reply), .membership(_, _, let reply):
             reply(.unavailable("node \(nodeId) is stopping"))
         default:
             break
@@ -211,6 +238,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         } catch {
             fail("in a Ready cycle", error)
         }
+        if !retiring.isEmpty { retireReplicas() }
     }
 
     // MARK: Events
@@ -224,17 +252,17 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .propose(let shard, let requestId, let command, let reply):
             propose(shard: shard, requestId: requestId, command: command, reply: reply)
         case .read(let shard, let request, let reply):
-            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            guard let r = replicas[shard] else { return reply(missing(shard)) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             metrics.reads.increment()
             r.pendingReads.append((.query(request), reply))
         case .localRead(let shard, let request, let reply):
-            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            guard let r = replicas[shard] else { return reply(missing(shard)) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             if !r.deferred.isEmpty { flushPendingOrStop() }
             reply(serveRead(shard: shard, request: request))
         case .backup(let shard, let index, let offset, let reply):
-            guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+            guard let r = replicas[shard] else { return reply(missing(shard)) }
             if index == 0 {
                 // A copy costs a scan of the shard and its size in memory: while one is being
                 // read, a new one waits (the client retries).
@@ -245,6 +273,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             } else {
                 reply(backupChunk(r, index: index, offset: offset))
             }
+        case .membership(let shard, let step, let reply):
+            membership(shard: shard, step: step, reply: reply)
         case .status(let reply):
             reply(status())
         case .snapshotSent(let shard, let to, let success):
@@ -254,10 +284,17 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
     }
 
-    func noReplica(_ shard: UInt32) -> String { "shard \(shard) has no replica on node \(nodeId)" }
+    /// The answer for a shard with no replica here: one the cluster does not have, or one
+    /// whose members are elsewhere (the client asks them).
+    func missing(_ shard: UInt32) -> ClientResponse.Body {
+        guard shard <= config.shards else {
+            return .invalid("the cluster has no shard \(shard) (shards 0...\(config.shards))")
+        }
+        return .noReplica("shard \(shard) has no replica on node \(nodeId)")
+    }
 
     private func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: @escaping ShardReplica.Reply) {
-        guard let r = replicas[shard] else { return reply(.invalid(noReplica(shard))) }
+        guard let r = replicas[shard] else { return reply(missing(shard)) }
         if let refusal = stateMachine.admit(command: command) { return reply(.invalid(refusal)) }
         // A retry of a request already applied gets its answer without a new entry.
         do {
@@ -290,14 +327,15 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         for shard in replicas.keys.sorted() {
             let r = replicas[shard]!
             if let copy = r.backup, ticks - copy.lastUse > backupIdleTicks { r.backup = nil }
+            let preferred = preferredLeader(r)
             // The preferred leader asks for the lead first, so leaders spread over nodes.
-            if ticks == 2 && r.preferredLeader == nodeId && r.raft.leader == 0 { r.raft.campaign() }
+            if ticks == 2 && preferred == nodeId && r.raft.leader == 0 { r.raft.campaign() }
             r.raft.tick()
             // Rebalance: hand the lead back to the preferred replica once it has caught up.
-            if ticks % 40 == 0, r.raft.role == .leader, r.preferredLeader != nodeId,
-                r.raft.matchIndex(of: r.preferredLeader) == r.raft.lastIndex
+            if ticks % 40 == 0, r.raft.role == .leader, let preferred, preferred != nodeId,
+                r.raft.matchIndex(of: preferred) == r.raft.lastIndex
             {
-                try? r.raft.transferLeadership(to: r.preferredLeader)
+                try? r.raft.transferLeadership(to: preferred)
             }
         }
     }
@@ -312,7 +350,13 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                 return NodeStatus.Shard(
                     shard: shard, role: "\(r.role)", term: r.term, leader: r.leader, commit: r.commitIndex,
                     applied: r.appliedIndex, lastIndex: r.lastIndex, firstIndex: r.firstIndex,
-                    voters: r.confState.voters.sorted())
+                    voters: r.confState.voters.sorted(),
+                    learners: r.confState.learners.isEmpty ? nil : r.confState.learners.sorted(),
+                    match: r.role == .leader
+                        ? Dictionary(
+                            uniqueKeysWithValues: r.confState.members.filter { $0 != nodeId }.map {
+                                ("\($0)", r.matchIndex(of: $0) ?? 0)
+                            }) : nil)
             })
     }
 

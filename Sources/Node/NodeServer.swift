@@ -75,6 +75,8 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
             runtime.submit(.localRead(shard: shard, request: r, reply: reply))
         case .backup(let shard, let index, let offset):
             runtime.submit(.backup(shard: shard, index: index, offset: offset, reply: reply))
+        case .membership(let shard, let step):
+            runtime.submit(.membership(shard: shard, step: step, reply: reply))
         case .status:
             runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
         }

@@ -26,9 +26,14 @@ final class ShardReplica {
     let shard: UInt32
     let raft: RaftNode<SystemRandomNumberGenerator>
     let storage: LMDBRaftStorage
-    let preferredLeader: UInt64
     /// Proposals by log index, with the request id that must be found there when applied.
     var proposals: [UInt64: (requestId: [UInt8], reply: Reply)] = [:]
+    /// Membership changes proposed here by log index, with the change that must be found
+    /// there; answered once applied.
+    var confChanges: [UInt64: (change: ConfChange, reply: Reply)] = [:]
+    /// The configuration as of the entries the current transaction applies, taken by the
+    /// storage once it commits.
+    var appliedConf: ConfState?
     /// Reads that arrived since the last ReadIndex round: one round confirms them all.
     var pendingReads: [(work: ReadWork, reply: Reply)] = []
     /// ReadIndex rounds by context, then reads by read index once confirmed.
@@ -43,12 +48,10 @@ final class ShardReplica {
     var wasLeader = false
     var lastLeader: UInt64 = 0
 
-    init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage, preferredLeader: UInt64)
-    {
+    init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage) {
         self.shard = shard
         self.raft = raft
         self.storage = storage
-        self.preferredLeader = preferredLeader
     }
 
     /// Leadership ended (or the node stopped): nobody here can answer the waiting clients
@@ -58,6 +61,8 @@ final class ShardReplica {
             p.reply(.unavailable("\(reason); the outcome is unknown, retry with the same request id"))
         }
         proposals = [:]
+        for (_, c) in confChanges { c.reply(.unavailable("\(reason); check the shard's members before retrying")) }
+        confChanges = [:]
         for (_, batch) in reads { for r in batch { r.reply(.notLeader(leader: raft.leader)) } }
         reads = [:]
         for r in pendingReads { r.reply(.notLeader(leader: raft.leader)) }

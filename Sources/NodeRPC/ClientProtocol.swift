@@ -1,3 +1,5 @@
+import Raft
+
 /// Requests a client (the front, `cognate kv`, tests) sends to a node, in `.request` frames.
 public struct ClientRequest: Sendable, Equatable {
     public enum Body: Sendable, Equatable {
@@ -15,6 +17,8 @@ public struct ClientRequest: Sendable, Equatable {
         /// write acknowledged before the request); later chunks name the copy's index and
         /// are read from the node that answered the first.
         case backup(shard: UInt32, index: UInt64, offset: UInt64)
+        /// A step of a membership change of `shard` (`cognate cluster add-node` and the like).
+        case membership(shard: UInt32, step: MembershipStep)
     }
 
     /// Matches the response to the request on one connection.
@@ -40,6 +44,14 @@ public struct ClientRequest: Sendable, Equatable {
             w.u8(4)
         case .backup(let shard, let index, let offset):
             w.u8(5); w.u32(shard); w.u64(index); w.u64(offset)
+        case .membership(let shard, let step):
+            w.u8(6); w.u32(shard)
+            switch step {
+            case .addReplica: w.u8(0)
+            case .change(let kind, let node): w.u8(1); w.u8(kind.rawValue); w.u64(node)
+            case .transferLeader(let to): w.u8(2); w.u64(to)
+            case .dropReplica: w.u8(3)
+            }
         }
         return w.bytes
     }
@@ -57,9 +69,37 @@ public struct ClientRequest: Sendable, Equatable {
         case 3: body = .localRead(shard: try r.u32(), request: try r.blob(max: 8 << 20))
         case 4: body = .status
         case 5: body = .backup(shard: try r.u32(), index: try r.u64(), offset: try r.u64())
+        case 6:
+            let shard = try r.u32()
+            let step: MembershipStep
+            switch try r.u8() {
+            case 0: step = .addReplica
+            case 1:
+                guard let kind = ConfChange.Kind(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
+                step = .change(kind, node: try r.u64())
+            case 2: step = .transferLeader(to: try r.u64())
+            case 3: step = .dropReplica
+            default: throw BinaryReader.Truncated()
+            }
+            body = .membership(shard: shard, step: step)
         default: throw BinaryReader.Truncated()
         }
     }
+}
+
+/// One step of a change of a shard's members, sent to one node.
+public enum MembershipStep: Sendable, Equatable {
+    /// Create an empty replica of the shard here (before the leader adds this node); it
+    /// fills from the leader's snapshot. Done already: no change.
+    case addReplica
+    /// On the shard's leader: propose the change; answered once it is applied there.
+    case change(ConfChange.Kind, node: UInt64)
+    /// On the shard's leader: hand leadership to `to` (answered at once; `status` shows
+    /// when it happened).
+    case transferLeader(to: UInt64)
+    /// Delete this node's replica of the shard (one the group no longer lists); refused
+    /// while it leads.
+    case dropReplica
 }
 
 /// A node's answer, in `.response` frames.
@@ -73,6 +113,8 @@ public struct ClientResponse: Sendable, Equatable {
         case unavailable(String)
         /// A request that can never succeed (malformed, unknown shard).
         case invalid(String)
+        /// This node holds no replica of the shard (any more): ask the shard's members.
+        case noReplica(String)
     }
 
     public var correlation: UInt64
@@ -91,6 +133,7 @@ public struct ClientResponse: Sendable, Equatable {
         case .notLeader(let l): w.u8(1); w.u64(l)
         case .unavailable(let s): w.u8(2); w.string(s)
         case .invalid(let s): w.u8(3); w.string(s)
+        case .noReplica(let s): w.u8(4); w.string(s)
         }
         return w.bytes
     }
@@ -103,6 +146,7 @@ public struct ClientResponse: Sendable, Equatable {
         case 1: body = .notLeader(leader: try r.u64())
         case 2: body = .unavailable(try r.string())
         case 3: body = .invalid(try r.string())
+        case 4: body = .noReplica(try r.string())
         default: throw BinaryReader.Truncated()
         }
     }

@@ -44,6 +44,7 @@ extension ClusterConfig {
             ]
             if let c = n.cert { lines.append("cert = \(q(c))") }
             if let k = n.key { lines.append("key = \(q(k))") }
+            if let j = n.join { lines.append("join = \(j)") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

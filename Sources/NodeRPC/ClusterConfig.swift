@@ -24,15 +24,24 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// This node's certificate and key (PEM); default `<tls.dir>/node<ID>.pem` / `.key`.
         public var cert: String?
         public var key: String?
+        /// A node that joins later (`cognate cluster add-node`): it starts with no replicas
+        /// and takes no part in the founding placement. Default false.
+        public var join: Bool?
 
-        public init(id: UInt64, peer: String, admin: String, data: String, cert: String? = nil, key: String? = nil) {
+        public init(
+            id: UInt64, peer: String, admin: String, data: String, cert: String? = nil, key: String? = nil,
+            join: Bool? = nil
+        ) {
             self.id = id
             self.peer = peer
             self.admin = admin
             self.data = data
             self.cert = cert
             self.key = key
+            self.join = join
         }
+
+        public var joinsLater: Bool { join ?? false }
     }
 
     /// Where the cluster's certificates are. Every connection between cluster processes is
@@ -172,8 +181,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         guard nodes.allSatisfy({ $0.id > 0 }) else { throw fail("node ids must be positive") }
         guard Set(nodes.map(\.peer)).count == nodes.count else { throw fail("peer addresses must be unique") }
         guard (1...1024).contains(shards) else { throw fail("shards must be 1...1024") }
-        guard (1...nodes.count).contains(replication) else {
-            throw fail("replication must be 1...\(nodes.count) (the node count)")
+        let founders = nodes.filter { !$0.joinsLater }.count
+        guard (1...max(1, founders)).contains(replication), founders > 0 else {
+            throw fail("replication must be 1...\(founders) (the count of nodes without `join = true`)")
         }
         for n in nodes {
             _ = try HostPort(n.peer, field: "peer of node \(n.id)")
@@ -197,7 +207,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
 
     public func node(_ id: UInt64) -> NodeEntry? { nodes.first { $0.id == id } }
 
-    public var placement: Placement { Placement(nodes: nodes.map(\.id), shards: shards, replication: replication) }
+    /// Where the founding nodes (those without `join = true`) hold each shard when the
+    /// cluster is first started. Afterwards each shard's members are Raft state, changed by
+    /// `cognate cluster add-node / remove-node / move-replica / rebalance`.
+    public var placement: Placement {
+        Placement(nodes: nodes.filter { !$0.joinsLater }.map(\.id), shards: shards, replication: replication)
+    }
 }
 
 /// "host:port", checked.

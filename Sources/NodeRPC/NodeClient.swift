@@ -33,6 +33,10 @@ public final class NodeClient: @unchecked Sendable {
     /// The loops of `group`, to tell a caller on one of them from any other thread.
     private let ownLoops: Set<ObjectIdentifier>
     private var leaders: [UInt32: UInt64] = [:]
+    /// Each shard's voters as the nodes last reported them; they replace the founding
+    /// placement once membership changed (`refreshMembers`).
+    private var members: [UInt32: [UInt64]] = [:]
+    private var membersAsked: ContinuousClock.Instant?
     /// Nodes that just let a call time out (paused, partitioned), until when they are
     /// skipped: a NotLeader hint naming one is not followed before then.
     private var suspects: [UInt64: ContinuousClock.Instant] = [:]
@@ -118,11 +122,62 @@ public final class NodeClient: @unchecked Sendable {
         return try BackupChunk(decoding: bytes)
     }
 
+    /// One membership step on one node (`addReplica`, `dropReplica`).
+    public func membership(
+        node: UInt64, shard: UInt32, _ step: MembershipStep, timeout: Duration = .seconds(10)
+    ) async throws {
+        let response = try await call(node: node, .membership(shard: shard, step: step), timeout: timeout)
+        guard case .ok = response else { throw NodeClientError(description: "node \(node): \(response)") }
+    }
+
+    /// A membership step on `shard`'s leader (`change`, `transferLeader`): a change is
+    /// answered once applied there.
+    public func membership(shard: UInt32, _ step: MembershipStep, timeout: Duration = .seconds(30)) async throws {
+        _ = try await routed(shard: shard, timeout: timeout) { .membership(shard: shard, step: step) }
+    }
+
     /// The leader this client believes `shard` has.
     public func cachedLeader(of shard: UInt32) -> UInt64? { lock.withLock { leaders[shard] } }
 
+    /// The nodes to ask for `shard`: its voters as last reported, else the founding placement.
+    public func replicas(of shard: UInt32) -> [UInt64] {
+        lock.withLock { members[shard] } ?? placement.replicas(of: shard)
+    }
+
+    /// Asks every node of the definition for its shards' voters (at most once a second):
+    /// for each shard the view of the highest term wins, a leader's over a follower's.
+    public func refreshMembers() async {
+        let now = ContinuousClock.now
+        let due = lock.withLock { () -> Bool in
+            if let asked = membersAsked, now - asked < .seconds(1) { return false }
+            membersAsked = now
+            return true
+        }
+        guard due else { return }
+        let statuses = await withTaskGroup(of: NodeStatus?.self) { group in
+            for n in config.nodes { group.addTask { try? await self.status(node: n.id, timeout: .seconds(1)) } }
+            var all: [NodeStatus] = []
+            for await s in group { if let s { all.append(s) } }
+            return all
+        }
+        var best: [UInt32: (rank: (UInt64, Int), shard: NodeStatus.Shard)] = [:]
+        for status in statuses {
+            for s in status.shards where !s.voters.isEmpty {
+                let rank = (s.term, s.role == "leader" ? 1 : 0)
+                if let b = best[s.shard], b.rank >= rank { continue }
+                best[s.shard] = (rank, s)
+            }
+        }
+        lock.withLock {
+            for (shard, b) in best {
+                members[shard] = b.shard.voters
+                if b.shard.leader != 0 && b.shard.voters.contains(b.shard.leader) { leaders[shard] = b.shard.leader }
+            }
+        }
+    }
+
     private func routed(shard: UInt32, timeout: Duration, _ body: () -> ClientRequest.Body) async throws -> [UInt8] {
-        let replicas = placement.replicas(of: shard)
+        var replicas = replicas(of: shard)
         guard !replicas.isEmpty else { throw NodeClientError(description: "no replicas for shard \(shard)") }
         let deadline = ContinuousClock.now + timeout
         var attempt = 0
@@ -130,12 +185,12 @@ public final class NodeClient: @unchecked Sendable {
         func next(after node: UInt64) -> UInt64 {
             // The next replica that is not a suspect (or simply the next one if all are).
             let now = ContinuousClock.now
-            let start = replicas.firstIndex(of: node) ?? 0
+            let start = replicas.firstIndex(of: node) ?? -1
             for step in 1...replicas.count {
-                let candidate = replicas[(start + step) % replicas.count]
+                let candidate = replicas[(start + step + replicas.count) % replicas.count]
                 if !isSuspect(candidate, at: now) { return candidate }
             }
-            return replicas[(start + 1) % replicas.count]
+            return replicas[(start + 1 + replicas.count) % replicas.count]
         }
         var target = lock.withLock { leaders[shard] } ?? replicas[0]
         if isSuspect(target, at: .now) { target = next(after: target) }
@@ -153,6 +208,11 @@ public final class NodeClient: @unchecked Sendable {
                     return bytes
                 case .notLeader(let hint):
                     lastProblem = "node \(target) is not the leader of shard \(shard)"
+                    if hint != 0 && !replicas.contains(hint) {
+                        // A member this client has not heard of: the shard's members changed.
+                        await refreshMembers()
+                        replicas = self.replicas(of: shard)
+                    }
                     if hint != 0, replicas.contains(hint), hint != target, !isSuspect(hint, at: .now) {
                         target = hint
                         lock.withLock { leaders[shard] = hint }
@@ -163,6 +223,15 @@ public final class NodeClient: @unchecked Sendable {
                     lastProblem = why
                 case .invalid(let why):
                     throw NodeClientError(description: why)
+                case .noReplica(let why):
+                    // The shard moved off that node: learn where it is now.
+                    lastProblem = why
+                    lock.withLock { if leaders[shard] == target { leaders[shard] = nil } }
+                    await refreshMembers()
+                    replicas = self.replicas(of: shard)
+                    target =
+                        lock.withLock { leaders[shard] }.flatMap { replicas.contains($0) ? $0 : nil }
+                        ?? next(after: target)
                 }
             } catch let error as NodeClientError {
                 throw error

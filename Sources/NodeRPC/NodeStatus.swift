@@ -10,11 +10,15 @@ public struct NodeStatus: Codable, Sendable {
         public var lastIndex: UInt64
         public var firstIndex: UInt64
         public var voters: [UInt64]
+        /// Members that receive the log but do not vote yet (absent: none).
+        public var learners: [UInt64]?
+        /// On a leader: each other member's highest index known to match its own log.
+        public var match: [String: UInt64]?
 
         public init(
             shard: UInt32, role: String, term: UInt64, leader: UInt64, commit: UInt64, applied: UInt64,
             lastIndex: UInt64,
-            firstIndex: UInt64, voters: [UInt64]
+            firstIndex: UInt64, voters: [UInt64], learners: [UInt64]? = nil, match: [String: UInt64]? = nil
         ) {
             self.shard = shard
             self.role = role
@@ -25,6 +29,8 @@ public struct NodeStatus: Codable, Sendable {
             self.lastIndex = lastIndex
             self.firstIndex = firstIndex
             self.voters = voters
+            self.learners = learners
+            self.match = match
         }
     }
 

@@ -168,7 +168,7 @@ extension ClusterLauncher {
 /// Renders node statuses as the per-shard table `cognate status` prints.
 public enum StatusTable {
     public static func render(_ statuses: [NodeStatus]) -> String {
-        var rows: [[String]] = [["shard", "node", "role", "term", "leader", "commit", "applied", "lag"]]
+        var rows: [[String]] = [["shard", "node", "role", "term", "leader", "commit", "applied", "lag", "members"]]
         let shards = Set(statuses.flatMap { $0.shards.map(\.shard) }).sorted()
         for shard in shards {
             let replicas = statuses.compactMap { s in s.shards.first { $0.shard == shard }.map { (s.node, $0) } }
@@ -177,6 +177,7 @@ public enum StatusTable {
                 rows.append([
                     "\(shard)", "\(node)", r.role, "\(r.term)", r.leader == 0 ? "-" : "\(r.leader)", "\(r.commit)",
                     "\(r.applied)", "\(top - r.applied)",
+                    (r.voters.map(String.init) + (r.learners ?? []).map { "\($0)(learner)" }).joined(separator: ","),
                 ])
             }
         }

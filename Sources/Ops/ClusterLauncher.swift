@@ -158,12 +158,10 @@ public final class ClusterLauncher: @unchecked Sendable {
         guard !old.isEmpty, let first = new.first else { return }
         throw ClusterConfig.Invalid(
             description:
-                "UnsupportedOperationException: adding nodes to an existing cluster is not built yet: \(dataRoot) "
-                + "holds data of "
-                + "node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node \(first.id), and a "
-                + "node joins a "
-                + "shard only through a Raft membership change. Start with the nodes it had, or use a new --data "
-                + "directory"
+                "\(dataRoot) holds data of node(s) \(old.map { "\($0.id)" }.joined(separator: ", ")) but none of node "
+                + "\(first.id): a node joins a running cluster only through Raft membership changes. List it in the "
+                + "definition with `join = true`, start the cluster, then `cognate cluster add-node --id \(first.id)` "
+                + "and `cognate cluster rebalance`; or use a new --data directory"
         )
     }
 

@@ -185,15 +185,17 @@ public struct KVVerify {
             }
         }
 
-        // Wait until every replica of a shard has applied the same index, then compare.
-        let placement = config.placement
+        // Wait until every replica of a shard (its voters as the nodes report them) has
+        // applied the same index, then compare.
+        await client.refreshMembers()
         var shards: [ShardReport] = []
-        for shard in placement.allShards {
+        for shard in config.placement.allShards {
+            let members = client.replicas(of: shard)
             let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
             var replicas: [Replica] = []
             repeat {
                 replicas = []
-                for node in placement.replicas(of: shard) {
+                for node in members {
                     guard let status = try? await client.status(node: node),
                         let s = status.shards.first(where: { $0.shard == shard }),
                         let sum = try? await client.localRead(
@@ -203,12 +205,12 @@ public struct KVVerify {
                     replicas.append(Replica(node: node, applied: s.applied, checksum: try r.u64(), count: try r.u64()))
                 }
                 let caughtUp =
-                    replicas.count == placement.replicas(of: shard).count && Set(replicas.map(\.applied)).count == 1
+                    replicas.count == members.count && Set(replicas.map(\.applied)).count == 1
                 if caughtUp { break }
                 try await Task.sleep(for: .milliseconds(200))
             } while ContinuousClock.now < deadline
             let identical =
-                replicas.count == placement.replicas(of: shard).count
+                replicas.count == members.count
                 && Set(replicas.map(\.checksum)).count == 1 && Set(replicas.map(\.applied)).count == 1
             shards.append(ShardReport(shard: shard, replicas: replicas, identical: identical))
         }

@@ -51,6 +51,22 @@ public struct ConfState: Sendable, Hashable {
     }
 
     public var members: Set<NodeID> { voters.union(learners) }
+
+    /// The configuration after `change` applies (as `RaftNode` applies it).
+    public func applying(_ change: ConfChange) -> ConfState {
+        var next = self
+        switch change.kind {
+        case .addLearner:
+            if !next.members.contains(change.node) { next.learners.insert(change.node) }
+        case .addVoter:
+            next.learners.remove(change.node)
+            next.voters.insert(change.node)
+        case .remove:
+            next.voters.remove(change.node)
+            next.learners.remove(change.node)
+        }
+        return next
+    }
 }
 
 public struct SnapshotMetadata: Sendable, Hashable {

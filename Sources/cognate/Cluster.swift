@@ -5,8 +5,8 @@ import Ops
 
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a local cluster.",
-        subcommands: [Up.self]
+        abstract: "Run a local cluster; change which nodes hold which shards while it serves.",
+        subcommands: [Up.self, AddNode.self, RemoveNode.self, MoveReplica.self, Rebalance.self]
     )
 
     struct Up: AsyncParsableCommand {
@@ -127,6 +127,112 @@ struct Cluster: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("cognate: cluster stopped")
+        }
+    }
+}
+
+/// What every membership command takes: the definition, and a client to its nodes.
+struct MembershipOptions: ParsableArguments {
+    @Option(help: "Cluster definition (TOML): the seed list of nodes and their addresses.")
+    var config: String = "Cluster/local.toml"
+
+    /// Runs `body` with the cluster's membership tool, printing each step with the time.
+    func run(_ body: (ClusterMembership) async throws -> Void) async throws {
+        let cluster = try ClusterConfig.load(path: config)
+        let client = try NodeClient(config: cluster)
+        let start = ContinuousClock.now
+        let membership = ClusterMembership(config: cluster, client: client) { line in
+            let d = ContinuousClock.now - start
+            print(
+                String(format: "[%7.1f s] ", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                    + line)
+        }
+        do {
+            try await body(membership)
+        } catch {
+            await client.close()
+            throw error
+        }
+        await client.close()
+    }
+}
+
+extension Cluster {
+    struct AddNode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-node",
+            abstract: "Add a running node to the cluster: shard 0 and the --shard(s) named.",
+            discussion: """
+                The node must be in the definition with `join = true` (so it starts with no replicas) and \
+                running (`cognate node --config FILE --id N`). For each shard it gets an empty replica, \
+                joins as a learner, fills from the leader's snapshot and log, and becomes a voter once \
+                it has caught up. Without --shard it joins only shard 0; `cognate cluster rebalance` \
+                then moves user-shard replicas onto it.
+                """)
+
+        @OptionGroup var options: MembershipOptions
+
+        @Option(help: "The node's id.")
+        var id: UInt64
+
+        @Option(name: .customLong("shard"), help: "A user shard to add it to (repeatable).")
+        var shards: [UInt32] = []
+
+        func run() async throws {
+            try await options.run { try await $0.addNode(id, shards: shards) }
+        }
+    }
+
+    struct RemoveNode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-node",
+            abstract: "Take a node out of the cluster, alive or dead.",
+            discussion: """
+                Each user-shard replica on it moves first to the live node with the fewest replicas \
+                that is not already a member (added as learner, caught up, voter), with the lead handed \
+                away before the node is removed; then it leaves shard 0. A dead node needs no part in \
+                it: the other members hold every committed entry.
+                """)
+
+        @OptionGroup var options: MembershipOptions
+
+        @Option(help: "The node's id.")
+        var id: UInt64
+
+        func run() async throws {
+            try await options.run { try await $0.removeNode(id) }
+        }
+    }
+
+    struct MoveReplica: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "move-replica",
+            abstract: "Move one shard's replica from one node to another (the new one joins before the old leaves).")
+
+        @OptionGroup var options: MembershipOptions
+
+        @Option(help: "The shard.")
+        var shard: UInt32
+
+        @Option(help: "The node that gives up its replica.")
+        var from: UInt64
+
+        @Option(help: "The node that takes it.")
+        var to: UInt64
+
+        func run() async throws {
+            try await options.run { try await $0.moveReplica(shard, from: from, to: to) }
+        }
+    }
+
+    struct Rebalance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Spread user-shard replicas, then leaders, evenly over the live nodes.")
+
+        @OptionGroup var options: MembershipOptions
+
+        func run() async throws {
+            try await options.run { try await $0.rebalance() }
         }
     }
 }

@@ -78,6 +78,18 @@ struct Drill: AsyncParsableCommand {
         @Flag(help: .hidden)
         var plantLostWrite = false
 
+        @Option(
+            help: ArgumentHelp(
+                "rounds (--rounds faults) or replace.",
+                discussion:
+                    "replace: the leader of shard 1 is killed for good and its data deleted; a spare node (the "
+                    + "definition's `join = true` node, or one added on the next ports) joins each shard it held "
+                    + "as a learner, catches up and becomes a voter; the dead node is removed; then another node is "
+                    + "killed for --fault-seconds and restarted. Reports how long each shard ran with fewer than "
+                    + "three live replicas."
+            ))
+        var scenario: String = "rounds"
+
         func validate() throws {
             guard (1...1000).contains(rounds) else { throw ValidationError("--rounds must be in 1...1000") }
             guard FailoverDrill.Fault(rawValue: fault) != nil else {
@@ -88,6 +100,12 @@ struct Drill: AsyncParsableCommand {
             }
             guard faultSeconds > 0, faultSeconds <= 60, settleSeconds >= 0, settleSeconds <= 60 else {
                 throw ValidationError("--fault-seconds and --settle-seconds must be in 0...60")
+            }
+            guard ["rounds", "replace"].contains(scenario) else {
+                throw ValidationError("--scenario must be rounds or replace")
+            }
+            guard scenario == "rounds" || fault == "kill" else {
+                throw ValidationError("--scenario replace kills nodes; it takes no --fault")
             }
         }
 
@@ -106,7 +124,19 @@ struct Drill: AsyncParsableCommand {
 
         /// The cluster's launcher; for a partition drill, each node on its namespace's address.
         func launcher(dataRoot: String, network: PartitionNetwork?) throws -> ClusterLauncher {
-            try ClusterLauncher(configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()) { c in
+            try ClusterLauncher(configPath: config, data: dataRoot, nodes: nil, executable: currentExecutable()) {
+                [scenario] c in
+                if scenario == "replace", !c.nodes.contains(where: \.joinsLater), let last = c.nodes.last,
+                    var peer = try? HostPort(last.peer), var admin = try? HostPort(last.admin)
+                {
+                    // The spare that replaces the dead node: on the next ports, joining later.
+                    peer.port += 1
+                    admin.port += 1
+                    c.nodes.append(
+                        .init(
+                            id: c.nodes.map(\.id).max()! + 1, peer: peer.description, admin: admin.description,
+                            data: last.data, join: true))
+                }
                 guard network != nil else { return }
                 for i in c.nodes.indices {
                     let address = PartitionNetwork.address(c.nodes[i].id)
@@ -207,10 +237,25 @@ struct Drill: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("cognate drill: \(line)\n".utf8))
                 }
                 print(
-                    "cognate drill: \(rounds) round(s) of \(fault), target \(target), \(launcher.config.nodes.count) "
-                        + "nodes, front http://\(front), data \(dataRoot)"
+                    scenario == "replace"
+                        ? "cognate drill: replace a dead node, \(launcher.config.nodes.count) nodes (spare "
+                            + "\(launcher.config.nodes.filter(\.joinsLater).map(\.id)) joins later), front "
+                            + "http://\(front), data \(dataRoot)"
+                        : "cognate drill: \(rounds) round(s) of \(fault), target \(target), "
+                            + "\(launcher.config.nodes.count) nodes, front http://\(front), data \(dataRoot)"
                 )
                 fflush(nil)
+                if scenario == "replace" {
+                    report = try await drill.runReplace(log: say)
+                    launcher.stopAll()
+                    await drill.close()
+                    try publish(report, of: drill)
+                    if !report.passed {
+                        keep = true
+                        throw ExitCode(1)
+                    }
+                    return
+                }
                 let plant: ((String, String) throws -> Void)? =
                     plantLostWrite
                     ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
@@ -254,6 +299,20 @@ struct Drill: AsyncParsableCommand {
                     .joined(separator: "  ")
             }
             let recoveries = r.rounds.compactMap(\.recoverySeconds)
+            for x in r.rounds { if let note = x.note { lines.append("round \(x.round): node \(x.target) \(note)") } }
+            if let steps = r.steps {
+                lines.append("")
+                lines.append("steps:")
+                lines += steps.map { "  \($0)" }
+            }
+            if let under = r.underReplicatedSeconds {
+                lines.append(
+                    "ran with fewer than three live replicas (kill → replacement voter): "
+                        + (under.isEmpty
+                            ? "no shard"
+                            : under.sorted { $0.key < $1.key }.map { "shard \($0.key) \(ms($0.value))" }.joined(
+                                separator: ", ")))
+            }
             lines.append("")
             lines.append(
                 "operations: "

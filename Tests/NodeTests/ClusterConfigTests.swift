@@ -14,4 +14,21 @@ struct ClusterConfigTests {
         #expect(config.nodes.map(\.id) == [1, 2, 3])
         #expect(config.front == "127.0.0.1:9229")
     }
+
+    @Test("nodes that join later take no part in the founding placement, and are kept when written back")
+    func joiningNodes() throws {
+        var text = "shards = 3\nreplication = 3\n[tls]\ndir = \"t\"\n"
+        for id in 1...5 {
+            text += "[[nodes]]\nid = \(id)\npeer = \"127.0.0.1:71\(id)\"\nadmin = \"127.0.0.1:72\(id)\"\ndata = \"d\(id)\"\n"
+            if id > 3 { text += "join = true\n" }
+        }
+        let config = try ClusterConfig.parse(text)
+        #expect(config.placement.nodes == [1, 2, 3])
+        #expect(config.placement.shards(on: 4).isEmpty && config.placement.replicas(of: 0) == [1, 2, 3])
+        #expect(try ClusterConfig.parse(config.renderTOML()).nodes == config.nodes)
+        // Replication counts only the founding nodes.
+        #expect(throws: ClusterConfig.Invalid.self) {
+            try ClusterConfig.parse(text.replacingOccurrences(of: "replication = 3", with: "replication = 4"))
+        }
+    }
 }

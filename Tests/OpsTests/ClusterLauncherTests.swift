@@ -81,7 +81,7 @@ struct ClusterLauncherTests {
         let e = #expect(throws: ClusterConfig.Invalid.self) {
             _ = try ClusterLauncher(configPath: definition, data: "\(dir)/data", nodes: 4, executable: "/bin/true")
         }
-        #expect(e?.description.contains("UnsupportedOperationException") == true)
+        #expect(e?.description.contains("join = true") == true)
         #expect(e?.description.contains("none of node 4") == true)
         _ = try ClusterLauncher(configPath: definition, data: "\(dir)/data", nodes: 3, executable: "/bin/true")
         try FileManager.default.createDirectory(atPath: "\(dir)/data/node4", withIntermediateDirectories: true)

@@ -86,6 +86,22 @@ def test_drill_follower_faults_on_five_nodes_pick_a_follower_and_lose_nothing(tm
     assert [int(r[1]) for r in roles] == [r["target"] for r in report["rounds"]], (roles, report["rounds"])
 
 
+def test_drill_replaces_a_dead_node_under_load_and_loses_nothing(tmp_path):
+    # The definition lists three nodes: the drill adds the spare (node 4, `join = true`) itself.
+    run, report, out = drill(tmp_path, "--scenario", "replace")
+    check_clean(run, report, out, 2)
+    first, second = report["rounds"]
+    dead = first["target"]
+    assert "killed for good" in first["note"] and second["target"] not in (dead, 4), report["rounds"]
+    # In three nodes every user shard had a replica on the dead one: each got node 4 as a voter.
+    under = report["underReplicatedSeconds"]
+    assert sorted(under) == ["1", "2", "3"] and all(0 < v < 120 for v in under.values()), under
+    steps = "\n".join(report["steps"])
+    for shard in (0, 1, 2, 3):
+        assert f"shard {shard}: node 4 is a voter" in steps and f"shard {shard}: node {dead} removed" in steps, steps
+    assert "ran with fewer than three live replicas" in run.stdout, run.stdout
+
+
 def test_drill_partition_in_network_namespaces(tmp_path):
     if os.geteuid() != 0:
         run, _, _ = drill(tmp_path, "--rounds", "1", "--fault", "partition")
@@ -125,3 +141,6 @@ def test_drill_fails_when_an_acknowledged_user_is_deleted_behind_the_clusters_ba
 def test_drill_rejects_bad_flags():
     run = subprocess.run([COGNATE, "drill", "failover", "--fault", "meteor"], capture_output=True, text=True)
     assert run.returncode != 0 and "--fault must be kill, pause or partition" in run.stderr
+    run = subprocess.run([COGNATE, "drill", "failover", "--scenario", "replace", "--fault", "pause"], capture_output=True,
+                         text=True)
+    assert run.returncode != 0 and "--scenario replace kills nodes" in run.stderr

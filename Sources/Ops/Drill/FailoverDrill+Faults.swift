@@ -45,11 +45,13 @@ extension FailoverDrill {
     /// Waits until every node answers, every shard has a leader and `node` has applied to
     /// within 5 entries of each leader's commit; returns what was still missing when
     /// `timeout` ran out, or nil.
-    func waitCaughtUp(_ node: UInt64, timeout: Double) async -> String? {
+    func waitCaughtUp(_ node: UInt64, timeout: Double, without gone: Set<UInt64> = []) async -> String? {
         let deadline = now() + timeout
         var missing = "no poll finished"
+        var config = launcher.config
+        config.nodes.removeAll { gone.contains($0.id) }
         while now() < deadline {
-            let poll = await ClusterPoll.poll(launcher.config, with: nodes)
+            let poll = await ClusterPoll.poll(config, with: nodes)
             let commits = poll.leaderCommits
             let behind =
                 poll.statuses.first { $0.node == node }?.shards.filter { $0.applied + 5 < commits[$0.shard] ?? 0 }.map(

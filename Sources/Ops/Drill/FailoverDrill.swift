@@ -58,6 +58,8 @@ public final class FailoverDrill: @unchecked Sendable {
         /// The longest client operation that ended in this round (failover shows as latency
         /// when the front retries on the new leader within its deadline).
         public var slowestOperationSeconds: Double = 0
+        /// What the round did, where it is more than the fault (the replacement drill).
+        public var note: String?
     }
 
     public struct Report: Codable, Sendable {
@@ -76,6 +78,11 @@ public final class FailoverDrill: @unchecked Sendable {
         public var signInsRefused: Int
         public var slowRounds: [Int]
         public var failures: [String]
+        /// The replacement drill: per user shard, seconds from the kill until the new node
+        /// was a voter (the time it ran with fewer than three live replicas).
+        public var underReplicatedSeconds: [String: Double]?
+        /// The replacement drill: each membership step, with the drill's clock.
+        public var steps: [String]?
         public var passed: Bool { failures.isEmpty }
     }
 
