@@ -222,6 +222,7 @@ extension NodeRuntime {
             guard let change = ConfChange(encoded: e.data) else { continue }
             conf = conf.applying(change)
             changed = true
+            try recordAddress(txn, shard: r.shard, change)
         }
         try r.storage.recordApplied(txn, index: last.index, conf: changed ? conf : nil)
         if changed { r.appliedConf = conf }

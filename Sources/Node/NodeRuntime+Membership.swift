@@ -1,5 +1,6 @@
 import NodeRPC
 import Raft
+import Sharding
 import Storage
 
 /// Membership changes: replicas created for a group that adds this node, changes
@@ -20,13 +21,18 @@ extension NodeRuntime {
             }
             logger.info("shard \(shard): empty replica created; it fills from the leader's snapshot")
             reply(.ok([]))
-        case .change(let kind, let node):
+        case .change(let kind, let node, let address):
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             guard r.raft.role == .leader else { return reply(.notLeader(leader: r.raft.leader)) }
-            guard config.node(node) != nil else {
-                return reply(.invalid("node \(node) is not in the cluster definition: add its [[nodes]] entry first"))
+            // An added node's addresses go with the change, so every member can reach it.
+            let known = address ?? self.address(of: node)
+            guard kind == .remove || known != nil else {
+                return reply(
+                    .invalid(
+                        "node \(node) is not in the cluster definition and no address was given (add-node --peer "
+                            + "--admin)"))
             }
-            let change = ConfChange(kind, node)
+            let change = ConfChange(kind, node, context: kind == .remove ? [] : known?.encoded ?? [])
             do {
                 let index = try r.raft.proposeConfChange(change)
                 r.confChanges[index] = (change, reply)
@@ -81,5 +87,65 @@ extension NodeRuntime {
             return fail("deleting the replica(s) of shard(s) \(shards)", error)
         }
         logger.info("shard(s) \(shards): replica deleted; this node is no longer a member")
+    }
+
+    // MARK: Addresses
+
+    /// A node's addresses: the definition's, else those its membership changes gave.
+    func address(of node: UInt64) -> NodeAddress? {
+        if let entry = config.node(node) { return NodeAddress(peer: entry.peer, admin: entry.admin) }
+        return addressBook[node]
+    }
+
+    static func memberKey(_ shard: UInt32, _ node: UInt64) -> [UInt8] {
+        ShardKeys.key(shard, withUnsafeBytes(of: node.bigEndian, Array.init))
+    }
+
+    /// Keeps an added member's addresses in the shard's state (so a snapshot carries them)
+    /// and drops a removed one's, in the transaction that applies the change.
+    func recordAddress(_ txn: borrowing WriteTransaction, shard: UInt32, _ change: ConfChange) throws {
+        let key = Self.memberKey(shard, change.node)
+        switch change.kind {
+        case .addLearner, .addVoter:
+            // A context that is not an address (none, or from a newer version) records nothing.
+            guard (try? NodeAddress(encoded: change.context)) != nil else { return }
+            try txn.put(key, change.context, in: tables.members)
+        case .remove:
+            _ = try txn.delete(key, in: tables.members)
+        }
+        addressesChanged = true
+    }
+
+    /// The addresses of nodes the definition does not list, from every shard's members.
+    func readAddresses() throws -> [UInt64: NodeAddress] {
+        try env.read { txn in
+            var book: [UInt64: NodeAddress] = [:]
+            try txn.scan(tables.members) { key, value in
+                guard key.count == 12 else { return true }
+                let node = key[4...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                if config.node(node) == nil, let address = try? NodeAddress(encoded: Array(value)) {
+                    book[node] = address
+                }
+                return true
+            }
+            return book
+        }
+    }
+
+    /// Reads the addresses again after a membership change or snapshot; tells the
+    /// transport of new or moved nodes.
+    func learnAddresses() {
+        addressesChanged = false
+        let book: [UInt64: NodeAddress]
+        do {
+            book = try readAddresses()
+        } catch {
+            return fail("reading members' addresses", error)
+        }
+        for (node, address) in book where addressBook[node] != address {
+            logger.info("node \(node) is at \(address.peer) (admin \(address.admin)), from a membership change")
+            onPeerAddress?(node, address)
+        }
+        addressBook = book
     }
 }

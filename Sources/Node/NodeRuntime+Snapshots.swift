@@ -55,6 +55,7 @@ extension NodeRuntime {
             try txn.put(ShardKeys.key(shard, key), value, in: table)
         }
         try r.storage.install(txn, snap.metadata)
+        addressesChanged = true
     }
 
     /// Ten seconds of ticks: a copy read within them refuses a new one.

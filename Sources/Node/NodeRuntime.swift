@@ -63,6 +63,15 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Shards whose group no longer lists this node: their replicas are deleted after the
     /// cycle that applied the change.
     var retiring: Set<UInt32> = []
+    /// Nodes the definition does not list, with the addresses their shards' replicated
+    /// state gives (`NodeRuntime+Membership`).
+    public internal(set) var addressBook: [UInt64: NodeAddress] = [:]
+    /// A membership change or snapshot may have changed the addresses: read them again
+    /// after the cycle.
+    var addressesChanged = false
+    /// Told of each node address learned after the start (the transport dials it); set
+    /// before `start()`.
+    var onPeerAddress: (@Sendable (UInt64, NodeAddress) -> Void)?
 
     public convenience init(
         nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger
@@ -109,6 +118,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             try addReplica(shard: shard, bootstrapVoters: Set(founding.replicas(of: shard)))
         }
         try LMDBRaftStorage.markInitialized(env, tables)
+        addressBook = try readAddresses()
     }
 
     /// Opens (or creates) the replica of `shard`: a founding one with `bootstrapVoters`, a
@@ -205,6 +215,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply),
             .backup(_, _, _, let reply), .membership(_, _, let reply):
             reply(.unavailable("node \(nodeId) is stopping"))
+        case .status(let reply):
+            // A stopped node serves no shard.
+            reply(NodeStatus(node: nodeId, pid: getpid(), shards: []))
         default:
             break
         }
@@ -239,6 +252,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             fail("in a Ready cycle", error)
         }
         if !retiring.isEmpty { retireReplicas() }
+        if addressesChanged { learnAddresses() }
     }
 
     // MARK: Events
@@ -357,7 +371,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
                             uniqueKeysWithValues: r.confState.members.filter { $0 != nodeId }.map {
                                 ("\($0)", r.matchIndex(of: $0) ?? 0)
                             }) : nil)
-            })
+            },
+            peers: addressBook.isEmpty
+                ? nil : Dictionary(uniqueKeysWithValues: addressBook.map { ("\($0.key)", $0.value) }))
     }
 
     /// Status from another thread (the admin server).

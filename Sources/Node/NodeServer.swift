@@ -38,6 +38,7 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
             logger: logger)
         self.runtime = runtime
         var peers: [UInt64: HostPort] = [:]
+        for (id, address) in runtime.addressBook { peers[id] = try? HostPort(address.peer) }
         for n in config.nodes { peers[n.id] = try HostPort(n.peer) }
         transport = PeerTransport(
             nodeId: nodeId, peers: peers, group: group, tls: tls,
@@ -56,6 +57,9 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         }
         let transport = self.transport
         runtime.send = { peer, frame, done in transport.send(to: peer, frame, done: done) }
+        runtime.onPeerAddress = { id, address in
+            if let peer = try? HostPort(address.peer) { transport.addPeer(id, peer) }
+        }
         let failure = self.failure
         runtime.onFailure = { reason in failure.fire(reason) }
     }

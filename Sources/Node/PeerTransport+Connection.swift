@@ -108,7 +108,7 @@ extension PeerTransport {
                 var r = BinaryReader(frame.payload)
                 let claimed = try r.u64()
                 if transport.tls.isPlaintext, expecting == nil, identity == .front("plaintext"),
-                    transport.peers[claimed] != nil, claimed != transport.nodeId
+                    transport.isPeer(claimed), claimed != transport.nodeId
                 {
                     // Benchmarks only: the hello is all there is to go by.
                     identity = .node(claimed)

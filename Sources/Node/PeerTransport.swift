@@ -37,7 +37,9 @@ public final class PeerTransport: @unchecked Sendable {
     let nodeId: UInt64
     let group: EventLoopGroup
     let logger: Logger
-    let peers: [UInt64: HostPort]
+    /// Every node this one may talk to: the definition's, then those membership changes
+    /// add (`addPeer`). Guarded by `lock`.
+    private var peerAddresses: [UInt64: HostPort]
     let handlers: Handlers
     let metrics: NodeMetrics
     let tls: ClusterTLS
@@ -54,7 +56,7 @@ public final class PeerTransport: @unchecked Sendable {
         metrics: NodeMetrics, logger: Logger, limits: ConnectionLimits = ConnectionLimits()
     ) {
         self.nodeId = nodeId
-        self.peers = peers
+        self.peerAddresses = peers
         self.group = group
         self.tls = tls
         self.handlers = handlers
@@ -68,7 +70,6 @@ public final class PeerTransport: @unchecked Sendable {
         let counter = ConnectionCounter(limit: limits.connections) { [logger] in
             logger.warning("refused a connection on \(address): already \($0) open, the limit")
         }
-        let peers = self.peers
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -80,7 +81,7 @@ public final class PeerTransport: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try tls.secureAccepted(channel, handshakeTimeout: limits.handshakeTimeout) { identity in
                         switch identity {
-                        case .node(let id): peers[id] != nil
+                        case .node(let id): self.isPeer(id)
                         case .front: true
                         }
                     }
@@ -88,8 +89,26 @@ public final class PeerTransport: @unchecked Sendable {
                 }
             }
             .bind(host: address.host, port: address.port).get()
-        lock.withLock { serverChannel = channel }
-        for id in peers.keys where id > nodeId { dial(id) }
+        let ids = lock.withLock { () -> [UInt64] in
+            serverChannel = channel
+            return Array(peerAddresses.keys)
+        }
+        for id in ids where id > nodeId { dial(id) }
+    }
+
+    func isPeer(_ id: UInt64) -> Bool { lock.withLock { peerAddresses[id] != nil } }
+
+    /// A node learned from a membership change: it may connect, and (as for every peer with
+    /// a higher id) this node dials it. A changed address takes effect at the next dial.
+    func addPeer(_ id: UInt64, _ address: HostPort) {
+        guard id != nodeId else { return }
+        let isNew = lock.withLock { () -> Bool in
+            let isNew = peerAddresses[id] == nil
+            peerAddresses[id] = address
+            if links[id] == nil { links[id] = Link() }
+            return isNew && serverChannel != nil
+        }
+        if isNew && id > nodeId { dial(id) }
     }
 
     public func close() {
@@ -102,7 +121,7 @@ public final class PeerTransport: @unchecked Sendable {
     }
 
     private func dial(_ peer: UInt64) {
-        guard let address = peers[peer] else { return }
+        guard let address = lock.withLock({ peerAddresses[peer] }) else { return }
         let go = lock.withLock { () -> Bool in
             guard !closing, let link = links[peer], link.channel == nil, !link.dialing else { return false }
             link.dialing = true

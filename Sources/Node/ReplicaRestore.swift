@@ -7,7 +7,7 @@ import Storage
 /// (its tag in `NodeTables.stateTables`), the key without the shard's prefix, the value.
 public enum SnapshotRecords {
     /// The state tables' names by tag, for reports.
-    public static let tableNames: [UInt8: String] = [0: "data", 1: "requests", 2: "request order"]
+    public static let tableNames: [UInt8: String] = [0: "data", 1: "requests", 2: "request order", 3: "members"]
 
     public static func forEach(_ data: [UInt8], _ body: (UInt8, [UInt8], [UInt8]) throws -> Void) throws {
         var reader = BinaryReader(data)

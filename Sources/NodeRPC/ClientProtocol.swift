@@ -48,7 +48,10 @@ public struct ClientRequest: Sendable, Equatable {
             w.u8(6); w.u32(shard)
             switch step {
             case .addReplica: w.u8(0)
-            case .change(let kind, let node): w.u8(1); w.u8(kind.rawValue); w.u64(node)
+            case .change(let kind, let node, let address):
+                w.u8(1); w.u8(kind.rawValue); w.u64(node)
+                w.bool(address != nil)
+                if let address { w.blob(address.encoded) }
             case .transferLeader(let to): w.u8(2); w.u64(to)
             case .dropReplica: w.u8(3)
             }
@@ -76,7 +79,9 @@ public struct ClientRequest: Sendable, Equatable {
             case 0: step = .addReplica
             case 1:
                 guard let kind = ConfChange.Kind(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
-                step = .change(kind, node: try r.u64())
+                let node = try r.u64()
+                let address = try r.bool() ? try NodeAddress(encoded: try r.blob(max: ConfChange.maxContext)) : nil
+                step = .change(kind, node: node, address: address)
             case 2: step = .transferLeader(to: try r.u64())
             case 3: step = .dropReplica
             default: throw BinaryReader.Truncated()
@@ -87,13 +92,43 @@ public struct ClientRequest: Sendable, Equatable {
     }
 }
 
+/// Where a node listens: for Raft and clients, and for status and metrics.
+public struct NodeAddress: Codable, Sendable, Hashable {
+    public var peer: String
+    public var admin: String
+
+    public init(peer: String, admin: String) {
+        self.peer = peer
+        self.admin = admin
+    }
+
+    public var encoded: [UInt8] {
+        var w = BinaryWriter()
+        w.string(peer)
+        w.string(admin)
+        return w.bytes
+    }
+
+    /// Decodes and checks both addresses (host:port, at most 255 bytes each).
+    public init(encoded bytes: [UInt8]) throws {
+        var r = BinaryReader(bytes)
+        peer = try r.string()
+        admin = try r.string()
+        guard r.isAtEnd, peer.utf8.count <= 255, admin.utf8.count <= 255 else { throw BinaryReader.Truncated() }
+        _ = try HostPort(peer, field: "peer")
+        _ = try HostPort(admin, field: "admin")
+    }
+}
+
 /// One step of a change of a shard's members, sent to one node.
 public enum MembershipStep: Sendable, Equatable {
     /// Create an empty replica of the shard here (before the leader adds this node); it
     /// fills from the leader's snapshot. Done already: no change.
     case addReplica
-    /// On the shard's leader: propose the change; answered once it is applied there.
-    case change(ConfChange.Kind, node: UInt64)
+    /// On the shard's leader: propose the change; answered once it is applied there. An
+    /// added node's `address` goes into the shard's replicated state, so every member can
+    /// reach it (nodes the definition does not list).
+    case change(ConfChange.Kind, node: UInt64, address: NodeAddress?)
     /// On the shard's leader: hand leadership to `to` (answered at once; `status` shows
     /// when it happened).
     case transferLeader(to: UInt64)

@@ -37,6 +37,8 @@ public final class NodeClient: @unchecked Sendable {
     /// placement once membership changed (`refreshMembers`).
     private var members: [UInt32: [UInt64]] = [:]
     private var membersAsked: ContinuousClock.Instant?
+    /// Nodes the definition does not list, with the addresses the nodes reported.
+    private var learned: [UInt64: HostPort] = [:]
     /// Nodes that just let a call time out (paused, partitioned), until when they are
     /// skipped: a NotLeader hint naming one is not followed before then.
     private var suspects: [UInt64: ContinuousClock.Instant] = [:]
@@ -155,11 +157,12 @@ public final class NodeClient: @unchecked Sendable {
         }
         guard due else { return }
         let statuses = await withTaskGroup(of: NodeStatus?.self) { group in
-            for n in config.nodes { group.addTask { try? await self.status(node: n.id, timeout: .seconds(1)) } }
+            for id in knownNodes { group.addTask { try? await self.status(node: id, timeout: .seconds(1)) } }
             var all: [NodeStatus] = []
             for await s in group { if let s { all.append(s) } }
             return all
         }
+        learn(from: statuses)
         var best: [UInt32: (rank: (UInt64, Int), shard: NodeStatus.Shard)] = [:]
         for status in statuses {
             for s in status.shards where !s.voters.isEmpty {
@@ -172,6 +175,27 @@ public final class NodeClient: @unchecked Sendable {
             for (shard, b) in best {
                 members[shard] = b.shard.voters
                 if b.shard.leader != 0 && b.shard.voters.contains(b.shard.leader) { leaders[shard] = b.shard.leader }
+            }
+        }
+    }
+
+    /// The definition's nodes and those learned from the nodes' status.
+    public var knownNodes: [UInt64] {
+        let extra = lock.withLock { Array(learned.keys) }
+        return config.nodes.map(\.id) + extra.filter { config.node($0) == nil }.sorted()
+    }
+
+    /// Remembers where a node the definition does not list is.
+    public func learn(node: UInt64, address: NodeAddress) {
+        guard config.node(node) == nil, let peer = try? HostPort(address.peer) else { return }
+        lock.withLock { learned[node] = peer }
+    }
+
+    /// Remembers the nodes the statuses name that the definition does not list.
+    public func learn(from statuses: [NodeStatus]) {
+        for status in statuses {
+            for (id, address) in status.peers ?? [:] {
+                if let node = UInt64(id) { learn(node: node, address: address) }
             }
         }
     }
@@ -309,7 +333,9 @@ public final class NodeClient: @unchecked Sendable {
         let key = ConnectionKey(node: node, loop: ObjectIdentifier(loop))
         let future = lock.withLock { () -> EventLoopFuture<Connection>? in
             if let existing = connections[key] { return existing }
-            guard let entry = config.node(node), let address = try? HostPort(entry.peer) else { return nil }
+            guard let address = config.node(node).flatMap({ try? HostPort($0.peer) }) ?? learned[node] else {
+                return nil
+            }
             let handler = ResponseHandler()
             let tls = self.tls
             let f = ClientBootstrap(group: loop)
@@ -328,7 +354,10 @@ public final class NodeClient: @unchecked Sendable {
             connections[key] = f
             return f
         }
-        guard let future else { throw NodeClientError(description: "node \(node) is not in the cluster definition") }
+        guard let future else {
+            throw NodeClientError(
+                description: "node \(node) is not in the cluster definition, and no node named its address")
+        }
         do {
             let c = try await future.get()
             c.channel.closeFuture.whenComplete { [weak self] _ in

@@ -37,10 +37,14 @@ public struct NodeStatus: Codable, Sendable {
     public var node: UInt64
     public var pid: Int32
     public var shards: [Shard]
+    /// Nodes the definition does not list, with the addresses their shards' replicated
+    /// state gives (absent: none).
+    public var peers: [String: NodeAddress]?
 
-    public init(node: UInt64, pid: Int32, shards: [Shard]) {
+    public init(node: UInt64, pid: Int32, shards: [Shard], peers: [String: NodeAddress]? = nil) {
         self.node = node
         self.pid = pid
         self.shards = shards
+        self.peers = peers
     }
 }

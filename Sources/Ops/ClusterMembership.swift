@@ -33,17 +33,25 @@ public struct ClusterMembership: Sendable {
 
     /// Every answering node's status, by node id. A node that did not answer within a
     /// second is not asked again for five (a stopped one would cost every view a second).
+    ///
+    /// Nodes the definition does not list are found in the answers and asked too.
     public func statuses() async -> [UInt64: NodeStatus] {
-        let asked = config.nodes.map(\.id).filter { !silent.contains($0) }
-        let answers = await withTaskGroup(of: (UInt64, NodeStatus?).self) { group in
-            for id in asked { group.addTask { (id, try? await client.status(node: id, timeout: .seconds(1))) } }
-            var all: [(UInt64, NodeStatus?)] = []
-            for await a in group { all.append(a) }
-            return all
-        }
         var all: [UInt64: NodeStatus] = [:]
-        for (id, status) in answers {
-            if let status { all[status.node] = status } else { silent.mark(id) }
+        var asked = Set<UInt64>()
+        for _ in 0..<2 {
+            let ask = client.knownNodes.filter { !asked.contains($0) && !silent.contains($0) }
+            guard !ask.isEmpty else { break }
+            asked.formUnion(ask)
+            let answers = await withTaskGroup(of: (UInt64, NodeStatus?).self) { group in
+                for id in ask { group.addTask { (id, try? await client.status(node: id, timeout: .seconds(1))) } }
+                var answers: [(UInt64, NodeStatus?)] = []
+                for await a in group { answers.append(a) }
+                return answers
+            }
+            for (id, status) in answers {
+                if let status { all[status.node] = status } else { silent.mark(id) }
+            }
+            client.learn(from: answers.compactMap(\.1))
         }
         return all
     }
@@ -72,9 +80,12 @@ public struct ClusterMembership: Sendable {
 
     /// Proposes one change on the shard's leader; a change found applied after a lost
     /// answer counts as done.
-    func change(_ shard: UInt32, _ kind: ConfChange.Kind, _ node: UInt64) async throws {
+    func change(
+        _ shard: UInt32, _ kind: ConfChange.Kind, _ node: UInt64, address: NodeAddress? = nil
+    ) async throws {
         do {
-            try await client.membership(shard: shard, .change(kind, node: node), timeout: .seconds(60))
+            try await client.membership(
+                shard: shard, .change(kind, node: node, address: address), timeout: .seconds(60))
         } catch {
             let view = try await leaderView(shard)
             let done =
@@ -89,16 +100,16 @@ public struct ClusterMembership: Sendable {
 
     /// Makes `node` a voter of `shard`: an empty replica there, a learner until its match
     /// index reaches the commit index the leader had when it was added, then a voter.
-    public func addMember(_ shard: UInt32, _ node: UInt64) async throws {
-        guard config.node(node) != nil else {
-            throw Failure(description: "node \(node) is not in the cluster definition: add its [[nodes]] entry")
-        }
+    ///
+    /// A node the definition does not list needs `address` the first time (the members
+    /// keep it in the shard's state; `addNode` gives it to shard 0 first).
+    public func addMember(_ shard: UInt32, _ node: UInt64, address: NodeAddress? = nil) async throws {
         let started = ContinuousClock.now
         var view = try await leaderView(shard)
         if view.voters.contains(node) { return say("shard \(shard): node \(node) is already a voter") }
         if !(view.learners ?? []).contains(node) {
             try await client.membership(node: node, shard: shard, .addReplica)
-            try await change(shard, .addLearner, node)
+            try await change(shard, .addLearner, node, address: address)
             say("shard \(shard): node \(node) added as a learner")
         }
         view = try await leaderView(shard)
@@ -176,18 +187,35 @@ public struct ClusterMembership: Sendable {
 
     // MARK: Whole nodes
 
-    /// Adds `node` to shard 0 (every node is there) and to `shards`.
-    public func addNode(_ node: UInt64, shards: [UInt32]) async throws {
-        guard config.node(node) != nil else {
-            throw Failure(description: "node \(node) is not in the cluster definition: add its [[nodes]] entry")
+    /// Adds `node` to shard 0 (every node is there) and to `shards`. A node the definition
+    /// does not list needs its `address`; shard 0 records it, so every node can reach it.
+    public func addNode(_ node: UInt64, shards: [UInt32], address: NodeAddress? = nil) async throws {
+        if config.node(node) == nil {
+            guard let address else {
+                throw Failure(
+                    description:
+                        "node \(node) is not in the cluster definition: give its addresses (--peer, --admin) or add "
+                        + "its [[nodes]] entry with `join = true`")
+            }
+            client.learn(node: node, address: address)
         }
-        guard (try? await client.status(node: node, timeout: .seconds(3))) != nil else {
+        // A node started a moment ago may not listen yet: ten seconds to answer.
+        var answer: NodeStatus?
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            answer = try? await client.status(node: node, timeout: .seconds(2))
+            if answer == nil { try await Task.sleep(for: .milliseconds(250)) }
+        } while answer == nil && ContinuousClock.now < deadline
+        guard let status = answer else {
             throw Failure(
                 description:
-                    "node \(node) does not answer: start it first (`cognate node --config FILE --id \(node)`; its "
-                    + "[[nodes]] entry has `join = true`)")
+                    "node \(node) does not answer: start it first (`cognate node --config FILE --id \(node)`, with "
+                    + "`join = true` in its [[nodes]] entry or --peer, --admin and --data)")
         }
-        for shard in [0] + shards.filter({ $0 != 0 }) { try await addMember(shard, node) }
+        guard status.node == node else {
+            throw Failure(description: "the node at that address is node \(status.node), not \(node)")
+        }
+        for shard in [0] + shards.filter({ $0 != 0 }) { try await addMember(shard, node, address: address) }
     }
 
     /// Takes `node` out of the cluster: each user shard's replica on it moves to the live

@@ -5,6 +5,9 @@ extension RaftNode {
     public func proposeConfChange(_ change: ConfChange) throws(RaftError) -> UInt64 {
         try checkLeaderForProposal()
         guard pendingConfIndex <= log.applied else { throw .confChangeInProgress }
+        guard change.context.count <= ConfChange.maxContext else {
+            throw .invalidConfChange("context of \(change.context.count) bytes (at most \(ConfChange.maxContext))")
+        }
         switch change.kind {
         case .addLearner:
             guard !confState.members.contains(change.node) else {

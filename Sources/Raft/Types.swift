@@ -108,18 +108,27 @@ public struct ConfChange: Sendable, Hashable {
 
     public var kind: Kind
     public var node: NodeID
+    /// Opaque to the core, applied with the change by the runtime (a node's addresses).
+    public var context: [UInt8]
 
-    public init(_ kind: Kind, _ node: NodeID) {
+    /// The most context a change may carry.
+    public static let maxContext = 1024
+
+    public init(_ kind: Kind, _ node: NodeID, context: [UInt8] = []) {
         self.kind = kind
         self.node = node
+        self.context = context
     }
 
-    public var encoded: [UInt8] { [kind.rawValue] + withUnsafeBytes(of: node.bigEndian, Array.init) }
+    public var encoded: [UInt8] { [kind.rawValue] + withUnsafeBytes(of: node.bigEndian, Array.init) + context }
 
     public init?(encoded bytes: [UInt8]) {
-        guard bytes.count == 9, let kind = Kind(rawValue: bytes[0]) else { return nil }
+        guard bytes.count >= 9, bytes.count - 9 <= Self.maxContext, let kind = Kind(rawValue: bytes[0]) else {
+            return nil
+        }
         self.kind = kind
-        self.node = bytes[1...].reduce(0) { $0 << 8 | NodeID($1) }
+        self.node = bytes[1..<9].reduce(0) { $0 << 8 | NodeID($1) }
+        self.context = Array(bytes[9...])
     }
 }
 

@@ -96,9 +96,14 @@ public struct NodeTables: Sendable {
     /// shard ‖ applied index → request id: the same requests in the order they applied,
     /// so the oldest are pruned first.
     public let requestOrder: Table
+    /// shard ‖ node id → that member's addresses, from the membership change that added it
+    /// (written by the node runtime, not the state machine).
+    public let members: Table
 
     /// The tables a snapshot carries, each with its tag in the snapshot's stream.
-    public var stateTables: [(tag: UInt8, table: Table)] { [(0, data), (1, requests), (2, requestOrder)] }
+    public var stateTables: [(tag: UInt8, table: Table)] {
+        [(0, data), (1, requests), (2, requestOrder), (3, members)]
+    }
 
     public init(_ env: Environment) throws {
         log = try env.openTable("raft_log")
@@ -106,5 +111,6 @@ public struct NodeTables: Sendable {
         data = try env.openTable("sm_data")
         requests = try env.openTable("sm_requests")
         requestOrder = try env.openTable("sm_request_order")
+        members = try env.openTable("cluster_members")
     }
 }

@@ -31,7 +31,10 @@ struct Certs: ParsableCommand {
         var config: String = "Cluster/local.toml"
 
         @Option(
-            parsing: .upToNextOption, help: "Only these nodes' certificates (default: every node's and the front's).")
+            parsing: .upToNextOption,
+            help: ArgumentHelp(
+                "Only these nodes' certificates (default: every node's and the front's); a node the definition "
+                    + "does not list gets node<ID>.pem / .key in the [tls] dir."))
         var node: [UInt64] = []
 
         @Flag(help: "Only the front certificate (with --node: those nodes' and the front's).")
@@ -41,9 +44,14 @@ struct Certs: ParsableCommand {
         var replace = false
 
         func run() throws {
-            let cluster = try ClusterConfig.load(path: config)
+            var cluster = try ClusterConfig.load(path: config)
             for id in node where cluster.node(id) == nil {
-                throw ValidationError("node \(id) is not in \(config)")
+                // A node added by `cluster add-node --peer --admin`: its files take the default
+                // names in the [tls] directory.
+                guard cluster.tls?.dir != nil else {
+                    throw ValidationError("node \(id) is not in \(config), whose [tls] table has no `dir` to put it in")
+                }
+                cluster.nodes.append(.init(id: id, peer: "127.0.0.1:1", admin: "127.0.0.1:1", data: "", join: true))
             }
             let everything = node.isEmpty && !front
             let created = try ClusterCertificates.create(

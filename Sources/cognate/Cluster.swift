@@ -163,11 +163,14 @@ extension Cluster {
             commandName: "add-node",
             abstract: "Add a running node to the cluster: shard 0 and the --shard(s) named.",
             discussion: """
-                The node must be in the definition with `join = true` (so it starts with no replicas) and \
-                running (`cognate node --config FILE --id N`). For each shard it gets an empty replica, \
-                joins as a learner, fills from the leader's snapshot and log, and becomes a voter once \
-                it has caught up. Without --shard it joins only shard 0; `cognate cluster rebalance` \
-                then moves user-shard replicas onto it.
+                The node must be running and start with no replicas: in the definition with \
+                `join = true` (`cognate node --config FILE --id N`), or not in it at all (`cognate node \
+                --config FILE --id N --peer … --admin … --data …`, and here --peer and --admin: the \
+                addresses then live in the cluster's replicated state, so every node and front finds \
+                it). For each shard it gets an empty replica, joins as a learner, fills from the \
+                leader's snapshot and log, and becomes a voter once it has caught up. Without --shard \
+                it joins only shard 0; `cognate cluster rebalance` then moves user-shard replicas \
+                onto it.
                 """)
 
         @OptionGroup var options: MembershipOptions
@@ -178,8 +181,22 @@ extension Cluster {
         @Option(name: .customLong("shard"), help: "A user shard to add it to (repeatable).")
         var shards: [UInt32] = []
 
+        @Option(help: "Its peer address (host:port), when the definition does not list it.")
+        var peer: String?
+
+        @Option(help: "Its admin address (host:port), with --peer.")
+        var admin: String?
+
+        func validate() throws {
+            guard (peer == nil) == (admin == nil) else {
+                throw ValidationError("give both --peer and --admin, or neither")
+            }
+            for a in [peer, admin].compactMap({ $0 }) { _ = try HostPort(a, field: "--peer / --admin") }
+        }
+
         func run() async throws {
-            try await options.run { try await $0.addNode(id, shards: shards) }
+            let address = peer.flatMap { p in admin.map { NodeAddress(peer: p, admin: $0) } }
+            try await options.run { try await $0.addNode(id, shards: shards, address: address) }
         }
     }
 
@@ -260,6 +277,11 @@ struct Status: AsyncParsableCommand {
         var down: [UInt64] = []
         for n in cluster.nodes {
             if let s = try? await client.status(node: n.id) { statuses.append(s) } else { down.append(n.id) }
+        }
+        // Nodes added with addresses the definition does not hold, as the others name them.
+        client.learn(from: statuses)
+        for id in client.knownNodes where cluster.node(id) == nil {
+            if let s = try? await client.status(node: id) { statuses.append(s) } else { down.append(id) }
         }
         await client.close()
         if json {

@@ -28,6 +28,17 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "This node's id in the definition.")
     var id: UInt64
 
+    @Option(
+        help: ArgumentHelp(
+            "Peer address (host:port) of a node the definition does not list, or instead of its entry's.",
+            discussion:
+                "A node not in the definition needs --peer, --admin and --data; it starts with no replicas, like "
+                + "a `join = true` entry, until `cognate cluster add-node --id ID --peer … --admin …`."))
+    var peer: String?
+
+    @Option(help: "Admin address (host:port) for GET /status and /metrics, with --peer.")
+    var admin: String?
+
     @Option(help: "Data directory (default: the node's `data` in the definition).")
     var data: String?
 
@@ -37,7 +48,17 @@ struct NodeCommand: AsyncParsableCommand {
     func run() async throws {
         // A SIGTERM while the node opens its data and replays its log still ends in a clean stop.
         let signals = TerminationSignals()
-        let cluster = try ClusterConfig.load(path: config)
+        var cluster = try ClusterConfig.load(path: config)
+        if let index = cluster.nodes.firstIndex(where: { $0.id == id }) {
+            if let peer { cluster.nodes[index].peer = peer }
+            if let admin { cluster.nodes[index].admin = admin }
+        } else {
+            guard let peer, let admin, let data else {
+                throw ValidationError("node \(id) is not in \(config): give its --peer, --admin and --data")
+            }
+            cluster.nodes.append(.init(id: id, peer: peer, admin: admin, data: data, join: true))
+        }
+        try cluster.validate(source: config)
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
         // Messages queued by an apply wake this node's deliverer (made once the runtime is).

@@ -71,17 +71,22 @@ struct MembershipTests {
         node.start(on: loop)
         try await Self.waitForLead(node, of: 1)
 
-        #expect(await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 2)) == .ok([]))
+        #expect(await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 2, address: nil)) == .ok([]))
         let status = await withCheckedContinuation { c in node.status { c.resume(returning: $0) } }
         let shard1 = try #require(status.shards.first { $0.shard == 1 })
         #expect(shard1.voters == [1] && shard1.learners == [2] && shard1.match?["2"] == 0)
         // A node the definition does not list, a second add, an unknown shard: refused.
-        guard case .invalid(let why) = await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 9)) else {
+        guard case .invalid(let why) = await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 9, address: nil)) else {
             Issue.record("adding node 9 was not refused")
             return
         }
-        #expect(why.contains("not in the cluster definition"))
-        guard case .invalid = await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 2)) else {
+        #expect(why.contains("not in the cluster definition and no address was given"))
+        // With its addresses it may join: they become part of the shard's state.
+        let nine = NodeAddress(peer: "127.0.0.1:9009", admin: "127.0.0.1:9019")
+        #expect(await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 9, address: nine)) == .ok([]))
+        let withNine = await withCheckedContinuation { c in node.status { c.resume(returning: $0) } }
+        #expect(withNine.peers == ["9": nine])
+        guard case .invalid = await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 2, address: nil)) else {
             Issue.record("adding node 2 twice was not refused")
             return
         }
@@ -97,14 +102,16 @@ struct MembershipTests {
         node.stop()
 
         node = try Self.open(1, dir)
-        #expect(node.replicas[1]!.raft.confState == ConfState(voters: [1], learners: [2]))
+        #expect(node.replicas[1]!.raft.confState == ConfState(voters: [1], learners: [2, 9]))
+        #expect(node.addressBook == [9: nine])
         #expect(node.replicas[0]!.raft.confState == ConfState(voters: [1]))
         node.start(on: loop)
         try await Self.waitForLead(node, of: 1)
-        #expect(await Self.step(node, on: loop, shard: 1, .change(.remove, node: 2)) == .ok([]))
+        #expect(await Self.step(node, on: loop, shard: 1, .change(.remove, node: 2, address: nil)) == .ok([]))
+        #expect(await Self.step(node, on: loop, shard: 1, .change(.remove, node: 9, address: nil)) == .ok([]))
         node.stop()
         node = try Self.open(1, dir)
-        #expect(node.replicas[1]!.raft.confState == ConfState(voters: [1]))
+        #expect(node.replicas[1]!.raft.confState == ConfState(voters: [1]) && node.addressBook.isEmpty)
     }
 
     @Test("a joining node starts empty; a replica added to it is kept; a deleted one is gone for good")
@@ -116,7 +123,7 @@ struct MembershipTests {
         joiner.start(on: loop)
         #expect(await Self.step(joiner, on: loop, shard: 1, .addReplica) == .ok([]))
         #expect(await Self.step(joiner, on: loop, shard: 1, .addReplica) == .ok([]))
-        guard case .noReplica = await Self.step(joiner, on: loop, shard: 0, .change(.addVoter, node: 2)) else {
+        guard case .noReplica = await Self.step(joiner, on: loop, shard: 0, .change(.addVoter, node: 2, address: nil)) else {
             Issue.record("a node without the replica did not say so")
             return
         }

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import urllib.request
 
 from pycognito.aws_srp import AWSSRP
 
@@ -119,6 +120,43 @@ def test_nodes_join_rebalance_move_and_leave_while_users_sign_in(tmp_path):
         views = leader_views(config)
         assert all(1 not in views[s]["voters"] and len(views[s]["voters"]) >= 3 for s in (1, 2, 3)), views
         assert views[0]["voters"] == [2, 3, 4, 5], views
+        sign_in_all(idp, pool, client, users)
+
+        # A node the definition does not list: its certificate, then it runs with its own
+        # addresses, which add-node puts into the cluster's replicated state; the front finds
+        # it there once a shard moves onto it.
+        certs = subprocess.run([COGNATE, "certs", "create", "--config", config, "--node", "6"], capture_output=True,
+                               text=True, timeout=60)
+        assert certs.returncode == 0 and "node6.pem" in certs.stdout, certs
+        peer6, admin6 = f"127.0.0.1:{base + 6}", f"127.0.0.1:{base + 26}"
+        with open(tmp_path / "node6.log", "w") as log6:
+            node6 = subprocess.Popen([COGNATE, "node", "--config", config, "--id", "6", "--peer", peer6, "--admin",
+                                      admin6, "--data", str(tmp_path / "node6")], stdout=log6, stderr=subprocess.STDOUT)
+        try:
+            r = cluster_command(config, "add-node", "--id", "6")
+            assert r.returncode != 0 and "give its addresses (--peer, --admin)" in r.stderr, r
+            r = cluster_command(config, "add-node", "--id", "6", "--peer", peer6, "--admin", admin6)
+            assert r.returncode == 0, r
+            assert "shard 0: node 6 is a voter" in r.stdout, r.stdout
+            source = leader_views(config)[2]["voters"][-1]
+            r = cluster_command(config, "move-replica", "--shard", "2", "--from", str(source), "--to", "6")
+            assert r.returncode == 0, r
+            nodes = statuses(config)
+            assert 6 in nodes and {s["shard"] for s in nodes[6]["shards"]} == {0, 2}, nodes.keys()
+            assert nodes[2]["peers"]["6"] == {"peer": peer6, "admin": admin6}, nodes[2]
+            assert 6 in leader_views(config)[2]["voters"]
+            sign_in_all(idp, pool, client, users)
+            r = cluster_command(config, "remove-node", "--id", "6")
+            assert r.returncode == 0, r
+            # Out of every shard, nobody names it any more; it says so itself on its admin address.
+            assert 6 not in statuses(config)
+            with urllib.request.urlopen(f"http://{admin6}/status", timeout=10) as answer:
+                assert json.load(answer)["shards"] == [], r.stdout
+        finally:
+            node6.send_signal(signal.SIGTERM)
+            node6.wait(timeout=30)
+        views = leader_views(config)
+        assert all(6 not in views[s]["voters"] and len(views[s]["voters"]) >= 3 for s in (0, 1, 2, 3)), views
         members = {s: sorted(v["voters"]) for s, v in views.items()}
         sign_in_all(idp, pool, client, users)
     finally:
