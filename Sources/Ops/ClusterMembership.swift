@@ -135,6 +135,16 @@ public struct ClusterMembership: Sendable {
     public func removeMember(_ shard: UInt32, _ node: UInt64) async throws {
         var view = try await leaderView(shard)
         if Self.members(view).contains(node) {
+            // The group that remains must still have a quorum of voters that answer.
+            let remaining = view.voters.filter { $0 != node }
+            let answering = Set(await statuses().keys)
+            let live = remaining.filter { answering.contains($0) }
+            guard view.voters.count == remaining.count || live.count >= remaining.count / 2 + 1 else {
+                throw Failure(
+                    description:
+                        "shard \(shard): removing node \(node) would leave voters \(remaining) of which only \(live) "
+                        + "answer, no majority; bring a node back or add one first")
+            }
             if view.leader == node {
                 try await moveLead(shard, from: node, view: view)
                 view = try await leaderView(shard)

@@ -396,6 +396,24 @@ struct PaperTests {
         #expect(c[leader].confState.voters == [2, 3, 4])
     }
 
+    @Test("§6: a change's context rides with it; the configuration it leaves is what the core applies")
+    func changeContext() throws {
+        let change = ConfChange(.addLearner, 4, context: Array("127.0.0.1:7104".utf8))
+        #expect(ConfChange(encoded: change.encoded) == change)
+        #expect(ConfChange(encoded: Array(change.encoded.prefix(8))) == nil)
+        #expect(ConfChange(encoded: [0] + [UInt8](repeating: 0, count: 8 + ConfChange.maxContext + 1)) == nil)
+        let c = TestCluster(voters: [1, 2, 3], configure: Self.plain)
+        c.elect(1)
+        c.add(4)
+        let before = c[1].confState
+        try c[1].proposeConfChange(change)
+        c.stabilize()
+        #expect(c[1].confState == before.applying(change) && c[1].confState.learners == [4])
+        #expect(before.applying(ConfChange(.addVoter, 4)).applying(ConfChange(.remove, 1)).voters == [2, 3, 4])
+        let big = ConfChange(.addLearner, 5, context: [UInt8](repeating: 1, count: ConfChange.maxContext + 1))
+        #expect(throws: RaftError.self) { try c[1].proposeConfChange(big) }
+    }
+
     // MARK: §7 Log compaction
 
     @Test("§7: a follower behind the compacted log catches up from an InstallSnapshot")

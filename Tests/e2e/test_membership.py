@@ -192,6 +192,13 @@ def test_nodes_join_rebalance_move_and_leave_while_users_sign_in(tmp_path):
         assert r.returncode == 0, r
         assert statuses(config)[dead]["shards"] == [], r.stdout
         sign_in_all(idp, pool, client, users)
+
+        # Three nodes left, three replicas per shard: a fourth removal has nowhere to move them.
+        views = leader_views(config)
+        assert all(sorted(views[s]["voters"]) == [3, 4, 5] for s in (0, 1, 2, 3)), views
+        r = cluster_command(config, "remove-node", "--id", "3")
+        assert r.returncode != 0 and "no live node outside its members" in r.stderr, r
+        assert all(sorted(v["voters"]) == [3, 4, 5] for v in leader_views(config).values())
     finally:
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=60)

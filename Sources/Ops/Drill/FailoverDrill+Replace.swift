@@ -22,11 +22,7 @@ extension FailoverDrill {
         var victim: UInt64 = 0
         let loadStart = now()
         await withTaskGroup(of: Void.self) { group in
-            for w in 0..<options.writers { group.addTask { await self.writer(w, s) } }
-            for r in 0..<options.readers { group.addTask { await self.reader(r, s) } }
-            for w in 0..<options.signUpWorkers { group.addTask { await self.signUpWorker(w, s) } }
-            for w in 0..<options.signInWorkers { group.addTask { await self.signInWorker(w, s) } }
-            group.addTask { await self.prober(s) }
+            startLoad(in: &group, s)
             do {
                 try await Task.sleep(for: .seconds(2))  // load before the first fault
                 let before = await leaders()

@@ -16,11 +16,7 @@ extension FailoverDrill {
         var rounds: [Round] = []
         let loadStart = now()
         await withTaskGroup(of: Void.self) { group in
-            for w in 0..<options.writers { group.addTask { await self.writer(w, s) } }
-            for r in 0..<options.readers { group.addTask { await self.reader(r, s) } }
-            for w in 0..<options.signUpWorkers { group.addTask { await self.signUpWorker(w, s) } }
-            for w in 0..<options.signInWorkers { group.addTask { await self.signInWorker(w, s) } }
-            group.addTask { await self.prober(s) }
+            startLoad(in: &group, s)
             try? await Task.sleep(for: .seconds(2))  // load before the first fault
             var rng = SplitMixRandom(seed: options.seed)
             for index in 0..<options.rounds {
@@ -45,6 +41,15 @@ extension FailoverDrill {
         if let planted, missing.contains(planted) { log("the planted lost write (\(planted)) was detected") }
         return await verdict(
             s, rounds: rounds, seconds: loadEnd - loadStart, missing: missing, unverifiable: unverifiable)
+    }
+
+    /// The load's workers and the prober, until `running` turns false.
+    func startLoad(in group: inout TaskGroup<Void>, _ s: Setup) {
+        for w in 0..<options.writers { group.addTask { await self.writer(w, s) } }
+        for r in 0..<options.readers { group.addTask { await self.reader(r, s) } }
+        for w in 0..<options.signUpWorkers { group.addTask { await self.signUpWorker(w, s) } }
+        for w in 0..<options.signInWorkers { group.addTask { await self.signInWorker(w, s) } }
+        group.addTask { await self.prober(s) }
     }
 
     /// The node a round faults: the shard's leader, a follower, or any node.
