@@ -24,6 +24,15 @@ extension NodeRuntime {
         case .change(let kind, let node, let address):
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             guard r.raft.role == .leader else { return reply(.notLeader(leader: r.raft.leader)) }
+            guard node != 0 else { return reply(.invalid("node id 0 means none")) }
+            // Only a learner that has received the log votes: a voter that never answered
+            // would count against the quorum from the start.
+            if kind == .addVoter && !r.raft.confState.voters.contains(node) {
+                guard r.raft.confState.learners.contains(node), (r.raft.matchIndex(of: node) ?? 0) > 0 else {
+                    return reply(
+                        .invalid("shard \(shard): node \(node) must be a learner that has received the log first"))
+                }
+            }
             // An added node's addresses go with the change, so every member can reach it.
             let known = address ?? self.address(of: node)
             guard kind == .remove || known != nil else {

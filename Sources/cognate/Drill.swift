@@ -247,19 +247,12 @@ struct Drill: AsyncParsableCommand {
                 fflush(nil)
                 if scenario == "replace" {
                     report = try await drill.runReplace(log: say)
-                    launcher.stopAll()
-                    await drill.close()
-                    try publish(report, of: drill)
-                    if !report.passed {
-                        keep = true
-                        throw ExitCode(1)
-                    }
-                    return
+                } else {
+                    let plant: ((String, String) throws -> Void)? =
+                        plantLostWrite
+                        ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
+                    report = try await drill.run(log: say, plant: plant)
                 }
-                let plant: ((String, String) throws -> Void)? =
-                    plantLostWrite
-                    ? { pool, user in try Self.forget(user: user, pool: pool, config: launcher.config) } : nil
-                report = try await drill.run(log: say, plant: plant)
             } catch {
                 launcher.stopAll()
                 keep = true

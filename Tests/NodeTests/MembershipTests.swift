@@ -94,6 +94,17 @@ struct MembershipTests {
             Issue.record("a shard the cluster does not have was not refused")
             return
         }
+        // A learner that has received nothing may not vote; node 0 is nobody.
+        guard case .invalid(let early) = await Self.step(node, on: loop, shard: 1, .change(.addVoter, node: 2, address: nil))
+        else {
+            Issue.record("a learner with nothing received was made a voter")
+            return
+        }
+        #expect(early.contains("must be a learner that has received the log"))
+        guard case .invalid = await Self.step(node, on: loop, shard: 1, .change(.addLearner, node: 0, address: nine)) else {
+            Issue.record("node 0 was added")
+            return
+        }
         // The leader may not delete its own replica.
         guard case .invalid = await Self.step(node, on: loop, shard: 1, .dropReplica) else {
             Issue.record("the leader deleted its replica")

@@ -51,9 +51,10 @@ extension FailoverDrill {
                 try await Task.sleep(for: .seconds(options.settleSeconds))
 
                 let now2 = await leaders()
-                let second =
-                    now2.filter { $0.key != 0 && $0.value != spare }.map(\.value).min()
-                    ?? launcher.config.placement.replicas(of: 1).first { $0 != victim }!
+                guard
+                    let second = now2.filter({ $0.key != 0 && $0.value != spare }).map(\.value).min()
+                        ?? launcher.config.placement.nodes.first(where: { $0 != victim })
+                else { throw DrillError("no node other than the dead one and the spare to kill") }
                 let killAt2 = now()
                 launcher.signal(node: second, SIGKILL)
                 steps.add(
@@ -76,8 +77,9 @@ extension FailoverDrill {
                         newLeaders: newLeaders, note: "killed, restarted after \(options.faultSeconds) s"))
                 try await Task.sleep(for: .seconds(options.settleSeconds))
             } catch {
-                failure = "the replacement stopped: \(error)"
-                steps.add(failure!)
+                let why = "the replacement stopped: \(error)"
+                failure = why
+                steps.add(why)
             }
             lock.withLock { running = false }
         }
