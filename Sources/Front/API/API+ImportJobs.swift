@@ -48,12 +48,23 @@ extension API {
         return StartUserImportJobResponse(userImportJob: jobType(job))
     }
 
+    /// A job that moves from pending to running (or records progress) between the read and
+    /// the write is still stoppable: the stop is read and tried again, a bounded number of times.
     func stopUserImportJob(_ r: StopUserImportJobRequest) async throws -> StopUserImportJobResponse {
-        var job = try await importJob(r.userPoolId, r.jobId)
-        let before = job.status
-        try ImportJobRules.stop(&job)
-        try await putJob(job, expect: ImportJobExpectation(statuses: [before]))
-        return StopUserImportJobResponse(userImportJob: jobType(job))
+        var attempt = 1
+        while true {
+            var job = try await importJob(r.userPoolId, r.jobId)
+            let before = job.status
+            try ImportJobRules.stop(&job)
+            let expect = ImportJobExpectation(statuses: [before])
+            if attempt == 5 {
+                try await putJob(job, expect: expect)
+            } else if try await putJobIfUnchanged(job, expect: expect) == false {
+                attempt += 1
+                continue
+            }
+            return StopUserImportJobResponse(userImportJob: jobType(job))
+        }
     }
 
     // MARK: Helpers
@@ -87,6 +98,16 @@ extension API {
             _ = try await store.proposeMeta(.putImportJob(job, expect: expect))
         } catch let e where e.code == .conflict {
             throw PoolError(.preconditionNotMet, e.message)
+        }
+    }
+
+    /// Writes `job` if the stored one meets `expect`; false if it changed meanwhile.
+    func putJobIfUnchanged(_ job: ImportJob, expect: ImportJobExpectation) async throws -> Bool {
+        do {
+            _ = try await store.proposeMeta(.putImportJob(job, expect: expect))
+            return true
+        } catch let e where e.code == .conflict {
+            return false
         }
     }
 
