@@ -7,8 +7,28 @@ import Storage
 /// proposed on a leader, and replicas deleted once their group no longer lists this node.
 extension NodeRuntime {
     func membership(shard: UInt32, step: MembershipStep, reply: @escaping ShardReplica.Reply) {
-        guard shard <= config.shards else { return reply(missing(shard)) }
+        guard shard <= Placement.maxShards else { return reply(missing(shard)) }
         switch step {
+        case .found(let voters):
+            guard shard > config.shards else {
+                return reply(.invalid("shard \(shard) is one of the definition's; its founding is the placement's"))
+            }
+            guard voters.contains(nodeId), Set(voters).count == voters.count, !voters.contains(0),
+                voters.count <= MembershipStep.maxFoundingVoters
+            else {
+                return reply(
+                    .invalid("shard \(shard): founding voters \(voters) must be distinct and name node \(nodeId)"))
+            }
+            guard replicas[shard] == nil else { return reply(.ok([])) }
+            do {
+                try flushStaged()
+                try env.write(sync: true) { [tables] txn in try LMDBRaftStorage.destroy(txn, tables, shard: shard) }
+                try addReplica(shard: shard, bootstrapVoters: Set(voters))
+            } catch {
+                return fail("founding shard \(shard)", error)
+            }
+            logger.info("shard \(shard): founded with voters \(voters.sorted())")
+            reply(.ok([]))
         case .addReplica:
             guard replicas[shard] == nil else { return reply(.ok([])) }
             do {

@@ -141,7 +141,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// placement's (the first of them, so leaders spread over nodes); nil once the
     /// membership changed, when `cognate cluster rebalance` places leaders instead.
     func preferredLeader(_ r: ShardReplica) -> UInt64? {
-        let founding = config.placement.replicas(of: r.shard)
+        let founding = r.shard <= config.shards ? config.placement.replicas(of: r.shard) : []
         guard !founding.isEmpty, r.raft.confState.voters == Set(founding), r.raft.confState.learners.isEmpty else {
             return nil
         }
@@ -301,8 +301,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// The answer for a shard with no replica here: one the cluster does not have, or one
     /// whose members are elsewhere (the client asks them).
     func missing(_ shard: UInt32) -> ClientResponse.Body {
-        guard shard <= config.shards else {
-            return .invalid("the cluster has no shard \(shard) (shards 0...\(config.shards))")
+        guard shard <= Placement.maxShards else {
+            return .invalid("the cluster has no shard \(shard) (shards 0...\(Placement.maxShards) at most)")
         }
         return .noReplica("shard \(shard) has no replica on node \(nodeId)")
     }

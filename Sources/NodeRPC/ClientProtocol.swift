@@ -54,6 +54,9 @@ public struct ClientRequest: Sendable, Equatable {
                 if let address { w.blob(address.encoded) }
             case .transferLeader(let to): w.u8(2); w.u64(to)
             case .dropReplica: w.u8(3)
+            case .found(let voters):
+                w.u8(4); w.u8(UInt8(clamping: voters.count))
+                for v in voters.prefix(Int(UInt8.max)) { w.u64(v) }
             }
         }
         return w.bytes
@@ -84,6 +87,10 @@ public struct ClientRequest: Sendable, Equatable {
                 step = .change(kind, node: node, address: address)
             case 2: step = .transferLeader(to: try r.u64())
             case 3: step = .dropReplica
+            case 4:
+                let count = Int(try r.u8())
+                guard count <= MembershipStep.maxFoundingVoters else { throw BinaryReader.Truncated() }
+                step = .found(voters: try (0..<count).map { _ in try r.u64() })
             default: throw BinaryReader.Truncated()
             }
             body = .membership(shard: shard, step: step)
@@ -135,6 +142,11 @@ public enum MembershipStep: Sendable, Equatable {
     /// Delete this node's replica of the shard (one the group no longer lists); refused
     /// while it leads.
     case dropReplica
+    /// Found a shard the definition does not have (a reshard adds user shards): a replica
+    /// whose group starts with `voters`, sent to each of them. Done already: no change.
+    case found(voters: [UInt64])
+
+    public static let maxFoundingVoters = 7
 }
 
 /// A node's answer, in `.response` frames.

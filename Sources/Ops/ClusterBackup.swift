@@ -3,6 +3,7 @@ import Foundation
 import Node
 import NodeRPC
 import Sharding
+import UserPool
 
 /// What `cognate backup` writes next to the shard copies: which copy of which shard, at what
 /// Raft index and term, with its size and SHA-256. Written last, so a directory without it
@@ -71,8 +72,15 @@ public enum ClusterBackup {
         let clock = ContinuousClock()
         let began = clock.now
         let started = ISO8601DateFormatter().string(from: Date())
+        // The user shards may have grown since the definition was written (a reshard).
+        let layout = try await UserShardLayout.read(client: client, config: config)
+        guard layout.target == nil else {
+            throw BackupError(
+                "a reshard to \(layout.target ?? 0) user shards is under way; finish it (`cognate cluster reshard`) "
+                    + "and back up then")
+        }
         var entries: [BackupManifest.Shard] = []
-        for shard in config.placement.allShards {
+        for shard in (0...UInt32(layout.shards)).map({ $0 }) {
             var attempt = 0
             while true {
                 attempt += 1
@@ -87,7 +95,7 @@ public enum ClusterBackup {
             }
         }
         let manifest = BackupManifest(
-            dataFormat: ReplicaRestore.dataFormat, started: started, userShards: config.placement.shards,
+            dataFormat: ReplicaRestore.dataFormat, started: started, userShards: layout.shards,
             shards: entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -236,7 +244,8 @@ public enum ClusterBackup {
         guard manifest.userShards == placement.shards else {
             throw BackupError(
                 "the backup has \(manifest.userShards) user shards and the definition \(placement.shards): users "
-                    + "are placed by a hash over the shard count, so the two must match")
+                    + "are placed by a hash over the shard count, so the two must match (a cluster resharded to "
+                    + "\(manifest.userShards) restores with `shards = \(manifest.userShards)` in the definition)")
         }
         let targets = nodes ?? config.nodes.map(\.id)
         var directories: [UInt64: String] = [:]

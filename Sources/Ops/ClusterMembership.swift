@@ -233,8 +233,9 @@ public struct ClusterMembership: Sendable {
     /// Works for a dead node (its data is not needed: the others hold every committed entry).
     public func removeNode(_ node: UInt64) async throws {
         let live = try await liveNodes().filter { $0 != node }
-        for shard in UInt32(1)...UInt32(config.shards) {
-            let views = try await userShardViews()
+        let count = try await userShardCount()
+        for shard in UInt32(1)...UInt32(count) {
+            let views = try await userShardViews(count: count)
             guard let view = views[shard] else { continue }
             guard Self.members(view).contains(node) else {
                 // Not a member (any more): only a replica it may still keep is deleted.
@@ -257,9 +258,9 @@ public struct ClusterMembership: Sendable {
         try await removeMember(0, node)
     }
 
-    func userShardViews() async throws -> [UInt32: NodeStatus.Shard] {
+    func userShardViews(count: Int) async throws -> [UInt32: NodeStatus.Shard] {
         var views: [UInt32: NodeStatus.Shard] = [:]
-        for shard in UInt32(1)...UInt32(config.shards) { views[shard] = try await leaderView(shard) }
+        for shard in UInt32(1)...UInt32(max(count, 1)) { views[shard] = try await leaderView(shard) }
         return views
     }
 
@@ -274,9 +275,10 @@ public struct ClusterMembership: Sendable {
     /// their preferred leader, which the nodes restore by themselves).
     public func rebalance() async throws {
         let live = try await liveNodes()
+        let count = try await userShardCount()
         var moves = 0
-        for _ in 0..<(4 * config.shards) {
-            let views = try await userShardViews()
+        for _ in 0..<(4 * count) {
+            let views = try await userShardViews(count: count)
             let load = Self.replicaCounts(views, nodes: live)
             guard let most = live.max(by: { (load[$0]!, $1) < (load[$1]!, $0) }),
                 let least = live.min(by: { (load[$0]!, $0) < (load[$1]!, $1) }), load[most]! - load[least]! > 1
@@ -294,8 +296,8 @@ public struct ClusterMembership: Sendable {
             moves += 1
         }
         var transfers = 0
-        for _ in 0..<(2 * (config.shards + 1)) {
-            var views = try await userShardViews()
+        for _ in 0..<(2 * (count + 1)) {
+            var views = try await userShardViews(count: count)
             views[0] = try await leaderView(0)
             var leads = Dictionary(uniqueKeysWithValues: live.map { ($0, 0) })
             for view in views.values where leads[view.leader] != nil { leads[view.leader]! += 1 }
@@ -304,7 +306,8 @@ public struct ClusterMembership: Sendable {
             // leads at least two fewer.
             let movable = views.filter { shard, view in
                 view.leader == most
-                    && !(Set(view.voters) == Set(config.placement.replicas(of: shard)) && (view.learners ?? []).isEmpty)
+                    && !(shard <= config.shards && Set(view.voters) == Set(config.placement.replicas(of: shard))
+                        && (view.learners ?? []).isEmpty)
             }
             var best: (shard: UInt32, to: UInt64)?
             for (shard, view) in movable.sorted(by: { $0.key < $1.key }) {
@@ -321,7 +324,7 @@ public struct ClusterMembership: Sendable {
             try await moveLead(best.shard, from: most, to: best.to, view: views[best.shard]!)
             transfers += 1
         }
-        let views = try await userShardViews()
+        let views = try await userShardViews(count: count)
         let load = Self.replicaCounts(views, nodes: live)
         say(
             "rebalanced: \(moves) replica move(s), \(transfers) leader transfer(s); user-shard replicas per node: "

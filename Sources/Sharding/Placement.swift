@@ -3,6 +3,8 @@ public struct Placement: Sendable, Equatable {
     public let nodes: [UInt64]
     public let shards: Int
     public let replication: Int
+    /// The highest shard id a cluster may have (a reshard adds user shards up to it).
+    public static let maxShards = 1_024
 
     public init(nodes: [UInt64], shards: Int, replication: Int) {
         self.nodes = nodes.sorted()

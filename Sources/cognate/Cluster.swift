@@ -6,7 +6,7 @@ import Ops
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local cluster; change which nodes hold which shards while it serves.",
-        subcommands: [Up.self, AddNode.self, RemoveNode.self, MoveReplica.self, Rebalance.self]
+        subcommands: [Up.self, AddNode.self, RemoveNode.self, MoveReplica.self, Rebalance.self, Reshard.self]
     )
 
     struct Up: AsyncParsableCommand {
@@ -250,6 +250,35 @@ extension Cluster {
 
         func run() async throws {
             try await options.run { try await $0.rebalance() }
+        }
+    }
+}
+
+extension Cluster {
+    struct Reshard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Grow the user shards to --shards while the cluster serves.",
+            discussion: """
+                Founds the new user shards as Raft groups on the live nodes with the fewest \
+                replicas, fences the old shards (writes to the records that move wait in the front, \
+                reads go on), copies each moving record (users with their subs and memberships, \
+                claims on unique values) to its new shard, then switches the fronts to the new count \
+                (shard 0 holds it) and deletes the moved records from the old shards. Every step is \
+                recorded, so running it again after an interruption goes on where it stopped. The \
+                definition's `shards` stays the count the cluster was founded with.
+                """)
+
+        @OptionGroup var options: MembershipOptions
+
+        @Option(help: "The user shards to grow to (more than now; at most 1024).")
+        var shards: Int
+
+        func validate() throws {
+            guard (2...1_024).contains(shards) else { throw ValidationError("--shards must be 2...1024") }
+        }
+
+        func run() async throws {
+            try await options.run { try await $0.reshard(to: shards) }
         }
     }
 }

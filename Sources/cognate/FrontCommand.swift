@@ -50,9 +50,10 @@ struct FrontCommand: AsyncParsableCommand {
         )
         logger.info("master keys from \(source.origin): sealing with key \(masterKeys.current.id)")
         let region = cluster.region ?? "us-east-1"
-        let api = API(
-            store: PoolStore(client: client, userShards: cluster.shards), region: region, auth: auth,
-            lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
+        let store = PoolStore(client: client, userShards: cluster.shards)
+        // The user shards may have grown since the definition was written (a reshard).
+        Task { await store.loadLayout() }
+        let api = API(store: store, region: region, auth: auth, lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let verifier = SigV4Verifier(keys: keys, region: region)
         let server = FrontServer(
             api: api, verifier: verifier, registry: registry, logger: logger, devInbox: cluster.devInboxEnabled)

@@ -90,8 +90,8 @@ struct MembershipTests {
             Issue.record("adding node 2 twice was not refused")
             return
         }
-        guard case .invalid = await Self.step(node, on: loop, shard: 7, .addReplica) else {
-            Issue.record("a shard the cluster does not have was not refused")
+        guard case .invalid = await Self.step(node, on: loop, shard: 5_000, .addReplica) else {
+            Issue.record("a shard past the most a cluster may have was not refused")
             return
         }
         // A learner that has received nothing may not vote; node 0 is nobody.
@@ -157,6 +157,36 @@ struct MembershipTests {
         #expect(answers.all == [.ok([]), .ok([])] && founder.replicas.isEmpty)
         founder = try Self.open(1, dir)
         #expect(founder.replicas.isEmpty)
+    }
+
+    @Test("a shard the definition does not have is founded with the voters named and kept; a definition's shard is not")
+    func founding() async throws {
+        let dir = Scratch()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        var node = try Self.open(1, dir)
+        node.start(on: loop)
+        #expect(await Self.step(node, on: loop, shard: 2, .found(voters: [1])) == .ok([]))
+        try await Self.waitForLead(node, of: 2)
+        #expect(await Self.step(node, on: loop, shard: 2, .found(voters: [1])) == .ok([]))
+        guard case .invalid = await Self.step(node, on: loop, shard: 1, .found(voters: [1])) else {
+            Issue.record("a shard of the definition was founded again")
+            return
+        }
+        for voters: [UInt64] in [[2], [1, 1], [0, 1]] {
+            guard case .invalid = await Self.step(node, on: loop, shard: 3, .found(voters: voters)) else {
+                Issue.record("shard 3 was founded with voters \(voters)")
+                return
+            }
+        }
+        // On the wire: the voters round-trip; more than a group may found with do not decode.
+        let request = ClientRequest(correlation: 3, body: .membership(shard: 4, step: .found(voters: [1, 2, 3])))
+        #expect(try ClientRequest(decoding: request.encode()) == request)
+        let many = ClientRequest(correlation: 3, body: .membership(shard: 4, step: .found(voters: Array(1...8))))
+        #expect(throws: (any Error).self) { try ClientRequest(decoding: many.encode()) }
+        node.stop()
+        node = try Self.open(1, dir)
+        #expect(node.replicas.keys.sorted() == [0, 1, 2])
+        #expect(node.replicas[2]!.raft.confState == ConfState(voters: [1]))
     }
 }
 

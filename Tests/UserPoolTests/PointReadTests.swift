@@ -13,8 +13,11 @@ final class Shard {
     let tables: NodeTables
     let machine = UserPoolStateMachine()
     var index: UInt64 = 0
+    /// Which shard this is (its keys' prefix).
+    let id: UInt32
 
-    init() throws {
+    init(id: UInt32 = 1) throws {
+        self.id = id
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         env = try Environment(path: path, options: .init(mapSize: 16 << 20))
         tables = try NodeTables(env)
@@ -33,20 +36,20 @@ final class Shard {
 
     func applyBytes(_ bytes: [UInt8]) throws -> Applied {
         index += 1
-        return try env.write { txn in try machine.apply(command: bytes, shard: 1, index: index, txn: txn, tables: tables) }
+        return try env.write { txn in try machine.apply(command: bytes, shard: id, index: index, txn: txn, tables: tables) }
     }
 
     /// What a retry of a request gets from what was retained.
     func retry(_ retained: [UInt8]) throws -> UserPoolReply {
-        try UserPoolReply.decode(try env.read { txn in try machine.retry(retained: retained, command: [UserPoolCommand.tag], shard: 1, txn: txn, tables: tables) })
+        try UserPoolReply.decode(try env.read { txn in try machine.retry(retained: retained, command: [UserPoolCommand.tag], shard: id, txn: txn, tables: tables) })
     }
 
     func read(_ query: UserPoolQuery) throws -> [UInt8] {
-        try env.read { txn in try machine.read(request: query.encoded, shard: 1, txn: txn, tables: tables) }
+        try env.read { txn in try machine.read(request: query.encoded, shard: id, txn: txn, tables: tables) }
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]) throws {
-        try env.write { txn in try txn.put(ShardKeys.key(1, key), value, in: tables.data) }
+        try env.write { txn in try txn.put(ShardKeys.key(id, key), value, in: tables.data) }
     }
 }
 

@@ -50,7 +50,7 @@ extension API {
     func deleteGroup(_ r: DeleteGroupRequest) async throws -> EmptyShape {
         _ = try await group(r.userPoolId, r.groupName)
         _ = try await store.propose(PoolStore.metaShard, .deleteGroup(poolId: r.userPoolId, name: r.groupName))
-        for shard in store.allUserShards {
+        for shard in await store.allUserShards() {
             // In batches, so no one command grows with the group.
             while case .more(true) = try await store.propose(
                 shard, .purgeGroup(poolId: r.userPoolId, group: r.groupName))
@@ -98,8 +98,8 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         _ = try await group(pool.id, r.groupName)
         let limit = r.limit ?? 60
-        var cursor = try ListRules.Cursor(token: r.nextToken, shards: store.allUserShards.count)
-        let shards = store.allUserShards
+        var cursor = try ListRules.Cursor(token: r.nextToken, shards: await store.allUserShards().count)
+        let shards = await store.allUserShards()
         var users: [UserType] = []
         while cursor.shardIndex < shards.count {
             let query = UserPoolQuery.members(poolId: pool.id, group: r.groupName, after: cursor.after, limit: 60)

@@ -27,7 +27,7 @@ extension API {
     func inbox(limit: Int, destination: String?, poolId: String?) async throws -> Inbox {
         let limit = min(max(limit, 1), 1_000)
         var all: [OutboxEntry] = []
-        for shard in store.allUserShards {
+        for shard in await store.allUserShards() {
             guard case .messages(let m) = try await store.query(shard, .inbox(before: nil, limit: 1_000)) else {
                 continue
             }

@@ -9,7 +9,7 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         let limit = r.limit ?? 60
         let filter = try ListRules.filter(r.filter)
-        var cursor = try ListRules.Cursor(token: r.paginationToken, shards: store.allUserShards.count)
+        var cursor = try ListRules.Cursor(token: r.paginationToken, shards: await store.allUserShards().count)
         let (found, next) = try await scanUsers(pool: pool, from: &cursor, limit: limit) { filter?.matches($0) ?? true }
         let users = found.map { u in
             u.userType(
@@ -22,7 +22,7 @@ extension API {
     func scanUsers(
         pool: Pool, from cursor: inout ListRules.Cursor, limit: Int, keep: (User) -> Bool
     ) async throws -> ([User], ListRules.Cursor?) {
-        let shards = store.allUserShards
+        let shards = await store.allUserShards()
         var found: [User] = []
         var last: ListRules.Cursor?
         while cursor.shardIndex < shards.count {

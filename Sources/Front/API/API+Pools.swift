@@ -19,7 +19,7 @@ extension API {
     /// The pool's users: each shard keeps its count, so this is one read per shard.
     func userCount(_ pool: Pool) async throws -> Int {
         var total: Int64 = 0
-        for shard in store.allUserShards {
+        for shard in await store.allUserShards() {
             if case .count(let n) = try await store.query(shard, .userCount(poolId: pool.id)) { total += n }
         }
         return Int(total)

@@ -25,7 +25,7 @@ struct WireError: Error, Sendable, Encodable {
         case .conflict:
             self.init("InternalErrorException", "a concurrent change to the same user won; retry", status: 500)
         // No leader in time, a partition: Cognito's 5xx for a service that cannot answer now.
-        case .unavailable: self.init("InternalErrorException", error.message, status: 503)
+        case .unavailable, .moving: self.init("InternalErrorException", error.message, status: 503)
         default: self.init(error.code.rawValue, error.message)
         }
     }

@@ -39,3 +39,29 @@ public final class PoolCache: @unchecked Sendable {
     func forget(pool id: String) { lock.withLock { _ = pools.removeValue(forKey: id) } }
     func forget(client id: String) { lock.withLock { _ = clients.removeValue(forKey: id) } }
 }
+
+/// The number of user shards a front routes over: it only grows, and shard 0's layout is
+/// read again at most once a second for operations that visit every shard.
+///
+/// `@unchecked Sendable`: the state is guarded by `lock`.
+public final class ShardLayoutView: @unchecked Sendable {
+    private let lock = NSLock()
+    private var shards: Int
+    private var read: ContinuousClock.Instant?
+
+    init(_ shards: Int) { self.shards = shards }
+
+    var count: Int { lock.withLock { shards } }
+
+    func adopt(_ n: Int) { lock.withLock { shards = max(shards, min(n, UserPoolStateMachine.maxUserShards)) } }
+
+    /// Whether shard 0's layout is due to be read again (and marks it read).
+    func due() -> Bool {
+        let now = ContinuousClock.now
+        return lock.withLock {
+            if let read, now - read < .seconds(1) { return false }
+            read = now
+            return true
+        }
+    }
+}

@@ -8,7 +8,7 @@ extension PoolStore {
     static let staleAfter: Int64 = 30
 
     func claimShard(_ pool: Pool, _ attribute: String, _ value: String) -> UInt32 {
-        userShard(pool: pool.id, canonical: "\u{1}\(attribute):\(value)")
+        userShard(pool: pool.id, canonical: UserPoolKeys.claimName(attribute, value))
     }
 
     /// The refusal a taken value gets: UsernameExists when it is the username, AliasExists otherwise.
@@ -71,7 +71,7 @@ extension PoolStore {
     /// The user with this sub: its index is on the user's own shard, so every user shard is
     /// asked (only when a name is neither a username nor an alias).
     func user(pool: Pool, sub: String) async throws(PoolError) -> User? {
-        for shard in allUserShards {
+        for shard in await allUserShards() {
             if case .user(let u?) = try await query(shard, .userBySub(poolId: pool.id, sub: sub)) { return u }
         }
         return nil

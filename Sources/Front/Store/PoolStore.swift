@@ -7,48 +7,105 @@ import UserPool
 /// (pool id, canonical username) over the user shards.
 public struct PoolStore: Sendable {
     let client: any ShardClient
-    let userShards: Int
+    let layout: ShardLayoutView
     let timeout: Duration
     let cache: PoolCache
 
+    /// `userShards`: the definition's count, until shard 0's layout or a shard's `moved`
+    /// answer says the user shards grew.
     public init(client: any ShardClient, userShards: Int, timeout: Duration = .seconds(5), cacheSeconds: Double = 5) {
         self.client = client
-        self.userShards = userShards
+        layout = ShardLayoutView(userShards)
         self.timeout = timeout
         cache = PoolCache(seconds: cacheSeconds)
     }
 
     public static let metaShard: UInt32 = 0
+    /// How long a write waits out a reshard's fence on its record before it fails (503).
+    static let fenceWait: Duration = .seconds(20)
+
+    public var userShards: Int { layout.count }
 
     public func userShard(pool: String, canonical: String) -> UInt32 {
         UserPoolKeys.userShard(pool: pool, canonical: canonical, userShards: userShards)
     }
 
-    public var allUserShards: [UInt32] { (1...UInt32(userShards)).map { $0 } }
+    /// Every user shard, after reading shard 0's layout if this front has not for a second
+    /// (a listing must not miss shards a reshard added).
+    public func allUserShards() async -> [UInt32] {
+        if layout.due() { await loadLayout(timeout: .milliseconds(500)) }
+        return (1...UInt32(userShards)).map { $0 }
+    }
 
-    /// Proposes `command`; a domain refusal in the reply is thrown as it is.
+    /// Reads the cluster's user-shard layout from shard 0 (at start, and before operations
+    /// that visit every shard). Shard 0 not answering within `timeout` costs no more than
+    /// that: the count stays as it was and is read again later.
+    public func loadLayout(timeout: Duration = .seconds(5)) async {
+        guard
+            let bytes = try? await client.read(
+                shard: Self.metaShard, request: UserPoolQuery.layout.encoded, timeout: timeout),
+            case .layout(let l?)? = try? UserPoolReply.decode(bytes)
+        else { return }
+        layout.adopt(l.routing)
+    }
+
+    /// Proposes `command`; a domain refusal in the reply is thrown as it is. A record a
+    /// reshard moved is routed again; one it is moving is retried until the fence lifts.
     public func propose(_ shard: UInt32, _ command: UserPoolCommand) async throws(PoolError) -> UserPoolReply {
-        let reply: UserPoolReply
-        do {
-            let bytes = try await client.propose(
-                shard: shard, requestId: RequestID.make(), command: command.encoded, timeout: timeout)
-            reply = try UserPoolReply.decode(bytes)
-        } catch {
-            throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+        var shard = shard
+        let deadline = ContinuousClock.now + Self.fenceWait
+        var pause = Duration.milliseconds(20)
+        while true {
+            let reply: UserPoolReply
+            do {
+                let bytes = try await client.propose(
+                    shard: shard, requestId: RequestID.make(), command: command.encoded, timeout: timeout)
+                reply = try UserPoolReply.decode(bytes)
+            } catch {
+                throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+            }
+            switch reply {
+            case .moved(let shards):
+                layout.adopt(shards)
+                guard let route = command.route, ContinuousClock.now < deadline else {
+                    throw PoolError(.unavailable, "shard \(shard): the record moved to another shard")
+                }
+                shard = userShard(pool: route.pool, canonical: route.name)
+            case .error(let e) where e.code == .moving && ContinuousClock.now < deadline:
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(250))
+            case .error(let e):
+                throw e
+            default:
+                return reply
+            }
         }
-        if case .error(let e) = reply { throw e }
-        return reply
     }
 
     public func query(_ shard: UInt32, _ q: UserPoolQuery) async throws(PoolError) -> UserPoolReply {
-        let reply: UserPoolReply
-        do {
-            reply = try UserPoolReply.decode(try await client.read(shard: shard, request: q.encoded, timeout: timeout))
-        } catch {
-            throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+        var shard = shard
+        for _ in 0..<3 {
+            let reply: UserPoolReply
+            do {
+                reply = try UserPoolReply.decode(
+                    try await client.read(shard: shard, request: q.encoded, timeout: timeout))
+            } catch {
+                throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+            }
+            switch reply {
+            case .moved(let shards):
+                layout.adopt(shards)
+                guard let route = q.route else {
+                    throw PoolError(.unavailable, "shard \(shard): the record moved to another shard")
+                }
+                shard = userShard(pool: route.pool, canonical: route.name)
+            case .error(let e):
+                throw e
+            default:
+                return reply
+            }
         }
-        if case .error(let e) = reply { throw e }
-        return reply
+        throw PoolError(.unavailable, "shard \(shard): the record kept moving")
     }
 
     // MARK: Pools and clients, through the cache

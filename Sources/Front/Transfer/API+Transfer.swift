@@ -65,7 +65,7 @@ extension API {
         let header = ExportHeader(
             format: ExportHeader.format, version: ExportHeader.version, exportedAt: now(), pool: pool, groups: groups)
         try emit(ExportLine(header: header))
-        for shard in store.allUserShards {
+        for shard in await store.allUserShards() {
             var after: String?
             while true {
                 let q = UserPoolQuery.users(poolId: poolId, after: after, limit: Self.exportPage)

@@ -27,7 +27,7 @@ extension FailoverDrill {
                 try await Task.sleep(for: .seconds(2))  // load before the first fault
                 let before = await leaders()
                 victim = before[1] ?? launcher.config.placement.replicas(of: 1)[0]
-                let held = try await membership.userShardViews().filter {
+                let held = try await membership.userShardViews(count: membership.userShardCount()).filter {
                     ClusterMembership.members($0.value).contains(victim)
                 }
                 .keys.sorted()

@@ -35,6 +35,8 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let conflict = Code(rawValue: "ConcurrentModificationException")
         /// A shard could not answer in time (no leader, partitioned): a 5xx.
         public static let unavailable = Code(rawValue: "ServiceUnavailable")
+        /// The record is being copied to its new shard by a reshard; the front retries.
+        public static let moving = Code(rawValue: "ShardMoving")
     }
 
     public var code: Code

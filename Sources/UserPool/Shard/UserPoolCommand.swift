@@ -61,6 +61,14 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     case putImportChunk(poolId: String, jobId: String, upload: String, index: Int, data: String)
     /// Drops the chunks of one upload of a job's file, or (`upload` nil) of every upload.
     case deleteImportChunks(jobId: String, upload: String?)
+    // Growing the user shards (`cognate cluster reshard`).
+    /// On an old user shard: fence the records that move, or (moved) delete a batch of them;
+    /// answers `.more(true)` while some remain.
+    case moveShard(ShardMove)
+    /// On a new user shard: records copied from an old one.
+    case ingest([ShardRecord])
+    /// On shard 0: the user shards fronts route over.
+    case setLayout(UserShardLayout)
 
     /// The tag byte that marks user-pool commands and queries.
     public static let tag = UInt8(ascii: "U")
@@ -121,6 +129,11 @@ public enum UserPoolQuery: Codable, Sendable {
     /// A pool's import jobs in id order, after the id `after`.
     case importJobs(poolId: String, after: String?, limit: Int)
     case importChunk(jobId: String, upload: String, index: Int)
+    /// Shard 0: the user shards fronts route over (nil: the definition's).
+    case layout
+    /// A user shard's records that belong elsewhere under `shards` user shards, after the
+    /// key `after`.
+    case movingRecords(shards: Int, after: Data?, limit: Int)
 
     public var encoded: [UInt8] { UserPoolCommand.tagged(self) }
 
@@ -157,6 +170,11 @@ public enum UserPoolReply: Codable, Sendable {
     /// What the node keeps of a user write for a retry: the user is read again then.
     case retainedUser(poolId: String, canonical: String)
     case retainedAttempt(AttemptOutcome, poolId: String, canonical: String)
+    /// The record moved to its shard under `shards` user shards: route again.
+    case moved(shards: Int)
+    case layout(UserShardLayout?)
+    /// Moving records, and the key to continue after (nil: the shard's end).
+    case records([ShardRecord], next: Data?)
 
     public var encoded: [UInt8] { Array(try! UserPoolCommand.encoder.encode(self)) }
 

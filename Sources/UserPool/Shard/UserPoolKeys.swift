@@ -25,6 +25,8 @@ import Sharding
 /// ic/<job>/<upload>/<n>             chunk n of an upload of its CSV file (shard 0)
 /// o/<index><n>                      an outbox message (the entry that wrote it, its place)
 /// i/<index><n>                      a delivered message in the local (dev) inbox
+/// r/layout                          the user shards fronts route over (shard 0; a reshard's)
+/// r/move                            an old user shard's part in a reshard (fenced, moved)
 /// ```
 public enum UserPoolKeys {
     static func hash(_ parts: String...) -> [UInt8] {

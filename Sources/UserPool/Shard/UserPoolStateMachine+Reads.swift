@@ -14,17 +14,36 @@ extension UserPoolStateMachine {
         let query = try UserPoolQuery.decode(request)
         let ctx = Context(shard: shard, tables: tables)
         func stored(_ k: [UInt8]) throws -> [UInt8]? { try txn.get(ctx.key(k), in: tables.data) }
-        /// Values under `prefix` after the key `after` (a full key below the prefix), in order.
-        func values(_ prefix: [UInt8], after: [UInt8]?, limit: Int) throws -> [[UInt8]] {
+        // A reshard's mark: absent on almost every shard, so the common read pays one lookup.
+        let move = try shard == 0 ? nil : ctx.load(K.shardMove, as: ShardMove.self, txn)
+        if let refusal = readRefusal(query, move, ctx) { return refusal.encoded }
+        /// Values under `prefix` after the key `after` (a full key below the prefix), in order,
+        /// those `keep` refuses skipped.
+        func values(
+            _ prefix: [UInt8], after: [UInt8]?, limit: Int, keep: (([UInt8]) -> Bool)? = nil
+        ) throws -> [[UInt8]] {
             var out: [[UInt8]] = []
             let limit = min(max(limit, 0), Self.maxListing)
             guard limit > 0 else { return out }
             let from = after.map { ctx.key($0) + [0] } ?? ctx.key(prefix)
             try txn.scan(tables.data, from: from, to: ctx.key(UserPoolKeys.end(of: prefix))) { _, v in
-                out.append(Array(v))
+                let value = Array(v)
+                if keep?(value) ?? true { out.append(value) }
                 return out.count < limit
             }
             return out
+        }
+        /// In a reshard's moved phase, what is still here of records that moved is skipped.
+        func here(_ pool: String) -> (([UInt8]) -> Bool)? {
+            guard move?.phase == .moved else { return nil }
+            return { name in !movedAway(move, pool: pool, name: String(decoding: name, as: UTF8.self), ctx) }
+        }
+        func userHere(_ pool: String) -> (([UInt8]) -> Bool)? {
+            guard let keep = here(pool) else { return nil }
+            struct Named: Decodable { let username: String }
+            return { v in
+                (try? JSONDecoder().decode(Named.self, from: Data(v))).map { keep(Array($0.username.utf8)) } ?? true
+            }
         }
         func decoded<T: Decodable>(_ all: [[UInt8]], as: T.Type) throws -> [T] {
             try all.map { try JSONDecoder().decode(T.self, from: Data($0)) }
@@ -48,7 +67,8 @@ extension UserPoolStateMachine {
             return Self.pointReply("user", try stored(K.user(p, c)), absent: .user(nil))
         case .users(let p, let after, let limit):
             let after = after.map { K.user(p, $0) }
-            reply = .users(try decoded(values(K.userPrefix(p), after: after, limit: limit), as: User.self))
+            reply = .users(
+                try decoded(values(K.userPrefix(p), after: after, limit: limit, keep: userHere(p)), as: User.self))
         case .group(let p, let n):
             return Self.pointReply("group", try stored(K.group(p, n)), absent: .group(nil))
         case .groups(let p, let after, let limit):
@@ -56,12 +76,14 @@ extension UserPoolStateMachine {
             reply = .groups(try decoded(values(K.groupPrefix(p), after: after, limit: limit), as: Group.self))
         case .members(let p, let g, let after, let limit):
             let after = after.map { K.member(p, g, $0) }
-            let names = try values(K.memberPrefix(p, g), after: after, limit: limit)
+            let names = try values(K.memberPrefix(p, g), after: after, limit: limit, keep: here(p))
             reply = .names(names.map { String(decoding: $0, as: UTF8.self) })
         case .alias(let p, let a, let v):
             return Self.pointReply("alias", try stored(K.alias(p, a, v)), absent: .alias(nil))
         case .userBySub(let p, let sub):
-            guard let canonical = try stored(K.sub(p, sub)) else { return UserPoolReply.user(nil).encoded }
+            guard let canonical = try stored(K.sub(p, sub)), here(p)?(canonical) ?? true else {
+                return UserPoolReply.user(nil).encoded
+            }
             return Self.pointReply(
                 "user", try stored(K.user(p, String(decoding: canonical, as: UTF8.self))), absent: .user(nil))
         case .userCount(let p):
@@ -79,6 +101,14 @@ extension UserPoolStateMachine {
                 try decoded(values(K.importJobPrefix(p), after: after, limit: limit), as: ImportJob.self))
         case .importChunk(let j, let u, let n):
             reply = .chunk(try stored(K.importChunk(j, u, n)).map { Data($0).base64EncodedString() })
+        case .layout:
+            reply = .layout(try ctx.load(K.layout, as: UserShardLayout.self, txn))
+        case .movingRecords(let shards, let after, let limit):
+            guard shard != 0, (2...Self.maxUserShards).contains(shards) else {
+                return UserPoolReply.error(PoolError(.invalidParameter, "no records move off shard \(shard)")).encoded
+            }
+            let page = try Self.movingRecords(shards: shards, after: after.map { Array($0) }, limit: limit, ctx, txn)
+            reply = .records(page.records, next: page.next.map { Data($0) })
         }
         return reply.encoded
     }

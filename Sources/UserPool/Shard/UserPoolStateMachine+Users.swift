@@ -86,7 +86,7 @@ extension UserPoolStateMachine {
 
     /// Keeps the pool's user count on this shard (DescribeUserPool's EstimatedNumberOfUsers
     /// adds the shards' counts, without a scan).
-    private func count(_ poolId: String, by delta: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction) throws {
+    func count(_ poolId: String, by delta: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction) throws {
         let key = ctx.key(UserPoolKeys.userCount(poolId))
         let current =
             try txn.get(key, in: ctx.tables.data).map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0

@@ -19,6 +19,8 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     /// The largest record a command may write: far above any valid user (attributes are
     /// capped at 2,048 characters each), far below what would slow a shard.
     static let maxRecordBytes = 1 << 20
+    /// The most user shards a cluster may grow to.
+    public static let maxUserShards = Placement.maxShards
 
     /// Commands are refused at the door when larger than a front can make.
     public func admit(command: [UInt8]) -> String? {
@@ -32,6 +34,9 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     {
         let cmd = try UserPoolCommand.decode(command)
         let ctx = Context(shard: shard, tables: tables)
+        if let refusal = try moveRefusal(cmd, ctx, txn) {
+            return Applied(reply: refusal.encoded, retained: refusal.encoded)
+        }
         let reply: UserPoolReply
         switch cmd {
         case .createPool, .updatePool, .deletePool, .createClient, .updateClient, .deleteClient, .createGroup,
@@ -52,6 +57,8 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             reply = try outboxDone(ids, toInbox: toInbox, now: now, shard: shard, ctx, txn)
         case .putImportJob, .putImportChunk, .deleteImportChunks:
             reply = try applyImport(cmd, ctx, txn)
+        case .moveShard, .ingest, .setLayout:
+            reply = try applyReshard(cmd, ctx, txn)
         }
         return Applied(reply: reply.encoded, retained: Self.retained(reply, for: cmd).encoded)
     }
