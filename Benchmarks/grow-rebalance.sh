@@ -4,14 +4,20 @@
 # (`bench signin`, 4 at a time, LOAD seconds), `cognate cluster add-node` adds node 4 and node 5
 # and `cognate cluster rebalance` moves user-shard replicas and leaders onto them. Prints each
 # step's time, the load's sign-ins, errors and latency around it, the members per shard at the
-# end, and SAMPLE random users signing in by SRP afterwards (a wrong password must fail).
-#   Benchmarks/grow-rebalance.sh [COGNATE] [USERS] [SAMPLE] [LOAD]
+# end, and SAMPLE random users signing in by SRP afterwards (a wrong password must fail, and
+# the pool's user count must be exact).
+# With RESHARD (a user-shard count above 3), `cognate cluster reshard --shards RESHARD` runs
+# between the additions and the rebalance: the new user shards are founded on the idlest nodes
+# and their users move to them under the same load (every SRP sign-in records its attempt on the
+# user's shard, so it writes too).
+#   Benchmarks/grow-rebalance.sh [COGNATE] [USERS] [SAMPLE] [LOAD] [RESHARD]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(realpath "${1:-$root/.build/release/cognate}")
 users=${2:-30000}
 sample=${3:-200}
 load_seconds=${4:-120}
+reshard=${5:-}
 python=${PYTHON:-$root/.venv/bin/python}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -53,7 +59,10 @@ du -sh "$dir/node1" | awk '{print "node 1 data directory " $1}'
   --duration "${load_seconds}s" --json 2>"$work/load.log" > "$work/load.json" &
 load=$!
 sleep 15
-for step in "add-node --id 4" "add-node --id 5" "rebalance"; do
+steps=("add-node --id 4" "add-node --id 5")
+if [ -n "$reshard" ]; then steps+=("reshard --shards $reshard"); fi
+steps+=("rebalance")
+for step in "${steps[@]}"; do
   t=$(date +%s.%N)
   # shellcheck disable=SC2086
   "$bin" cluster $step --config "$config" | sed "s/^/  /"
