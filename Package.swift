@@ -214,6 +214,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "UserPool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "OpsTests",
             dependencies: ["Ops", "Node", "NodeRPC", "Sharding"]
         ),

@@ -210,8 +210,9 @@ public final class OutboxDeliverer: Sendable {
             guard channels.devInbox else {
                 throw DeliveryError.permanent("no channel is configured for \(m.medium.description) messages")
             }
-            let line =
-                "cognate: code \(m.code) for \(m.destination) (\(m.kind.rawValue), pool \(m.poolId), message \(e.id))\n"
+            // A log line carries no control character from a request (each field by scalar).
+            let to = ControlCharacters.removed(from: m.destination)
+            let line = "cognate: code \(m.code) for \(to) (\(m.kind.rawValue), pool \(m.poolId), message \(e.id))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
             return success(e, toInbox: true)
         } catch let error as DeliveryError {

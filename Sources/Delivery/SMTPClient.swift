@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import UserPool
 
 /// An SMTP server to send through, from `smtp://[user:pass@]host:port` (STARTTLS when the
 /// server offers it, or as `starttls` says) or `smtps://…` (TLS from the first byte).
@@ -69,11 +70,12 @@ public struct EmailMessage: Sendable {
         self.date = date
     }
 
-    /// The message as RFC 5322 text: headers (CR and LF stripped from every value, non-ASCII
-    /// subjects encoded), then multipart/alternative with a text part and, when there is
-    /// one, an HTML part, each base64 so no line of the body can end the DATA.
+    /// The message as RFC 5322 text: headers (every control character stripped from every
+    /// value, by scalar, so a CR LF pair goes too; non-ASCII subjects encoded), then
+    /// multipart/alternative with a text part and, when there is one, an HTML part, each
+    /// base64 so no line of the body can end the DATA.
     public func rendered() -> String {
-        func clean(_ s: String) -> String { s.filter { $0 != "\r" && $0 != "\n" } }
+        func clean(_ s: String) -> String { ControlCharacters.removed(from: s) }
         func encodedWord(_ s: String) -> String {
             let c = clean(s)
             return c.allSatisfy(\.isASCII) ? c : "=?utf-8?B?\(Data(c.utf8).base64EncodedString())?="
@@ -232,23 +234,34 @@ public struct SMTPClient: Sendable {
                 }
                 try await authenticate(user, password, features)
             }
-            try await command("MAIL FROM:<\(address(m.from))>", expect: 250)
-            try await command("RCPT TO:<\(address(m.to))>", expect: 250, or: 251)
+            try await command("MAIL FROM:<\(try address(m.from))>", expect: 250)
+            try await command("RCPT TO:<\(try address(m.to))>", expect: 250, or: 251)
             try await command("DATA", expect: 354)
             // Dot-stuffing: a line that starts with "." gets another.
             let body = m.rendered().components(separatedBy: "\r\n").map { $0.hasPrefix(".") ? "." + $0 : $0 }
-            try await command(body.joined(separator: "\r\n") + "\r\n.", expect: 250)
+            try await write(body.joined(separator: "\r\n") + "\r\n.")
+            try await expect(250, "DATA")
             try? await write("QUIT")
         }
 
-        /// The address inside angle brackets: what is between < and > if given so, without
-        /// anything that could end the command.
-        func address(_ s: String) -> String {
-            var a = s
+        /// The address inside angle brackets: what is between < and > if given so. An address
+        /// with anything that could end or extend the command (a control character, by
+        /// scalar, a space, an angle bracket) is refused, never trimmed into another one.
+        func address(_ s: String) throws(DeliveryError) -> String {
+            try Self.commandAddress(s)
+        }
+
+        static func commandAddress(_ s: String) throws(DeliveryError) -> String {
+            var a = Substring(s)
             if let open = a.lastIndex(of: "<"), let close = a.lastIndex(of: ">"), open < close {
-                a = String(a[a.index(after: open)..<close])
+                a = a[a.index(after: open)..<close]
             }
-            return a.filter { $0 != "\r" && $0 != "\n" && $0 != "<" && $0 != ">" && $0 != " " }
+            guard !a.isEmpty, !ControlCharacters.contains(a),
+                !a.unicodeScalars.contains(where: { $0 == "<" || $0 == ">" || $0.properties.isWhitespace })
+            else {
+                throw .permanent("refusing an address that could change the SMTP command: \(a.debugDescription)")
+            }
+            return String(a)
         }
 
         func ehlo() async throws(DeliveryError) -> [String] {
@@ -279,8 +292,13 @@ public struct SMTPClient: Sendable {
             }
         }
 
+        /// Sends one command line; a line with a control character in it (by scalar) would
+        /// be two commands, and is never sent.
         @discardableResult
         func command(_ line: String, expect code: Int, or other: Int? = nil) async throws(DeliveryError) -> [String] {
+            guard !ControlCharacters.contains(line) else {
+                throw .permanent("refusing an SMTP command with a control character in it")
+            }
             try await write(line)
             return try await expect(code, line.split(separator: " ").first.map(String.init) ?? "", or: other)
         }

@@ -56,7 +56,7 @@ struct UserOperationTests {
         }
     }
 
-    @Test("AdminCreateUser: FORCE_CHANGE_PASSWORD; an invitation needs an address for its medium and is queued")
+    @Test("AdminCreateUser: FORCE_CHANGE_PASSWORD; no phone with the default medium (SMS) sends nothing, as Cognito")
     func adminCreateUser() async throws {
         let front = try TestFront()
         try await front.run { c in
@@ -67,10 +67,25 @@ struct UserOperationTests {
                     userPoolId: pool, username: "fay", temporaryPassword: "Temp0rary!", messageAction: .suppress))
             #expect(r.user?.userStatus == .forceChangePassword)
             #expect(r.user?.enabled == true)
-            // The default medium is SMS: no phone number, no invitation.
-            let noPhone = try await c.failure(
+            // The default medium is SMS: no phone number, the user is created and nothing is sent.
+            let noPhone = try await c.call(
                 AdminCreateUserOperation.self, AdminCreateUserRequest(userPoolId: pool, username: "gus"))
-            #expect(noPhone.type == "InvalidParameterException")
+            #expect(noPhone.user?.userStatus == .forceChangePassword)
+            #expect(try await front.outbox().isEmpty)
+            // A medium the request names that the user has no address for is refused.
+            let noEmail = try await c.failure(
+                AdminCreateUserOperation.self,
+                AdminCreateUserRequest(userPoolId: pool, username: "gwen", desiredDeliveryMediums: [.email]))
+            #expect(noEmail.type == "InvalidParameterException")
+            // email_verified in any case, as Cognito accepts it.
+            let flagged = try await c.call(
+                AdminCreateUserOperation.self,
+                AdminCreateUserRequest(
+                    userPoolId: pool, username: "gabe",
+                    userAttributes: [
+                        AttributeType(name: "email", value: "gabe@x.io"), AttributeType(name: "email_verified", value: "True"),
+                    ], messageAction: .suppress))
+            #expect(flagged.user?.attributes?.first { $0.name == "email_verified" }?.value == "true")
             try await c.call(
                 AdminCreateUserOperation.self,
                 AdminCreateUserRequest(

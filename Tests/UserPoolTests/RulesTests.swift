@@ -99,15 +99,51 @@ struct RulesTests {
     func attributes() throws {
         let pool = try Self.pool()
         let unknown = Self.refusal { () throws(PoolError) in
-            try AttributeRules.validate(["shoe": "1", "hat": "2"], pool: pool, writer: .admin)
+            _ = try AttributeRules.validate(["shoe": "1", "hat": "2"], pool: pool, writer: .admin)
         }
         #expect(unknown?.message == "user.hat: Attribute does not exist in the schema.\nuser.shoe: Attribute does not exist in the schema.\n")
-        let sub = Self.refusal { () throws(PoolError) in try AttributeRules.validate(["sub": "x"], pool: pool, writer: .admin) }
+        let sub = Self.refusal { () throws(PoolError) in _ = try AttributeRules.validate(["sub": "x"], pool: pool, writer: .admin) }
         #expect(sub?.message == "Cannot modify the non-mutable attribute sub")
-        let email = Self.refusal { () throws(PoolError) in try AttributeRules.validate(["email": "nope"], pool: pool, writer: .admin) }
+        let email = Self.refusal { () throws(PoolError) in _ = try AttributeRules.validate(["email": "nope"], pool: pool, writer: .admin) }
         #expect(email?.message == "Invalid email address format.")
         let deletion = Self.refusal { () throws(PoolError) in try AttributeRules.validateDeletion(["shoe", "sub"], pool: pool) }
         #expect(deletion?.message.contains("user.shoe: Attribute does not exist in the schema.") == true)
+    }
+
+    @Test("control characters (CR LF as a pair, NEL, NUL, C1, line separators) are refused in emails and phone numbers")
+    func controlCharacters() throws {
+        let pool = try Self.pool()
+        for bad in ["m@example.com\r\nRSET\r\nNOOP", "m@example.com\r\n", "m@exa\u{85}mple.com", "m\u{0}@example.com",
+            "m@example.com\n", "m@example.com\r", "m@ex\u{9B}ample.com", "m@example.com\u{2028}x", "m@example.com>x"]
+        {
+            let refusal = Self.refusal { () throws(PoolError) in
+                _ = try AttributeRules.validate(["email": bad], pool: pool, writer: .admin)
+            }
+            #expect(refusal?.code == .invalidParameter && refusal?.message == "Invalid email address format.", "\(bad.debugDescription)")
+        }
+        for bad in ["+15551234567\r\n", "+1555\u{0}1234", "+1\u{85}5551234"] {
+            let refusal = Self.refusal { () throws(PoolError) in
+                _ = try AttributeRules.validate(["phone_number": bad], pool: pool, writer: .admin)
+            }
+            #expect(refusal?.message == "Invalid phone number format.", "\(bad.debugDescription)")
+        }
+        #expect(ControlCharacters.contains("a\r\nb") && ControlCharacters.contains("\u{85}") && ControlCharacters.contains("\u{0}"))
+        #expect(ControlCharacters.removed(from: "a\r\nb\u{85}c\u{0}d\u{2029}e") == "abcde")
+        #expect(!ControlCharacters.contains("ålice ünïcode 名前 ✓"))
+    }
+
+    @Test("boolean attributes are accepted in any case and stored lowercased (email_verified = True)")
+    func booleanCase() throws {
+        let pool = try Self.pool()
+        let stored = try AttributeRules.validate(
+            ["email": "a@example.com", "email_verified": "True", "phone_number_verified": "FALSE"], pool: pool,
+            writer: .admin)
+        #expect(stored["email_verified"] == "true" && stored["phone_number_verified"] == "false")
+        #expect(stored["email"] == "a@example.com")
+        let refusal = Self.refusal { () throws(PoolError) in
+            _ = try AttributeRules.validate(["email_verified": "yes"], pool: pool, writer: .admin)
+        }
+        #expect(refusal?.message == "user.email_verified: Boolean must be true or false\n")
     }
 
     @Test("client permissions: verification flags and developer-only attributes are never the user's to write or read")

@@ -220,7 +220,7 @@ extension API {
     /// AdminCreateUser with MessageAction RESEND: a user still waiting to set a password
     /// gets a new temporary password and the invitation again.
     func resendInvitation(
-        pool: Pool, username: String, password: String, _ mediums: [DeliveryMediumType]
+        pool: Pool, username: String, password: String, _ mediums: [DeliveryMediumType]?
     ) async throws -> UserType {
         let user = try await store.resolve(pool: pool, username: username)
         guard user.status == .forceChangePassword else {

@@ -15,8 +15,8 @@ extension API {
 
     func updateUserAttributes(_ r: UpdateUserAttributesRequest) async throws -> UpdateUserAttributesResponse {
         let (pool, user, claims) = try await authenticate(r.accessToken)
-        let attributes = AttributeList.map(r.userAttributes)
-        try AttributeRules.validate(attributes, pool: pool, writer: .user)
+        let attributes = try AttributeRules.validate(
+            AttributeList.map(r.userAttributes), pool: pool, writer: .user)
         let client = try await store.appClient(pool: pool.id, id: claims.clientId)
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
         let details = try await updateAttributes(pool: pool, user: user, attributes, byAdmin: false)

@@ -294,7 +294,7 @@ extension API {
         for (k, v) in responses where k.hasPrefix("userAttributes.") {
             attributes[String(k.dropFirst("userAttributes.".count))] = v
         }
-        try AttributeRules.validate(attributes, pool: pool, writer: .user)
+        attributes = try AttributeRules.validate(attributes, pool: pool, writer: .user)
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
         guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.user, in: pool))
         else {

@@ -16,9 +16,9 @@ extension API {
         guard let password = r.password else {
             throw PoolError.notSupported("SignUp without a password (passwordless)")
         }
-        let attributes = AttributeList.map(r.userAttributes)
         try PoolRules.validatePassword(password, policy: pool.policy)
-        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: false))
+        let attributes = try AttributeRules.validate(
+            AttributeList.map(r.userAttributes), pool: pool, writer: .creating(byAdmin: false))
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
         // The confirmation code goes with the new user, in the same write.
         var delivery: CodeDeliveryDetailsType?
@@ -37,15 +37,15 @@ extension API {
 
     func adminCreateUser(_ r: AdminCreateUserRequest) async throws -> AdminCreateUserResponse {
         let pool = try await store.pool(r.userPoolId)
-        let attributes = AttributeList.map(r.userAttributes)
+        var attributes = AttributeList.map(r.userAttributes)
         let password = r.temporaryPassword ?? Self.temporaryPassword(policy: pool.policy)
         try PoolRules.validatePassword(password, policy: pool.policy)
-        let mediums = r.desiredDeliveryMediums ?? [.sms]
+        let mediums = r.desiredDeliveryMediums
         if r.messageAction == .resend {
             return AdminCreateUserResponse(
                 user: try await resendInvitation(pool: pool, username: r.username, password: password, mediums))
         }
-        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
+        attributes = try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
         let user = try await createUser(
             pool: pool, username: r.username, attributes: attributes, password: password, creation: .admin
         ) { (u: inout User) throws(PoolError) in
@@ -183,8 +183,8 @@ extension API {
         _ r: AdminUpdateUserAttributesRequest
     ) async throws -> AdminUpdateUserAttributesResponse {
         let pool = try await store.pool(r.userPoolId)
-        let attributes = AttributeList.map(r.userAttributes)
-        try AttributeRules.validate(attributes, pool: pool, writer: .admin)
+        let attributes = try AttributeRules.validate(
+            AttributeList.map(r.userAttributes), pool: pool, writer: .admin)
         let user = try await store.resolve(pool: pool, username: r.username)
         try await updateAttributes(pool: pool, user: user, attributes, byAdmin: true)
         return AdminUpdateUserAttributesResponse()

@@ -275,9 +275,13 @@ public enum MessageRules {
     }
 
     /// The invitations AdminCreateUser sends, one per desired medium the user can receive.
+    /// Without `DesiredDeliveryMediums` (nil: SMS, Cognito's default) a user with no phone
+    /// number is created and nothing is sent, as in Cognito; mediums the request names
+    /// that the user has no address for are refused.
     public static func invitations(
-        _ user: User, pool: Pool, mediums: [DeliveryMediumType], temporaryPassword: String, now: Int64
+        _ user: User, pool: Pool, mediums desired: [DeliveryMediumType]?, temporaryPassword: String, now: Int64
     ) throws(PoolError) -> [OutboxMessage] {
+        let mediums = desired ?? [.sms]
         var out: [OutboxMessage] = []
         for medium in Set(mediums).sorted(by: { $0.description < $1.description }) {
             let attribute = medium == .email ? "email" : "phone_number"
@@ -287,7 +291,7 @@ public enum MessageRules {
                     user: user, pool: pool, medium: medium, destination: destination,
                     temporaryPassword: temporaryPassword, now: now))
         }
-        guard !out.isEmpty else {
+        guard !out.isEmpty || desired == nil else {
             let names = mediums.map(\.description).joined(separator: ", ")
             throw PoolError(.invalidParameter, "User has no attribute matching desired delivery mediums (\(names))")
         }

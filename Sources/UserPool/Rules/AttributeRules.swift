@@ -19,8 +19,11 @@ public enum AttributeRules {
     /// Refuses what `attributes` may not be for a user of `pool` written by `writer`: names
     /// not in the schema, `sub`, immutable attributes after creation, values outside their
     /// type and constraints, malformed emails and phone numbers, missing required attributes
-    /// at creation.
-    public static func validate(_ attributes: [String: String], pool: Pool, writer: Writer) throws(PoolError) {
+    /// at creation. Answers the attributes as they are stored: boolean values, accepted in
+    /// any case ("True"), lowercased.
+    public static func validate(
+        _ attributes: [String: String], pool: Pool, writer: Writer
+    ) throws(PoolError) -> [String: String] {
         var lines: [String] = []
         let creating: Bool
         if case .creating = writer { creating = true } else { creating = false }
@@ -52,6 +55,11 @@ public enum AttributeRules {
             let text = lines.map { $0 + "\n" }.joined()
             throw PoolError(.invalidParameter, creating ? "Attributes did not conform to the schema: " + text : text)
         }
+        var stored = attributes
+        for (name, value) in attributes where pool.attribute(name)?.type == .boolean {
+            stored[name] = value.lowercased()
+        }
+        return stored
     }
 
     static func problem(_ value: String, _ attribute: SchemaAttribute) -> String? {
@@ -61,7 +69,7 @@ public enum AttributeRules {
             if let min = attribute.minValue, n < min { return "Number must be at least \(min)" }
             if let max = attribute.maxValue, n > max { return "Number must be no more than \(max)" }
         case .boolean:
-            guard value == "true" || value == "false" else { return "Boolean must be true or false" }
+            guard ["true", "false"].contains(value.lowercased()) else { return "Boolean must be true or false" }
         default:
             let length = value.utf16.count
             if let min = attribute.minLength, length < min { return "String must be at least \(min) characters" }

@@ -122,7 +122,7 @@ public enum ImportJobRules {
                 "The User Record does not set any of the auto verified attributes to true. (Example: email_verified "
                     + "to true).")
         }
-        try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
+        attributes = try AttributeRules.validate(attributes, pool: pool, writer: .creating(byAdmin: true))
         let (stored, sub) = try UserRules.identity(for: name, in: pool, attributes: &attributes, newSub: sub)
         let user = User(
             poolId: pool.id, username: stored, sub: sub, attributes: attributes, status: .resetRequired, enabled: true,

@@ -30,14 +30,21 @@ public enum PoolRules {
 
     static let symbols = Set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-".unicodeScalars)
 
+    /// An address with one `@`, a dotted domain, and no space or control character (a CR LF
+    /// in an address would end an SMTP command early).
     public static func isEmail(_ s: String) -> Bool {
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && !parts[1].hasSuffix(".") && !s.contains(" ")
+            && !parts[1].hasSuffix(".")
+            && !s.unicodeScalars.contains { $0.properties.isWhitespace || $0 == "<" || $0 == ">" }
+            && !ControlCharacters.contains(s)
     }
 
+    /// `+` and 1 to 15 ASCII digits (checked as scalars: `"\r\n"` is an ASCII `Character`).
     public static func isPhone(_ s: String) -> Bool {
-        s.hasPrefix("+") && (2...16).contains(s.count) && s.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
+        let scalars = s.unicodeScalars
+        return scalars.first == "+" && (2...16).contains(scalars.count)
+            && scalars.dropFirst().allSatisfy { ("0"..."9").contains($0) }
     }
 
     /// The attributes whose values must be unique in `pool`: those used as username or alias.
