@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "FrontTests",
             dependencies: [
-                "Front", "UserPool", "CognitoModel", "Sharding", "Storage", "AuthCrypto",
+                "Front", "UserPool", "CognitoModel", "Sharding", "Storage", "AuthCrypto", "NodeRPC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -24,14 +24,17 @@ extension ClusterLauncher {
 
     public func start(node: UInt64) throws {
         try launch(
-            child: node, command: nodePrefix(node) + [executable, "node", "--config", configPath, "--id", "\(node)"])
+            child: node,
+            command: nodePrefix(node) + [executable, "node", "--config", configPath, "--id", "\(node)"]
+                + (devInbox ? ["--dev-inbox"] : []))
     }
 
     /// Starts a `cognate front` child (its log is `front<index + 1>.log`).
     public func startFront(index: Int, address: HostPort) throws {
         try launch(
             child: Self.frontChild(index),
-            command: [executable, "front", "--config", configPath, "--listen", address.description])
+            command: [executable, "front", "--config", configPath, "--listen", address.description]
+                + (devInbox ? ["--dev-inbox"] : []))
     }
 
     private func launch(child: UInt64, command: [String]) throws {

@@ -29,6 +29,8 @@ public final class ClusterLauncher: @unchecked Sendable {
     /// Copies the children's local-inbox lines (`cognate: code …`) to this process's
     /// output as well as their logs (`cluster up`).
     public var echoCodes = false
+    /// Start nodes and fronts with `--dev-inbox` (`cluster up`, when `devInboxRefusal` is nil).
+    public var devInbox = false
     /// Told once, with the reason, when a child keeps failing and supervision gives up.
     public var onGiveUp: (@Sendable (String) -> Void)?
 

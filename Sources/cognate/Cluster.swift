@@ -52,8 +52,16 @@ struct Cluster: AsyncParsableCommand {
             let signals = TerminationSignals()
             let launcher = try ClusterLauncher(
                 configPath: config, data: data, nodes: nodes, executable: currentExecutable())
-            launcher.echoCodes = true
             let fronts = try launcher.frontAddresses(self.fronts)
+            if launcher.config.devInboxEnabled {
+                let environment = ProcessInfo.processInfo.environment
+                if let why = launcher.config.devInboxRefusal(frontListen: fronts.first, environment: environment) {
+                    print("cognate: the local inbox (dev_inbox) stays off: \(why)")
+                } else {
+                    launcher.devInbox = true
+                    launcher.echoCodes = true
+                }
+            }
             try launcher.checkAddressesFree(fronts: fronts)
             for file in try launcher.prepareSecrets() { print("cognate: created \(file)") }
             launcher.supervise = true

@@ -31,12 +31,24 @@ struct FrontCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel: String = "info"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Serve the local inbox at /_cognate/inbox (what `cluster up` passes).",
+            discussion:
+                "Refused unless every address of the definition and --listen is loopback and no email or SMS "
+                + "channel is configured."))
+    var devInbox = false
+
     func run() async throws {
         runTasksOnEventLoops()
         let cluster = try ClusterConfig.load(path: config)
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.front")
         let address = try HostPort(listen ?? cluster.front ?? "127.0.0.1:9229", field: "--listen")
+        let environment = ProcessInfo.processInfo.environment
+        if devInbox, let why = cluster.devInboxRefusal(frontListen: address, environment: environment) {
+            throw ValidationError("--dev-inbox: \(why)")
+        }
         var keys = SigV4Verifier.parseKeys((cluster.admin_keys ?? []).joined(separator: ","))
         if let env = ProcessInfo.processInfo.environment["COGNATE_ADMIN_KEYS"] {
             keys.merge(SigV4Verifier.parseKeys(env)) { _, new in new }
@@ -56,7 +68,8 @@ struct FrontCommand: AsyncParsableCommand {
         let api = API(store: store, region: region, auth: auth, lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
         let verifier = SigV4Verifier(keys: keys, region: region)
         let server = FrontServer(
-            api: api, verifier: verifier, registry: registry, logger: logger, devInbox: cluster.devInboxEnabled)
+            api: api, verifier: verifier, registry: registry, logger: logger, devInbox: devInbox,
+            hosts: FrontServer.Hosts(listen: address, publicURL: cluster.public_url))
         // Bounded like every port: connections (more wait in the backlog), idle time, headers;
         // bodies are capped at FrontServer.maxBody.
         let app = Application(

@@ -45,6 +45,14 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Deliver messages with no channel to the local inbox (what `cluster up` passes).",
+            discussion:
+                "Refused unless every address of the definition is loopback and no email or SMS channel is "
+                + "configured: the inbox shows codes and temporary passwords to anyone who can reach the front."))
+    var devInbox = false
+
     func run() async throws {
         // A SIGTERM while the node opens its data and replays its log still ends in a clean stop.
         let signals = TerminationSignals()
@@ -59,6 +67,10 @@ struct NodeCommand: AsyncParsableCommand {
             cluster.nodes.append(.init(id: id, peer: peer, admin: admin, data: data, join: true))
         }
         try cluster.validate(source: config)
+        let environment = ProcessInfo.processInfo.environment
+        if devInbox, let why = cluster.devInboxRefusal(frontListen: nil, environment: environment) {
+            throw ValidationError("--dev-inbox: \(why)")
+        }
         let registry = bootstrapObservability(logLevel: logLevel)
         let logger = Logger(label: "cognate.node.\(id)")
         // Messages queued by an apply wake this node's deliverer (made once the runtime is).
@@ -67,7 +79,7 @@ struct NodeCommand: AsyncParsableCommand {
             config: cluster, nodeId: id,
             stateMachine: CognateStateMachine(kvEnabled: cluster.kvHarnessEnabled, onEnqueue: { _ in wake.fire() }),
             registry: registry, logger: logger, dataDirectory: data)
-        let deliverer = try outboxDeliverer(cluster, server.runtime, logger)
+        let deliverer = try outboxDeliverer(cluster, server.runtime, logger, devInbox: devInbox)
         wake.target = deliverer
         try await server.start()
         let delivering = Task { await deliverer.run() }
@@ -90,7 +102,7 @@ struct NodeCommand: AsyncParsableCommand {
 /// The deliverer of this node's led shards' outboxes, over the channels the definition (or
 /// `COGNATE_SMTP_URL` / `COGNATE_SMS_WEBHOOK_URL`) names.
 func outboxDeliverer<SM>(
-    _ cluster: ClusterConfig, _ runtime: NodeRuntime<SM>, _ logger: Logger
+    _ cluster: ClusterConfig, _ runtime: NodeRuntime<SM>, _ logger: Logger, devInbox: Bool
 ) throws
     -> OutboxDeliverer
 {
@@ -103,7 +115,7 @@ func outboxDeliverer<SM>(
             try SMTPServer(url: $0, startTLS: cluster.email?.starttls, caFile: cluster.email?.ca_file)
         },
         sms: try smsURL.map { try SMSWebhook(url: $0, group: group) },
-        devInbox: cluster.devInboxEnabled, defaultFrom: cluster.email?.from)
+        devInbox: devInbox, defaultFrom: cluster.email?.from)
     return OutboxDeliverer(host: RuntimeOutboxHost(runtime: runtime), channels: channels, group: group, logger: logger)
 }
 

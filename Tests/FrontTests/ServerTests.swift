@@ -2,6 +2,7 @@ import CognitoModel
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NodeRPC
 import HummingbirdTesting
 import Testing
 import UserPool
@@ -26,6 +27,27 @@ struct ServerTests {
             let unknown = try await c.raw("MakeCoffee", Array("{}".utf8), signed: false)
             #expect(TestFront.Client.failure(unknown).type == "UnknownOperationException")
         }
+    }
+
+    @Test("/_cognate/inbox: no CORS headers, only for a loopback Host or the front's own, off without --dev-inbox")
+    func inboxIsLocalOnly() async throws {
+        for devInbox in [true, false] {
+            try await TestFront(devInbox: devInbox).run { c in
+                // The test client's requests name `localhost`.
+                let response = try await c.http.execute(uri: "/_cognate/inbox", method: .get, headers: [:], body: nil)
+                #expect(Int(response.status.code) == (devInbox ? 200 : 404))
+                #expect(response.headers[HTTPField.Name("Access-Control-Allow-Origin")!] == nil)
+                // The API itself keeps its CORS headers (browsers' SDKs call it).
+                let api = try await c.raw("ListUserPools", Array(#"{"MaxResults":1}"#.utf8), signed: true)
+                #expect(api.headers[HTTPField.Name("Access-Control-Allow-Origin")!] == "*")
+            }
+        }
+        let hosts = FrontServer.Hosts(listen: try HostPort("127.0.0.1:9229"), publicURL: "http://127.0.0.1:9229")
+        for host in ["127.0.0.1:9229", "localhost", "[::1]:9229", "127.0.0.1"] { #expect(hosts.allows(host), "\(host)") }
+        for host in ["evil.example:9229", "127.0.0.1.evil.example", "", "10.0.0.1"] { #expect(!hosts.allows(host), "\(host)") }
+        let published = FrontServer.Hosts(listen: try HostPort("10.0.0.5:9229"), publicURL: "https://auth.example.com")
+        #expect(published.allows("auth.example.com") && published.allows("10.0.0.5:9229"))
+        #expect(!published.allows("localhost") && !published.allows("evil.example"))
     }
 
     @Test("the model's constraints refuse a request in Cognito's words before any handler runs")

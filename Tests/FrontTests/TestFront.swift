@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NodeRPC
 import Prometheus
 import Testing
 import UserPool
@@ -42,7 +43,7 @@ struct TestFront {
     let api: API
     let server: FrontServer
 
-    init(lockoutBase: Int64 = 1) throws {
+    init(lockoutBase: Int64 = 1, devInbox: Bool = false) throws {
         shards = try LocalShards()
         let clock = TestClock()
         self.clock = clock
@@ -52,7 +53,8 @@ struct TestFront {
         api = API(store: store, region: Self.region, auth: auth, lockoutBase: lockoutBase, clock: { clock.now })
         server = FrontServer(
             api: api, verifier: SigV4Verifier(keys: [Self.accessKey: Self.secretKey], region: Self.region),
-            registry: PrometheusCollectorRegistry(), logger: Logger(label: "front-tests"))
+            registry: PrometheusCollectorRegistry(), logger: Logger(label: "front-tests"), devInbox: devInbox,
+            hosts: FrontServer.Hosts(listen: try HostPort("127.0.0.1:9229"), publicURL: "http://127.0.0.1:9229"))
     }
 
     /// What waits in every user shard's outbox.

@@ -7,9 +7,10 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 
-from conftest import COGNATE, NodeCluster
+from conftest import COGNATE, NodeCluster, free_ports
 
 
 def start(args, cwd=None):
@@ -267,7 +268,41 @@ def test_cluster_up_keeps_codes_in_the_local_inbox_and_prints_them(tmp_path):
         code = line.split("cognate: code ")[1].split()[0]
         with urllib.request.urlopen(f"{endpoint}/_cognate/inbox?to=alice@example.com") as resp:
             inbox = json.load(resp)
+            # No CORS: a page of another site cannot read the codes.
+            assert resp.headers.get("Access-Control-Allow-Origin") is None, dict(resp.headers)
         assert inbox["messages"][0]["code"] == code and inbox["messages"][0]["kind"] == "signUp", inbox
+        # A DNS name pointed at this front (DNS rebinding) is not served the inbox.
+        rebound = urllib.request.Request(f"{endpoint}/_cognate/inbox", headers={"Host": f"evil.example:{base + 40}"})
+        try:
+            urllib.request.urlopen(rebound)
+            raise AssertionError("the inbox answered a foreign Host")
+        except urllib.error.HTTPError as e:
+            assert e.code == 421, e
+        # A front started by hand from the same definition (dev_inbox = true in it) has no inbox.
+        port = free_ports(1)[0]
+        by_hand = subprocess.Popen([COGNATE, "front", "--config", str(tmp_path / "data" / "cluster.toml"),
+                                    "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_cognate/inbox")
+                    raise AssertionError("a front without --dev-inbox served the inbox")
+                except urllib.error.HTTPError as e:
+                    assert e.code == 404, e
+                    break
+                except urllib.error.URLError:
+                    assert time.time() < deadline
+                    time.sleep(0.2)
+        finally:
+            by_hand.terminate()
+            by_hand.wait(timeout=15)
+        # With a mail channel configured, --dev-inbox is refused at start.
+        refused = subprocess.run([COGNATE, "front", "--config", str(tmp_path / "data" / "cluster.toml"),
+                                  "--listen", f"127.0.0.1:{port}", "--dev-inbox"], capture_output=True, text=True,
+                                 timeout=60, env=dict(os.environ, COGNATE_SMTP_URL="smtp://127.0.0.1:2525"))
+        assert refused.returncode != 0 and "email (SMTP) is configured" in refused.stderr, refused
         assert inbox["messages"][0]["text"] == f"Your verification code is {code}. "
         page = urllib.request.Request(f"{endpoint}/_cognate/inbox", headers={"Accept": "text/html"})
         with urllib.request.urlopen(page) as resp:

@@ -19,20 +19,50 @@ public struct FrontServer: Sendable {
     let verifier: SigV4Verifier
     let registry: PrometheusCollectorRegistry
     let logger: Logger
-    /// Serve `/_cognate/inbox` (the definition's `dev_inbox`).
+    /// Serve `/_cognate/inbox` (`cognate front --dev-inbox`, which `cluster up` passes on
+    /// loopback only).
     let devInbox: Bool
+    /// The names `/_cognate/*` answers to.
+    let hosts: Hosts
     let metrics: APIMetrics
 
     public init(
         api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger,
-        devInbox: Bool = false
+        devInbox: Bool = false, hosts: Hosts = Hosts(listen: nil, publicURL: nil)
     ) {
         self.api = api
         self.verifier = verifier
         self.registry = registry
         self.logger = logger
         self.devInbox = devInbox
+        self.hosts = hosts
         metrics = APIMetrics(API.routes.implemented)
+    }
+
+    /// The `Host` names Cognate's own pages (`/_cognate/*`) answer to: the public URL's, the
+    /// listen address's, and loopback names when the front listens on loopback or on every
+    /// address. Anything else is refused, so a page on another site that a browser reaches
+    /// through a DNS name pointed at this front (DNS rebinding) reads nothing.
+    public struct Hosts: Sendable {
+        var names: Set<String> = []
+        var loopback = true
+
+        public init(listen: HostPort?, publicURL: String?) {
+            if let host = publicURL.flatMap({ URLComponents(string: $0)?.host }) { names.insert(host.lowercased()) }
+            if let listen {
+                let host = listen.host.lowercased()
+                let wildcard = host == "0.0.0.0" || host == "::" || host == "[::]"
+                if !wildcard { names.insert(host) }
+                loopback = wildcard || Loopback.isLoopback(host: host)
+            }
+        }
+
+        /// Whether a request with this `Host` (authority) may have the page.
+        func allows(_ authority: String?) -> Bool {
+            guard let authority, !authority.isEmpty else { return false }
+            let host = Loopback.host(ofAuthority: authority).lowercased()
+            return names.contains(host) || (loopback && Loopback.isLoopback(host: host))
+        }
     }
 
     static let cors: [(String, String)] = [
@@ -62,10 +92,14 @@ public struct FrontServer: Sendable {
         router.get(":poolId/.well-known/openid-configuration") { _, context -> Response in
             await wellKnown(context.parameters.get("poolId")) { try await api.openIDConfiguration(poolId: $0) }
         }
-        router.get("/_cognate/inbox") { request, _ -> Response in await inbox(request) }
+        router.get("/_cognate/inbox") { request, _ -> Response in
+            guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
+            return await inbox(request)
+        }
         router.get("/confirmUser") { request, _ -> Response in await confirmUser(request) }
         router.put("/_cognate/import/:poolId/:jobId") { request, context -> Response in
-            await importUpload(request, context.parameters.get("poolId"), context.parameters.get("jobId"))
+            guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
+            return await importUpload(request, context.parameters.get("poolId"), context.parameters.get("jobId"))
         }
         router.get("/health") { _, _ -> Response in
             Self.response(.ok, Array(#"{"status":"ok"}"#.utf8), type: "application/json")
@@ -77,14 +111,22 @@ public struct FrontServer: Sendable {
         return router
     }
 
+    /// `/_cognate/*` for a `Host` this front does not answer to.
+    static func wrongHost() -> Response {
+        let text = "this front does not serve that host name\n"
+        return response(.misdirectedRequest, Array(text.utf8), type: "text/plain", cors: false)
+    }
+
     /// The local inbox: JSON, or a page for a browser (or `?format=html`);
-    /// `?to=` and `?pool=` filter, `?limit=` caps. Off unless the definition enables it.
+    /// `?to=` and `?pool=` filter, `?limit=` caps. Off unless the front runs with
+    /// `--dev-inbox`; never with CORS headers, so no other site's page can read it.
     func inbox(_ request: Request) async -> Response {
         guard devInbox else {
             return Self.error(
                 WireError(
-                    "ResourceNotFoundException", "the local inbox is off (dev_inbox in the cluster definition)",
-                    status: 404))
+                    "ResourceNotFoundException",
+                    "the local inbox is off (it runs only under `cognate cluster up` on loopback addresses)",
+                    status: 404), cors: false)
         }
         let q = request.uri.queryParameters
         func text(_ name: String) -> String? { q.get(name).map { String($0) } }
@@ -94,11 +136,12 @@ public struct FrontServer: Sendable {
             let format = text("format")
             let browser = request.headers[.accept].map { $0.contains("text/html") } ?? false
             if format == "json" || format == nil && !browser {
-                return Self.response(.ok, try APICoding.encode(inbox), type: "application/json")
+                return Self.response(.ok, try APICoding.encode(inbox), type: "application/json", cors: false)
             }
-            return Self.response(.ok, Array(API.inboxPage(inbox).utf8), type: "text/html; charset=utf-8")
+            return Self.response(
+                .ok, Array(API.inboxPage(inbox).utf8), type: "text/html; charset=utf-8", cors: false)
         } catch {
-            return reply(error, operation: "inbox")
+            return reply(error, operation: "inbox", cors: false)
         }
     }
 
@@ -107,7 +150,7 @@ public struct FrontServer: Sendable {
     /// `ImportJobRules.maxFileBytes`.
     func importUpload(_ request: Request, _ poolId: String?, _ jobId: String?) async -> Response {
         func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
-            Self.response(status, Array((text + "\n").utf8), type: "text/plain; charset=utf-8")
+            Self.response(status, Array((text + "\n").utf8), type: "text/plain; charset=utf-8", cors: false)
         }
         guard let poolId, let jobId, poolId.utf8.count <= 55, jobId.utf8.count <= 55,
             let secret = request.uri.queryParameters.get("secret").map({ String($0) }), secret.utf8.count <= 64
@@ -163,19 +206,19 @@ public struct FrontServer: Sendable {
 
     /// An error's response; an internal one (5xx) is logged with a request id and answered
     /// without its detail (addresses, storage errors), the id in its place.
-    func reply(_ error: any Error, operation: String) -> Response {
+    func reply(_ error: any Error, operation: String, cors: Bool = true) -> Response {
         let wire: WireError
         switch error {
         case let e as WireError: wire = e
         case let e as PoolError: wire = WireError(e)
         default: wire = WireError(PoolError(.internalError, "unexpected \(error)"))
         }
-        guard wire.status >= 500 else { return Self.error(wire) }
+        guard wire.status >= 500 else { return Self.error(wire, cors: cors) }
         var rng = SystemRandomNumberGenerator()
         let requestId = randomUUIDString(using: &rng)
         logger.error("\(operation) failed (request id \(requestId)): \(wire.type): \(wire.message)")
         let shown = WireError(wire.type, "An internal error occurred. Request id: \(requestId)", status: wire.status)
-        return Self.error(shown, requestId: requestId)
+        return Self.error(shown, requestId: requestId, cors: cors)
     }
 
     static let targetName = HTTPField.Name("X-Amz-Target")!
@@ -186,23 +229,23 @@ public struct FrontServer: Sendable {
 
     static func response(
         _ status: HTTPResponse.Status, _ body: [UInt8], type: String, errorType: String? = nil,
-        requestId: String? = nil
+        requestId: String? = nil, cors: Bool = true
     ) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(corsFields.count + 3)
         headers[.contentType] = type
         var rng = SystemRandomNumberGenerator()
         headers[requestIdName] = requestId ?? randomUUIDString(using: &rng)
-        headers.append(contentsOf: corsFields)
+        if cors { headers.append(contentsOf: corsFields) }
         if let errorType { headers[errorTypeName] = errorType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static func error(_ e: WireError, requestId: String? = nil) -> Response {
+    static func error(_ e: WireError, requestId: String? = nil, cors: Bool = true) -> Response {
         let body = (try? APICoding.encode(e)) ?? Array(#"{"__type":"InternalErrorException"}"#.utf8)
         return response(
             HTTPResponse.Status(code: e.status), body, type: "application/x-amz-json-1.1", errorType: e.type,
-            requestId: requestId)
+            requestId: requestId, cors: cors)
     }
 
     func handle(_ request: Request) async -> Response {
