@@ -23,6 +23,8 @@ final class LocalShards: ShardClient, @unchecked Sendable {
     private var retained: [[UInt8]: [UInt8]] = [:]
     /// Proposals applied, by shard: what a test counts Raft writes with.
     private(set) var proposals: [UInt32: Int] = [:]
+    /// Reads made, of every shard.
+    private(set) var reads = 0
     /// While set, every call fails as an unreachable shard does.
     private var down = false
 
@@ -66,9 +68,11 @@ final class LocalShards: ShardClient, @unchecked Sendable {
     func read(shard: UInt32, request: [UInt8], timeout: Duration) async throws -> [UInt8] {
         try lock.withLock {
             if down { throw Unreachable() }
+            reads += 1
             return try env.read { txn in try machine.read(request: request, shard: shard, txn: txn, tables: tables) }
         }
     }
 
     var proposalCount: Int { lock.withLock { proposals.values.reduce(0, +) } }
+    var readCount: Int { lock.withLock { reads } }
 }

@@ -20,7 +20,9 @@ from conftest import COGNATE, Front, NodeCluster
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("security"))
-    cluster = NodeCluster(directory, extra=["lockout_base_seconds = 60"])
+    # Mail goes to a port nobody listens on: every message stays in the outbox, retried, for
+    # longer than these tests run, so the only Raft writes a test counts are its requests'.
+    cluster = NodeCluster(directory, extra=["lockout_base_seconds = 60", "[email]", 'smtp_url = "smtp://127.0.0.1:9"'])
     cluster.start_all()
     front = Front(cluster)
     yield cluster, front
@@ -307,3 +309,58 @@ def test_rotating_the_master_key_keeps_earlier_tokens_and_challenges_valid(env, 
                                  AuthParameters={"REFRESH_TOKEN": after["RefreshToken"]})["AuthenticationResult"]
     finally:
         second.stop()
+
+
+def test_code_operations_answer_unknown_names_as_known_ones(env, idp):
+    """PreventUserExistenceErrors = ENABLED: each public code operation, for a user and for a
+    name no user has, six times in a row: the same answers (destinations masked alike), the
+    same Raft writes and reads, and LimitExceeded at the same call."""
+    cluster, _ = env
+    pid, cid = new_pool(idp, "codes", AutoVerifiedAttributes=["email"])
+
+    def shape(call):
+        before = metric_sum(cluster, "cognate_raft_proposals_total"), metric_sum(cluster, "cognate_reads_total")
+        try:
+            r = call()
+            d = r.get("CodeDeliveryDetails") or {}
+            masked = re.sub(r"^[^*@]\*\*\*@[^*]\*\*\*$", "x***@y***", d.get("Destination", ""))
+            outcome = f"{d.get('DeliveryMedium')} {d.get('AttributeName')} {masked}"
+        except botocore.exceptions.ClientError as e:
+            outcome = f"{e.response['Error']['Code']}: {e.response['Error']['Message']}"
+        after = metric_sum(cluster, "cognate_raft_proposals_total"), metric_sum(cluster, "cognate_reads_total")
+        return outcome, after[0] - before[0], after[1] - before[1]
+
+    def first_delivery(prefix):
+        # One name in eight is answered as a user with no verified channel would be
+        # (InvalidParameterException), as Cognito alternates; pick names answered by delivery.
+        for i in range(64):
+            name = f"{prefix}{i}"
+            outcome = shape(lambda: idp.resend_confirmation_code(ClientId=cid, Username=name))[0]
+            if "Exception" not in outcome:
+                return name
+        raise AssertionError("no name answered with a delivery")
+
+    confirmed_user(idp, pid, "alice", attributes=[{"Name": "email", "Value": "alice@gmail.com"},
+                                                 {"Name": "email_verified", "Value": "true"}])
+    idp.sign_up(ClientId=cid, Username="carol", Password="Passw0rd!",
+                UserAttributes=[{"Name": "email", "Value": "carol@gmail.com"}])
+    stranger = first_delivery("stranger")  # one resend spent, as carol's sign-up spent one
+    cases = {
+        "ResendConfirmationCode": (lambda n: idp.resend_confirmation_code(ClientId=cid, Username=n), "carol", stranger),
+        "ConfirmSignUp": (lambda n: idp.confirm_sign_up(ClientId=cid, Username=n, ConfirmationCode="000000"),
+                          "carol", stranger),
+        "ForgotPassword": (lambda n: idp.forgot_password(ClientId=cid, Username=n), "alice", None),
+        "ConfirmForgotPassword": (lambda n: idp.confirm_forgot_password(
+            ClientId=cid, Username=n, ConfirmationCode="000000", Password="Passw0rd!new"), "alice", None),
+    }
+    other = first_delivery("other")  # likewise one code spent
+    idp.forgot_password(ClientId=cid, Username="alice")  # and one of alice's
+    for operation, (call, known, unknown) in cases.items():
+        unknown = unknown or other
+        runs = [(shape(lambda: call(known)), shape(lambda: call(unknown))) for _ in range(6)]
+        print(operation, runs)
+        for i, (k, u) in enumerate(runs):
+            # The front's pool and client cache may expire during one call (two more reads).
+            assert k[0] == u[0] and k[1] == u[1], (operation, i, runs)
+            assert abs(k[2] - u[2]) in (0, 2), (operation, i, runs)
+        assert "LimitExceededException" in runs[-1][0][0], (operation, runs)

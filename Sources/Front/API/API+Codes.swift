@@ -1,3 +1,4 @@
+import Foundation
 import CognitoModel
 import UserPool
 
@@ -75,23 +76,66 @@ extension API {
     }
 
     /// The user a public code operation names; with PreventUserExistenceErrors an unknown
-    /// one is nil (and the operation answers as if a code went out).
+    /// one is nil (and the operation answers as a phantom does).
+    ///
+    /// When the client hides existence the user is found with the reads a sign-in makes,
+    /// the same whether or not one exists (a sub is looked for only when the name is shaped
+    /// like one, for a user and a non-user alike).
     func codeUser(pool: Pool, client: AppClient, username: String) async throws -> User? {
-        do throws(PoolError) {
-            return try await store.resolve(pool: pool, username: username)
-        } catch {
-            guard error.code == .userNotFound && client.preventUserExistenceErrors == .enabled else { throw error }
-            return nil
-        }
+        guard client.hidesUserExistence else { return try await store.resolve(pool: pool, username: username) }
+        if let user = try await store.resolveForSignIn(pool: pool, identifier: username) { return user }
+        guard UUID(uuidString: username) != nil else { return nil }
+        return try await store.user(pool: pool, sub: username)
     }
 
-    /// What an unknown user's answer looks like with PreventUserExistenceErrors.
-    func simulatedDelivery(pool: Pool) -> CodeDeliveryDetailsType {
-        let medium: DeliveryMediumType = pool.autoVerifiedAttributes.contains(.phoneNumber) ? .sms : .email
-        return MessageRules.delivery(
-            medium, attribute: medium == .sms ? "phone_number" : "email",
-            destination: medium == .sms ? "+10000000000" : "u@example.com")
+    /// Counts a code sent to, or given for, a name whose answer must not tell whether a user
+    /// has it, against the limits a user has, in one Raft write as a user's code costs:
+    /// returns for a send, throws CodeMismatch for a check, LimitExceeded past the limits.
+    ///
+    /// As for a user, the counters are read first and a request past a limit is refused
+    /// without a write; the write checks them again, in log order.
+    func phantomCode(pool: Pool, identifier: String, _ use: PhantomCodeUse) async throws {
+        let canonical = PoolRules.canonical(identifier, in: pool)
+        let shard = store.userShard(pool: pool.id, canonical: canonical)
+        let t = now()
+        let read = try await store.query(shard, .phantomCodes(poolId: pool.id, canonical: canonical))
+        guard case .codeState(let stored) = read else {
+            throw PoolError(.internalError, "unexpected reply reading a name's code counters")
+        }
+        var counters = stored ?? CodeState()
+        switch use {
+        case .send: try CodeRules.countSend(&counters, now: t)
+        case .check: if CodeRules.countWrong(&counters, now: t) == .limited { throw CodeRules.limited }
+        }
+        _ = try await store.propose(shard, .phantomCode(poolId: pool.id, canonical: canonical, use: use, now: t))
     }
+
+    /// The read a phantom's answer makes of its counters, made for a user too when the
+    /// client hides user existence, so both cost the same reads (its answer is not used).
+    func balancePhantomRead(pool: Pool, client: AppClient, identifier: String) async throws {
+        guard client.hidesUserExistence else { return }
+        let canonical = PoolRules.canonical(identifier, in: pool)
+        _ = try await store.query(
+            store.userShard(pool: pool.id, canonical: canonical), .phantomCodes(poolId: pool.id, canonical: canonical))
+    }
+
+    /// What a name no user has is answered where a code would have gone: a destination
+    /// drawn from the name, stable per name, after a send counted as a user's would be.
+    func simulatedDelivery(pool: Pool, identifier: String, purpose: CodePurpose) async throws
+        -> CodeDeliveryDetailsType
+    {
+        let details = try FakeUser.delivery(key: fakeKey, pool: pool, identifier: identifier, purpose: purpose)
+        try await phantomCode(pool: pool, identifier: identifier, .send)
+        return details
+    }
+
+    /// A wrong code for a phantom: counted, then CodeMismatch (or LimitExceeded).
+    func phantomWrongCode(pool: Pool, identifier: String) async throws -> Never {
+        try await phantomCode(pool: pool, identifier: identifier, .check)
+        throw CodeRules.Verdict.mismatch.refusal ?? PoolError(.codeMismatch, "")
+    }
+
+    var fakeKey: [UInt8] { auth.fakeSaltKey.withUnsafeBytes { Array($0) } }
 
     func publicClient(_ clientId: String, username: String, secretHash: String?) async throws -> (AppClient, Pool) {
         let client = try await store.appClient(id: clientId)
@@ -101,18 +145,26 @@ extension API {
 
     func confirmSignUp(_ r: ConfirmSignUpRequest) async throws -> ConfirmSignUpResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
-        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
-            throw CodeRules.Verdict.mismatch.refusal!
+        try await confirm(client: client, pool: pool, username: r.username, code: r.confirmationCode)
+        return ConfirmSignUpResponse()
+    }
+
+    /// ConfirmSignUp's rules: a right code confirms an UNCONFIRMED user. When the client
+    /// hides user existence, a name no user has and a user who is not UNCONFIRMED (whose
+    /// status would single it out) get a counted wrong code, as a wrong code for a real one.
+    func confirm(client: AppClient, pool: Pool, username: String, code: String) async throws {
+        guard let user = try await codeUser(pool: pool, client: client, username: username) else {
+            try await phantomWrongCode(pool: pool, identifier: username)
         }
-        if user.status != .unconfirmed {
+        if user.status != .unconfirmed && !client.hidesUserExistence {
             throw PoolError(.notAuthorized, "User cannot be confirmed. Current status is \(user.status.rawValue)")
         }
+        try await balancePhantomRead(pool: pool, client: client, identifier: username)
         let t = now()
-        try await useCode(r.confirmationCode, user: user, pool: pool, purpose: .signUp, attribute: nil) {
+        try await useCode(code, user: user, pool: pool, purpose: .signUp, attribute: nil) {
             (u: inout User, sentTo: String?) throws(PoolError) in
             try UserRules.confirmSignUp(&u, attribute: sentTo, now: t)
         }
-        return ConfirmSignUpResponse()
     }
 
     /// Where a confirmation link of this front points.
@@ -126,30 +178,25 @@ extension API {
     func confirmByLink(clientId: String, username: String, code: String) async throws {
         let client = try await store.appClient(id: clientId)
         let pool = try await store.pool(client.poolId)
-        guard let user = try await codeUser(pool: pool, client: client, username: username) else {
-            throw CodeRules.Verdict.mismatch.refusal!
-        }
-        if user.status != .unconfirmed {
-            throw PoolError(.notAuthorized, "User cannot be confirmed. Current status is \(user.status.rawValue)")
-        }
-        let t = now()
-        try await useCode(code, user: user, pool: pool, purpose: .signUp, attribute: nil) {
-            (u: inout User, sentTo: String?) throws(PoolError) in
-            try UserRules.confirmSignUp(&u, attribute: sentTo, now: t)
-        }
+        try await confirm(client: client, pool: pool, username: username, code: code)
     }
 
     func resendConfirmationCode(_ r: ResendConfirmationCodeRequest) async throws -> ResendConfirmationCodeResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
-        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
-            return ResendConfirmationCodeResponse(codeDeliveryDetails: simulatedDelivery(pool: pool))
+        let hides = client.hidesUserExistence
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username),
+            !hides || (user.enabled && user.status == .unconfirmed)
+        else {
+            // Unknown, disabled or already confirmed: an answer of the same shape and cost.
+            let details = try await simulatedDelivery(pool: pool, identifier: r.username, purpose: .signUp)
+            return ResendConfirmationCodeResponse(codeDeliveryDetails: details)
         }
         try UserRules.checkCanReceiveCodes(user)
         guard user.status == .unconfirmed else { throw PoolError(.invalidParameter, "User is already confirmed.") }
         guard let (medium, attribute) = MessageRules.signUpChannel(user, pool: pool) else {
-            throw PoolError(
-                .invalidParameter, "The user pool verifies no attribute the user has (AutoVerifiedAttributes).")
+            throw MessageRules.noSignUpChannel
         }
+        try await balancePhantomRead(pool: pool, client: client, identifier: r.username)
         let details = try await sendCode(
             user, pool: pool, purpose: .signUp, kind: .resendCode, medium: medium, attribute: attribute,
             link: confirmationLink(client.id))
@@ -158,11 +205,15 @@ extension API {
 
     func forgotPassword(_ r: ForgotPasswordRequest) async throws -> ForgotPasswordResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
-        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
-            return ForgotPasswordResponse(codeDeliveryDetails: simulatedDelivery(pool: pool))
+        guard let user = try await codeUser(pool: pool, client: client, username: r.username),
+            !client.hidesUserExistence || user.enabled
+        else {
+            let details = try await simulatedDelivery(pool: pool, identifier: r.username, purpose: .recovery)
+            return ForgotPasswordResponse(codeDeliveryDetails: details)
         }
         try UserRules.checkCanReceiveCodes(user)
         let (medium, attribute) = try MessageRules.recoveryChannel(user, pool: pool)
+        try await balancePhantomRead(pool: pool, client: client, identifier: r.username)
         let details = try await sendCode(
             user, pool: pool, purpose: .recovery, kind: .forgotPassword, medium: medium, attribute: attribute)
         return ForgotPasswordResponse(codeDeliveryDetails: details)
@@ -171,10 +222,11 @@ extension API {
     func confirmForgotPassword(_ r: ConfirmForgotPasswordRequest) async throws -> ConfirmForgotPasswordResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
         try PoolRules.validatePassword(r.password, policy: pool.policy)
-        guard let user = try await codeUser(pool: pool, client: client, username: r.username) else {
-            throw CodeRules.Verdict.mismatch.refusal!
-        }
-        let verifier = makeVerifier(pool: pool, username: user.username, password: r.password)
+        let user = try await codeUser(pool: pool, client: client, username: r.username)
+        // The new password's verifier is computed for a name no user has too: the same cost.
+        let verifier = makeVerifier(pool: pool, username: user?.username ?? r.username, password: r.password)
+        guard let user else { try await phantomWrongCode(pool: pool, identifier: r.username) }
+        try await balancePhantomRead(pool: pool, client: client, identifier: r.username)
         let t = now()
         try await useCode(r.confirmationCode, user: user, pool: pool, purpose: .recovery, attribute: nil) {
             (u: inout User, _: String?) throws(PoolError) in

@@ -47,7 +47,7 @@ public enum CodeRules {
     public static let maxSendsPerHour = 5
     static let window: Int64 = 3_600
 
-    static let limited = PoolError(.limitExceeded, "Attempt limit exceeded, please try after some time.")
+    public static let limited = PoolError(.limitExceeded, "Attempt limit exceeded, please try after some time.")
 
     /// Six decimal digits, uniformly drawn.
     public static func newCode<R: RandomNumberGenerator>(using random: inout R) -> String {
@@ -76,14 +76,36 @@ public enum CodeRules {
         _ user: inout User, purpose: CodePurpose, attribute: String?, digest: [UInt8], now: Int64
     ) throws(PoolError) {
         var state = user.codes ?? CodeState()
-        state.sentAt = state.sentAt.filter { $0 > now - window }
-        guard state.sentAt.count < maxSendsPerHour else { throw limited }
-        state.sentAt.append(now)
+        try countSend(&state, now: now)
         state.codes.removeAll { matches($0, purpose, attribute) || $0.expiresAt <= now }
         state.codes.append(
             StoredCode(purpose: purpose, attribute: attribute, digest: digest, expiresAt: now + lifetime(purpose)))
         user.codes = state
     }
+
+    /// Counts a code sent at `now`; refused past the sends allowed per hour.
+    public static func countSend(_ state: inout CodeState, now: Int64) throws(PoolError) {
+        state.sentAt = state.sentAt.filter { $0 > now - window }
+        guard state.sentAt.count < maxSendsPerHour else { throw limited }
+        state.sentAt.append(now)
+    }
+
+    /// Counts a wrong code at `now` (`.mismatch`), or `.limited` when the hour's wrong codes
+    /// are spent (then nothing is counted).
+    public static func countWrong(_ state: inout CodeState, now: Int64) -> Verdict {
+        if let first = state.firstWrongAt, first <= now - window {
+            state.wrongGuesses = 0
+            state.firstWrongAt = nil
+        }
+        guard state.wrongGuesses < maxWrongGuesses else { return .limited }
+        state.wrongGuesses += 1
+        state.firstWrongAt = state.firstWrongAt ?? now
+        return .mismatch
+    }
+
+    /// How long a name's code counters matter: after this long with nothing sent or guessed,
+    /// its state is as good as new.
+    public static let memorySeconds = window
 
     /// Sign-up and recovery codes are one per user (the attribute they went to is noted);
     /// attribute codes one per attribute.

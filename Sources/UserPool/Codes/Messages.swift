@@ -103,11 +103,15 @@ public enum MessageRules {
             default: continue
             }
         }
-        throw PoolError(
-            .invalidParameter,
-            "Cannot reset password for the user as there is no registered/verified email or "
-                + "phone_number")
+        throw noRecoveryChannel
     }
+
+    /// ForgotPassword for a user with no verified channel the pool recovers through.
+    public static let noRecoveryChannel = PoolError(
+        .invalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number")
+    /// ResendConfirmationCode for a user with no attribute the pool verifies.
+    public static let noSignUpChannel = PoolError(
+        .invalidParameter, "The user pool verifies no attribute the user has (AutoVerifiedAttributes).")
 
     /// The medium an attribute's code travels by.
     public static func medium(for attribute: String) -> DeliveryMediumType? {

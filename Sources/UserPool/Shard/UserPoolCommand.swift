@@ -26,6 +26,10 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     case signInAttempt(
         poolId: String, canonical: String, passwordOK: Bool, verifierDigest: [UInt8], now: Int64,
         lockoutBaseSeconds: Int64)
+    /// Counts a code sent to, or a wrong code given for, a name no user has (or a user whose
+    /// real answer would single it out), against the limits a user has: answers `ok` for a
+    /// send, CodeMismatch for a check, LimitExceeded past the limits.
+    case phantomCode(poolId: String, canonical: String, use: PhantomCodeUse, now: Int64)
     // Groups: definitions on shard 0, memberships on the member's shard.
     case createGroup(Group)
     case updateGroup(Group)
@@ -117,6 +121,8 @@ public enum UserPoolQuery: Codable, Sendable {
     /// Members of a group on this shard (canonical names), after `after`.
     case members(poolId: String, group: String, after: String?, limit: Int)
     case alias(poolId: String, attribute: String, value: String)
+    /// The code counters of a name no user has (nil: none yet).
+    case phantomCodes(poolId: String, canonical: String)
     /// The user with this sub, if its record is on this shard.
     case userBySub(poolId: String, sub: String)
     /// How many users of the pool this shard holds.
@@ -173,6 +179,7 @@ public enum UserPoolReply: Codable, Sendable {
     /// The record moved to its shard under `shards` user shards: route again.
     case moved(shards: Int)
     case layout(UserShardLayout?)
+    case codeState(CodeState?)
     /// Moving records, and the key to continue after (nil: the shard's end).
     case records([ShardRecord], next: Data?)
 

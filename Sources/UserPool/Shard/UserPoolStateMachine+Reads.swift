@@ -80,6 +80,8 @@ extension UserPoolStateMachine {
             reply = .names(names.map { String(decoding: $0, as: UTF8.self) })
         case .alias(let p, let a, let v):
             return Self.pointReply("alias", try stored(K.alias(p, a, v)), absent: .alias(nil))
+        case .phantomCodes(let p, let c):
+            reply = .codeState(try ctx.load(K.phantom(p, c), as: PhantomRecord.self, txn)?.codes)
         case .userBySub(let p, let sub):
             guard let canonical = try stored(K.sub(p, sub)), here(p)?(canonical) ?? true else {
                 return UserPoolReply.user(nil).encoded

@@ -105,7 +105,8 @@ extension UserPoolCommand {
     public var route: (pool: String, name: String)? {
         switch self {
         case .createUser(let u, let c), .updateUser(let u, let c, _): (u.poolId, c)
-        case .deleteUser(let p, let c), .signInAttempt(let p, let c, _, _, _, _), .setMembership(let p, let c, _, _):
+        case .deleteUser(let p, let c), .signInAttempt(let p, let c, _, _, _, _), .setMembership(let p, let c, _, _),
+            .phantomCode(let p, let c, _, _):
             (p, c)
         case .reserveAlias(let p, let a, let v, _, _, _, _), .commitAlias(let p, let a, let v, _),
             .releaseAlias(let p, let a, let v, _):
@@ -120,7 +121,7 @@ extension UserPoolQuery {
     /// The pool and name a point read of a user shard is routed by.
     public var route: (pool: String, name: String)? {
         switch self {
-        case .user(let p, let c): (p, c)
+        case .user(let p, let c), .phantomCodes(let p, let c): (p, c)
         case .alias(let p, let a, let v): (p, UserPoolKeys.claimName(a, v))
         default: nil
         }

@@ -7,8 +7,6 @@ import Storage
 extension UserPoolStateMachine {
     /// Memberships removed per `purgeGroup` command, so one command stays small.
     static let purgeBatch = 500
-    /// Expired failure records of unknown names dropped per sign-in attempt.
-    static let phantomPruneBatch = 8
 
     func applyUser(_ cmd: UserPoolCommand, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> UserPoolReply {
         typealias K = UserPoolKeys
@@ -51,6 +49,8 @@ extension UserPoolStateMachine {
             return .user(user.withoutSecrets)
         case .signInAttempt(let poolId, let canonical, let ok, let digest, let now, let base):
             return try attempt(poolId, canonical, passwordOK: ok, digest: digest, now: now, base: base, ctx, txn)
+        case .phantomCode(let poolId, let canonical, let use, let now):
+            return try phantomCode(poolId, canonical, use, now: now, ctx, txn)
         case .setMembership(let poolId, let canonical, let group, let member):
             guard var user = try ctx.load(K.user(poolId, canonical), as: User.self, txn) else {
                 return .error(PoolError(.userNotFound, "User does not exist."))
@@ -119,33 +119,6 @@ extension UserPoolStateMachine {
         user.lockout = lockout
         user.version += 1
         try ctx.store(key, user, txn)
-        return .attempt(.refused, nil)
-    }
-
-    /// The same count for a name no user has, kept for 15 quiet minutes (then pruned), so
-    /// a lock says nothing about whether the user exists.
-    private func phantomAttempt(
-        _ poolId: String, _ canonical: String, now: Int64, base: Int64, _ ctx: Context,
-        _ txn: borrowing WriteTransaction
-    ) throws -> UserPoolReply {
-        typealias K = UserPoolKeys
-        let key = K.phantom(poolId, canonical)
-        var lockout = try ctx.load(key, as: Lockout.self, txn) ?? Lockout()
-        if lockout.isLocked(at: now) { return .attempt(.lockedOut, nil) }
-        if let last = lockout.lastFailureAt { try ctx.delete(K.phantomOrder(poolId, last, canonical), txn) }
-        lockout.fail(at: now, baseSeconds: base)
-        try ctx.store(key, lockout, txn)
-        try txn.put(ctx.key(K.phantomOrder(poolId, now, canonical)), Array(canonical.utf8), in: ctx.tables.data)
-        // Forget names quiet for longer than the lockout remembers.
-        let stale = try ctx.entries(K.phantomOrderPrefix(poolId), limit: Self.phantomPruneBatch, txn)
-        let cutoff = now - Lockout.quietSeconds - Lockout.maxSeconds
-        let prefix = ctx.key(K.phantomOrderPrefix(poolId)).count
-        for (k, v) in stale {
-            let at = Int64(bitPattern: k.dropFirst(prefix).prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
-            guard at < cutoff else { break }
-            try txn.delete(k, in: ctx.tables.data)
-            try ctx.delete(K.phantom(poolId, String(decoding: v, as: UTF8.self)), txn)
-        }
         return .attempt(.refused, nil)
     }
 

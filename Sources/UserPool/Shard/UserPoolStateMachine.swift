@@ -43,7 +43,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             .updateGroup,
             .deleteGroup:
             reply = try applyMeta(cmd, ctx, txn)
-        case .createUser, .updateUser, .deleteUser, .signInAttempt, .setMembership, .purgeGroup:
+        case .createUser, .updateUser, .deleteUser, .signInAttempt, .phantomCode, .setMembership, .purgeGroup:
             reply = try applyUser(cmd, ctx, txn)
         case .reserveAlias, .commitAlias, .releaseAlias:
             reply = try applyAlias(cmd, ctx, txn)
