@@ -1,5 +1,5 @@
-import Foundation
 import CognitoModel
+import Foundation
 import UserPool
 
 /// Codes and the messages that carry them: confirming a sign-up, recovering a password,
@@ -121,7 +121,9 @@ extension API {
 
     /// What a name no user has is answered where a code would have gone: a destination
     /// drawn from the name, stable per name, after a send counted as a user's would be.
-    func simulatedDelivery(pool: Pool, identifier: String, purpose: CodePurpose) async throws
+    func simulatedDelivery(
+        pool: Pool, identifier: String, purpose: CodePurpose
+    ) async throws
         -> CodeDeliveryDetailsType
     {
         let details = try FakeUser.delivery(key: fakeKey, pool: pool, identifier: identifier, purpose: purpose)

@@ -108,7 +108,8 @@ public enum MessageRules {
 
     /// ForgotPassword for a user with no verified channel the pool recovers through.
     public static let noRecoveryChannel = PoolError(
-        .invalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number")
+        .invalidParameter, "Cannot reset password for the user as there is no registered/verified email or phone_number"
+    )
     /// ResendConfirmationCode for a user with no attribute the pool verifies.
     public static let noSignUpChannel = PoolError(
         .invalidParameter, "The user pool verifies no attribute the user has (AutoVerifiedAttributes).")

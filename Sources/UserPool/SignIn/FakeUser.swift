@@ -104,14 +104,16 @@ public enum FakeUser {
             }
         }
         if medium == .sms {
-            let digits = PoolRules.isPhone(identifier) ? identifier : "+1555" + (1...7).map { String(h[$0] % 10) }.joined()
-            return MessageRules.delivery(.sms, attribute: "phone_number", destination: digits)
+            let drawn = "+1555" + (1...7).map { String(h[$0] % 10) }.joined()
+            let phone = PoolRules.isPhone(identifier) ? identifier : drawn
+            return MessageRules.delivery(.sms, attribute: "phone_number", destination: phone)
         }
         if PoolRules.isEmail(identifier) {
             return MessageRules.delivery(.email, attribute: "email", destination: identifier)
         }
-        let first = identifier.unicodeScalars.first.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) }
-            == true ? String(identifier.prefix(1)).lowercased() : String(Self.letters[Int(h[8]) % Self.letters.count])
+        let initial = identifier.unicodeScalars.first
+        let usable = initial.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) } ?? false
+        let first = usable ? String(identifier.prefix(1)).lowercased() : String(Self.letters[Int(h[8]) % 26])
         let domain = Self.domainInitials[Int(h[9]) % Self.domainInitials.count]
         return MessageRules.delivery(.email, attribute: "email", destination: "\(first)x@\(domain)x.com")
     }
