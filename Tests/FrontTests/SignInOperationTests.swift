@@ -10,6 +10,15 @@ extension TestFront.Client {
     func srpSignIn(pool: String, client: String, _ name: String, password: String = Self.password) async throws
         -> RespondToAuthChallengeResponse
     {
+        try await call(
+            RespondToAuthChallengeOperation.self,
+            try await srpAnswer(pool: pool, client: client, name, password: password))
+    }
+
+    /// USER_SRP_AUTH, and the PASSWORD_VERIFIER request that answers it.
+    func srpAnswer(pool: String, client: String, _ name: String, password: String = Self.password) async throws
+        -> RespondToAuthChallengeRequest
+    {
         var rng = SystemRandomNumberGenerator()
         let srp = SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: password, using: &rng)
         let first = try await call(
@@ -23,14 +32,12 @@ extension TestFront.Client {
         let signature = try srp.signature(
             userIdForSrp: try #require(p["USER_ID_FOR_SRP"]), BHex: try #require(p["SRP_B"]),
             saltHex: try #require(p["SALT"]), secretBlock: try #require(Base64.decode(block)), timestamp: timestamp)
-        return try await call(
-            RespondToAuthChallengeOperation.self,
-            RespondToAuthChallengeRequest(
-                clientId: client, challengeName: .passwordVerifier,
-                challengeResponses: [
-                    "USERNAME": p["USERNAME"] ?? name, "PASSWORD_CLAIM_SECRET_BLOCK": block,
-                    "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp,
-                ]))
+        return RespondToAuthChallengeRequest(
+            clientId: client, challengeName: .passwordVerifier,
+            challengeResponses: [
+                "USERNAME": p["USERNAME"] ?? name, "PASSWORD_CLAIM_SECRET_BLOCK": block,
+                "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp,
+            ])
     }
 }
 
@@ -47,6 +54,24 @@ struct SignInOperationTests {
             await #expect(throws: APIFailure.self) {
                 try await c.srpSignIn(pool: pool, client: client, "amy", password: "Wrong-passw0rd")
             }
+        }
+    }
+
+    @Test("a PASSWORD_VERIFIER answer replayed (the same SECRET_BLOCK) gets no tokens and counts no failure")
+    func srpReplayRefused() async throws {
+        try await TestFront().run { c in
+            let pool = try await c.pool()
+            let client = try await c.appClient(pool: pool).clientId!
+            try await c.user(pool: pool, "amy")
+            let answer = try await c.srpAnswer(pool: pool, client: client, "amy")
+            let first = try await c.call(RespondToAuthChallengeOperation.self, answer)
+            #expect(first.authenticationResult?.accessToken != nil)
+            for _ in 0..<6 {
+                let replay = try await c.failure(RespondToAuthChallengeOperation.self, answer)
+                #expect(replay.type == "NotAuthorizedException" && replay.message.contains("Invalid session"))
+            }
+            // Nothing was counted against amy: she still signs in.
+            #expect(try await c.srpSignIn(pool: pool, client: client, "amy").authenticationResult != nil)
         }
     }
 
@@ -200,6 +225,16 @@ struct SignInOperationTests {
             #expect(first.challengeName == .newPasswordRequired)
             let session = try #require(first.session)
             #expect(session.allSatisfy { $0.isLetter || $0.isNumber || "-_=.".contains($0) })
+            // Disabled after the challenge was issued: the session sets no password.
+            try await c.call(AdminDisableUserOperation.self, AdminDisableUserRequest(userPoolId: pool, username: "fin"))
+            let disabled = try await c.failure(
+                RespondToAuthChallengeOperation.self,
+                RespondToAuthChallengeRequest(
+                    clientId: client, challengeName: .newPasswordRequired, session: session,
+                    challengeResponses: ["USERNAME": "fin", "NEW_PASSWORD": "Chosen-passw0rd"]))
+            #expect(disabled.type == "NotAuthorizedException" && disabled.message == "User is disabled.")
+            #expect(try await c.getUser(pool: pool, "fin").userStatus == .forceChangePassword)
+            try await c.call(AdminEnableUserOperation.self, AdminEnableUserRequest(userPoolId: pool, username: "fin"))
             let done = try await c.call(
                 RespondToAuthChallengeOperation.self,
                 RespondToAuthChallengeRequest(

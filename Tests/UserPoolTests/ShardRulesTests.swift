@@ -17,13 +17,13 @@ struct ShardRulesTests {
         return u
     }
 
-    static func attempt(_ shard: Shard, ok: Bool, digest: [UInt8]? = nil, now: Int64, name: String = "alice") throws
-        -> AttemptOutcome
-    {
+    static func attempt(
+        _ shard: Shard, ok: Bool, digest: [UInt8]? = nil, now: Int64, name: String = "alice", challenge: [UInt8]? = nil
+    ) throws -> AttemptOutcome {
         let reply = try shard.apply(
             .signInAttempt(
                 poolId: pool.id, canonical: name, passwordOK: ok, verifierDigest: digest ?? user.verifier!.digest, now: now,
-                lockoutBaseSeconds: 1))
+                lockoutBaseSeconds: 1, challenge: challenge))
         guard case .attempt(let outcome, _) = reply else { Issue.record("not an attempt reply: \(reply)"); return .refused }
         return outcome
     }
@@ -41,17 +41,75 @@ struct ShardRulesTests {
         #expect(try Self.attempt(shard, ok: false, now: 1_003) == .refused)
     }
 
-    @Test("each further failure doubles the lock, up to 15 minutes; 15 quiet minutes forget the count")
+    @Test("each further failure doubles the lock, up to 15 minutes; 15 quiet minutes after the lock forget the count")
     func lockDoubles() {
         var l = Lockout()
         for _ in 0..<5 { l.fail(at: 0, baseSeconds: 1) }
         #expect(l.lockedUntil == 2)
         l.fail(at: 10, baseSeconds: 1)
         #expect(l.lockedUntil == 13)
+        // Quiet is counted from the end of the lock: 15 minutes after the failure, but only
+        // 15 - 13 s after the lock, remembers.
+        l.fail(at: 13 + 899, baseSeconds: 1)
+        #expect(l.failedAttempts == 7)
+        var fresh = Lockout()
+        for _ in 0..<6 { fresh.fail(at: 0, baseSeconds: 1) }
+        fresh.fail(at: 3 + 901, baseSeconds: 1)
+        #expect(fresh.failedAttempts == 1)
+    }
+
+    @Test("the longest lock never resets the count: waiting it out buys one guess, not five (≤ ~110 a day)")
+    func maximumLockKeepsCount() {
+        var l = Lockout()
         for _ in 0..<20 { l.fail(at: 100, baseSeconds: 1) }
         #expect(l.lockedUntil == Int64(1_001))  // 100 + 1 + 900
-        l.fail(at: 100 + 901 + 901, baseSeconds: 1)
-        #expect(l.failedAttempts == 1)
+        // Waiting 15 quiet minutes after the lock: still at the longest lock.
+        l.fail(at: 1_001 + 901, baseSeconds: 1)
+        #expect(l.failedAttempts == 21 && l.lockedUntil == 1_902 + 901)
+        // An attacker who guesses whenever the lock allows, for a day, counting every guess
+        // whose result would be revealed (the lock has expired).
+        var a = Lockout()
+        var t: Int64 = 0
+        var revealed = 0
+        while t < 86_400 {
+            if !a.isLocked(at: t) {
+                revealed += 1
+                a.fail(at: t, baseSeconds: 1)
+            }
+            t = max(t + 1, a.lockedUntil ?? t + 1)
+        }
+        #expect(revealed <= 120, "\(revealed) guesses in a day")
+        // A quiet day forgets even the longest lock.
+        a.fail(at: t + 86_400 + 901, baseSeconds: 1)
+        #expect(a.failedAttempts == 1)
+        // Extreme times do not trap.
+        var extreme = Lockout(failedAttempts: 30, lockedUntil: .max, lastFailureAt: .min)
+        extreme.fail(at: .max, baseSeconds: .max)
+        extreme.fail(at: .min, baseSeconds: .min)
+    }
+
+    @Test("an SRP challenge is answered once: a replayed PASSWORD_VERIFIER counts nothing; its mark is dropped after its life")
+    func challengeSingleUse() throws {
+        let shard = try Shard()
+        try shard.apply(.createUser(Self.user, canonical: "alice"))
+        let block = SignInStateMachine.challengeId([1, 2, 3])
+        #expect(try Self.attempt(shard, ok: true, now: 1_000, challenge: block) == .accepted)
+        #expect(try Self.attempt(shard, ok: true, now: 1_001, challenge: block) == .replayed)
+        // For a name no user has too, and a wrong answer is counted only the first time.
+        let other = SignInStateMachine.challengeId([4])
+        #expect(try Self.attempt(shard, ok: false, now: 1_000, name: "ghost", challenge: other) == .refused)
+        for _ in 0..<10 {
+            #expect(try Self.attempt(shard, ok: false, now: 1_000, name: "ghost", challenge: other) == .replayed)
+        }
+        #expect(try Self.attempt(shard, ok: true, now: 1_002) == .accepted)
+        // A later answered challenge drops the marks whose blocks can no longer open.
+        _ = try Self.attempt(shard, ok: true, now: 1_000 + 301, challenge: SignInStateMachine.challengeId([9]))
+        let left = try shard.env.read { txn in
+            try txn.get(ShardKeys.key(1, UserPoolKeys.usedChallenge(Self.pool.id, block)), in: shard.tables.data)
+        }
+        #expect(left == nil)
+        #expect(throws: (any Error).self) { try Self.attempt(shard, ok: true, now: .max, challenge: SignInStateMachine.challengeId([7])) }
+        #expect(throws: (any Error).self) { try Self.attempt(shard, ok: true, now: 5, challenge: [1, 2]) }
     }
 
     @Test("a right password checked against a verifier that has changed since is refused")
@@ -67,7 +125,7 @@ struct ShardRulesTests {
         for _ in 0..<5 { #expect(try Self.attempt(shard, ok: false, now: 1_000, name: "ghost") == .refused) }
         #expect(try Self.attempt(shard, ok: true, now: 1_000, name: "ghost") == .lockedOut)
         // Much later, another unknown name's attempt prunes the quiet one.
-        #expect(try Self.attempt(shard, ok: false, now: 10_000, name: "other") == .refused)
+        #expect(try Self.attempt(shard, ok: false, now: 1_000 + 90_000, name: "other") == .refused)
         let left = try shard.env.read { txn in try txn.get(ShardKeys.key(1, UserPoolKeys.phantom(Self.pool.id, "ghost")), in: shard.tables.data) }
         #expect(left == nil)
     }

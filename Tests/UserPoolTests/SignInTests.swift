@@ -49,7 +49,7 @@ struct SignInTests {
         guard case .checkPassword(_, let verifier, _) = action else { return steps + ["\(action)"] }
         steps.append("checkPassword powers=\(verifier.powers.count) v=\(verifier.verifier.count) salt=\(verifier.salt.count)")
         action = m.received(.checked(passwordOK: false))
-        guard case .record(let canonical, let ok, let digest) = action else { return steps + ["\(action)"] }
+        guard case .record(let canonical, let ok, let digest, _) = action else { return steps + ["\(action)"] }
         steps.append("record \(canonical) \(ok) \(digest.count)")
         return steps
     }
@@ -141,11 +141,11 @@ struct SignInTests {
                                       userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100)
         var step2 = F.machine(client: client)
         let stamp = CognitoTimestamp.format(100)
-        guard case .fail(let missing) = step2.received(.claim(state, username: "alice", secretHash: nil, signature: "x", timestamp: stamp))
+        guard case .fail(let missing) = step2.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: stamp))
         else { Issue.record("step 2 without secret hash accepted"); return }
         #expect(missing.code == .notAuthorized)
         var step2ok = F.machine(client: client)
-        guard case .checkClaim = step2ok.received(.claim(state, username: "alice", secretHash: good, signature: "x", timestamp: stamp))
+        guard case .checkClaim = step2ok.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: good, signature: "x", timestamp: stamp))
         else { Issue.record("step 2 with secret hash refused"); return }
     }
 
@@ -156,16 +156,16 @@ struct SignInTests {
         var other = state
         other.client = "client2"
         var m1 = F.machine()
-        guard case .fail = m1.received(.claim(other, username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        guard case .fail = m1.received(.claim(other, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
         else { Issue.record("another client's state accepted"); return }
         var m2 = F.machine()
-        guard case .fail = m2.received(.claim(state, username: "mallory", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        guard case .fail = m2.received(.claim(state, block: [1, 2, 3], username: "mallory", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
         else { Issue.record("another user accepted"); return }
         var m3 = F.machine()
-        guard case .fail = m3.received(.claim(state, username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100 + 301)))
+        guard case .fail = m3.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100 + 301)))
         else { Issue.record("a stale timestamp accepted"); return }
         var m4 = F.machine()
-        _ = m4.received(.claim(state, username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        _ = m4.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
         guard case .fail(let e) = m4.received(.resolved(nil)) else { Issue.record("an event out of order accepted"); return }
         #expect(e.code == .internalError)
     }

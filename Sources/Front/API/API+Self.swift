@@ -62,7 +62,7 @@ extension API {
         switch outcome {
         case .accepted: break
         case .lockedOut: throw PoolError(.notAuthorized, PoolError.lockedOutMessage)
-        case .refused: throw PoolError(.notAuthorized, "Incorrect username or password.")
+        case .refused, .replayed: throw PoolError(.notAuthorized, "Incorrect username or password.")
         }
         let next = makeVerifier(pool: pool, username: user.username, password: r.proposedPassword)
         let t = now()

@@ -137,7 +137,7 @@ extension API {
             guard let challenge = SRPChallengeState(decoding: plain) else { throw Self.invalidSession }
             var machine = SignInStateMachine(context: signInContext(pool: pool, client: client))
             let claim = AuthEvent.claim(
-                challenge, username: responses["USERNAME"], secretHash: responses["SECRET_HASH"],
+                challenge, block: box, username: responses["USERNAME"], secretHash: responses["SECRET_HASH"],
                 signature: responses["PASSWORD_CLAIM_SIGNATURE"], timestamp: responses["TIMESTAMP"])
             return try await run(&machine, claim, secretBlock: box)
         case .newPasswordRequired:
@@ -178,9 +178,10 @@ extension API {
                 let ok = try await checkClaim(
                     state, signature: signature, timestamp: timestamp, secretBlock: secretBlock)
                 action = machine.received(.checked(passwordOK: ok))
-            case .record(let canonical, let ok, let digest):
+            case .record(let canonical, let ok, let digest, let challenge):
                 let outcome = try await recordAttempt(
-                    pool: context.pool, canonical: canonical, ok: ok, digest: digest, now: context.now)
+                    pool: context.pool, canonical: canonical, ok: ok, digest: digest, now: context.now,
+                    challenge: challenge)
                 action = machine.received(.recorded(outcome.0, outcome.1))
             case .challenge(let state):
                 return try await srpChallenge(state)
@@ -198,13 +199,13 @@ extension API {
 
     /// Proposes the attempt to the shard of `canonical`; its verdict is the one that counts.
     func recordAttempt(
-        pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64
+        pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64, challenge: [UInt8]? = nil
     ) async throws
         -> (AttemptOutcome, User?)
     {
         let command = UserPoolCommand.signInAttempt(
             poolId: pool.id, canonical: canonical, passwordOK: ok, verifierDigest: digest, now: now,
-            lockoutBaseSeconds: lockoutBase)
+            lockoutBaseSeconds: lockoutBase, challenge: challenge)
         guard
             case .attempt(let outcome, let user) = try await store.propose(
                 store.userShard(pool: pool.id, canonical: canonical), command)

@@ -1,11 +1,16 @@
 /// Cognito's sign-in lockout: after five failed attempts a user is locked for 1 s, doubling
-/// with each further failure up to about 15 minutes; the count is forgotten after 15 quiet
-/// minutes. Pure: time comes in as `now` (Unix seconds).
+/// with each further failure up to about 15 minutes. The count is forgotten after 15 quiet
+/// minutes counted from the end of the last lock; once it has reached the longest lock, only
+/// after a quiet day (or a successful sign-in, or a new password). So waiting out the
+/// longest lock never buys five fresh guesses: at most one guess per 15 minutes, about 96 a
+/// day, after the first ~15. Pure: time comes in as `now` (Unix seconds).
 public struct Lockout: Codable, Sendable, Equatable {
     /// Failures allowed before the first lock.
     public static let free = 5
     public static let maxSeconds: Int64 = 900
     public static let quietSeconds: Int64 = 900
+    /// How long a count that reached the longest lock is remembered without failures.
+    public static let maxLockMemorySeconds: Int64 = 86_400
 
     public var failedAttempts = 0
     public var lockedUntil: Int64?
@@ -26,15 +31,31 @@ public struct Lockout: Codable, Sendable, Equatable {
     /// 1); the lock is in whole seconds and starts a second later than `now`, which is
     /// rounded down, so it lasts at least its length.
     public mutating func fail(at now: Int64, baseSeconds: Int64) {
-        if let last = lastFailureAt, now - last > Self.quietSeconds { failedAttempts = 0 }
+        if let last = lastFailureAt {
+            let quietSince = max(last, lockedUntil ?? last)
+            let atLongest = Self.lockSeconds(failedAttempts, base: baseSeconds) >= Self.maxSeconds
+            let memory = atLongest ? Self.maxLockMemorySeconds : Self.quietSeconds
+            if now.subtractingReportingOverflow(quietSince).partialValue > memory { failedAttempts = 0 }
+        }
         failedAttempts = min(failedAttempts + 1, 1_000)
         lastFailureAt = now
         if failedAttempts >= Self.free {
-            let exponent = min(failedAttempts - Self.free, 10)
-            let base = min(max(baseSeconds, 0), Self.maxSeconds)
-            lockedUntil = now + 1 + min(base << exponent, Self.maxSeconds)
+            let length = 1 + Self.lockSeconds(failedAttempts, base: baseSeconds)
+            lockedUntil = now.addingReportingOverflow(length).partialValue
         }
     }
+
+    /// The lock `failures` failures earn: none below `free`, then the base doubling, at most
+    /// `maxSeconds`.
+    static func lockSeconds(_ failures: Int, base baseSeconds: Int64) -> Int64 {
+        guard failures >= Self.free else { return 0 }
+        let exponent = min(failures - Self.free, 10)
+        let base = min(max(baseSeconds, 0), Self.maxSeconds)
+        return min(base << exponent, Self.maxSeconds)
+    }
+
+    /// How long after `now` this state still changes an answer (for forgetting phantoms).
+    public static let memorySeconds = maxSeconds + maxLockMemorySeconds
 
     public mutating func clear() { self = Lockout() }
 }
@@ -49,4 +70,6 @@ public enum AttemptOutcome: String, Codable, Sendable {
     case refused
     /// Locked: the check was not counted and its result must not be revealed.
     case lockedOut
+    /// The SRP challenge was answered before: nothing counted, nothing revealed.
+    case replayed
 }

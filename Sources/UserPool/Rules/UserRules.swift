@@ -66,9 +66,11 @@ public enum UserRules {
         user.modifiedAt = now
     }
 
-    /// NEW_PASSWORD_REQUIRED answered: the chosen password, confirmed.
+    /// NEW_PASSWORD_REQUIRED answered: the chosen password, confirmed. Checked on the record
+    /// the write replaces: a user disabled since the challenge was issued gets no password.
     public static func completeNewPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) throws(PoolError)
     {
+        guard user.enabled else { throw PoolError(.notAuthorized, "User is disabled.") }
         guard user.status == .forceChangePassword else {
             throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
         }

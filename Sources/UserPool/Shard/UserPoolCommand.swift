@@ -22,10 +22,11 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     /// Records a password check the front made: counted (and its result revealed) only if
     /// the user is not locked, and accepted only if the verifier is still the one checked
     /// (`verifierDigest`). For a name no user has it counts against that name, so the
-    /// answers for users and non-users look alike.
+    /// answers for users and non-users look alike. `challenge` names the SRP challenge
+    /// (SECRET_BLOCK) the attempt answered: a challenge is answered once.
     case signInAttempt(
         poolId: String, canonical: String, passwordOK: Bool, verifierDigest: [UInt8], now: Int64,
-        lockoutBaseSeconds: Int64)
+        lockoutBaseSeconds: Int64, challenge: [UInt8]? = nil)
     /// Counts a code sent to, or a wrong code given for, a name no user has (or a user whose
     /// real answer would single it out), against the limits a user has: answers `ok` for a
     /// send, CodeMismatch for a check, LimitExceeded past the limits.

@@ -20,6 +20,8 @@ import Sharding
 /// x/<pool>/<H(canonical)>           failed sign-ins of a name no user has
 /// xo/<pool>/<t>/<H(canonical)>      the same, by time of the last failure (for pruning)
 /// s/<pool>/<H(sub)>                 a sub → the canonical username (on the user's shard)
+/// sc/<pool>/<id>                    an SRP challenge answered (id: its SECRET_BLOCK's SHA-256)
+/// sco/<pool>/<t><id>                the same, by the time it can no longer be answered
 /// n/<pool>                          the number of users of the pool on this shard
 /// ij/<pool>/<job>                   a user import job          (shard 0)
 /// ic/<job>/<upload>/<n>             chunk n of an upload of its CSV file (shard 0)
@@ -63,6 +65,12 @@ public enum UserPoolKeys {
     static func phantomOrderPrefix(_ pool: String) -> [UInt8] { bytes("xo/\(pool)/") }
     static func phantomOrder(_ pool: String, _ at: Int64, _ canonical: String) -> [UInt8] {
         phantomOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + hash(canonical)
+    }
+
+    static func usedChallenge(_ pool: String, _ id: [UInt8]) -> [UInt8] { bytes("sc/\(pool)/") + id }
+    static func usedChallengeOrderPrefix(_ pool: String) -> [UInt8] { bytes("sco/\(pool)/") }
+    static func usedChallengeOrder(_ pool: String, _ at: Int64, _ id: [UInt8]) -> [UInt8] {
+        usedChallengeOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + id
     }
 
     static func importJobPrefix(_ pool: String) -> [UInt8] { bytes("ij/\(pool)/") }

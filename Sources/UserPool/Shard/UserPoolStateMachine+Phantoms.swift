@@ -11,7 +11,7 @@ extension UserPoolStateMachine {
     static let phantomPruneBatch = 8
     /// How long a phantom is kept after it was last touched: longer than the lockout's and
     /// the code limits' memory, so forgetting it changes no answer.
-    static let phantomMemory = Lockout.quietSeconds + Lockout.maxSeconds + CodeRules.memorySeconds
+    static let phantomMemory = max(Lockout.memorySeconds, CodeRules.memorySeconds)
 
     /// Counts a failed sign-in of a name no user has, as `attempt` counts a user's.
     func phantomAttempt(

@@ -105,7 +105,7 @@ extension UserPoolCommand {
     public var route: (pool: String, name: String)? {
         switch self {
         case .createUser(let u, let c), .updateUser(let u, let c, _): (u.poolId, c)
-        case .deleteUser(let p, let c), .signInAttempt(let p, let c, _, _, _, _), .setMembership(let p, let c, _, _),
+        case .deleteUser(let p, let c), .signInAttempt(let p, let c, _, _, _, _, _), .setMembership(let p, let c, _, _),
             .phantomCode(let p, let c, _, _):
             (p, c)
         case .reserveAlias(let p, let a, let v, _, _, _, _), .commitAlias(let p, let a, let v, _),

@@ -47,7 +47,10 @@ extension UserPoolStateMachine {
             try ctx.delete(K.sub(poolId, user.sub), txn)
             try count(poolId, by: -1, ctx, txn)
             return .user(user.withoutSecrets)
-        case .signInAttempt(let poolId, let canonical, let ok, let digest, let now, let base):
+        case .signInAttempt(let poolId, let canonical, let ok, let digest, let now, let base, let challenge):
+            if let challenge, try !useChallenge(poolId, challenge, now: now, ctx, txn) {
+                return .attempt(.replayed, nil)
+            }
             return try attempt(poolId, canonical, passwordOK: ok, digest: digest, now: now, base: base, ctx, txn)
         case .phantomCode(let poolId, let canonical, let use, let now):
             return try phantomCode(poolId, canonical, use, now: now, ctx, txn)
@@ -120,6 +123,33 @@ extension UserPoolStateMachine {
         user.version += 1
         try ctx.store(key, user, txn)
         return .attempt(.refused, nil)
+    }
+
+    /// How many answered challenges' marks past their life are dropped per attempt.
+    static let challengePruneBatch = 8
+
+    /// Marks an SRP challenge answered; false if it was answered before (a replayed
+    /// PASSWORD_VERIFIER). A mark lives as long as a SECRET_BLOCK can open, then is dropped.
+    func useChallenge(
+        _ poolId: String, _ id: [UInt8], now: Int64, _ ctx: Context, _ txn: borrowing WriteTransaction
+    ) throws -> Bool {
+        typealias K = UserPoolKeys
+        guard id.count == 32 else { throw PoolError(.invalidParameter, "a challenge id is 32 bytes") }
+        if try ctx.contains(K.usedChallenge(poolId, id), txn) { return false }
+        let (expires, overflow) = now.addingReportingOverflow(SignInStateMachine.challengeSeconds)
+        guard !overflow else { throw PoolError(.invalidParameter, "a sign-in attempt's time is out of range") }
+        try txn.put(ctx.key(K.usedChallenge(poolId, id)), [], in: ctx.tables.data)
+        try txn.put(ctx.key(K.usedChallengeOrder(poolId, expires, id)), [], in: ctx.tables.data)
+        let prefix = ctx.key(K.usedChallengeOrderPrefix(poolId)).count
+        for (k, _) in try ctx.entries(K.usedChallengeOrderPrefix(poolId), limit: Self.challengePruneBatch, txn) {
+            let tail = Array(k.dropFirst(prefix))
+            guard tail.count == 40 else { break }
+            let at = Int64(bitPattern: tail.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+            guard at < now else { break }
+            try txn.delete(k, in: ctx.tables.data)
+            try ctx.delete(K.usedChallenge(poolId, Array(tail.dropFirst(8))), txn)
+        }
+        return true
     }
 
     func applyAlias(_ cmd: UserPoolCommand, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> UserPoolReply {

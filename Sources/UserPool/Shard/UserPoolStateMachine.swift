@@ -70,7 +70,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         switch (reply, command) {
         case (.user(let u?), _):
             return .retainedUser(poolId: u.poolId, canonical: canonicalName(of: command) ?? u.username)
-        case (.attempt(let outcome, _), .signInAttempt(let pool, let canonical, _, _, _, _)):
+        case (.attempt(let outcome, _), .signInAttempt(let pool, let canonical, _, _, _, _, _)):
             return .retainedAttempt(outcome, poolId: pool, canonical: canonical)
         case (.pool, _), (.client, _), (.group, _):
             return .ok

@@ -1,5 +1,6 @@
 import AuthCrypto
 import CognitoModel
+import Crypto
 
 /// A password sign-in (SRP or plain password) as a state machine in swift-nio's style: the
 /// front feeds it events and performs the actions it returns (reads, crypto, the shard
@@ -47,7 +48,7 @@ public struct SignInStateMachine: Sendable {
     enum State {
         case idle
         case resolving(Flow, identifier: String)
-        case checking(canonical: String, digest: [UInt8])
+        case checking(canonical: String, digest: [UInt8], challenge: [UInt8]?)
         case recording
         case done
     }
@@ -67,12 +68,13 @@ public struct SignInStateMachine: Sendable {
             return initiate(flow, username: username, secretHash: secretHash)
         case (.resolving(let flow, let identifier), .resolved(let user)):
             return resolved(user, flow: flow, identifier: identifier)
-        case (.idle, .claim(let challenge, let username, let secretHash, let signature, let timestamp)):
+        case (.idle, .claim(let challenge, let block, let username, let secretHash, let signature, let timestamp)):
             return claim(
-                challenge, username: username, secretHash: secretHash, signature: signature, timestamp: timestamp)
-        case (.checking(let canonical, let digest), .checked(let ok)):
+                challenge, block: block, username: username, secretHash: secretHash, signature: signature,
+                timestamp: timestamp)
+        case (.checking(let canonical, let digest, let challenge), .checked(let ok)):
             state = .recording
-            return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest)
+            return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest, challenge: challenge)
         case (.recording, .recorded(let outcome, let user)):
             state = .done
             return recorded(outcome, user)
@@ -124,13 +126,14 @@ public struct SignInStateMachine: Sendable {
                     userIdForSrp: userIdForSrp, b: [], B: [], clientA: clientA, verifier: verifier,
                     issuedAt: context.now))
         case .password(let password, _):
-            state = .checking(canonical: canonical, digest: verifier.digest)
+            state = .checking(canonical: canonical, digest: verifier.digest, challenge: nil)
             return .checkPassword(password: password, verifier: verifier, userIdForSrp: userIdForSrp)
         }
     }
 
     private mutating func claim(
-        _ challenge: SRPChallengeState, username: String?, secretHash: String?, signature: String?, timestamp: String?
+        _ challenge: SRPChallengeState, block: [UInt8], username: String?, secretHash: String?, signature: String?,
+        timestamp: String?
     ) -> AuthAction {
         let invalidSession = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
         guard challenge.pool == context.pool.id, challenge.client == context.client.id else {
@@ -155,13 +158,19 @@ public struct SignInStateMachine: Sendable {
                 PoolError(
                     .notAuthorized, "TIMESTAMP is not within \(Self.timestampSkew / 60) minutes of the server time"))
         }
-        state = .checking(canonical: challenge.canonical, digest: challenge.verifier.digest)
+        state = .checking(
+            canonical: challenge.canonical, digest: challenge.verifier.digest, challenge: Self.challengeId(block))
         return .checkClaim(challenge, signature: signature, timestamp: timestamp)
     }
+
+    /// The id a SECRET_BLOCK is answered under: its sealed bytes' SHA-256 (every box is
+    /// sealed with a fresh nonce, so no two challenges share one).
+    public static func challengeId(_ block: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: block)) }
 
     private func recorded(_ outcome: AttemptOutcome, _ user: User?) -> AuthAction {
         switch outcome {
         case .lockedOut: return .fail(PoolError(.notAuthorized, PoolError.lockedOutMessage))
+        case .replayed: return .fail(PoolError(.notAuthorized, "Invalid session for the user, session is expired."))
         case .refused: return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
         case .accepted: break
         }
@@ -191,8 +200,11 @@ public enum AuthEvent: Sendable {
     case initiate(SignInStateMachine.Flow, username: String?, secretHash: String?)
     /// The user the identifier names, or nil; found with the same reads whatever the answer.
     case resolved(User?)
-    /// RespondToAuthChallenge PASSWORD_VERIFIER: the opened SECRET_BLOCK and the responses.
-    case claim(SRPChallengeState, username: String?, secretHash: String?, signature: String?, timestamp: String?)
+    /// RespondToAuthChallenge PASSWORD_VERIFIER: the opened SECRET_BLOCK, the sealed box it
+    /// came in (what the challenge is answered under, once) and the responses.
+    case claim(
+        SRPChallengeState, block: [UInt8], username: String?, secretHash: String?, signature: String?,
+        timestamp: String?)
     /// The crypto's verdict on the password or the claim.
     case checked(passwordOK: Bool)
     /// The user's shard recorded the attempt (with the user, without verifier, if accepted).
@@ -210,8 +222,9 @@ public enum AuthAction: Sendable {
     case checkPassword(password: String, verifier: PasswordVerifier, userIdForSrp: String)
     /// Compute S and the key, and check the client's signature over the SECRET_BLOCK.
     case checkClaim(SRPChallengeState, signature: String, timestamp: String)
-    /// Propose `signInAttempt` to the shard of `canonical`.
-    case record(canonical: String, passwordOK: Bool, verifierDigest: [UInt8])
+    /// Propose `signInAttempt` to the shard of `canonical` (naming the SRP challenge
+    /// answered, if any).
+    case record(canonical: String, passwordOK: Bool, verifierDigest: [UInt8], challenge: [UInt8]?)
     /// Sign the ID and access tokens (and a refresh token).
     case issueTokens(User, authTime: Int64)
     /// Answer NEW_PASSWORD_REQUIRED with a sealed session.
