@@ -1,5 +1,8 @@
 import CognitoModel
+import Foundation
+import Sharding
 import Testing
+import UserPool
 
 @testable import Front
 
@@ -106,6 +109,59 @@ struct PoolOperationTests {
             try await c.call(DeleteUserPoolOperation.self, DeleteUserPoolRequest(userPoolId: pool))
             let gone = try await c.failure(DescribeUserPoolOperation.self, DescribeUserPoolRequest(userPoolId: pool))
             #expect(gone.type == "ResourceNotFoundException")
+        }
+    }
+
+    @Test("DeleteUserPool removes the pool's users, subs, memberships, claims, phantoms and messages from every user shard; a late write is refused")
+    func deleteUserPoolPurges() async throws {
+        let front = try TestFront()
+        try await front.run { c in
+            let pool = try await c.pool(
+                CreateUserPoolRequest(poolName: "gone", autoVerifiedAttributes: [.email], aliasAttributes: [.email]))
+            let kept = try await c.pool(CreateUserPoolRequest(poolName: "kept"))
+            let client = try await c.appClient(pool: pool).clientId!
+            try await c.call(CreateGroupOperation.self, CreateGroupRequest(groupName: "g", userPoolId: pool))
+            for i in 0..<30 {
+                try await c.call(
+                    SignUpOperation.self,
+                    SignUpRequest(
+                        clientId: client, username: "u\(i)", password: "Passw0rd!",
+                        userAttributes: [AttributeType(name: "email", value: "u\(i)@example.com")]))
+                try await c.call(
+                    AdminAddUserToGroupOperation.self,
+                    AdminAddUserToGroupRequest(userPoolId: pool, username: "u\(i)", groupName: "g"))
+            }
+            _ = try? await c.signIn(client: client, "nobody", password: "Wrong0ne!")
+            try await c.user(pool: kept, "stays")
+            #expect(try await front.outbox().contains { $0.message.poolId == pool })
+            func keys(of id: String) throws -> Int {
+                try front.shards.env.read { txn in
+                    var n = 0
+                    for shard in 1...UInt32(TestFront.userShards) {
+                        try txn.scan(front.shards.tables.data, from: ShardKeys.prefix(shard), to: ShardKeys.end(shard)) {
+                            k, _ in
+                            if Data(k).range(of: Data(id.utf8)) != nil { n += 1 }
+                            return true
+                        }
+                    }
+                    return n
+                }
+            }
+            #expect(try keys(of: pool) > 120)
+            let keptBefore = try keys(of: kept)
+            try await c.call(DeleteUserPoolOperation.self, DeleteUserPoolRequest(userPoolId: pool))
+            // Only each shard's mark of the deleted pool is left (dp/<pool>); the other pool is whole.
+            #expect(try keys(of: pool) == TestFront.userShards)
+            #expect(try keys(of: kept) == keptBefore)
+            #expect(try await !front.outbox().contains { $0.message.poolId == pool })
+            // A front that still had the pool cached cannot write to it any more.
+            let store = front.api.store
+            await #expect(throws: PoolError.self) {
+                try await store.propose(
+                    store.userShard(pool: pool, canonical: "late"),
+                    .phantomCode(poolId: pool, canonical: "late", use: .send, now: 1))
+            }
+            #expect(try keys(of: pool) == TestFront.userShards)
         }
     }
 

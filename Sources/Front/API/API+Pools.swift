@@ -31,11 +31,22 @@ extension API {
         return UpdateUserPoolResponse()
     }
 
+    /// The pool answers as gone at once; its users, claims and messages are purged from
+    /// every user shard (each shard refuses the pool's writes from its purge on), then its
+    /// record goes. A deletion a front did not finish is finished by the next call.
     func deleteUserPool(_ r: DeleteUserPoolRequest) async throws -> EmptyShape {
-        let pool = try await store.pool(r.userPoolId)
-        guard pool.deletionProtection != .active else {
-            throw PoolError(
-                .invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
+        guard case .pool(let pool?) = try await store.query(PoolStore.metaShard, .pool(id: r.userPoolId)) else {
+            throw PoolError(.resourceNotFound, "User pool \(r.userPoolId) does not exist.")
+        }
+        if pool.deleting != true {
+            guard pool.deletionProtection != .active else {
+                throw PoolError(
+                    .invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
+            }
+            _ = try await store.proposeMeta(.markPoolDeleting(id: pool.id))
+        }
+        for shard in await store.allUserShards() {
+            while case .more(true) = try await store.propose(shard, .purgePool(id: pool.id)) {}
         }
         _ = try await store.proposeMeta(.deletePool(id: pool.id))
         return EmptyShape()
@@ -49,7 +60,8 @@ extension API {
         else { return ListUserPoolsResponse(userPools: []) }
         let page = pools.prefix(max)
         return ListUserPoolsResponse(
-            userPools: page.map(\.descriptionType), nextToken: pools.count > max ? page.last?.id : nil)
+            userPools: page.filter { $0.deleting != true }.map(\.descriptionType),
+            nextToken: pools.count > max ? page.last?.id : nil)
     }
 
     func addCustomAttributes(_ r: AddCustomAttributesRequest) async throws -> AddCustomAttributesResponse {

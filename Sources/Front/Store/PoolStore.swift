@@ -113,7 +113,7 @@ public struct PoolStore: Sendable {
     /// A pool, from this front's cache when it read or wrote it in the last few seconds.
     public func pool(_ id: String) async throws(PoolError) -> Pool {
         if let cached = cache.pool(id) { return cached }
-        guard case .pool(let p?) = try await query(Self.metaShard, .pool(id: id)) else {
+        guard case .pool(let p?) = try await query(Self.metaShard, .pool(id: id)), p.deleting != true else {
             throw PoolError(.resourceNotFound, "User pool \(id) does not exist.")
         }
         cache.store(p)
@@ -143,7 +143,7 @@ public struct PoolStore: Sendable {
     public func proposeMeta(_ command: UserPoolCommand) async throws(PoolError) -> UserPoolReply {
         switch command {
         case .createPool(let p), .updatePool(let p): cache.forget(pool: p.id)
-        case .deletePool(let id): cache.forget(pool: id)
+        case .deletePool(let id), .markPoolDeleting(let id): cache.forget(pool: id)
         case .createClient(let c), .updateClient(let c): cache.forget(client: c.id)
         case .deleteClient(_, let id): cache.forget(client: id)
         default: break

@@ -23,6 +23,9 @@ public struct Pool: Codable, Sendable, Equatable {
     /// The pool's RSA signing key, sealed with the cluster's master key.
     public var signingKey: SealedSigningKey?
     public var settings: PoolSettings
+    /// DeleteUserPool has begun: the pool answers as if gone while its users, claims and
+    /// messages are removed from the user shards; then the record goes.
+    public var deleting: Bool?
 
     public func attribute(_ name: String) -> SchemaAttribute? { schema.first { $0.name == name } }
 
@@ -54,7 +57,7 @@ public struct Pool: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, name, createdAt, modifiedAt, policy, schema, usernameAttributes, aliasAttributes
         case autoVerifiedAttributes, caseSensitive, mfaConfiguration, deletionProtection, allowAdminCreateUserOnly
-        case tags, signingKey, settings
+        case tags, signingKey, settings, deleting
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,6 +78,7 @@ public struct Pool: Codable, Sendable, Equatable {
         tags = try c.decode([String: String].self, forKey: .tags)
         signingKey = try c.decodeIfPresent(SealedSigningKey.self, forKey: .signingKey)
         settings = try c.decodeIfPresent(PoolSettings.self, forKey: .settings) ?? PoolSettings()
+        deleting = try c.decodeIfPresent(Bool.self, forKey: .deleting)
     }
 }
 

@@ -9,7 +9,14 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     // Shard 0 (meta).
     case createPool(Pool)
     case updatePool(Pool)
+    /// DeleteUserPool's first step: the pool answers as gone from here on.
+    case markPoolDeleting(id: String)
+    /// Removes the pool and what shard 0 keeps of it (clients, groups, import jobs).
     case deletePool(id: String)
+    /// On a user shard: removes up to a batch of a deleted pool's records (users, subs,
+    /// memberships, claims, phantoms, answered challenges, its count) and its messages;
+    /// answers `.more(true)` while some remain.
+    case purgePool(id: String)
     case createClient(AppClient)
     case updateClient(AppClient)
     case deleteClient(poolId: String, clientId: String)

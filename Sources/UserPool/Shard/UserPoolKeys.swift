@@ -27,6 +27,7 @@ import Sharding
 /// ic/<job>/<upload>/<n>             chunk n of an upload of its CSV file (shard 0)
 /// o/<index><n>                      an outbox message (the entry that wrote it, its place)
 /// i/<index><n>                      a delivered message in the local (dev) inbox
+/// dp/<pool>                         a pool deleted and purged from this user shard
 /// r/layout                          the user shards fronts route over (shard 0; a reshard's)
 /// r/move                            an old user shard's part in a reshard (fenced, moved)
 /// ```
@@ -71,6 +72,14 @@ public enum UserPoolKeys {
     static func usedChallengeOrderPrefix(_ pool: String) -> [UInt8] { bytes("sco/\(pool)/") }
     static func usedChallengeOrder(_ pool: String, _ at: Int64, _ id: [UInt8]) -> [UInt8] {
         usedChallengeOrderPrefix(pool) + withUnsafeBytes(of: UInt64(max(0, at)).bigEndian, Array.init) + id
+    }
+
+    /// A pool DeleteUserPool purged from this user shard (its writes are refused).
+    static func deletedPool(_ pool: String) -> [UInt8] { bytes("dp/\(pool)") }
+
+    /// Every prefix under which a user shard keeps a pool's records (its messages aside).
+    static func userShardPrefixes(pool: String) -> [[UInt8]] {
+        ["u", "s", "gm", "a", "x", "xo", "sc", "sco"].map { bytes("\($0)/\(pool)/") }
     }
 
     static func importJobPrefix(_ pool: String) -> [UInt8] { bytes("ij/\(pool)/") }

@@ -14,9 +14,18 @@ extension UserPoolStateMachine {
             try ctx.store(K.pool(pool.id), pool, txn)
             return .pool(pool)
         case .updatePool(let pool):
-            guard try ctx.contains(K.pool(pool.id), txn) else { return .error(Self.noPool(pool.id)) }
-            try ctx.store(K.pool(pool.id), pool, txn)
-            return .pool(pool)
+            guard let stored = try ctx.load(K.pool(pool.id), as: Pool.self, txn), stored.deleting != true else {
+                return .error(Self.noPool(pool.id))
+            }
+            var next = pool
+            next.deleting = nil
+            try ctx.store(K.pool(pool.id), next, txn)
+            return .pool(next)
+        case .markPoolDeleting(let id):
+            guard var pool = try ctx.load(K.pool(id), as: Pool.self, txn) else { return .error(Self.noPool(id)) }
+            pool.deleting = true
+            try ctx.store(K.pool(id), pool, txn)
+            return .ok
         case .deletePool(let id):
             guard try ctx.delete(K.pool(id), txn) else { return .error(Self.noPool(id)) }
             for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
@@ -34,7 +43,7 @@ extension UserPoolStateMachine {
             }
             return .ok
         case .createClient(let client), .updateClient(let client):
-            guard try ctx.contains(K.pool(client.poolId), txn) else { return .error(Self.noPool(client.poolId)) }
+            guard try isLive(client.poolId, ctx, txn) else { return .error(Self.noPool(client.poolId)) }
             if case .updateClient = cmd, try !ctx.contains(K.client(client.poolId, client.id), txn) {
                 return .error(PoolError(.resourceNotFound, "User pool client \(client.id) does not exist."))
             }
@@ -48,7 +57,7 @@ extension UserPoolStateMachine {
             try ctx.delete(K.clientIndex(clientId), txn)
             return .ok
         case .createGroup(let group):
-            guard try ctx.contains(K.pool(group.poolId), txn) else { return .error(Self.noPool(group.poolId)) }
+            guard try isLive(group.poolId, ctx, txn) else { return .error(Self.noPool(group.poolId)) }
             if try ctx.contains(K.group(group.poolId, group.name), txn) {
                 return .error(PoolError(.groupExists, "A group with the name \(group.name) already exists."))
             }
@@ -69,4 +78,9 @@ extension UserPoolStateMachine {
     }
 
     static func noPool(_ id: String) -> PoolError { PoolError(.resourceNotFound, "User pool \(id) does not exist.") }
+
+    /// Whether a pool exists and is not being deleted.
+    func isLive(_ id: String, _ ctx: Context, _ txn: borrowing WriteTransaction) throws -> Bool {
+        try ctx.load(UserPoolKeys.pool(id), as: Pool.self, txn).map { $0.deleting != true } ?? false
+    }
 }

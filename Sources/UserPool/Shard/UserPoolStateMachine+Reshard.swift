@@ -147,7 +147,10 @@ extension UserPoolStateMachine {
             return nil
         }
         let moving = PoolError(.moving, "shard \(ctx.shard) is moving records to a new shard; retry")
-        if case .purgeGroup = cmd { return move.phase == .fenced ? .error(moving) : nil }
+        switch cmd {
+        case .purgeGroup, .purgePool: return move.phase == .fenced ? .error(moving) : nil
+        default: break
+        }
         guard let route = cmd.route,
             UserPoolKeys.userShard(pool: route.pool, canonical: route.name, userShards: move.shards) != ctx.shard
         else { return nil }

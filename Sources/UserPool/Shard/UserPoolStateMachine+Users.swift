@@ -70,6 +70,8 @@ extension UserPoolStateMachine {
             user.version += 1
             try ctx.store(K.user(poolId, canonical), user, txn)
             return .user(user.withoutSecrets)
+        case .purgePool(let id):
+            return try purgePool(id, ctx, txn)
         case .purgeGroup(let poolId, let group):
             let members = try ctx.entries(K.memberPrefix(poolId, group), limit: Self.purgeBatch + 1, txn)
             for (k, v) in members.prefix(Self.purgeBatch) {

@@ -34,16 +34,16 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     {
         let cmd = try UserPoolCommand.decode(command)
         let ctx = Context(shard: shard, tables: tables)
-        if let refusal = try moveRefusal(cmd, ctx, txn) {
+        if let refusal = try moveRefusal(cmd, ctx, txn) ?? deletedPoolRefusal(cmd, ctx, txn) {
             return Applied(reply: refusal.encoded, retained: refusal.encoded)
         }
         let reply: UserPoolReply
         switch cmd {
-        case .createPool, .updatePool, .deletePool, .createClient, .updateClient, .deleteClient, .createGroup,
-            .updateGroup,
-            .deleteGroup:
+        case .createPool, .updatePool, .markPoolDeleting, .deletePool, .createClient, .updateClient, .deleteClient,
+            .createGroup, .updateGroup, .deleteGroup:
             reply = try applyMeta(cmd, ctx, txn)
-        case .createUser, .updateUser, .deleteUser, .signInAttempt, .phantomCode, .setMembership, .purgeGroup:
+        case .createUser, .updateUser, .deleteUser, .signInAttempt, .phantomCode, .setMembership, .purgeGroup,
+            .purgePool:
             reply = try applyUser(cmd, ctx, txn)
         case .reserveAlias, .commitAlias, .releaseAlias:
             reply = try applyAlias(cmd, ctx, txn)
