@@ -165,6 +165,62 @@ struct PoolOperationTests {
         }
     }
 
+    @Test("PasswordHistorySize: the last n passwords (the current one too) are refused by every way of setting one")
+    func passwordHistory() async throws {
+        try await TestFront().run { c in
+            let policy = PasswordPolicyType(minimumLength: 8, passwordHistorySize: 3)
+            let pool = try await c.pool(
+                CreateUserPoolRequest(poolName: "history", policies: UserPoolPolicyType(passwordPolicy: policy)))
+            let described = try await c.call(
+                DescribeUserPoolOperation.self, DescribeUserPoolRequest(userPoolId: pool))
+            #expect(described.userPool?.policies?.passwordPolicy?.passwordHistorySize == 3)
+            let client = try await c.appClient(pool: pool).clientId!
+            try await c.user(pool: pool, "hal", password: "Passw0rd!a")
+            func set(_ password: String) async throws -> String? {
+                do {
+                    try await c.call(
+                        AdminSetUserPasswordOperation.self,
+                        AdminSetUserPasswordRequest(userPoolId: pool, username: "hal", password: password, permanent: true))
+                    return nil
+                } catch let e as APIFailure { return e.type }
+            }
+            func change(_ from: String, _ to: String) async throws -> String? {
+                let token = try await c.signIn(client: client, "hal", password: from).accessToken!
+                do {
+                    try await c.call(
+                        ChangePasswordOperation.self,
+                        ChangePasswordRequest(previousPassword: from, proposedPassword: to, accessToken: token))
+                    return nil
+                } catch let e as APIFailure { return e.type }
+            }
+            let violation = "PasswordHistoryPolicyViolationException"
+            #expect(try await set("Passw0rd!a") == violation)  // the current one
+            #expect(try await change("Passw0rd!a", "Passw0rd!b") == nil)
+            #expect(try await change("Passw0rd!b", "Passw0rd!a") == violation)
+            #expect(try await change("Passw0rd!b", "Passw0rd!c") == nil)
+            #expect(try await set("Passw0rd!a") == violation)
+            #expect(try await set("Passw0rd!d") == nil)  // a, b, c, d: a has left the last three
+            #expect(try await change("Passw0rd!d", "Passw0rd!a") == nil)
+            #expect(try await change("Passw0rd!a", "Passw0rd!d") == violation)
+            // A pool without it lets a password come back.
+            let free = try await c.pool(CreateUserPoolRequest(poolName: "free"))
+            try await c.user(pool: free, "ivy", password: "Passw0rd!a")
+            try await c.call(
+                AdminSetUserPasswordOperation.self,
+                AdminSetUserPasswordRequest(userPoolId: free, username: "ivy", password: "Passw0rd!a", permanent: true))
+            // LITE has no password history; threat protection is not built.
+            let lite = try await c.failure(
+                CreateUserPoolOperation.self,
+                CreateUserPoolRequest(
+                    poolName: "lite", policies: UserPoolPolicyType(passwordPolicy: policy), userPoolTier: .lite))
+            #expect(lite.type == "FeatureUnavailableInTierException")
+            let enforced = try await c.failure(
+                CreateUserPoolOperation.self,
+                CreateUserPoolRequest(poolName: "asf", userPoolAddOns: UserPoolAddOnsType(advancedSecurityMode: .enforced)))
+            #expect(enforced.type == "UnsupportedOperationException" && enforced.message.contains("AdvancedSecurityMode"))
+        }
+    }
+
     @Test("ListUserPools: pages of MaxResults, a NextToken only while more remain")
     func listUserPools() async throws {
         try await TestFront().run { c in

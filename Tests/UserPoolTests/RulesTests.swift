@@ -229,7 +229,7 @@ struct RulesTests {
         #expect(Self.refusal { () throws(PoolError) in try UserRules.confirm(&user, now: 7) } != nil)
         UserRules.setPassword(&user, verifier: F.verifier, permanent: false, pool: pool, now: 8)
         #expect(user.status == .forceChangePassword && user.temporaryPasswordExpiresAt == 8 + 7 * 86_400)
-        try UserRules.completeNewPassword(&user, verifier: F.verifier, now: 9)
+        try UserRules.completeNewPassword(&user, verifier: F.verifier, policy: pool.policy, now: 9)
         #expect(user.status == .confirmed && user.temporaryPasswordExpiresAt == nil)
         UserRules.setEnabled(&user, false, nowMilliseconds: 9_000, now: 9)
         #expect(!user.enabled && user.signedOutAt == 9_000)

@@ -227,12 +227,16 @@ extension API {
         let user = try await codeUser(pool: pool, client: client, username: r.username)
         // The new password's verifier is computed for a name no user has too: the same cost.
         let verifier = makeVerifier(pool: pool, username: user?.username ?? r.username, password: r.password)
+        let reused = try await reusesPassword(
+            r.password, user: user, username: user?.username ?? r.username, pool: pool)
         guard let user else { try await phantomWrongCode(pool: pool, identifier: r.username) }
         try await balancePhantomRead(pool: pool, client: client, identifier: r.username)
         let t = now()
         try await useCode(r.confirmationCode, user: user, pool: pool, purpose: .recovery, attribute: nil) {
             (u: inout User, _: String?) throws(PoolError) in
-            UserRules.resetPassword(&u, verifier: verifier, now: t)
+            // Said only to whoever has the right code; the code stays unused.
+            if reused { throw PasswordHistoryRules.violation }
+            UserRules.resetPassword(&u, verifier: verifier, policy: pool.policy, now: t)
         }
         return ConfirmForgotPasswordResponse()
     }

@@ -69,8 +69,11 @@ extension API {
         guard let current = try await store.user(pool: pool.id, canonical: canonical) else {
             throw Self.invalidAccess
         }
+        if try await reusesPassword(r.proposedPassword, user: current, username: user.username, pool: pool) {
+            throw PasswordHistoryRules.violation
+        }
         _ = try await store.modify(current, in: pool) { (u: inout User) throws(PoolError) in
-            UserRules.changePassword(&u, verifier: next, now: t)
+            UserRules.changePassword(&u, verifier: next, policy: pool.policy, now: t)
         }
         return ChangePasswordResponse()
     }

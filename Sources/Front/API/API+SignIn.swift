@@ -301,10 +301,13 @@ extension API {
         else {
             throw Self.invalidSession
         }
+        if try await reusesPassword(password, user: user, username: user.username, pool: pool) {
+            throw PasswordHistoryRules.violation
+        }
         let verifier = makeVerifier(pool: pool, username: state.user, password: password)
         let t = now()
         let saved = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
-            try UserRules.completeNewPassword(&u, verifier: verifier, now: t)
+            try UserRules.completeNewPassword(&u, verifier: verifier, policy: pool.policy, now: t)
             AttributeRules.apply(attributes, to: &u, byAdmin: false)
         }
         return AuthAnswer(

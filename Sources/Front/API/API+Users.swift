@@ -154,6 +154,9 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         try PoolRules.validatePassword(r.password, policy: pool.policy)
         let user = try await store.resolve(pool: pool, username: r.username)
+        if try await reusesPassword(r.password, user: user, username: user.username, pool: pool) {
+            throw PasswordHistoryRules.violation
+        }
         let verifier = makeVerifier(pool: pool, username: user.username, password: r.password)
         let t = now()
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in

@@ -17,7 +17,7 @@ extension Pool {
             passwordPolicy: PasswordPolicyType(
                 minimumLength: policy.minimumLength, requireUppercase: policy.requireUppercase,
                 requireLowercase: policy.requireLowercase, requireNumbers: policy.requireNumbers,
-                requireSymbols: policy.requireSymbols,
+                requireSymbols: policy.requireSymbols, passwordHistorySize: policy.historySize,
                 temporaryPasswordValidityDays: policy.temporaryPasswordValidityDays))
         out.schemaAttributes = schema.map(\.schemaAttributeType)
         out.autoVerifiedAttributes = autoVerifiedAttributes

@@ -32,6 +32,8 @@ public struct User: Codable, Sendable, Equatable {
     /// New values of attributes that must be verified before they replace the old ones
     /// (UserAttributeUpdateSettings); the old value stays in force until then.
     public var pendingAttributes: [String: String]?
+    /// Earlier passwords (PasswordHistorySize), newest first; the current one is `verifier`.
+    public var passwordHistory: [PasswordHistoryEntry]?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,

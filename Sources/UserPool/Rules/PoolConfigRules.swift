@@ -85,12 +85,21 @@ public enum PoolConfigRules {
         policy.requireNumbers = p.requireNumbers ?? policy.requireNumbers
         policy.requireSymbols = p.requireSymbols ?? policy.requireSymbols
         policy.temporaryPasswordValidityDays = p.temporaryPasswordValidityDays ?? policy.temporaryPasswordValidityDays
+        policy.historySize = p.passwordHistorySize.flatMap { $0 > 0 ? $0 : nil }
         return policy
     }
 
     /// The cross-field rules the model cannot state.
     static func checkSettings(_ pool: Pool) throws(PoolError) {
         try MessageRules.checkTemplates(pool.settings)
+        if pool.policy.historySize != nil && pool.settings.userPoolTier == .lite {
+            throw PoolError(
+                .featureUnavailableInTier,
+                "PasswordHistorySize needs the ESSENTIALS or PLUS tier; this user pool is in the LITE tier.")
+        }
+        if let mode = pool.settings.userPoolAddOns?.advancedSecurityMode, mode != .off {
+            throw PoolError.notSupported("AdvancedSecurityMode \(mode.rawValue) (threat protection)")
+        }
         let verified = Set(pool.autoVerifiedAttributes.map(\.rawValue))
         if let mechanisms = pool.settings.accountRecoverySetting?.recoveryMechanisms {
             let priorities = mechanisms.map(\.priority)

@@ -52,7 +52,7 @@ public enum UserRules {
     public static func setPassword(
         _ user: inout User, verifier: PasswordVerifier, permanent: Bool, pool: Pool, now: Int64
     ) {
-        user.verifier = verifier
+        PasswordHistoryRules.replace(&user, with: verifier, policy: pool.policy)
         user.status = permanent ? .confirmed : .forceChangePassword
         user.temporaryPasswordExpiresAt =
             permanent ? nil : now + Int64(pool.policy.temporaryPasswordValidityDays) * 86_400
@@ -61,20 +61,23 @@ public enum UserRules {
     }
 
     /// ChangePassword: the user's own new password, the previous one having been checked.
-    public static func changePassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) {
-        user.verifier = verifier
+    public static func changePassword(
+        _ user: inout User, verifier: PasswordVerifier, policy: PasswordPolicy, now: Int64
+    ) {
+        PasswordHistoryRules.replace(&user, with: verifier, policy: policy)
         user.modifiedAt = now
     }
 
     /// NEW_PASSWORD_REQUIRED answered: the chosen password, confirmed. Checked on the record
     /// the write replaces: a user disabled since the challenge was issued gets no password.
-    public static func completeNewPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) throws(PoolError)
-    {
+    public static func completeNewPassword(
+        _ user: inout User, verifier: PasswordVerifier, policy: PasswordPolicy, now: Int64
+    ) throws(PoolError) {
         guard user.enabled else { throw PoolError(.notAuthorized, "User is disabled.") }
         guard user.status == .forceChangePassword else {
             throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
         }
-        user.verifier = verifier
+        PasswordHistoryRules.replace(&user, with: verifier, policy: policy)
         user.status = .confirmed
         user.temporaryPasswordExpiresAt = nil
         user.modifiedAt = now
@@ -122,8 +125,10 @@ public enum UserRules {
 
     /// ConfirmForgotPassword with the right code: the new password, confirmed and unlocked
     /// (an unconfirmed user stays unconfirmed, as in Cognito).
-    public static func resetPassword(_ user: inout User, verifier: PasswordVerifier, now: Int64) {
-        user.verifier = verifier
+    public static func resetPassword(
+        _ user: inout User, verifier: PasswordVerifier, policy: PasswordPolicy, now: Int64
+    ) {
+        PasswordHistoryRules.replace(&user, with: verifier, policy: policy)
         if user.status == .resetRequired || user.status == .forceChangePassword { user.status = .confirmed }
         user.temporaryPasswordExpiresAt = nil
         user.lockout = Lockout()
