@@ -141,6 +141,18 @@ struct GroupOperationTests {
                 token = page.nextToken
             }
             #expect(seen.sorted() == (0..<5).map { "g\($0)" })
+            // Limit 0 (the model's minimum) is a whole page, never a crash or an empty loop.
+            let zero = try await c.call(
+                AdminListGroupsForUserOperation.self,
+                AdminListGroupsForUserRequest(username: "uma", userPoolId: pool, limit: 0))
+            #expect(zero.groups?.count == 5 && zero.nextToken == nil)
+            let groups = try await c.call(ListGroupsOperation.self, ListGroupsRequest(userPoolId: pool, limit: 0))
+            #expect(groups.groups?.count == 5)
+            let members = try await c.call(
+                ListUsersInGroupOperation.self, ListUsersInGroupRequest(userPoolId: pool, groupName: "g0", limit: 0))
+            #expect(members.users?.count == 1 && members.nextToken == nil)
+            let users = try await c.call(ListUsersOperation.self, ListUsersRequest(userPoolId: pool, limit: 0))
+            #expect(users.users?.count == 1)
         }
     }
 

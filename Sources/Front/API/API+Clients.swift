@@ -36,7 +36,7 @@ extension API {
 
     func listUserPoolClients(_ r: ListUserPoolClientsRequest) async throws -> ListUserPoolClientsResponse {
         let pool = try await store.pool(r.userPoolId)
-        let max = r.maxResults ?? 60
+        let max = ListRules.pageSize(r.maxResults)
         let query = UserPoolQuery.clients(poolId: pool.id, after: r.nextToken, limit: max + 1)
         guard case .clients(let clients) = try await store.query(PoolStore.metaShard, query) else {
             return ListUserPoolClientsResponse(userPoolClients: [])

@@ -37,7 +37,7 @@ extension API {
 
     func listGroups(_ r: ListGroupsRequest) async throws -> ListGroupsResponse {
         let pool = try await store.pool(r.userPoolId)
-        let limit = r.limit ?? 60
+        let limit = ListRules.pageSize(r.limit)
         let query = UserPoolQuery.groups(poolId: pool.id, after: r.nextToken, limit: limit + 1)
         guard case .groups(let groups) = try await store.query(PoolStore.metaShard, query) else {
             return ListGroupsResponse(groups: [])
@@ -82,7 +82,7 @@ extension API {
     func adminListGroupsForUser(_ r: AdminListGroupsForUserRequest) async throws -> AdminListGroupsForUserResponse {
         let pool = try await store.pool(r.userPoolId)
         let user = try await store.resolve(pool: pool, username: r.username)
-        let limit = r.limit ?? 60
+        let limit = ListRules.pageSize(r.limit)
         let names = (user.groups ?? []).sorted().filter { r.nextToken == nil || $0 > r.nextToken! }
         var groups: [GroupType] = []
         for name in names.prefix(limit) {
@@ -97,7 +97,7 @@ extension API {
     func listUsersInGroup(_ r: ListUsersInGroupRequest) async throws -> ListUsersInGroupResponse {
         let pool = try await store.pool(r.userPoolId)
         _ = try await group(pool.id, r.groupName)
-        let limit = r.limit ?? 60
+        let limit = ListRules.pageSize(r.limit)
         var cursor = try ListRules.Cursor(token: r.nextToken, shards: await store.allUserShards().count)
         let shards = await store.allUserShards()
         var users: [UserType] = []

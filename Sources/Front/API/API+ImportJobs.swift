@@ -27,14 +27,15 @@ extension API {
 
     func listUserImportJobs(_ r: ListUserImportJobsRequest) async throws -> ListUserImportJobsResponse {
         let pool = try await store.pool(r.userPoolId)
-        let query = UserPoolQuery.importJobs(poolId: pool.id, after: r.paginationToken, limit: r.maxResults + 1)
+        let max = ListRules.pageSize(r.maxResults)
+        let query = UserPoolQuery.importJobs(poolId: pool.id, after: r.paginationToken, limit: max + 1)
         guard case .importJobs(let jobs) = try await store.query(PoolStore.metaShard, query) else {
             return ListUserImportJobsResponse(userImportJobs: [])
         }
         var page: [ImportJob] = []
-        for job in jobs.prefix(r.maxResults) { page.append(await expiringStale(job)) }
+        for job in jobs.prefix(max) { page.append(await expiringStale(job)) }
         return ListUserImportJobsResponse(
-            userImportJobs: page.map(jobType), paginationToken: jobs.count > r.maxResults ? page.last?.id : nil)
+            userImportJobs: page.map(jobType), paginationToken: jobs.count > max ? page.last?.id : nil)
     }
 
     func startUserImportJob(_ r: StartUserImportJobRequest) async throws -> StartUserImportJobResponse {

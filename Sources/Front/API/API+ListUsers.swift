@@ -7,7 +7,7 @@ import UserPool
 extension API {
     func listUsers(_ r: ListUsersRequest) async throws -> ListUsersResponse {
         let pool = try await store.pool(r.userPoolId)
-        let limit = r.limit ?? 60
+        let limit = ListRules.pageSize(r.limit)
         let filter = try ListRules.filter(r.filter)
         var cursor = try ListRules.Cursor(token: r.paginationToken, shards: await store.allUserShards().count)
         let (found, next) = try await scanUsers(pool: pool, from: &cursor, limit: limit) { filter?.matches($0) ?? true }

@@ -53,7 +53,7 @@ extension API {
     }
 
     func listUserPools(_ r: ListUserPoolsRequest) async throws -> ListUserPoolsResponse {
-        let max = r.maxResults
+        let max = ListRules.pageSize(r.maxResults)
         guard
             case .pools(let pools) = try await store.query(
                 PoolStore.metaShard, .pools(after: r.nextToken, limit: max + 1))

@@ -4,6 +4,13 @@ import Foundation
 /// ListUsers' filter language (`attribute = "value"`, `attribute ^= "value"`) and the
 /// pagination tokens of listings that cross shards.
 public enum ListRules {
+    /// A page's size from a request's Limit or MaxResults: 60 (Cognito's largest page) when
+    /// absent or 0, else what was asked (the model bounds it).
+    public static func pageSize(_ asked: Int?, default fallback: Int = 60) -> Int {
+        guard let asked, asked > 0 else { return fallback }
+        return asked
+    }
+
     public struct Filter: Sendable, Equatable {
         public var attribute: String
         public var prefix: Bool
