@@ -129,6 +129,8 @@ let package = Package(
                 "AuthCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -206,6 +208,7 @@ let package = Package(
             name: "FrontTests",
             dependencies: [
                 "Front", "UserPool", "CognitoModel", "Sharding", "Storage", "AuthCrypto", "NodeRPC",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -37,6 +37,8 @@ public struct JWTSigner: Sendable {
     }
 
     public var privateKeyDER: [UInt8] { Array(key.derRepresentation) }
+    /// The key as swift-crypto holds it (to sign a certificate for it).
+    public var privateKey: _RSA.Signing.PrivateKey { key }
 
     /// `header.payload.signature` over a payload already in JSON.
     public func sign(payload: [UInt8]) throws -> String {

@@ -40,6 +40,13 @@ public struct API: Sendable {
         r.on(ListUserPoolsOperation.self) { $0.listUserPools }
         r.on(AddCustomAttributesOperation.self) { $0.addCustomAttributes }
         r.on(GetCSVHeaderOperation.self) { $0.getCSVHeader }
+        // Tags, the signing certificate and log delivery (API+Resources).
+        r.on(TagResourceOperation.self) { $0.tagResource }
+        r.on(UntagResourceOperation.self) { $0.untagResource }
+        r.on(ListTagsForResourceOperation.self) { $0.listTagsForResource }
+        r.on(GetSigningCertificateOperation.self) { $0.getSigningCertificate }
+        r.on(SetLogDeliveryConfigurationOperation.self) { $0.setLogDeliveryConfiguration }
+        r.on(GetLogDeliveryConfigurationOperation.self) { $0.getLogDeliveryConfiguration }
         // CSV user import jobs (API+ImportJobs).
         r.on(CreateUserImportJobOperation.self) { $0.createUserImportJob }
         r.on(DescribeUserImportJobOperation.self) { $0.describeUserImportJob }

@@ -100,6 +100,9 @@ public struct PoolSettings: Codable, Sendable, Equatable {
     public var adminCreateUserConfig: AdminCreateUserConfigType?
     public var userPoolAddOns: UserPoolAddOnsType?
     public var userPoolTier: UserPoolTierType?
+    /// SetLogDeliveryConfiguration's configurations, stored and described (Cognate keeps its
+    /// own logs; it delivers nothing to CloudWatch, S3 or Firehose).
+    public var logConfigurations: [LogConfigurationType]?
 
     public init() {}
 }

@@ -71,6 +71,8 @@ public enum PoolConfigRules {
         settings.adminCreateUserConfig = r.adminCreateUserConfig
         settings.userPoolAddOns = r.userPoolAddOns
         settings.userPoolTier = r.userPoolTier ?? current.settings.userPoolTier
+        // Set by its own operation, not UpdateUserPool's.
+        settings.logConfigurations = current.settings.logConfigurations
         pool.settings = settings
         try checkSettings(pool)
         return pool
