@@ -127,6 +127,8 @@ extension RaftNode {
                 }
                 return
             }
+            // A follower acknowledges only what was sent to it: never past the leader's log.
+            guard m.index <= log.lastIndex else { return }
             let wasPaused = pr.isPaused(maxInflight: config.maxInflight)
             guard pr.maybeUpdate(m.index) else {
                 progress[m.from] = pr

@@ -81,9 +81,19 @@ public final class RaftNode<Random: RandomNumberGenerator> {
         campaign(transfer: false)
     }
 
+    /// Terms and log indexes no group reaches (2^56: a new term every millisecond for two
+    /// million years). A message that carries a larger one is dropped, so no peer can push
+    /// a term (or an index) to the type's maximum, where the next `+ 1` would trap.
+    public static var maxTermOrIndex: UInt64 { 1 << 56 }
+
     /// Feeds a message from another member.
     public func step(_ m: Message) {
         guard m.to == id else { return }
+        let limit = Self.maxTermOrIndex
+        guard m.term <= limit, m.index <= limit, m.logTerm <= limit, m.commit <= limit, m.rejectHint <= limit,
+            m.rejectHintTerm <= limit, (m.snapshot?.metadata.index ?? 0) <= limit,
+            (m.snapshot?.metadata.term ?? 0) <= limit, m.entries.allSatisfy({ $0.index <= limit && $0.term <= limit })
+        else { return }
         if m.term > term {
             if m.type == .vote || m.type == .preVote {
                 let force = m.context == Message.campaignTransfer

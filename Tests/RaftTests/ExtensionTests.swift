@@ -70,6 +70,40 @@ struct ExtensionTests {
         #expect(c.take(.voteResponse).isEmpty)
     }
 
+    @Test("no peer can push a term or an index to the type's maximum; acks past the leader's log are ignored")
+    func hostileNumbersDropped() throws {
+        let c = TestCluster(voters: [1, 2, 3]) { $0.preVote = false }
+        c.elect(1)
+        let term = c[2].term
+        for field in 0..<5 {
+            var m = Message(type: .heartbeat, from: 1, to: 2, term: term)
+            switch field {
+            case 0: m.term = .max
+            case 1: m.commit = .max
+            case 2: m.term = Raft.RaftNode<SeededGenerator>.maxTermOrIndex + 1
+            case 3: m.type = .append; m.index = .max; m.logTerm = term
+            default: m.type = .append; m.entries = [Entry(term: .max, index: 1)]
+            }
+            c[2].step(m)
+            #expect(c[2].term == term, "field \(field)")
+        }
+        // A vote request at the top term is dropped too: the group goes on at its term.
+        c[3].step(Message(type: .vote, from: 2, to: 3, term: .max))
+        #expect(c[3].term == term)
+        // An appendResponse acknowledging entries the leader never had changes nothing.
+        let commit = c[1].commitIndex
+        var ack = Message(type: .appendResponse, from: 2, to: 1, term: c[1].term)
+        ack.index = c[1].lastIndex + 1_000
+        c[1].step(ack)
+        ack.from = 3
+        c[1].step(ack)
+        c.stabilize()
+        #expect(c[1].commitIndex == commit && c[1].role == .leader)
+        _ = try c[1].propose(bytes("after"))
+        c.stabilize()
+        #expect(c.appliedData(3).last == "after")
+    }
+
     @Test("ReadIndex: a read is answered only after a quorum confirms the leader, at the commit index")
     func readIndexNeedsQuorum() throws {
         let c = TestCluster(voters: [1, 2, 3])
