@@ -16,6 +16,10 @@ struct NodeMetrics: Sendable {
     let bytesIn = Counter(label: "cognate_transport_bytes_in_total")
     let bytesOut = Counter(label: "cognate_transport_bytes_out_total")
     let droppedFrames = Counter(label: "cognate_transport_dropped_frames_total")
+    /// Client requests refused for the sender's certificate (a front sending an operator's).
+    let refusedRequests = Counter(label: "cognate_refused_requests_total")
+    /// Raft messages from nodes the receiving replica does not count among its members.
+    let droppedMessages = Counter(label: "cognate_raft_messages_from_non_members_total")
     let fsync = Timer(label: "cognate_storage_commit_seconds")
     let cycleEntries = Recorder(label: "cognate_raft_cycle_entries")
     let snapshotsSent = Counter(label: "cognate_raft_snapshots_sent_total")

@@ -45,6 +45,10 @@ extension NodeRuntime {
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             guard r.raft.role == .leader else { return reply(.notLeader(leader: r.raft.leader)) }
             guard node != 0 else { return reply(.invalid("node id 0 means none")) }
+            guard kind == .remove || !deniedNodes.contains(node) else {
+                return reply(
+                    .invalid("node \(node) was removed from the cluster; a replacement joins under a new id"))
+            }
             // Only a learner that has received the log votes: a voter that never answered
             // would count against the quorum from the start.
             if kind == .addVoter && !r.raft.confState.voters.contains(node) {
@@ -90,6 +94,14 @@ extension NodeRuntime {
             guard r.raft.role != .leader else {
                 return reply(.invalid("node \(nodeId) leads shard \(shard): transfer leadership first"))
             }
+            // Only a replica its group has let go of: deleting a member's log would make it
+            // forget what it acknowledged.
+            guard !r.raft.confState.members.contains(nodeId) else {
+                return reply(
+                    .invalid(
+                        "node \(nodeId) is still a member of shard \(shard) as far as it has applied; remove it first "
+                            + "(`cognate cluster remove-node` or `move-replica`)"))
+            }
             retiring.insert(shard)
             retireReplicas()
             reply(stopped ? .unavailable("node \(nodeId) is stopping") : .ok([]))
@@ -130,8 +142,16 @@ extension NodeRuntime {
         ShardKeys.key(shard, withUnsafeBytes(of: node.bigEndian, Array.init))
     }
 
+    /// Marks a node removed from shard 0, which every node holds: the node left the
+    /// cluster, and its identity is denied from then on (13 bytes, so the address scan,
+    /// which reads 12-byte keys, skips it).
+    static func deniedKey(_ node: UInt64) -> [UInt8] {
+        ShardKeys.key(0, [0xff] + withUnsafeBytes(of: node.bigEndian, Array.init))
+    }
+
     /// Keeps an added member's addresses in the shard's state (so a snapshot carries them)
-    /// and drops a removed one's, in the transaction that applies the change.
+    /// and drops a removed one's, in the transaction that applies the change. A node
+    /// removed from shard 0 is denied for good (it rejoins under a new id).
     func recordAddress(_ txn: borrowing WriteTransaction, shard: UInt32, _ change: ConfChange) throws {
         let key = Self.memberKey(shard, change.node)
         switch change.kind {
@@ -141,8 +161,23 @@ extension NodeRuntime {
             try txn.put(key, change.context, in: tables.members)
         case .remove:
             _ = try txn.delete(key, in: tables.members)
+            if shard == 0 { try txn.put(Self.deniedKey(change.node), [], in: tables.members) }
         }
         addressesChanged = true
+    }
+
+    /// The nodes removed from the cluster (shard 0's removals).
+    func readDenied() throws -> Set<UInt64> {
+        try env.read { txn in
+            var denied: Set<UInt64> = []
+            let prefix = ShardKeys.key(0, [0xff])
+            try txn.scan(tables.members, from: prefix, to: ShardKeys.key(0, [0xff, 0xff])) { key, _ in
+                guard key.count == 13 else { return true }
+                denied.insert(key[5...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                return true
+            }
+            return denied
+        }
     }
 
     /// The addresses of nodes the definition does not list, from every shard's members.
@@ -176,5 +211,15 @@ extension NodeRuntime {
             onPeerAddress?(node, address)
         }
         addressBook = book
+        do {
+            let denied = try readDenied()
+            for node in denied.subtracting(deniedNodes).sorted() {
+                logger.notice("node \(node) was removed from the cluster: its certificate is refused from now on")
+                onPeerDenied?(node)
+            }
+            deniedNodes = denied
+        } catch {
+            return fail("reading removed nodes", error)
+        }
     }
 }

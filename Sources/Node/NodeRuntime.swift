@@ -72,6 +72,10 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Told of each node address learned after the start (the transport dials it); set
     /// before `start()`.
     var onPeerAddress: (@Sendable (UInt64, NodeAddress) -> Void)?
+    /// Nodes removed from the cluster (shard 0's removals): their certificates are refused.
+    public internal(set) var deniedNodes: Set<UInt64> = []
+    /// Told of a node removed from the cluster (the transport refuses it from then on).
+    var onPeerDenied: (@Sendable (UInt64) -> Void)?
 
     public convenience init(
         nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger
@@ -119,6 +123,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         }
         try LMDBRaftStorage.markInitialized(env, tables)
         addressBook = try readAddresses()
+        deniedNodes = try readDenied()
     }
 
     /// Opens (or creates) the replica of `shard`: a founding one with `bootstrapVoters`, a
@@ -260,9 +265,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     private func handle(_ event: Event) {
         switch event {
         case .peerMessages(let batch):
-            for (shard, m) in batch { replicas[shard]?.raft.step(m) }
+            for (shard, m) in batch { deliver(m, to: shard) }
         case .snapshot(let shard, let m):
-            replicas[shard]?.raft.step(m)
+            deliver(m, to: shard)
         case .propose(let shard, let requestId, let command, let reply):
             propose(shard: shard, requestId: requestId, command: command, reply: reply)
         case .read(let shard, let request, let reply):
@@ -296,6 +301,19 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case .unreachable(let peer):
             for r in replicas.values { r.raft.reportUnreachable(peer) }
         }
+    }
+
+    /// Steps a peer's message into its shard's replica, unless the sender is not one of the
+    /// group's members as this replica knows them (a replica with no members yet, made to
+    /// receive its group's snapshot, takes its first leader's messages).
+    private func deliver(_ m: Raft.Message, to shard: UInt32) {
+        guard let r = replicas[shard] else { return }
+        let members = r.raft.confState.members
+        guard members.isEmpty || members.contains(m.from) else {
+            metrics.droppedMessages.increment()
+            return
+        }
+        r.raft.step(m)
     }
 
     /// The answer for a shard with no replica here: one the cluster does not have, or one

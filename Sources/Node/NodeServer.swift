@@ -40,12 +40,15 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         var peers: [UInt64: HostPort] = [:]
         for (id, address) in runtime.addressBook { peers[id] = try? HostPort(address.peer) }
         for n in config.nodes { peers[n.id] = try HostPort(n.peer) }
+        for id in runtime.deniedNodes { peers[id] = nil }
         transport = PeerTransport(
             nodeId: nodeId, peers: peers, group: group, tls: tls,
             handlers: .init(
                 raft: { _, batch in runtime.submit(.peerMessages(batch)) },
                 snapshot: { shard, m in runtime.submit(.snapshot(shard, m)) },
-                request: { request, respond in Self.serve(request, runtime: runtime, respond: respond) },
+                request: { identity, request, respond in
+                    Self.serve(request, from: identity, runtime: runtime, respond: respond)
+                },
                 unreachable: { peer in runtime.submit(.unreachable(peer)) }),
             metrics: runtime.metrics, logger: logger, limits: limits)
         admin = AdminServer(registry: registry, limits: limits) { reply in
@@ -60,15 +63,21 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         runtime.onPeerAddress = { id, address in
             if let peer = try? HostPort(address.peer) { transport.addPeer(id, peer) }
         }
+        runtime.onPeerDenied = { id in transport.deny(id) }
         let failure = self.failure
         runtime.onFailure = { reason in failure.fire(reason) }
     }
 
     private static func serve(
-        _ request: ClientRequest, runtime: NodeRuntime<SM>, respond: @escaping @Sendable (ClientResponse) -> Void
+        _ request: ClientRequest, from identity: ClusterIdentity?, runtime: NodeRuntime<SM>,
+        respond: @escaping @Sendable (ClientResponse) -> Void
     ) {
         let reply: @Sendable (ClientResponse.Body) -> Void = {
             respond(ClientResponse(correlation: request.correlation, body: $0))
+        }
+        if let refusal = refusal(of: request.body, from: identity, stateMachine: runtime.stateMachine) {
+            runtime.metrics.refusedRequests.increment()
+            return reply(.invalid(refusal))
         }
         switch request.body {
         case .propose(let shard, let id, let command):
@@ -84,6 +93,22 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         case .status:
             runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
         }
+    }
+
+    /// Why `identity` may not send `body` (nil: it may). Nodes and the operator's tools may
+    /// send anything; a front only the state machine's client commands and reads, and
+    /// status: never a membership step, a backup copy, or an operator's command (a reshard's
+    /// steps, the key-value harness).
+    static func refusal(of body: ClientRequest.Body, from identity: ClusterIdentity?, stateMachine: SM) -> String? {
+        guard case .front(let name) = identity else { return nil }
+        let allowed: Bool
+        switch body {
+        case .propose(_, _, let command): allowed = stateMachine.access(command: command) == .client
+        case .read(_, let r), .localRead(_, let r): allowed = stateMachine.access(read: r) == .client
+        case .status: allowed = true
+        case .backup, .membership: allowed = false
+        }
+        return allowed ? nil : "front \(name)'s certificate may not send this request (it needs the operator's)"
     }
 
     /// Starts serving; returns once the node listens on its peer and admin addresses.

@@ -103,6 +103,8 @@ extension PeerTransport {
         }
 
         private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
+            // A node removed from the cluster is heard no more (its link closes shortly).
+            if case .node(let id) = identity, transport.isDenied(id) { return }
             switch frame.kind {
             case .hello:
                 var r = BinaryReader(frame.payload)
@@ -136,7 +138,7 @@ extension PeerTransport {
             case .request:
                 let request = try ClientRequest(decoding: frame.payload)
                 let channel = context.channel
-                transport.handlers.request(request) { response in
+                transport.handlers.request(identity, request) { response in
                     channel.writeAndFlush(Frame(kind: .response, payload: response.encode()), promise: nil)
                 }
             case .response:

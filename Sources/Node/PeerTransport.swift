@@ -23,7 +23,10 @@ public final class PeerTransport: @unchecked Sendable {
         var raft: @Sendable (_ from: UInt64, _ batch: [(UInt32, Raft.Message)]) -> Void
         var snapshot: @Sendable (_ shard: UInt32, _ message: Raft.Message) -> Void
         var request:
-            @Sendable (_ request: ClientRequest, _ respond: @escaping @Sendable (ClientResponse) -> Void) -> Void
+            @Sendable (
+                _ from: ClusterIdentity?, _ request: ClientRequest,
+                _ respond: @escaping @Sendable (ClientResponse) -> Void
+            ) -> Void
         var unreachable: @Sendable (_ peer: UInt64) -> Void
     }
 
@@ -50,6 +53,8 @@ public final class PeerTransport: @unchecked Sendable {
     private var closing = false
     /// Snapshot bytes being reassembled on every connection together.
     private var assemblyBytes = 0
+    /// Nodes removed from the cluster. Guarded by `lock`.
+    private var denied: Set<UInt64> = []
 
     init(
         nodeId: UInt64, peers: [UInt64: HostPort], group: EventLoopGroup, tls: ClusterTLS, handlers: Handlers,
@@ -82,7 +87,7 @@ public final class PeerTransport: @unchecked Sendable {
                     try tls.secureAccepted(channel, handshakeTimeout: limits.handshakeTimeout) { identity in
                         switch identity {
                         case .node(let id): self.isPeer(id)
-                        case .front: true
+                        case .front, .operator: true
                         }
                     }
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(transport: self, expecting: nil))
@@ -96,13 +101,28 @@ public final class PeerTransport: @unchecked Sendable {
         for id in ids where id > nodeId { dial(id) }
     }
 
-    func isPeer(_ id: UInt64) -> Bool { lock.withLock { peerAddresses[id] != nil } }
+    func isPeer(_ id: UInt64) -> Bool { lock.withLock { peerAddresses[id] != nil && !denied.contains(id) } }
+
+    /// A node removed from the cluster: no longer dialled, its certificate refused from now
+    /// on, what it sends dropped; its link is closed a little later, so the last messages
+    /// the group sent it (the heartbeat that tells it of its removal) still reach it.
+    func deny(_ id: UInt64) {
+        let channel = lock.withLock { () -> Channel? in
+            denied.insert(id)
+            peerAddresses[id] = nil
+            return links.removeValue(forKey: id)?.channel
+        }
+        channel?.eventLoop.scheduleTask(in: .seconds(2)) { channel?.close(promise: nil) }
+    }
+
+    func isDenied(_ id: UInt64) -> Bool { lock.withLock { denied.contains(id) } }
 
     /// A node learned from a membership change: it may connect, and (as for every peer with
     /// a higher id) this node dials it. A changed address takes effect at the next dial.
     func addPeer(_ id: UInt64, _ address: HostPort) {
         guard id != nodeId else { return }
         let isNew = lock.withLock { () -> Bool in
+            guard !denied.contains(id) else { return false }
             let isNew = peerAddresses[id] == nil
             peerAddresses[id] = address
             if links[id] == nil { links[id] = Link() }

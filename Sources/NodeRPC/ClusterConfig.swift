@@ -58,6 +58,11 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// only; default `<dir>/front.pem` / `front.key`).
         public var front_cert: String?
         public var front_key: String?
+        /// The certificate and key the operator's tools present (role "operator": every
+        /// client request; default `<dir>/operator.pem` / `operator.key`). Keep them off
+        /// the fronts.
+        public var operator_cert: String?
+        public var operator_key: String?
 
         public init(dir: String? = nil) { self.dir = dir }
     }
@@ -134,6 +139,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var caKeyPath: String { tlsPath(tls?.ca_key, "ca.key") }
     public var frontCertificatePath: String { tlsPath(tls?.front_cert, "front.pem") }
     public var frontKeyPath: String { tlsPath(tls?.front_key, "front.key") }
+    public var operatorCertificatePath: String { tlsPath(tls?.operator_cert, "operator.pem") }
+    public var operatorKeyPath: String { tlsPath(tls?.operator_key, "operator.key") }
     public func certificatePath(node: NodeEntry) -> String { tlsPath(node.cert, "node\(node.id).pem") }
     public func keyPath(node: NodeEntry) -> String { tlsPath(node.key, "node\(node.id).key") }
 

@@ -5,18 +5,23 @@ import NIOTLS
 import X509
 
 /// Who is at the other end of a cluster connection, as its certificate says: the URI in its
-/// subject alternative names, `cognate://node/<id>` or `cognate://front/<name>`. The CA
-/// signs only what `cognate certs` issues, so a process cannot claim another's identity.
+/// subject alternative names, `cognate://node/<id>`, `cognate://front/<name>` or
+/// `cognate://operator/<name>`. The CA signs only what `cognate certs` issues, so a process
+/// cannot claim another's identity.
 public enum ClusterIdentity: Sendable, Equatable, CustomStringConvertible {
     /// A storage node: may send Raft traffic, snapshots and client requests.
     case node(UInt64)
-    /// A front or a tool: client requests only.
+    /// A front: the user-pool reads and writes the API makes, and status; nothing else.
     case front(String)
+    /// An operator's tools (membership, backup and restore, reshard, the key-value harness,
+    /// users export and import, drills): every client request, no Raft traffic.
+    case `operator`(String)
 
     public var uri: String {
         switch self {
         case .node(let id): "cognate://node/\(id)"
         case .front(let name): "cognate://front/\(name)"
+        case .operator(let name): "cognate://operator/\(name)"
         }
     }
 
@@ -24,6 +29,7 @@ public enum ClusterIdentity: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .node(let id): "node \(id)"
         case .front(let name): "front \(name)"
+        case .operator(let name): "operator \(name)"
         }
     }
 
@@ -32,6 +38,8 @@ public enum ClusterIdentity: Sendable, Equatable, CustomStringConvertible {
             self = .node(id)
         } else if uri.hasPrefix("cognate://front/"), uri.count > "cognate://front/".count {
             self = .front(String(uri.dropFirst("cognate://front/".count)))
+        } else if uri.hasPrefix("cognate://operator/"), uri.count > "cognate://operator/".count {
+            self = .operator(String(uri.dropFirst("cognate://operator/".count)))
         } else {
             return nil
         }
@@ -49,6 +57,14 @@ public enum ClusterIdentity: Sendable, Equatable, CustomStringConvertible {
         guard identities.count == 1 else { return nil }
         self = identities[0]
     }
+}
+
+/// Which certificate a process that is not a node presents.
+public enum ClientRole: Sendable {
+    /// `front.pem`: the API's user-pool reads and writes only.
+    case front
+    /// `operator.pem`: the tools' every request.
+    case `operator`
 }
 
 /// The TLS contexts of one cluster process: its own certificate and key, and the cluster's
@@ -77,10 +93,14 @@ public struct ClusterTLS: Sendable {
         public var description: String
     }
 
-    /// The contexts of node `nodeId`, or, for nil, of a front or tool.
-    public static func load(_ config: ClusterConfig, node nodeId: UInt64?) throws -> ClusterTLS {
+    /// The contexts of node `nodeId`, or, for nil, of a front or an operator's tool (`role`).
+    public static func load(
+        _ config: ClusterConfig, node nodeId: UInt64?, role: ClientRole = .operator
+    ) throws
+        -> ClusterTLS
+    {
         if plaintextRequested {
-            return ClusterTLS(plaintext: nodeId.map { .node($0) } ?? .front("front"))
+            return ClusterTLS(plaintext: nodeId.map { .node($0) } ?? .operator("plaintext"))
         }
         if let nodeId {
             guard let entry = config.node(nodeId) else {
@@ -90,9 +110,16 @@ public struct ClusterTLS: Sendable {
                 identity: .node(nodeId), ca: config.caCertificatePath, certificate: config.certificatePath(node: entry),
                 key: config.keyPath(node: entry))
         }
-        return try ClusterTLS(
-            identity: .front("front"), ca: config.caCertificatePath, certificate: config.frontCertificatePath,
-            key: config.frontKeyPath)
+        switch role {
+        case .front:
+            return try ClusterTLS(
+                identity: .front("front"), ca: config.caCertificatePath, certificate: config.frontCertificatePath,
+                key: config.frontKeyPath)
+        case .operator:
+            return try ClusterTLS(
+                identity: .operator("operator"), ca: config.caCertificatePath,
+                certificate: config.operatorCertificatePath, key: config.operatorKeyPath)
+        }
     }
 
     init(plaintext identity: ClusterIdentity) {
@@ -117,12 +144,14 @@ public struct ClusterTLS: Sendable {
         let privateKey = try NIOSSLPrivateKey(bytes: read(key, "the private key"), format: .pem)
         guard let own = chain.first, let identity = ClusterIdentity(certificate: own) else {
             throw Failure(
-                description: "\(certificate) names no cluster identity (cognate://node/<id> or cognate://front/<name>)")
+                description:
+                    "\(certificate) names no cluster identity (cognate://node/<id>, cognate://front/<name> or "
+                    + "cognate://operator/<name>)")
         }
         let matches: Bool
         switch (identity, expected) {
         case (.node(let a), .node(let b)): matches = a == b
-        case (.front, .front): matches = true
+        case (.front, .front), (.operator, .operator): matches = true
         default: matches = false
         }
         guard matches else {
@@ -150,7 +179,7 @@ public struct ClusterTLS: Sendable {
         _ channel: Channel, handshakeTimeout: TimeAmount, admit: @escaping @Sendable (ClusterIdentity) -> Bool
     ) throws {
         let ops = channel.pipeline.syncOperations
-        guard let server else { return try ops.addHandler(PlaintextIdentity(.front("plaintext"))) }
+        guard let server else { return try ops.addHandler(PlaintextIdentity(.operator("plaintext"))) }
         try ops.addHandler(NIOSSLServerHandler(context: server))
         try ops.addHandler(IdentityCheck(timeout: handshakeTimeout, admit: admit))
     }

@@ -49,9 +49,13 @@ public final class NodeClient: @unchecked Sendable {
 
     /// A client that presents `tls`'s certificate (by default the definition's front
     /// certificate) to the nodes and accepts only theirs.
-    public init(config: ClusterConfig, tls: ClusterTLS? = nil, group: EventLoopGroup? = nil) throws {
+    /// `role`: the certificate presented, a front's (user-pool reads and writes) or the
+    /// operator's (every request; the tools').
+    public init(
+        config: ClusterConfig, tls: ClusterTLS? = nil, group: EventLoopGroup? = nil, role: ClientRole = .operator
+    ) throws {
         self.config = config
-        self.tls = try tls ?? ClusterTLS.load(config, node: nil)
+        self.tls = try tls ?? ClusterTLS.load(config, node: nil, role: role)
         self.placement = config.placement
         attemptTimeout = .milliseconds(config.tickMilliseconds * config.electionTicks + 250)
         self.ownsGroup = group == nil

@@ -4,8 +4,9 @@ import NodeRPC
 import X509
 
 /// Creates a cluster's certificate authority and the certificates of its processes: one
-/// per node (`cognate://node/<id>` as the URI in its subject alternative names) and one for
-/// fronts and tools (`cognate://front/front`). Peers check that identity, not hostnames, so
+/// per node (`cognate://node/<id>` as the URI in its subject alternative names), one for
+/// fronts (`cognate://front/front`) and one for the operator's tools
+/// (`cognate://operator/operator`). Peers check that identity, not hostnames, so
 /// a certificate stays valid when a node moves to another address. Keys are P-256,
 /// written 0600 in directories made 0700; certificates are PEM.
 public enum ClusterCertificates {
@@ -47,12 +48,16 @@ public enum ClusterCertificates {
             try write(cert, to: certPath, secret: false)
             created.files += [certPath, keyPath]
         }
-        let (frontCert, frontKey) = (config.frontCertificatePath, config.frontKeyPath)
-        if front && (replace || !fm.fileExists(atPath: frontCert) || !fm.fileExists(atPath: frontKey)) {
-            let (cert, key) = try issue(.front("front"), ca: ca)
-            try write(key, to: frontKey, secret: true)
-            try write(cert, to: frontCert, secret: false)
-            created.files += [frontCert, frontKey]
+        let clients: [(ClusterIdentity, String, String)] = [
+            (.front("front"), config.frontCertificatePath, config.frontKeyPath),
+            (.operator("operator"), config.operatorCertificatePath, config.operatorKeyPath),
+        ]
+        for (identity, certPath, keyPath) in clients
+        where front && (replace || !fm.fileExists(atPath: certPath) || !fm.fileExists(atPath: keyPath)) {
+            let (cert, key) = try issue(identity, ca: ca)
+            try write(key, to: keyPath, secret: true)
+            try write(cert, to: certPath, secret: false)
+            created.files += [certPath, keyPath]
         }
         return created
     }

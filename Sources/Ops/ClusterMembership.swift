@@ -152,14 +152,34 @@ public struct ClusterMembership: Sendable {
             try await change(shard, .remove, node)
             say("shard \(shard): node \(node) removed; voters \(try await leaderView(shard).voters)")
         }
-        do {
-            try await client.membership(node: node, shard: shard, .dropReplica, timeout: .seconds(3))
-        } catch let error as NodeClientError {
-            say("shard \(shard): node \(node) did not delete its replica (\(error))")
-        } catch {
-            say(
-                "shard \(shard): node \(node) is unreachable (if it comes back with its data, run remove-node "
-                    + "again to delete its replicas)")
+        try await dropReplica(shard, of: node)
+    }
+
+    /// Asks `node` to delete its replica of `shard`. A node deletes only a replica whose
+    /// group it has seen let it go (the leader's last heartbeat carries its removal), so a
+    /// refusal that says it is still a member is asked again for a few seconds.
+    func dropReplica(_ shard: UInt32, of node: UInt64) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try await client.membership(node: node, shard: shard, .dropReplica, timeout: .seconds(3))
+                return
+            } catch let error as NodeClientError {
+                if error.description.contains("is still a member"), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                say(
+                    "shard \(shard): node \(node) did not delete its replica (\(error)); a node removed while it was "
+                        + "down keeps its replicas, inert (the cluster refuses it): stop it and delete its data "
+                        + "directory")
+                return
+            } catch {
+                say(
+                    "shard \(shard): node \(node) is unreachable; if it comes back with its data, its replicas stay "
+                        + "inert (the cluster refuses it): stop it and delete its data directory")
+                return
+            }
         }
     }
 
@@ -239,7 +259,7 @@ public struct ClusterMembership: Sendable {
             guard let view = views[shard] else { continue }
             guard Self.members(view).contains(node) else {
                 // Not a member (any more): only a replica it may still keep is deleted.
-                try? await client.membership(node: node, shard: shard, .dropReplica, timeout: .seconds(3))
+                try? await dropReplica(shard, of: node)
                 continue
             }
             let load = Self.replicaCounts(views, nodes: live)

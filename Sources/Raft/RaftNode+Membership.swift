@@ -52,6 +52,14 @@ extension RaftNode {
             confState.voters.remove(change.node)
             confState.learners.remove(change.node)
             if role == .leader {
+                // A last heartbeat lets the removed member commit (and so apply) its own
+                // removal as far as it holds the log, so it learns it is out and may drop
+                // its replica; nothing is sent to it after this.
+                if change.node != id, let pr = progress[change.node], pr.match > 0 {
+                    var m = Message(type: .heartbeat, from: id, to: change.node, term: term)
+                    m.commit = min(pr.match, log.committed)
+                    msgs.append(m)
+                }
                 progress[change.node] = nil
                 if leadTransferee == change.node { leadTransferee = 0 }
             }

@@ -27,7 +27,20 @@ public struct Applied: Sendable, Equatable {
 /// Its data lives in `tables.data` under keys prefixed with the shard id (see
 /// `ShardKeys`); snapshots copy exactly that range, so a state machine keeps nothing
 /// anywhere else.
+/// Who may send a command or a read: any client with a cluster certificate (a front), or
+/// only the operator's tools (and nodes).
+public enum ClientAccess: Sendable, Equatable {
+    case client
+    case `operator`
+}
+
 public protocol ReplicatedStateMachine: Sendable {
+    /// Who may propose `command` (a front's certificate may send only what is `.client`).
+    func access(command: [UInt8]) -> ClientAccess
+
+    /// Who may send the read `request`.
+    func access(read: [UInt8]) -> ClientAccess
+
     /// Why `command` may not be proposed at all (nil: it may). Asked by the leader before a
     /// command enters the log; nothing that depends on the node's own settings may decide
     /// an apply, since every replica must reach the same result.
@@ -62,6 +75,11 @@ public protocol ReplicatedStateMachine: Sendable {
 }
 
 extension ReplicatedStateMachine {
+    /// Only the operator's tools, unless a machine says which of its commands are a
+    /// client's.
+    public func access(command: [UInt8]) -> ClientAccess { .operator }
+    public func access(read: [UInt8]) -> ClientAccess { .operator }
+
     public func admit(command: [UInt8]) -> String? { nil }
     public func admit(read: [UInt8]) -> String? { nil }
 

@@ -27,6 +27,15 @@ struct CognateStateMachine: ReplicatedStateMachine {
         "the key-value harness is disabled on this cluster (set kv_harness = true in the definition to use it for "
         + "tests)"
 
+    /// The key-value harness is a tool's (`cognate kv`).
+    func access(command: [UInt8]) -> ClientAccess {
+        Self.isUserPool(command) ? pools.access(command: command) : .operator
+    }
+
+    func access(read: [UInt8]) -> ClientAccess {
+        Self.isUserPool(read) ? pools.access(read: read) : .operator
+    }
+
     func admit(command: [UInt8]) -> String? {
         if Self.isUserPool(command) { return pools.admit(command: command) }
         return kvEnabled ? kv.admit(command: command) : Self.kvDisabled

@@ -55,7 +55,7 @@ struct FrontCommand: AsyncParsableCommand {
         }
         if keys.isEmpty { logger.warning("no admin keys configured: every admin operation will be refused") }
         let source = try MasterKeySource(config: cluster)
-        let client = try NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
+        let client = try NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton, role: .front)
         let masterKeys = try source.load()
         let auth = AuthContext(
             masterKeys: masterKeys, publicURL: cluster.public_url ?? "http://\(address)", reload: { try? source.load() }

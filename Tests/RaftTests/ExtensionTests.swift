@@ -104,6 +104,21 @@ struct ExtensionTests {
         #expect(c.appliedData(3).last == "after")
     }
 
+    @Test("a removed member learns of its removal: the leader's last heartbeat lets it commit and apply it")
+    func removedMemberLearns() throws {
+        let c = TestCluster(voters: [1, 2, 3])
+        c.elect(1)
+        try c[1].proposeConfChange(ConfChange(.remove, 3))
+        c.stabilize()
+        #expect(c[1].confState.voters == [1, 2])
+        #expect(!c[3].confState.members.contains(3), "node 3 still counts itself a member")
+        // And nothing is sent to it afterwards.
+        c.sent = []
+        _ = try c[1].propose(bytes("later"))
+        c.tickAll(3)
+        #expect(!c.sent.contains { $0.to == 3 })
+    }
+
     @Test("ReadIndex: a read is answered only after a quorum confirms the leader, at the commit index")
     func readIndexNeedsQuorum() throws {
         let c = TestCluster(voters: [1, 2, 3])

@@ -254,3 +254,67 @@ def test_a_full_disk_stops_that_node_with_the_reason_and_loses_nothing_acknowled
         assert report["checkedKeys"] > 0
     finally:
         subprocess.run(["umount", "-l", small], check=False)
+
+
+def client_call(sock, body, correlation=7):
+    """Sends one client request frame and reads its response: (kind, payload after it)."""
+    sock.sendall(frame(10, u64(correlation) + body))
+    header = b""
+    while len(header) < 6:
+        chunk = sock.recv(6 - len(header))
+        assert chunk, "the node closed the connection"
+        header += chunk
+    length = struct.unpack(">I", header[:4])[0] - 2
+    payload = b""
+    while len(payload) < length:
+        payload += sock.recv(length - len(payload))
+    assert header[5] == 11 and struct.unpack(">Q", payload[:8])[0] == correlation
+    return payload[8], payload[9:]
+
+
+def blob(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def test_a_fronts_certificate_sends_only_user_pool_reads_and_writes(node_cluster):
+    """Least privilege: with a front's certificate (stolen, say) a client can make the
+    API's reads and writes, but not change membership, take a backup copy, drive a
+    reshard or use the key-value harness; the operator's certificate can."""
+    c = node_cluster()
+    c.start_all()
+    leader = c.leader_of(1)
+    port = c.peer[leader]
+    request_id = b"\x00" * 8 + os.urandom(8)
+    kv_put = bytes([1]) + blob(b"front-key") + blob(b"x")
+    operator_only = {
+        "a membership step (drop a replica)": bytes([6]) + struct.pack(">I", 1) + bytes([3]),
+        "a backup copy": bytes([5]) + struct.pack(">I", 1) + u64(0) + u64(0),
+        "a key-value write": bytes([1]) + struct.pack(">I", 1) + blob(request_id) + blob(kv_put),
+        "a reshard's layout": bytes([1]) + struct.pack(">I", 0) + blob(request_id)
+        + blob(b'U{"setLayout":{"_0":{"shards":9}}}'),
+        "a reshard's page of moving records": bytes([2]) + struct.pack(">I", 1)
+        + blob(b'U{"movingRecords":{"after":null,"limit":10,"shards":2}}'),
+    }
+    for name, body in operator_only.items():
+        s = tls_connect(port, c.tls, name="front")
+        kind, rest = client_call(s, body)
+        s.close()
+        assert kind == 3 and b"may not send this request" in rest, (name, kind, rest)
+    # What the API needs goes through: status, and a user-pool read.
+    s = tls_connect(port, c.tls, name="front")
+    assert client_call(s, bytes([4]))[0] == 0
+    kind, rest = client_call(s, bytes([2]) + struct.pack(">I", 1)
+                             + blob(b'U{"user":{"canonical":"nobody","poolId":"us-east-1_x"}}'), correlation=8)
+    assert kind == 0, rest
+    s.close()
+    # The operator's certificate does all of it.
+    s = tls_connect(port, c.tls, name="operator")
+    kind, rest = client_call(s, bytes([1]) + struct.pack(">I", 1) + blob(request_id) + blob(kv_put))
+    assert kind == 0, rest
+    kind, rest = client_call(s, bytes([4]), correlation=9)
+    assert kind == 0
+    s.close()
+    assert all(len(s["voters"]) == 3 for s in c.status(leader)["shards"] if s["role"] == "leader")
+    refusals = sum(float(l.split()[-1]) for l in c.metrics(leader).splitlines()
+                   if l.startswith("cognate_refused_requests_total"))
+    assert refusals == len(operator_only), refusals
