@@ -22,6 +22,8 @@ let package = Package(
                 .product(name: "CognitoModel", package: "cognate"),
                 .product(name: "AuthCrypto", package: "cognate"),
                 .product(name: "Raft", package: "cognate"),
+                .product(name: "Storage", package: "cognate"),
+                .product(name: "Sharding", package: "cognate"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

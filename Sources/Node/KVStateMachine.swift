@@ -77,7 +77,8 @@ public struct KVStateMachine: ReplicatedStateMachine {
     static func storageKey(_ shard: UInt32, _ key: [UInt8]) -> [UInt8] { ShardKeys.key(shard, [0] + key) }
 
     public func apply(
-        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+        command: [UInt8], shard: UInt32, index: UInt64, clock: UInt64, txn: borrowing WriteTransaction,
+        tables: NodeTables
     )
         throws -> Applied
     {

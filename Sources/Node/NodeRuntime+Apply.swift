@@ -48,7 +48,9 @@ extension NodeRuntime {
         let outcome: Applied
         do {
             outcome = try txn.nested { child in
-                try stateMachine.apply(command: command, shard: shard, index: entry.index, txn: child, tables: tables)
+                try stateMachine.apply(
+                    command: command, shard: shard, index: entry.index, clock: RequestID.milliseconds(of: requestId),
+                    txn: child, tables: tables)
             }
         } catch let error as StorageError where error.isEnvironmental {
             throw error

@@ -328,6 +328,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     private func propose(shard: UInt32, requestId: [UInt8], command: [UInt8], reply: @escaping ShardReplica.Reply) {
         guard let r = replicas[shard] else { return reply(missing(shard)) }
         if let refusal = stateMachine.admit(command: command) { return reply(.invalid(refusal)) }
+        if let refusal = Self.clockRefusal(requestId) { return reply(.invalid(refusal)) }
         // A retry of a request already applied gets its answer without a new entry.
         do {
             if let prior = try priorReply(shard: shard, requestId: requestId, command: command) {
@@ -345,6 +346,20 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         } catch {
             reply(.unavailable("shard \(shard): \(error)"))
         }
+    }
+
+    /// How far a request id's clock may be from this node's: the entry's time, which apply
+    /// checks the command's times against, is a real time.
+    static var clockSkew: UInt64 { 86_400_000 }
+
+    /// Why a request id's clock is not taken (nil: it is).
+    static func clockRefusal(_ requestId: [UInt8]) -> String? {
+        let theirs = RequestID.milliseconds(of: requestId)
+        let ours = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let off = theirs > ours ? theirs - ours : ours - theirs
+        guard off > clockSkew else { return nil }
+        return
+            "the request's clock is \(off / 1000) s from this node's (at most \(clockSkew / 1000) s): check the clocks"
     }
 
     private func tick() {

@@ -56,8 +56,13 @@ public protocol ReplicatedStateMachine: Sendable {
     /// follow only from the command and the state (a malformed command, a key LMDB refuses);
     /// a `StorageError` about the machine itself (`isEnvironmental`: disk full, I/O) stops
     /// the node instead, and it applies the entry again after a restart.
+    ///
+    /// `clock` is the entry's time: the milliseconds in its request id, which the leader
+    /// checked against its own clock when the command was proposed. Times inside a command
+    /// are checked against it, so no command carries a time that would overflow.
     func apply(
-        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+        command: [UInt8], shard: UInt32, index: UInt64, clock: UInt64, txn: borrowing WriteTransaction,
+        tables: NodeTables
     ) throws
         -> Applied
 

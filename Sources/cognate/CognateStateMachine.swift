@@ -47,13 +47,14 @@ struct CognateStateMachine: ReplicatedStateMachine {
     }
 
     func apply(
-        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+        command: [UInt8], shard: UInt32, index: UInt64, clock: UInt64, txn: borrowing WriteTransaction,
+        tables: NodeTables
     )
         throws -> Applied
     {
         Self.isUserPool(command)
-            ? try pools.apply(command: command, shard: shard, index: index, txn: txn, tables: tables)
-            : try kv.apply(command: command, shard: shard, index: index, txn: txn, tables: tables)
+            ? try pools.apply(command: command, shard: shard, index: index, clock: clock, txn: txn, tables: tables)
+            : try kv.apply(command: command, shard: shard, index: index, clock: clock, txn: txn, tables: tables)
     }
 
     func rejection(of error: any Error, command: [UInt8]) -> [UInt8] {

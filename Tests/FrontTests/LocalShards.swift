@@ -1,4 +1,5 @@
 import Foundation
+import NodeRPC
 import Sharding
 import Storage
 import UserPool
@@ -54,7 +55,9 @@ final class LocalShards: ShardClient, @unchecked Sendable {
                 let outcome: Applied
                 do {
                     outcome = try txn.nested { child in
-                        try machine.apply(command: command, shard: shard, index: index, txn: child, tables: tables)
+                        try machine.apply(
+                            command: command, shard: shard, index: index, clock: RequestID.milliseconds(of: requestId),
+                            txn: child, tables: tables)
                     }
                 } catch {
                     outcome = Applied(reply: machine.rejection(of: error, command: command))

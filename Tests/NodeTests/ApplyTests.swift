@@ -13,8 +13,10 @@ struct FailingMachine: ReplicatedStateMachine {
     enum Failure: Error { case malformed }
     let failure: (any Error)?
 
-    func apply(command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables)
-        throws -> Applied
+    func apply(
+        command: [UInt8], shard: UInt32, index: UInt64, clock: UInt64, txn: borrowing WriteTransaction,
+        tables: NodeTables
+    ) throws -> Applied
     {
         try txn.put(ShardKeys.key(shard, Array("marker".utf8)), command, in: tables.data)
         if let failure { throw failure }

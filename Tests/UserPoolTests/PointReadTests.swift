@@ -13,6 +13,8 @@ final class Shard {
     let tables: NodeTables
     let machine = UserPoolStateMachine()
     var index: UInt64 = 0
+    /// The entries' clock (ms): the tests' commands carry times near 1,000 s.
+    var clock: UInt64 = 1_000_000
     /// Which shard this is (its keys' prefix).
     let id: UInt32
 
@@ -36,7 +38,9 @@ final class Shard {
 
     func applyBytes(_ bytes: [UInt8]) throws -> Applied {
         index += 1
-        return try env.write { txn in try machine.apply(command: bytes, shard: id, index: index, txn: txn, tables: tables) }
+        return try env.write { txn in
+            try machine.apply(command: bytes, shard: id, index: index, clock: clock, txn: txn, tables: tables)
+        }
     }
 
     /// What a retry of a request gets from what was retained.

@@ -284,7 +284,7 @@ def test_a_fronts_certificate_sends_only_user_pool_reads_and_writes(node_cluster
     c.start_all()
     leader = c.leader_of(1)
     port = c.peer[leader]
-    request_id = b"\x00" * 8 + os.urandom(8)
+    request_id = struct.pack(">Q", int(time.time() * 1000)) + os.urandom(8)
     kv_put = bytes([1]) + blob(b"front-key") + blob(b"x")
     operator_only = {
         "a membership step (drop a replica)": bytes([6]) + struct.pack(">I", 1) + bytes([3]),
@@ -313,6 +313,10 @@ def test_a_fronts_certificate_sends_only_user_pool_reads_and_writes(node_cluster
     assert kind == 0, rest
     kind, rest = client_call(s, bytes([4]), correlation=9)
     assert kind == 0
+    # An entry's time is its request id's clock: one a day off the leader's is refused.
+    stale = struct.pack(">Q", 1000) + os.urandom(8)
+    kind, rest = client_call(s, bytes([1]) + struct.pack(">I", 1) + blob(stale) + blob(kv_put), correlation=10)
+    assert kind == 3 and b"check the clocks" in rest, rest
     s.close()
     assert all(len(s["voters"]) == 3 for s in c.status(leader)["shards"] if s["role"] == "leader")
     refusals = sum(float(l.split()[-1]) for l in c.metrics(leader).splitlines()

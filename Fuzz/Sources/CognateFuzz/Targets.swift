@@ -27,6 +27,9 @@ enum Target: String, CaseIterable {
     case sigv4
     /// Hex, timestamps, base64, key files and SRP's step 2 with a client's A.
     case srp
+    /// Well-typed user-pool commands with extreme values, applied to two replicas of a shard
+    /// (`ApplyFuzz`): no trap, replicas agree.
+    case apply
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -35,6 +38,7 @@ enum Target: String, CaseIterable {
         case .json: Self.json(bytes)
         case .sigv4: Self.sigv4(bytes)
         case .srp: Self.srp(bytes)
+        case .apply: ApplyFuzz.run(bytes)
         }
     }
 

@@ -98,7 +98,7 @@ public enum CodeRules {
             state.firstWrongAt = nil
         }
         guard state.wrongGuesses < maxWrongGuesses else { return .limited }
-        state.wrongGuesses += 1
+        state.wrongGuesses = min(max(state.wrongGuesses, 0), 1 << 20) + 1
         state.firstWrongAt = state.firstWrongAt ?? now
         return .mismatch
     }
@@ -150,14 +150,14 @@ public enum CodeRules {
         guard state.wrongGuesses < maxWrongGuesses else { return .limited }
         guard let i = state.codes.firstIndex(where: { matches($0, purpose, attribute) }) else {
             // No code outstanding (never sent, used, or superseded and gone): a wrong code.
-            state.wrongGuesses += 1
+            state.wrongGuesses = min(max(state.wrongGuesses, 0), 1 << 20) + 1
             state.firstWrongAt = state.firstWrongAt ?? now
             user.codes = state
             return .mismatch
         }
         let stored = state.codes[i]
         guard constantTimeEqual(stored.digest, digest) else {
-            state.wrongGuesses += 1
+            state.wrongGuesses = min(max(state.wrongGuesses, 0), 1 << 20) + 1
             state.firstWrongAt = state.firstWrongAt ?? now
             user.codes = state
             return .mismatch

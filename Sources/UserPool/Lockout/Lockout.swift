@@ -37,7 +37,7 @@ public struct Lockout: Codable, Sendable, Equatable {
             let memory = atLongest ? Self.maxLockMemorySeconds : Self.quietSeconds
             if now.subtractingReportingOverflow(quietSince).partialValue > memory { failedAttempts = 0 }
         }
-        failedAttempts = min(failedAttempts + 1, 1_000)
+        failedAttempts = min(max(failedAttempts, 0), 999) + 1
         lastFailureAt = now
         if failedAttempts >= Self.free {
             let length = 1 + Self.lockSeconds(failedAttempts, base: baseSeconds)

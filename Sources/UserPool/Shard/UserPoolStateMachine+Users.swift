@@ -35,7 +35,7 @@ extension UserPoolStateMachine {
                 return .error(PoolError(.conflict, "the user changed concurrently"))
             }
             var next = user
-            next.version = expected + 1
+            next.version = try incremented(expected, "a user's version")
             try ctx.store(K.user(user.poolId, canonical), next, txn)
             return .user(next.withoutSecrets)
         case .deleteUser(let poolId, let canonical):
@@ -67,7 +67,7 @@ extension UserPoolStateMachine {
                 try ctx.delete(K.member(poolId, group, canonical), txn)
             }
             user.groups = groups.sorted()
-            user.version += 1
+            user.version = try incremented(user.version, "a user's version")
             try ctx.store(K.user(poolId, canonical), user, txn)
             return .user(user.withoutSecrets)
         case .purgePool(let id):
@@ -78,7 +78,7 @@ extension UserPoolStateMachine {
                 let canonical = String(decoding: v, as: UTF8.self)
                 if var user = try ctx.load(K.user(poolId, canonical), as: User.self, txn) {
                     user.groups = (user.groups ?? []).filter { $0 != group }
-                    user.version += 1
+                    user.version = try incremented(user.version, "a user's version")
                     try ctx.store(K.user(poolId, canonical), user, txn)
                 }
                 try txn.delete(k, in: ctx.tables.data)
@@ -95,7 +95,7 @@ extension UserPoolStateMachine {
         let key = ctx.key(UserPoolKeys.userCount(poolId))
         let current =
             try txn.get(key, in: ctx.tables.data).map { Int64(bitPattern: $0.reduce(0) { $0 << 8 | UInt64($1) }) } ?? 0
-        let next = max(0, current + delta)
+        let next = max(0, current.addingReportingOverflow(delta).partialValue)
         try txn.put(key, withUnsafeBytes(of: UInt64(bitPattern: next).bigEndian, Array.init), in: ctx.tables.data)
     }
 
@@ -115,14 +115,14 @@ extension UserPoolStateMachine {
         if passwordOK && !current.isEmpty && current == digest {
             if !lockout.isClear {
                 user.lockout = Lockout()
-                user.version += 1
+                user.version = try incremented(user.version, "a user's version")
                 try ctx.store(key, user, txn)
             }
             return .attempt(.accepted, user.withoutSecrets)
         }
         lockout.fail(at: now, baseSeconds: base)
         user.lockout = lockout
-        user.version += 1
+        user.version = try incremented(user.version, "a user's version")
         try ctx.store(key, user, txn)
         return .attempt(.refused, nil)
     }

@@ -28,11 +28,13 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     }
 
     public func apply(
-        command: [UInt8], shard: UInt32, index: UInt64, txn: borrowing WriteTransaction, tables: NodeTables
+        command: [UInt8], shard: UInt32, index: UInt64, clock: UInt64, txn: borrowing WriteTransaction,
+        tables: NodeTables
     )
         throws -> Applied
     {
         let cmd = try UserPoolCommand.decode(command)
+        try cmd.checkLimits(entrySeconds: Int64(clamping: clock / 1000))
         let ctx = Context(shard: shard, tables: tables)
         if let refusal = try moveRefusal(cmd, ctx, txn) ?? deletedPoolRefusal(cmd, ctx, txn) {
             return Applied(reply: refusal.encoded, retained: refusal.encoded)
