@@ -42,3 +42,26 @@ enum DataFormat {
         try env.write { txn in try txn.put(key, w.bytes, in: info) }
     }
 }
+
+/// The incarnation of a node's data directory: a random id it gets when it is created.
+/// Every message the node's replicas send carries it, and each group records its members'
+/// (`ConfState.incarnations`): a node that comes back with an empty or another directory
+/// under a known id answers with a new one, so its votes do not count and its group makes it
+/// a learner until it has the log again. Forgetting what it acknowledged cannot elect a
+/// leader that lacks committed entries.
+enum DataIncarnation {
+    static func load(_ env: Environment) throws -> UInt64 {
+        let info = try env.openTable("node_info")
+        let key = Array("incarnation".utf8)
+        return try env.write { txn in
+            if let stored = try txn.get(key, in: info), stored.count == 8 {
+                return stored.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            }
+            var rng = SystemRandomNumberGenerator()
+            var incarnation: UInt64 = 0
+            while incarnation == 0 { incarnation = rng.next() }
+            try txn.put(key, withUnsafeBytes(of: incarnation.bigEndian, Array.init), in: info)
+            return incarnation
+        }
+    }
+}

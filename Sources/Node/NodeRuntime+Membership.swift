@@ -45,6 +45,9 @@ extension NodeRuntime {
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             guard r.raft.role == .leader else { return reply(.notLeader(leader: r.raft.leader)) }
             guard node != 0 else { return reply(.invalid("node id 0 means none")) }
+            guard kind != .incarnation else {
+                return reply(.invalid("incarnations are recorded by the shard's leader, not on request"))
+            }
             guard kind == .remove || !deniedNodes.contains(node) else {
                 return reply(
                     .invalid("node \(node) was removed from the cluster; a replacement joins under a new id"))
@@ -162,6 +165,8 @@ extension NodeRuntime {
         case .remove:
             _ = try txn.delete(key, in: tables.members)
             if shard == 0 { try txn.put(Self.deniedKey(change.node), [], in: tables.members) }
+        case .incarnation:
+            return
         }
         addressesChanged = true
     }

@@ -72,6 +72,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// Told of each node address learned after the start (the transport dials it); set
     /// before `start()`.
     var onPeerAddress: (@Sendable (UInt64, NodeAddress) -> Void)?
+    /// This data directory's incarnation (`DataIncarnation`).
+    public let incarnation: UInt64
     /// Nodes removed from the cluster (shard 0's removals): their certificates are refused.
     public internal(set) var deniedNodes: Set<UInt64> = []
     /// Told of a node removed from the cluster (the transport refuses it from then on).
@@ -97,6 +99,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         self.logger = logger
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
         try DataFormat.check(env, directory: dataDirectory)
+        incarnation = try DataIncarnation.load(env)
         tables = try NodeTables(env)
         wal = RaftWAL(file: try walFile("\(dataDirectory)/raft.wal", walCapacity), capacity: walCapacity)
         // What the log holds since the last checkpoint goes back into LMDB (durably), then
@@ -131,6 +134,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     func addReplica(shard: UInt32, bootstrapVoters: Set<UInt64>) throws {
         let storage = try LMDBRaftStorage(shard: shard, env: env, tables: tables, bootstrapVoters: bootstrapVoters)
         var rc = RaftConfig(id: nodeId)
+        rc.incarnation = incarnation
         rc.electionTick = config.electionTicks
         rc.heartbeatTick = config.heartbeatTicks
         rc.applied = try storage.storedApplied()
@@ -390,7 +394,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     // MARK: Status
 
     func status() -> NodeStatus {
-        NodeStatus(
+        var status = NodeStatus(
             node: nodeId, pid: getpid(),
             shards: replicas.keys.sorted().map { shard in
                 let r = replicas[shard]!.raft
@@ -407,6 +411,14 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             },
             peers: addressBook.isEmpty
                 ? nil : Dictionary(uniqueKeysWithValues: addressBook.map { ("\($0.key)", $0.value) }))
+        status.incarnation = String(incarnation, radix: 16)
+        for i in status.shards.indices {
+            guard let conf = replicas[status.shards[i].shard]?.raft.confState else { continue }
+            status.shards[i].demoted = conf.demoted.isEmpty ? nil : conf.demoted.sorted()
+            status.shards[i].incarnations = Dictionary(
+                uniqueKeysWithValues: conf.incarnations.map { ("\($0.key)", String($0.value, radix: 16)) })
+        }
+        return status
     }
 
     /// Status from another thread (the admin server).

@@ -33,8 +33,17 @@ enum RaftCodec {
         for v in c.voters.sorted() { w.u64(v) }
         w.u32(UInt32(c.learners.count))
         for v in c.learners.sorted() { w.u64(v) }
+        w.u32(UInt32(c.incarnations.count))
+        for (node, incarnation) in c.incarnations.sorted(by: { $0.key < $1.key }) {
+            w.u64(node)
+            w.u64(incarnation)
+        }
+        w.u32(UInt32(c.demoted.count))
+        for v in c.demoted.sorted() { w.u64(v) }
     }
 
+    /// A configuration; one stored before incarnations were recorded ends after its
+    /// learners (records end there), and reads as having none.
     static func confState(_ r: inout BinaryReader) throws -> ConfState {
         var c = ConfState()
         let nv = Int(try r.u32())
@@ -43,6 +52,13 @@ enum RaftCodec {
         let nl = Int(try r.u32())
         guard nl <= 1024, nl * 8 <= r.remaining else { throw BinaryReader.Truncated() }
         for _ in 0..<nl { c.learners.insert(try r.u64()) }
+        guard !r.isAtEnd else { return c }
+        let ni = Int(try r.u32())
+        guard ni <= 1024, ni * 16 <= r.remaining else { throw BinaryReader.Truncated() }
+        for _ in 0..<ni { c.incarnations[try r.u64()] = try r.u64() }
+        let nd = Int(try r.u32())
+        guard nd <= 1024, nd * 8 <= r.remaining else { throw BinaryReader.Truncated() }
+        for _ in 0..<nd { c.demoted.insert(try r.u64()) }
         return c
     }
 
@@ -81,13 +97,15 @@ enum RaftCodec {
         w.blob(m.context)
         w.u32(UInt32(m.entries.count))
         for e in m.entries { write(e, into: &w) }
+        w.u64(m.incarnation)
     }
 
     /// The bytes `write(m, into:)` produces.
     static func encodedSize(_ m: Message) -> Int {
         // type, from, to, term, logTerm, index, commit, reject, rejectHint, rejectHintTerm;
-        // the context blob; the entry count; per entry term, index, kind and its data blob.
-        66 + 4 + m.context.count + 4 + m.entries.reduce(0) { $0 + 21 + $1.data.count }
+        // the context blob; the entry count; per entry term, index, kind and its data blob;
+        // the sender's incarnation.
+        66 + 4 + m.context.count + 4 + m.entries.reduce(0) { $0 + 21 + $1.data.count } + 8
     }
 
     static func message(_ r: inout BinaryReader) throws -> Message {
@@ -106,6 +124,7 @@ enum RaftCodec {
         guard n <= 1 << 20, n * 21 <= r.remaining else { throw BinaryReader.Truncated() }
         m.entries.reserveCapacity(n)
         for _ in 0..<n { m.entries.append(try entry(&r)) }
+        m.incarnation = try r.u64()
         return m
     }
 }

@@ -14,6 +14,11 @@ public struct NodeStatus: Codable, Sendable {
         public var learners: [UInt64]?
         /// On a leader: each other member's highest index known to match its own log.
         public var match: [String: UInt64]?
+        /// Members whose storage was created again (a new incarnation) and who are learners
+        /// until they have the log; the leader makes them voters then (absent: none).
+        public var demoted: [UInt64]?
+        /// The incarnations the group has recorded, per member (hex).
+        public var incarnations: [String: String]?
 
         public init(
             shard: UInt32, role: String, term: UInt64, leader: UInt64, commit: UInt64, applied: UInt64,
@@ -36,6 +41,8 @@ public struct NodeStatus: Codable, Sendable {
 
     public var node: UInt64
     public var pid: Int32
+    /// The incarnation of this node's data directory (hex).
+    public var incarnation: String?
     public var shards: [Shard]
     /// Nodes the definition does not list, with the addresses their shards' replicated
     /// state gives (absent: none).

@@ -93,6 +93,7 @@ public struct ClusterMembership: Sendable {
                 case .addLearner: Self.members(view).contains(node)
                 case .addVoter: view.voters.contains(node)
                 case .remove: !Self.members(view).contains(node)
+                case .incarnation: false
                 }
             if !done { throw error }
         }

@@ -16,4 +16,7 @@ public enum PlantedBug: String, Sendable, CaseIterable {
     /// check-quorum step-down is skipped), so a leader cut off from the majority goes on
     /// answering while another leader takes writes.
     case leaseOutlivesQuorum
+    /// A member whose storage was wiped (it came back with another incarnation) still
+    /// votes, and candidates count its votes: it forgot what it acknowledged.
+    case amnesiacVotes
 }

@@ -31,6 +31,9 @@ public struct RaftConfig: Sendable {
     public var readMode: ReadMode = .readIndex
     /// The index the state machine has applied, on restart.
     public var applied: UInt64 = 0
+    /// The incarnation of this member's storage: a random id its data gets when created, and
+    /// a new one when it is created again (wiped). 0: not tracked (no checks).
+    public var incarnation: UInt64 = 0
     /// A bug switched on by the tests that prove the checks catch it; nil in any real use.
     public var plantedBug: PlantedBug? = nil
 

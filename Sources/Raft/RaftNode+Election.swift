@@ -57,7 +57,7 @@ extension RaftNode {
             vote == m.from
             || (vote == 0 && leader == 0)
             || (m.type == .preVote && m.term > term)
-        if canVote && log.isUpToDate(lastIndex: m.index, lastTerm: m.logTerm) {
+        if canVote && !isAmnesiac && log.isUpToDate(lastIndex: m.index, lastTerm: m.logTerm) {
             // Answer in the term asked about: a pre-vote's term is one we have not entered.
             msgs.append(Message(type: responseType, from: id, to: m.from, term: m.term))
             if m.type == .vote {
@@ -84,6 +84,10 @@ extension RaftNode {
             handleSnapshot(m)
         case .preVoteResponse where role == .preCandidate,
             .voteResponse where role == .candidate:
+            // A vote from storage that forgot what it acknowledged does not count.
+            guard config.plantedBug == .amnesiacVotes || confState.counts(m.from, incarnation: m.incarnation) else {
+                return
+            }
             poll(from: m.from, granted: !m.reject)
         default:
             break

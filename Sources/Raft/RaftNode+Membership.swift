@@ -22,6 +22,10 @@ extension RaftNode {
                 throw .invalidConfChange("\(change.node) is not a member")
             }
             guard !(confState.voters == [change.node]) else { throw .invalidConfChange("cannot remove the last voter") }
+        case .incarnation:
+            guard confState.members.contains(change.node), change.incarnation != nil else {
+                throw .invalidConfChange("an incarnation is recorded for a member, as 8 bytes")
+            }
         }
         let index = log.lastIndex + 1
         appendEntries([Entry(term: term, index: index, kind: .confChange, data: change.encoded)])
@@ -41,6 +45,7 @@ extension RaftNode {
         case .addVoter:
             confState.learners.remove(change.node)
             confState.voters.insert(change.node)
+            confState.demoted.remove(change.node)
             if role == .leader {
                 if progress[change.node] == nil {
                     progress[change.node] = Progress(next: log.lastIndex + 1, isLearner: false)
@@ -48,9 +53,18 @@ extension RaftNode {
                     progress[change.node]?.isLearner = false
                 }
             }
+        case .incarnation:
+            let wasVoter = confState.voters.contains(change.node)
+            confState = confState.applying(change)
+            if wasVoter && !confState.voters.contains(change.node) {
+                // Demoted: its votes and acknowledgements no longer count toward a quorum.
+                progress[change.node]?.isLearner = true
+            }
         case .remove:
             confState.voters.remove(change.node)
             confState.learners.remove(change.node)
+            confState.incarnations[change.node] = nil
+            confState.demoted.remove(change.node)
             if role == .leader {
                 // A last heartbeat lets the removed member commit (and so apply) its own
                 // removal as far as it holds the log, so it learns it is out and may drop
@@ -73,6 +87,25 @@ extension RaftNode {
         }
         // The quorum changed: something may now be committed.
         if maybeCommit() { broadcastAppend() }
+    }
+
+    /// The leader records the incarnation a member answers from when its group does not
+    /// have it yet, or has another (the member's storage was created again: it is demoted
+    /// until it has the log). One change at a time, like every membership change.
+    func maybeRecordIncarnation(of member: NodeID, _ incarnation: UInt64) {
+        guard role == .leader, incarnation != 0, confState.members.contains(member),
+            confState.incarnations[member] != incarnation, pendingConfIndex <= log.applied, leadTransferee == 0
+        else { return }
+        _ = try? proposeConfChange(.incarnation(member, incarnation))
+    }
+
+    /// A demoted member that has the log again (up to the commit index) is made a voter.
+    func maybePromoteDemoted(_ member: NodeID) {
+        guard role == .leader, confState.demoted.contains(member), confState.learners.contains(member),
+            let match = progress[member]?.match, match >= log.committed, pendingConfIndex <= log.applied,
+            leadTransferee == 0
+        else { return }
+        _ = try? proposeConfChange(ConfChange(.addVoter, member))
     }
 
     /// Hands leadership to `target` once it has caught up (§3.10: TimeoutNow). Proposals

@@ -19,6 +19,7 @@ extension RaftNode {
             if leadTransferee != 0 { leadTransferee = 0 }  // the transfer timed out
         }
         guard role == .leader else { return }
+        maybeRecordIncarnation(of: id, config.incarnation)
         if heartbeatElapsed >= config.heartbeatTick {
             heartbeatElapsed = 0
             broadcastHeartbeat(context: pendingReads.last?.context ?? [])
@@ -112,6 +113,11 @@ extension RaftNode {
 
     func stepLeader(_ m: Message) {
         guard var pr = progress[m.from] else { return }
+        // After the progress is updated: a change proposed here sends appends of its own.
+        defer {
+            maybeRecordIncarnation(of: m.from, m.incarnation)
+            maybePromoteDemoted(m.from)
+        }
         switch m.type {
         case .appendResponse:
             pr.recentActive = true

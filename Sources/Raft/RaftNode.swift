@@ -144,7 +144,14 @@ public final class RaftNode<Random: RandomNumberGenerator> {
 
     // MARK: Roles
 
-    var isPromotable: Bool { confState.voters.contains(id) }
+    var isPromotable: Bool { confState.voters.contains(id) && !isAmnesiac }
+
+    /// This member's group recorded another incarnation for it: its storage was created
+    /// again since, and it must not vote or campaign until the group makes it a voter anew.
+    var isAmnesiac: Bool {
+        config.plantedBug != .amnesiacVotes && config.incarnation != 0
+            && !confState.counts(id, incarnation: config.incarnation)
+    }
 
     var quorum: Int { confState.voters.count / 2 + 1 }
 
@@ -235,6 +242,10 @@ public final class RaftNode<Random: RandomNumberGenerator> {
         }
         msgs = []
         readStates = []
+        if config.incarnation != 0 {
+            for i in r.messages.indices { r.messages[i].incarnation = config.incarnation }
+            for i in r.earlyMessages.indices { r.earlyMessages[i].incarnation = config.incarnation }
+        }
         return r
     }
 

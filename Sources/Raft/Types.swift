@@ -41,13 +41,26 @@ public struct HardState: Sendable, Hashable {
 }
 
 /// The members of a group: voters decide elections and commitment, learners only follow.
+///
+/// `incarnations` records, per member, the incarnation of the storage it answered from (a
+/// random id a node's data directory gets when it is created): a member that comes back
+/// with forgotten storage answers with another one, and its votes do not count (a voter
+/// must never forget what it acknowledged). Such a voter is demoted to a learner
+/// (`demoted`) until it has the log again, then made a voter by the leader.
 public struct ConfState: Sendable, Hashable {
     public var voters: Set<NodeID>
     public var learners: Set<NodeID>
+    public var incarnations: [NodeID: UInt64]
+    public var demoted: Set<NodeID>
 
-    public init(voters: Set<NodeID> = [], learners: Set<NodeID> = []) {
+    public init(
+        voters: Set<NodeID> = [], learners: Set<NodeID> = [], incarnations: [NodeID: UInt64] = [:],
+        demoted: Set<NodeID> = []
+    ) {
         self.voters = voters
         self.learners = learners
+        self.incarnations = incarnations
+        self.demoted = demoted
     }
 
     public var members: Set<NodeID> { voters.union(learners) }
@@ -61,11 +74,31 @@ public struct ConfState: Sendable, Hashable {
         case .addVoter:
             next.learners.remove(change.node)
             next.voters.insert(change.node)
+            next.demoted.remove(change.node)
         case .remove:
             next.voters.remove(change.node)
             next.learners.remove(change.node)
+            next.incarnations[change.node] = nil
+            next.demoted.remove(change.node)
+        case .incarnation:
+            guard next.members.contains(change.node), let incarnation = change.incarnation else { break }
+            if let recorded = next.incarnations[change.node], recorded != incarnation,
+                next.voters.contains(change.node), next.voters.count > 1
+            {
+                // It forgot what it acknowledged: a learner until it has the log again.
+                next.voters.remove(change.node)
+                next.learners.insert(change.node)
+                next.demoted.insert(change.node)
+            }
+            next.incarnations[change.node] = incarnation
         }
         return next
+    }
+
+    /// Whether `node`'s answers, made from storage of `incarnation`, count: yes unless a
+    /// different incarnation is recorded for it.
+    public func counts(_ node: NodeID, incarnation: UInt64) -> Bool {
+        incarnations[node].map { $0 == incarnation } ?? true
     }
 }
 
@@ -104,6 +137,20 @@ public struct ConfChange: Sendable, Hashable {
         case addVoter = 1
         /// Remove a voter or a learner.
         case remove = 2
+        /// Record the incarnation a member answers from (8 bytes of context); a voter whose
+        /// recorded incarnation differs is demoted to a learner.
+        case incarnation = 3
+    }
+
+    /// The change that records `incarnation` for `node`.
+    public static func incarnation(_ node: NodeID, _ incarnation: UInt64) -> ConfChange {
+        ConfChange(.incarnation, node, context: withUnsafeBytes(of: incarnation.bigEndian, Array.init))
+    }
+
+    /// The incarnation an `.incarnation` change records (nil for any other).
+    public var incarnation: UInt64? {
+        guard kind == .incarnation, context.count == 8 else { return nil }
+        return context.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     public var kind: Kind
@@ -160,6 +207,8 @@ public struct Message: Sendable, Hashable {
     /// heartbeats: the ReadIndex round being confirmed; votes: `campaignTransfer` marks a
     /// leadership transfer, which stickiness must not refuse.
     public var context: [UInt8] = []
+    /// The sender's incarnation (`RaftConfig.incarnation`), set on every message it sends.
+    public var incarnation: UInt64 = 0
 
     public init(type: MessageType, from: NodeID = 0, to: NodeID = 0, term: UInt64 = 0) {
         self.type = type

@@ -119,6 +119,41 @@ struct ExtensionTests {
         #expect(!c.sent.contains { $0.to == 3 })
     }
 
+    @Test("amnesia: a member back with wiped storage has no vote; the leader demotes it, and makes it a voter once it has the log")
+    func wipedMemberDoesNotVote() throws {
+        final class Incarnations { var of: [NodeID: UInt64] = [1: 11, 2: 22, 3: 33] }
+        let incarnations = Incarnations()
+        let c = TestCluster(voters: [1, 2, 3]) { $0.incarnation = incarnations.of[$0.id]! }
+        c.elect(1)
+        c.tickAll(3)
+        #expect(c[1].confState.incarnations == [1: 11, 2: 22, 3: 33])
+        for i in 0..<5 { _ = try c[1].propose(bytes("e\(i)")) }
+        c.stabilize()
+        // Node 3's disk is replaced: founding configuration again, a new incarnation.
+        incarnations.of[3] = 34
+        c.storages[3] = MemoryStorage(bootstrap: [1, 2, 3])
+        c.applied[3] = []
+        c.add(3, storage: c.storages[3]!)
+        // 1 is away and 2 campaigns: 3 grants (it remembers nothing), but its grant does not
+        // count, so 2 cannot win with it.
+        c.isolated = [1]
+        for _ in 0..<3 {
+            c[2].campaign()
+            c.stabilize()
+        }
+        #expect(c[2].role != .leader)
+        #expect(c.sent.contains { $0.from == 3 && $0.to == 2 && !$0.reject && $0.incarnation == 34 })
+        c.isolated = []
+        // The leader hears 3's new incarnation: 3 becomes a learner, catches up, votes again.
+        c.tickAll(20)
+        #expect(c[1].confState.incarnations[3] == 34)
+        #expect(c[1].confState.voters == [1, 2, 3] && c[1].confState.demoted.isEmpty)
+        #expect(c.appliedData(3).suffix(5) == ["e0", "e1", "e2", "e3", "e4"])
+        #expect(c.sent.contains { m in
+            m.type == .append && m.entries.contains { ConfChange(encoded: $0.data)?.kind == .incarnation && ConfChange(encoded: $0.data)?.node == 3 }
+        })
+    }
+
     @Test("ReadIndex: a read is answered only after a quorum confirms the leader, at the commit index")
     func readIndexNeedsQuorum() throws {
         let c = TestCluster(voters: [1, 2, 3])

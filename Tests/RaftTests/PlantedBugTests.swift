@@ -66,6 +66,30 @@ struct PlantedBugTests {
         #expect(c != nil, "no check caught \(bug.rawValue)")
     }
 
+    /// A wiped member that still votes: the random simulator with disks wiped often, and
+    /// leaders dying young (so a stale candidate and a forgetful voter can make a majority).
+    @Test("a wiped member whose votes still count is caught by the random simulator (amnesia)")
+    func amnesia() {
+        func ground(_ options: inout Simulation.Options) {
+            options.initialNodes = 3
+            options.maxEntriesPerMessage = 1
+            options.wipeRate = 0.03
+            options.crashRate = 0.03
+            options.leaderCrashBias = 0.7
+            options.restartRate = 0.3
+        }
+        let c = Self.hunt(maxSeeds: Self.maxSeeds, steps: Self.steps) { options in
+            ground(&options)
+            options.plantedBug = .amnesiacVotes
+        }
+        Self.report(PlantedBug.amnesiacVotes.rawValue, c)
+        #expect(c != nil, "no check caught amnesiacVotes")
+        // The same ground without the bug: the wiped members' votes do not count, and every
+        // seed passes (each wiped member becomes a voter again once it has the log).
+        let clean = Self.hunt(maxSeeds: Self.maxSeeds, steps: Self.steps, plant: ground)
+        #expect(clean == nil, "\(clean.map { "seed \($0.seed): \($0.violation)" } ?? "")")
+    }
+
     /// Figure 8 needs a precise interleaving the random runs did not reach in 200 seeds
     /// (`RAFT_PLANTED_SEEDS=200`), so it is scripted: the paper's schedule, then the later
     /// leader that overwrites the entry; the simulator's state-machine-safety check (the same

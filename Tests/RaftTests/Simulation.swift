@@ -31,6 +31,10 @@ final class Simulation {
         var healRate = 0.02
         var confChangeRate = 0.004
         var transferRate = 0.002
+        /// Chance per round that a member's storage is wiped (its disk replaced) while the
+        /// others keep theirs: it comes back under its id with a new incarnation, a founding
+        /// member with the founding configuration, as a node does.
+        var wipeRate = 0.001
         var compactThreshold: UInt64 = 40
         var maxEntriesPerMessage = 8
         /// Chance that a crash picks the leader rather than any node.
@@ -81,6 +85,7 @@ final class Simulation {
         var snapshotsInstalled = 0
         var elections = 0
         var syncFailures = 0
+        var wipes = 0
     }
 
     final class SimNode {
@@ -104,12 +109,17 @@ final class Simulation {
     /// Failed writes draw from their own generator, so adding them left every other
     /// decision of a seed as it was.
     var diskRng: SeededGenerator
+    /// Wiped disks and incarnations draw from theirs, likewise.
+    var wipeRng: SeededGenerator
     var now = 0
     var nodes: [NodeID: SimNode] = [:]
     var storages: [NodeID: MemoryStorage] = [:]
     var crashed: Set<NodeID> = []
     var removed: Set<NodeID> = []
     var nextNodeID: NodeID
+    /// Each member's storage incarnation: drawn when its storage is made, again when wiped.
+    var incarnations: [NodeID: UInt64] = [:]
+    let founders: Set<NodeID>
     var network: [InFlight] = []
     var partition: Set<NodeID>? = nil
     var stats = Stats()
@@ -129,11 +139,14 @@ final class Simulation {
         self.options = options
         rng = SeededGenerator(seed: seed)
         diskRng = SeededGenerator(seed: seed ^ 0xD15C_FA11)
+        wipeRng = SeededGenerator(seed: seed ^ 0x0A7E_5151)
         let count = options.initialNodes
         let voters = Set((1...count).map { NodeID($0) })
+        founders = voters
         nextNodeID = NodeID(count + 1)
         for id in voters.sorted() {
             storages[id] = MemoryStorage(bootstrap: voters)
+            incarnations[id] = wipeRng.next() | 1
             start(id)
         }
     }
@@ -150,6 +163,7 @@ final class Simulation {
         // with this much uncommitted refuses proposals.
         c.maxUncommittedEntries = 128
         c.plantedBug = options.plantedBug
+        c.incarnation = incarnations[id] ?? 0
         return c
     }
 
@@ -368,6 +382,7 @@ final class Simulation {
         if rng.chance(options.restartRate), let back = crashed.sorted().randomElement(using: &rng) {
             start(back)
         }
+        if wipeRng.chance(options.wipeRate) { wipe() }
         if partition == nil && rng.chance(options.partitionRate) {
             let all = storages.keys.sorted().shuffled(using: &rng)
             partition = Set(all.prefix(Int.random(in: 1...max(1, all.count / 2), using: &rng)))
@@ -381,6 +396,25 @@ final class Simulation {
         {
             if (try? leader.raft.transferLeadership(to: target)) != nil { stats.transfers += 1 }
         }
+    }
+
+    /// Replaces a member's storage with a new, empty one, as an operator who swaps a dead
+    /// disk and starts the node again under its id would: a founding member bootstraps the
+    /// founding configuration again, another starts empty. Only a member whose incarnation
+    /// its group has recorded, and one at a time (with two of three forgetting, the group's
+    /// acknowledged entries are gone, which no protocol can undo).
+    func wipe() {
+        guard let (_, leader) = leaderNode() else { return }
+        let conf = leader.raft.confState
+        let sound = conf.voters.filter { conf.counts($0, incarnation: incarnations[$0] ?? 0) && conf.incarnations[$0] != nil }
+        guard conf.demoted.isEmpty, sound.count == conf.voters.count, conf.voters.count >= 3,
+            let victim = conf.voters.sorted().randomElement(using: &wipeRng), !removed.contains(victim)
+        else { return }
+        nodes[victim] = nil
+        storages[victim] = founders.contains(victim) ? MemoryStorage(bootstrap: founders) : MemoryStorage()
+        incarnations[victim] = wipeRng.next() | 1
+        stats.wipes += 1
+        start(victim)
     }
 
     func changeMembership(_ leader: SimNode) {
@@ -404,6 +438,7 @@ final class Simulation {
             // configuration from the leader.
             nextNodeID += 1
             storages[change.node] = MemoryStorage()
+            incarnations[change.node] = wipeRng.next() | 1
             start(change.node)
         }
     }

@@ -38,6 +38,7 @@ struct SimulationTests {
             total.reads += sim.stats.reads
             total.crashes += sim.stats.crashes
             total.syncFailures += sim.stats.syncFailures
+            total.wipes += sim.stats.wipes
             total.partitions += sim.stats.partitions
             total.confChanges += sim.stats.confChanges
             total.transfers += sim.stats.transfers
@@ -47,7 +48,7 @@ struct SimulationTests {
         }
         print("raft simulation: \(seeds.count) seeds, \(total.rounds) steps, \(total.messages) messages delivered, "
             + "\(total.proposals) proposals (\(total.acked) acknowledged), \(total.reads) reads, \(total.elections) elections, "
-            + "\(total.crashes) crashes (\(total.syncFailures) at a failed write), \(total.partitions) partitions, \(total.confChanges) membership changes, "
+            + "\(total.crashes) crashes (\(total.syncFailures) at a failed write), \(total.wipes) wiped disks, \(total.partitions) partitions, \(total.confChanges) membership changes, "
             + "\(total.transfers) transfers, \(total.snapshotsInstalled) snapshots installed, \(failures.count) seeds with violations")
         for (seed, violations) in failures.prefix(5) {
             Issue.record("seed \(seed) (replay: RAFT_SEED=\(seed) swift test --filter SimulationTests): \(violations.first!)")

@@ -315,3 +315,76 @@ def test_cluster_up_keeps_codes_in_the_local_inbox_and_prints_them(tmp_path):
         up.send_signal(signal.SIGINT)
         up.wait(timeout=30)
     assert up.returncode == 0
+
+
+def test_a_node_back_with_a_wiped_data_directory_does_not_vote_until_it_has_the_log_again(tmp_path):
+    """Amnesia: node 3 is killed, its data directory emptied, and `cluster up` starts it again
+    under its id. Its new incarnation is recorded by each shard's leader, which makes it a
+    learner until it has the log, then a voter again; no acknowledged write is lost, and
+    with node 1 gone afterwards nodes 2 and 3 still serve every user."""
+    import shutil
+    template, base = loopback_definition(str(tmp_path))
+    data = str(tmp_path / "data")
+    up, out = start(["--config", template, "--data", data])
+
+    def status(i):
+        with urllib.request.urlopen(f"http://127.0.0.1:{base + 20 + i}/status", timeout=2) as r:
+            return json.load(r)
+
+    try:
+        assert "every shard has a leader" in out, out
+        idp = cognito(f"http://127.0.0.1:{base + 40}")
+        pool = idp.create_user_pool(PoolName="amnesia")["UserPool"]["Id"]
+        client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c", ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+        users = [f"user{k}" for k in range(20)]
+        for u in users:
+            idp.admin_create_user(UserPoolId=pool, Username=u, MessageAction="SUPPRESS")
+            idp.admin_set_user_password(UserPoolId=pool, Username=u, Password="Passw0rd!x", Permanent=True)
+        # Every shard has recorded every member's incarnation.
+        deadline = time.time() + 30
+        while not all(len(s.get("incarnations") or {}) == 3 for s in status(1)["shards"]):
+            assert time.time() < deadline, status(1)
+            time.sleep(0.2)
+        before = status(3)["incarnation"]
+        pid = status(3)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(os.path.join(data, "node3"))
+        wait_for_line(up, "restarting node 3")
+        deadline = time.time() + 90
+        while True:
+            try:
+                back = status(3)
+                views = {}
+                for i in (1, 2):
+                    for s in status(i)["shards"]:
+                        if s["role"] == "leader":
+                            views[s["shard"]] = s
+                if (back["incarnation"] != before and len(views) == 4
+                        and all(v["incarnations"].get("3") == back["incarnation"] and 3 in v["voters"]
+                                and not v.get("demoted") for v in views.values())):
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline, "node 3 did not become a voter again"
+            time.sleep(0.3)
+        # On the way it was a learner in each shard (the others' logs say so).
+        logs = open(os.path.join(data, "node1.log")).read() + open(os.path.join(data, "node2.log")).read()
+        demoted = {int(line.split("shard ")[1].split(":")[0]) for line in logs.splitlines()
+                   if "members now voters [1, 2] learners [3]" in line}
+        assert demoted == {0, 1, 2, 3}, demoted
+        # Node 1 goes: nodes 2 and 3 are a majority, and every user is there.
+        first = status(1)["pid"]
+        os.kill(first, signal.SIGSTOP)
+        try:
+            for u in users:
+                r = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                            AuthParameters={"USERNAME": u, "PASSWORD": "Passw0rd!x"})
+                assert "AccessToken" in r["AuthenticationResult"], u
+            idp.admin_create_user(UserPoolId=pool, Username="while-1-is-away", MessageAction="SUPPRESS")
+        finally:
+            os.kill(first, signal.SIGCONT)
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    assert up.returncode == 0
