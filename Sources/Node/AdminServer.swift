@@ -24,12 +24,20 @@ public final class AdminServer: Sendable {
     }
 
     public func bind(_ address: HostPort, group: EventLoopGroup) async throws -> Channel {
-        let counter = ConnectionCounter(limit: limits.connections) { _ in }
+        // Nobody authenticates here: every connection counts against the unauthenticated
+        // pool and its cap per address, so one client cannot hold every place.
+        let gate = ConnectionGate(
+            .init(
+                unauthenticated: limits.unauthenticated, perAddress: limits.unauthenticatedPerAddress,
+                authenticated: 0)
+        ) { _ in }
         let idle = limits.handshakeTimeout
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(counter) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGate.Acceptor(gate))
+                }
             }
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {

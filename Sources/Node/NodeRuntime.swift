@@ -74,6 +74,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     var onPeerAddress: (@Sendable (UInt64, NodeAddress) -> Void)?
     /// This data directory's incarnation (`DataIncarnation`).
     public let incarnation: UInt64
+    /// `<data>/alive`, touched while the node's loop runs.
+    let alive: AliveFile
     /// Nodes removed from the cluster (shard 0's removals): their certificates are refused.
     public internal(set) var deniedNodes: Set<UInt64> = []
     /// Told of a node removed from the cluster (the transport refuses it from then on).
@@ -100,6 +102,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         env = try Environment(path: dataDirectory, options: .init(mapSize: 256 << 20))
         try DataFormat.check(env, directory: dataDirectory)
         incarnation = try DataIncarnation.load(env)
+        alive = AliveFile(path: "\(dataDirectory)/alive")
+        alive.touch()
         tables = try NodeTables(env)
         wal = RaftWAL(file: try walFile("\(dataDirectory)/raft.wal", walCapacity), capacity: walCapacity)
         // What the log holds since the last checkpoint goes back into LMDB (durably), then
@@ -368,6 +372,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
 
     private func tick() {
         ticks += 1
+        // About once a second: the liveness probe's file (`cognate probe`).
+        if ticks % UInt64(max(1, 1_000 / config.tickMilliseconds)) == 0 { alive.touch() }
         // Staged entries reach LMDB within a tick; the unsynced part of LMDB (and the
         // replay after a crash) stays small.
         do {

@@ -55,6 +55,8 @@ public final class PeerTransport: @unchecked Sendable {
     private var assemblyBytes = 0
     /// Nodes removed from the cluster. Guarded by `lock`.
     private var denied: Set<UInt64> = []
+    /// The peer port's admission (set once, when it binds).
+    private(set) var gate: ConnectionGate?
 
     init(
         nodeId: UInt64, peers: [UInt64: HostPort], group: EventLoopGroup, tls: ClusterTLS, handlers: Handlers,
@@ -72,14 +74,19 @@ public final class PeerTransport: @unchecked Sendable {
     }
 
     public func bind(_ address: HostPort) async throws {
-        let counter = ConnectionCounter(limit: limits.connections) { [logger] in
-            logger.warning("refused a connection on \(address): already \($0) open, the limit")
-        }
+        let gate = ConnectionGate(
+            .init(
+                unauthenticated: limits.unauthenticated, perAddress: limits.unauthenticatedPerAddress,
+                authenticated: limits.connections)
+        ) { [logger] why in logger.warning("refused a connection on \(address): \(why)") }
+        self.gate = gate
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(counter) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGate.Acceptor(gate))
+                }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
@@ -90,6 +97,8 @@ public final class PeerTransport: @unchecked Sendable {
                         case .front, .operator: true
                         }
                     }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionGate.Promoter(gate: gate, ticket: gate.ticket(for: channel)))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(transport: self, expecting: nil))
                 }
             }

@@ -12,7 +12,7 @@ struct Cognate: AsyncParsableCommand {
         subcommands: [
             Version.self, Cluster.self, Status.self, NodeCommand.self, FrontCommand.self, Certs.self, Keys.self,
             KVCommand.self, UsersCommand.self, BackupCommand.self, RestoreCommand.self,
-            Bench.self, Drill.self, Debug.self,
+            Bench.self, Drill.self, ProbeCommand.self, Debug.self,
         ]
     )
 }

@@ -31,6 +31,9 @@ struct FrontCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel: String = "info"
 
+    @Option(help: "A file to touch every second while the front runs (for `cognate probe --file`).")
+    var aliveFile: String?
+
     @Flag(
         help: ArgumentHelp(
             "Serve the local inbox at /_cognate/inbox (what `cluster up` passes).",
@@ -83,6 +86,13 @@ struct FrontCommand: AsyncParsableCommand {
                 address: .hostname(address.host, port: address.port), serverName: "cognate",
                 availableConnectionsDelegate: MaximumAvailableConnections(4_096)),
             logger: logger)
+        if let aliveFile {
+            let alive = AliveFile(path: aliveFile)
+            alive.touch()
+            MultiThreadedEventLoopGroup.singleton.next().scheduleRepeatedTask(
+                initialDelay: .seconds(1), delay: .seconds(1)
+            ) { _ in alive.touch() }
+        }
         logger.info("front serving the Cognito API on http://\(address)")
         try await app.runService()
         await client.close()
