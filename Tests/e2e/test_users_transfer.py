@@ -116,11 +116,23 @@ def test_import_refuses_a_wrong_key_an_altered_file_and_another_pool_name(export
     cut.write_text("".join(lines[:-1]))
     run = users("import", "--config", second.cluster.config, "--in", str(cut), "--key", key)
     assert run.returncode != 0 and "incomplete" in run.stderr
-    # Two users' sealed secrets swapped, the end line made to match: those two fail alone.
+    # Two users' sealed secrets swapped. Whoever lacks the key cannot make the end line match
+    # (it is an HMAC keyed from it, not a bare hash anyone can recompute) …
     swapped = [json.loads(line) for line in lines[:-1]]
     swapped[2]["sealed"], swapped[3]["sealed"] = swapped[3]["sealed"], swapped[2]["sealed"]
     body = "".join(json.dumps(x, sort_keys=True) + "\n" for x in swapped)
-    end = {"end": {"sha256": hashlib.sha256(body.encode()).hexdigest(), "users": len(swapped) - 1}}
+    bare = tmp_path / "bare.jsonl"
+    for end in [{"end": {"sha256": hashlib.sha256(body.encode()).hexdigest(), "users": len(swapped) - 1}},
+                {"end": {"hmac": hashlib.sha256(body.encode()).hexdigest(), "users": len(swapped) - 1}}]:
+        bare.write_text(body + json.dumps(end) + "\n")
+        run = users("import", "--config", second.cluster.config, "--in", str(bare), "--key", key)
+        assert run.returncode != 0 and "was altered" in run.stderr, run.stderr
+    # … and with the key, the end line made to match, those two users fail alone.
+    import hmac
+    ikm = bytes.fromhex(open(key).read().strip())
+    prk = hmac.new(b"", ikm, hashlib.sha256).digest()
+    end_key = hmac.new(prk, b"cognate-users end line\x01", hashlib.sha256).digest()
+    end = {"end": {"hmac": hmac.new(end_key, body.encode(), hashlib.sha256).hexdigest(), "users": len(swapped) - 1}}
     resealed = tmp_path / "swapped.jsonl"
     resealed.write_text(body + json.dumps(end) + "\n")
     run = users("import", "--config", second.cluster.config, "--in", str(resealed), "--key", key, "--json")

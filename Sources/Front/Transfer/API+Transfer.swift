@@ -47,7 +47,7 @@ extension API {
         }
         defer { try? out.close() }
         var report = TransferReport(poolId: poolId, groups: groups.count)
-        var hash = SHA256()
+        var hash = HMAC<SHA256>(key: key.endKey)
         var buffer = Data()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -81,7 +81,7 @@ extension API {
             }
         }
         let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
-        try emit(ExportLine(end: ExportEnd(users: report.users, sha256: digest)), hashed: false)
+        try emit(ExportLine(end: ExportEnd(users: report.users, hmac: digest)), hashed: false)
         try out.write(contentsOf: buffer)
         try out.synchronize()
         report.seconds = Date().timeIntervalSince(started)
@@ -187,7 +187,7 @@ extension API {
         var reader = try LineReader(path: path)
         defer { reader.close() }
         let decoder = JSONDecoder()
-        var hash = SHA256()
+        var hash = HMAC<SHA256>(key: key.endKey)
         guard let first = try reader.next(),
             let header = try? decoder.decode(ExportLine.self, from: Data(first)).header,
             header.format == ExportHeader.format
@@ -195,7 +195,10 @@ extension API {
             throw PoolError(.invalidParameter, "\(path) is not a Cognate user export")
         }
         guard header.version == ExportHeader.version else {
-            throw PoolError(.invalidParameter, "\(path) is an export of version \(header.version); this reads 1")
+            throw PoolError(
+                .invalidParameter,
+                "\(path) is an export of version \(header.version); this build reads \(ExportHeader.version) (export "
+                    + "again with this build)")
         }
         hash.update(data: Data(first) + [UInt8(ascii: "\n")])
         var users = 0
@@ -203,7 +206,9 @@ extension API {
             if line.starts(with: Array(#"{"end":"#.utf8)) {
                 let end = try? decoder.decode(ExportLine.self, from: Data(line)).end
                 let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
-                guard let end, end.users == users, end.sha256 == digest, try reader.next() == nil else {
+                guard let end, end.users == users, constantTimeEqual(Array(end.hmac.utf8), Array(digest.utf8)),
+                    try reader.next() == nil
+                else {
                     throw PoolError(.invalidParameter, "\(path) was altered: its end line does not match its content")
                 }
                 return header
@@ -255,4 +260,11 @@ extension API {
         }
         return ImportTarget(pool: pool, created: created, groups: groups)
     }
+}
+
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in a.indices { diff |= a[i] ^ b[i] }
+    return diff == 0
 }

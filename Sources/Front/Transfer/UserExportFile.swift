@@ -6,8 +6,9 @@ import UserPool
 /// The file `cognate users export` writes and `import` reads: JSON Lines. The first line is
 /// the header (the pool's configuration and its groups), then one line per user (the record
 /// without secrets, and its secrets sealed), then the end line with the number of users and
-/// the SHA-256 of every byte before it, so a cut-off or altered file is refused before
-/// anything is imported.
+/// an HMAC-SHA256 of every byte before it, keyed from the operator's key, so a cut-off or
+/// altered file is refused before anything is imported (a bare hash could be recomputed by
+/// whoever altered the file).
 ///
 /// Each user's secrets are sealed with AES-256-GCM under the operator's key, the pool id,
 /// username and sub authenticated with them, so a sealed verifier cannot be moved to another
@@ -21,7 +22,8 @@ struct ExportLine: Codable {
 
 struct ExportHeader: Codable {
     static let format = "cognate-users"
-    static let version = 1
+    /// 2: the end line is an HMAC (1 had a bare SHA-256, no longer read).
+    static let version = 2
     var format: String
     var version: Int
     var exportedAt: Int64
@@ -32,7 +34,7 @@ struct ExportHeader: Codable {
 
 struct ExportEnd: Codable {
     var users: Int
-    var sha256: String
+    var hmac: String
 }
 
 /// The operator's key for the secrets in an export: 32 bytes, kept as 64 hex digits in a
@@ -82,6 +84,13 @@ public struct UserTransferKey: Sendable {
             throw PoolError(.invalidParameter, "cannot create the export key \(path) (it may exist)")
         }
         return try UserTransferKey(hex: hex)
+    }
+
+    /// The key the end line's HMAC is made with: derived from the operator's key, apart
+    /// from the one that seals the secrets.
+    var endKey: SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, info: Array("cognate-users end line".utf8), outputByteCount: 32)
     }
 
     static func associatedData(_ user: User) -> [UInt8] {
