@@ -47,7 +47,7 @@ du -sh "$work/a/node1" | awk '{print "cluster A: node 1 data directory " $1}'
 load=$!
 sleep 15
 /usr/bin/time -f "backup: %e s wall, %M KiB max resident" \
-  "$bin" backup --config "$work/a/cluster.toml" --out "$work/backup"
+  "$bin" backup --config "$work/a/cluster.toml" --out "$work/backup" --key "$work/backup.key"
 wait $load
 python3 - "$work/load.json" <<'PY'
 import json, sys
@@ -56,12 +56,12 @@ print(f"SRP sign-in load on cluster A around the backup: {r['signIns']} sign-ins
       f"p99 {r['p99Ms']:.0f} ms, max {r['maxMs']:.0f} ms, errors {sum(r['errors'].values())}")
 PY
 du -sb "$work/backup" | awk '{print "backup size: " $1 " bytes (" int($1 / '"$users"') " per user)"}'
-/usr/bin/time -f "verify: %e s wall, %M KiB max resident" "$bin" backup verify "$work/backup" | tail -1
+/usr/bin/time -f "verify: %e s wall, %M KiB max resident" "$bin" backup verify "$work/backup" --key "$work/backup.key" | tail -1
 
 three_node_definition "$work/b" "$bin"
 cp "$work/a/master.key" "$work/b/master.key"
 /usr/bin/time -f "restore: %e s wall, %M KiB max resident" \
-  "$bin" restore --from "$work/backup" --config "$work/b/cluster.toml"
+  "$bin" restore --from "$work/backup" --config "$work/b/cluster.toml" --key "$work/backup.key"
 t=$(date +%s.%N)
 start b
 echo "cluster B: nodes and front serving $(seconds_since "$t") s after start"

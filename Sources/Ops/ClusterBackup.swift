@@ -6,27 +6,39 @@ import Sharding
 import UserPool
 
 /// What `cognate backup` writes next to the shard copies: which copy of which shard, at what
-/// Raft index and term, with its size and SHA-256. Written last, so a directory without it
-/// is an unfinished backup.
+/// Raft index and term, with its size and SHA-256, the backup's id and the id of the key it
+/// is sealed with, and an HMAC over all of it (`BackupKey`). Written last, so a directory
+/// without it is an unfinished backup.
 public struct BackupManifest: Codable, Sendable, Equatable {
     public static let kindName = "cognate-backup"
     public static let fileName = "manifest.json"
+    /// 2: copies sealed and the manifest authenticated under an operator's key.
+    public static let currentVersion = 2
 
     public var kind = BackupManifest.kindName
-    public var version = 1
+    public var version = BackupManifest.currentVersion
+    /// This backup's id (random), bound into every sealed chunk.
+    public var backup: String
+    /// Which operator key seals it (`BackupKey.id`).
+    public var key: String
     /// The node data format the copies are laid out for.
     public var dataFormat: UInt64
     /// When the backup started (ISO 8601, UTC): every write acknowledged before is in it.
     public var started: String
     public var userShards: Int
     public var shards: [Shard]
+    /// HMAC-SHA256 of the rest of the manifest, under a key derived from the backup key.
+    public var mac: String?
 
     public struct Shard: Codable, Sendable, Equatable {
         public var shard: UInt32
         public var index: UInt64
         public var term: UInt64
+        /// The copy's size and SHA-256, unsealed.
         public var bytes: UInt64
         public var sha256: String
+        /// The sealed file's size.
+        public var sealedBytes: UInt64
         public var file: String
         /// The node whose copy this is (the shard's leader then).
         public var node: UInt64
@@ -61,8 +73,11 @@ public enum ClusterBackup {
         public var manifest: BackupManifest
     }
 
-    /// Takes a backup of every shard into `directory` (created; refused if it holds anything).
-    public static func take(client: NodeClient, config: ClusterConfig, directory: String) async throws -> Report {
+    /// Takes a backup of every shard into `directory` (created; refused if it holds anything),
+    /// sealed with `key`.
+    public static func take(
+        client: NodeClient, config: ClusterConfig, directory: String, key: BackupKey
+    ) async throws -> Report {
         let fm = FileManager.default
         if let existing = try? fm.contentsOfDirectory(atPath: directory), !existing.isEmpty {
             throw BackupError("\(directory) is not empty; a backup goes into a new directory")
@@ -79,13 +94,17 @@ public enum ClusterBackup {
                 "a reshard to \(layout.target ?? 0) user shards is under way; finish it (`cognate cluster reshard`) "
                     + "and back up then")
         }
+        var rng = SystemRandomNumberGenerator()
+        let backupId = rng.bytes(16).map { String(format: "%02x", $0) }.joined()
         var entries: [BackupManifest.Shard] = []
         for shard in (0...UInt32(layout.shards)).map({ $0 }) {
             var attempt = 0
             while true {
                 attempt += 1
                 do {
-                    entries.append(try await copy(shard: shard, client: client, directory: directory))
+                    entries.append(
+                        try await copy(
+                            shard: shard, client: client, directory: directory, key: key, backup: backupId))
                     break
                 } catch {
                     // A leader change or a newer backup dropped the copy: take a new one.
@@ -94,9 +113,10 @@ public enum ClusterBackup {
                 }
             }
         }
-        let manifest = BackupManifest(
-            dataFormat: ReplicaRestore.dataFormat, started: started, userShards: layout.shards,
-            shards: entries)
+        var manifest = BackupManifest(
+            backup: backupId, key: key.id, dataFormat: ReplicaRestore.dataFormat, started: started,
+            userShards: layout.shards, shards: entries)
+        manifest.mac = try key.mac(of: manifest)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeDurably(Array(try encoder.encode(manifest)), to: "\(directory)/\(BackupManifest.fileName)")
@@ -105,9 +125,11 @@ public enum ClusterBackup {
             shards: entries.count, bytes: entries.reduce(0) { $0 + $1.bytes }, seconds: seconds, manifest: manifest)
     }
 
-    /// One shard's copy, chunk by chunk from the node that made it, checked against the
-    /// node's SHA-256 and synced before it takes its final name.
-    static func copy(shard: UInt32, client: NodeClient, directory: String) async throws -> BackupManifest.Shard {
+    /// One shard's copy, chunk by chunk from the node that made it, each sealed as it
+    /// arrives; checked against the node's SHA-256 and synced before it takes its final name.
+    static func copy(
+        shard: UInt32, client: NodeClient, directory: String, key: BackupKey, backup: String
+    ) async throws -> BackupManifest.Shard {
         let name = BackupManifest.file(of: shard)
         let partial = "\(directory)/\(name).part"
         let first = try await client.startBackup(shard: shard)
@@ -121,13 +143,19 @@ public enum ClusterBackup {
         var hash = SHA256()
         var chunk = first
         var written: UInt64 = 0
+        var sealedBytes: UInt64 = 0
+        var count = 0
         while true {
             guard chunk.index == first.index, chunk.offset == written, chunk.total == first.total else {
                 throw BackupError("shard \(shard): node \(first.node) answered another copy or offset")
             }
             hash.update(data: chunk.bytes)
-            try out.write(contentsOf: chunk.bytes)
             written += UInt64(chunk.bytes.count)
+            let sealed = try key.seal(
+                chunk.bytes, backup: backup, shard: shard, chunk: count, final: written == first.total)
+            try out.write(contentsOf: sealed)
+            sealedBytes += UInt64(sealed.count)
+            count += 1
             if written == first.total { break }
             guard !chunk.bytes.isEmpty else { throw BackupError("shard \(shard): an empty chunk before the end") }
             chunk = try await client.backupChunk(of: first, offset: written)
@@ -139,8 +167,8 @@ public enum ClusterBackup {
         try out.synchronize()
         try FileManager.default.moveItem(atPath: partial, toPath: "\(directory)/\(name)")
         return BackupManifest.Shard(
-            shard: shard, index: first.index, term: first.term, bytes: first.total, sha256: hex(digest), file: name,
-            node: first.node)
+            shard: shard, index: first.index, term: first.term, bytes: first.total, sha256: hex(digest),
+            sealedBytes: sealedBytes, file: name, node: first.node)
     }
 
     // MARK: Verify
@@ -152,12 +180,13 @@ public enum ClusterBackup {
         public var bytes: UInt64
     }
 
-    /// Reads the manifest and every copy: sizes, SHA-256, and that every record parses.
-    public static func verify(directory: String) throws -> Verified {
-        let manifest = try readManifest(directory)
+    /// Reads the manifest and every copy: the manifest's HMAC, every chunk opening with the
+    /// key, sizes, SHA-256, and that every record parses.
+    public static func verify(directory: String, key: BackupKey) throws -> Verified {
+        let manifest = try readManifest(directory, key: key)
         var records: [String: [String: Int]] = [:]
         for entry in manifest.shards {
-            let data = try readCopy(directory, entry)
+            let data = try readCopy(directory, entry, manifest: manifest, key: key)
             let counts: [UInt8: Int]
             do {
                 counts = try SnapshotRecords.count(data)
@@ -170,7 +199,7 @@ public enum ClusterBackup {
         return Verified(manifest: manifest, records: records, bytes: manifest.shards.reduce(0) { $0 + $1.bytes })
     }
 
-    static func readManifest(_ directory: String) throws -> BackupManifest {
+    static func readManifest(_ directory: String, key: BackupKey) throws -> BackupManifest {
         let path = "\(directory)/\(BackupManifest.fileName)"
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
             let size = attributes[.size] as? Int
@@ -186,8 +215,16 @@ public enum ClusterBackup {
         } catch {
             throw BackupError("\(path) is not a backup manifest: \(error)")
         }
-        guard manifest.kind == BackupManifest.kindName, manifest.version == 1 else {
-            throw BackupError("\(path) is a \(manifest.kind) version \(manifest.version); this build reads version 1")
+        guard manifest.kind == BackupManifest.kindName, manifest.version == BackupManifest.currentVersion else {
+            throw BackupError(
+                "\(path) is a \(manifest.kind) version \(manifest.version); this build reads version "
+                    + "\(BackupManifest.currentVersion) (sealed backups)")
+        }
+        guard manifest.key == key.id else {
+            throw BackupError("the backup is sealed with another key (key id \(manifest.key), this one \(key.id))")
+        }
+        guard let mac = manifest.mac, constantTimeEqual(Array(mac.utf8), Array(try key.mac(of: manifest).utf8)) else {
+            throw BackupError("\(path) was altered: its HMAC does not match")
         }
         guard manifest.dataFormat == ReplicaRestore.dataFormat else {
             throw BackupError(
@@ -205,17 +242,24 @@ public enum ClusterBackup {
         return manifest
     }
 
-    static func readCopy(_ directory: String, _ entry: BackupManifest.Shard) throws -> [UInt8] {
+    static func readCopy(
+        _ directory: String, _ entry: BackupManifest.Shard, manifest: BackupManifest, key: BackupKey
+    ) throws -> [UInt8] {
         let path = "\(directory)/\(entry.file)"
-        guard entry.bytes <= maxShardBytes else { throw BackupError("\(path): \(entry.bytes) bytes is too large") }
+        guard entry.bytes <= maxShardBytes, entry.sealedBytes <= maxShardBytes + maxShardBytes / 1024 + 4096 else {
+            throw BackupError("\(path): \(entry.bytes) bytes is too large")
+        }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
             let size = attributes[.size] as? Int
         else { throw BackupError("\(path) is missing") }
-        guard UInt64(size) == entry.bytes else {
-            throw BackupError("\(path) holds \(size) bytes; the manifest says \(entry.bytes)")
+        guard UInt64(size) == entry.sealedBytes else {
+            throw BackupError("\(path) holds \(size) bytes; the manifest says \(entry.sealedBytes)")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw BackupError("cannot read \(path)") }
-        let bytes = Array(data)
+        let bytes = try key.open(Array(data), backup: manifest.backup, shard: entry.shard, path: path)
+        guard UInt64(bytes.count) == entry.bytes else {
+            throw BackupError("\(path) opens to \(bytes.count) bytes; the manifest says \(entry.bytes)")
+        }
         guard hex(Array(SHA256.hash(data: bytes))) == entry.sha256 else {
             throw BackupError("\(path): its SHA-256 is not the manifest's; the copy was altered or damaged")
         }
@@ -235,11 +279,13 @@ public enum ClusterBackup {
     /// the backup: each node gets the shards the definition places on it, at the backed-up
     /// index and term, with the definition's replicas as voters. Checks the whole backup and
     /// every target directory before writing anything; refuses a directory that holds data.
-    public static func restore(from directory: String, config: ClusterConfig, nodes: [UInt64]?) throws -> Restored {
+    public static func restore(
+        from directory: String, config: ClusterConfig, nodes: [UInt64]?, key: BackupKey
+    ) throws -> Restored {
         let clock = ContinuousClock()
         let began = clock.now
-        _ = try verify(directory: directory)
-        let manifest = try readManifest(directory)
+        _ = try verify(directory: directory, key: key)
+        let manifest = try readManifest(directory, key: key)
         let placement = config.placement
         guard manifest.userShards == placement.shards else {
             throw BackupError(
@@ -260,7 +306,7 @@ public enum ClusterBackup {
         for entry in manifest.shards {
             let holders = placement.replicas(of: entry.shard).filter { directories[$0] != nil }
             guard !holders.isEmpty else { continue }
-            let data = try readCopy(directory, entry)
+            let data = try readCopy(directory, entry, manifest: manifest, key: key)
             for id in holders {
                 try ReplicaRestore.write(
                     dataDirectory: directories[id]!, shard: entry.shard, index: entry.index, term: entry.term,
@@ -296,4 +342,11 @@ public enum ClusterBackup {
     static func hex(_ bytes: [UInt8]) -> String {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
+}
+
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in a.indices { diff |= a[i] ^ b[i] }
+    return diff == 0
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthCrypto
 import Foundation
 import NIOPosix
 import NodeRPC
@@ -10,12 +11,15 @@ struct BackupCommand: AsyncParsableCommand {
         commandName: "backup",
         abstract: "Take an online backup of every shard, or verify one.",
         discussion: """
-            `cognate backup --config FILE --out DIR` asks each shard's leader for a copy of its \
-            state machine after a ReadIndex round, so the backup holds every write acknowledged \
-            before it started; it writes one file per shard (mode 0600: they hold password \
-            verifiers, and signing keys sealed with the cluster's master key) and manifest.json \
-            last, with each copy's Raft index, term, size and SHA-256. Restore with `cognate \
-            restore`; the restored cluster needs the same master_key_file.
+            `cognate backup --config FILE --out DIR --key KEYFILE` asks each shard's leader for a \
+            copy of its state machine after a ReadIndex round, so the backup holds every write \
+            acknowledged before it started; it writes one file per shard, sealed with AES-256-GCM \
+            under the operator's key (a chunk at a time, each bound to its backup, shard and \
+            place), and manifest.json last, with each copy's Raft index, term, size and SHA-256 \
+            and an HMAC over all of it. --key is created (64 hex digits, mode 0600) if it does \
+            not exist: keep it apart from the backups; without it they cannot be read or restored. \
+            Restore with `cognate restore --key`; the restored cluster needs the same \
+            master_key_file.
             """,
         subcommands: [Take.self, Verify.self],
         defaultSubcommand: Take.self
@@ -31,15 +35,23 @@ struct BackupCommand: AsyncParsableCommand {
         @Option(help: "The directory to write (new or empty).")
         var out: String
 
+        @Option(help: "The backup key: a file of 64 hex digits, created (0600) if it does not exist.")
+        var key: String
+
         @Flag(help: "Print the report as JSON.")
         var json = false
 
         func run() async throws {
             let cluster = try ClusterConfig.load(path: config)
+            let (secret, created) = try OperatorKeyFile.loadOrCreate(path: key, what: "backup key")
+            if created {
+                FileHandle.standardError.write(Data("created the backup key \(key): keep it apart to restore\n".utf8))
+            }
             let client = try NodeClient(config: cluster, group: MultiThreadedEventLoopGroup.singleton)
             let report: ClusterBackup.Report
             do {
-                report = try await ClusterBackup.take(client: client, config: cluster, directory: out)
+                report = try await ClusterBackup.take(
+                    client: client, config: cluster, directory: out, key: BackupKey(secret))
                 await client.close()
             } catch {
                 await client.close()
@@ -56,16 +68,19 @@ struct BackupCommand: AsyncParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a backup: its manifest, every copy's size and SHA-256, and every record.")
+            abstract: "Check a backup: its manifest's HMAC, every sealed chunk, sizes, SHA-256s and every record.")
 
         @Argument(help: "The backup directory.")
         var directory: String
+
+        @Option(help: "The backup key it was sealed with.")
+        var key: String
 
         @Flag(help: "Print the report as JSON.")
         var json = false
 
         func run() throws {
-            let verified = try ClusterBackup.verify(directory: directory)
+            let verified = try ClusterBackup.verify(directory: directory, key: try BackupKey.load(path: key))
             if json { return try printJSON(verified) }
             for s in verified.manifest.shards {
                 let records = (verified.records["\(s.shard)"] ?? [:]).sorted { $0.key < $1.key }
@@ -96,6 +111,9 @@ struct RestoreCommand: ParsableCommand {
 
     @Option(help: "The backup directory.")
     var from: String
+
+    @Option(help: "The backup key it was sealed with.")
+    var key: String
 
     @Option(help: "Cluster definition (TOML) of the cluster to build.")
     var config: String = "Cluster/local.toml"
@@ -131,7 +149,8 @@ struct RestoreCommand: ParsableCommand {
             }
             keys = (bytes, to)
         }
-        let restored = try ClusterBackup.restore(from: from, config: cluster, nodes: id.isEmpty ? nil : id)
+        let restored = try ClusterBackup.restore(
+            from: from, config: cluster, nodes: id.isEmpty ? nil : id, key: try BackupKey.load(path: key))
         if let keys {
             if let data { try PrivateFiles.makeDirectory(data) }
             try PrivateFiles.write(keys.bytes, to: keys.to)

@@ -78,8 +78,9 @@ def backed_up(front, tmp_path_factory):
         time.sleep(0.05)
     assert len(load.acknowledged) >= 5, load.errors
     directory = str(tmp_path_factory.mktemp("backup") / "b1")
+    key = str(tmp_path_factory.mktemp("keys") / "backup.key")
     started = time.monotonic()
-    run = cognate("backup", "--config", front.cluster.config, "--out", directory, "--json")
+    run = cognate("backup", "--config", front.cluster.config, "--out", directory, "--key", key, "--json")
     ended = time.monotonic()
     # A few users begun after the backup ended, which the restored cluster must not have.
     deadline = time.monotonic() + 60
@@ -89,6 +90,7 @@ def backed_up(front, tmp_path_factory):
     load.stop.set()
     load.thread.join(timeout=120)
     assert run.returncode == 0, run.stderr
+    assert "created the backup key" in run.stderr and oct(os.stat(key).st_mode & 0o777) == "0o600"
     assert not load.errors, load.errors
     report = json.loads(run.stdout)
     before = [(n, p) for n, p, _, answered in load.acknowledged if answered < started]
@@ -97,7 +99,7 @@ def backed_up(front, tmp_path_factory):
     during = len(load.acknowledged) - len(before) - len(after)
     print(f"load: {len(before)} users acknowledged before the backup, {during} during, {len(after)} after")
     return dict(pid=pid, cid=cid, directory=directory, report=report, before=before, after=after,
-                master=os.path.join(front.cluster.directory, "master.key"))
+                master=os.path.join(front.cluster.directory, "master.key"), key=key)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +110,8 @@ def restored(backed_up, tmp_path_factory):
     subprocess.run([COGNATE, "certs", "create", "--config", cluster.config], check=True, capture_output=True)
     shutil.copyfile(backed_up["master"], os.path.join(cluster.directory, "master.key"))
     os.chmod(os.path.join(cluster.directory, "master.key"), 0o600)
-    run = cognate("restore", "--from", backed_up["directory"], "--config", cluster.config, "--json")
+    run = cognate("restore", "--from", backed_up["directory"], "--config", cluster.config, "--key", backed_up["key"],
+                  "--json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     # Shard 0 on all three nodes, three user shards on three nodes each.
@@ -128,11 +131,16 @@ def test_backup_writes_a_manifest_and_private_copies(backed_up):
         assert json.load(f) == manifest
     for s in manifest["shards"]:
         path = os.path.join(directory, s["file"])
-        assert os.path.getsize(path) == s["bytes"] > 0 and s["index"] > 1 and len(s["sha256"]) == 64
+        assert os.path.getsize(path) == s["sealedBytes"] > s["bytes"] > 0 and s["index"] > 1
+        assert len(s["sha256"]) == 64 and len(manifest["mac"]) == 64
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+        # Sealed: no record of the pool (its id, its users' names) reads in the file.
+        with open(path, "rb") as f:
+            content = f.read()
+        assert backed_up["pid"].encode() not in content and b"user0" not in content, s["file"]
     assert sorted(os.listdir(directory)) == ["manifest.json"] + [f"shard-{i}.copy" for i in range(4)]
 
-    verify = cognate("backup", "verify", directory, "--json")
+    verify = cognate("backup", "verify", directory, "--key", backed_up["key"], "--json")
     assert verify.returncode == 0, verify.stderr
     records = json.loads(verify.stdout)["records"]
     # Every shard holds data: the pool, client and group on shard 0, users on the others.
@@ -188,27 +196,51 @@ def test_verify_and_restore_refuse_what_they_cannot_trust(backed_up, front, tmp_
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0x01]))
-    run = cognate("backup", "verify", damaged)
-    assert run.returncode != 0 and "SHA-256" in run.stderr
+    key = backed_up["key"]
+    run = cognate("backup", "verify", damaged, "--key", key)
+    assert run.returncode != 0 and "does not open with this key" in run.stderr, run.stderr
+    # Another key opens nothing.
+    wrong = str(tmp_path / "wrong.key")
+    with open(wrong, "w") as f:
+        f.write("11" * 32 + "\n")
+    run = cognate("backup", "verify", directory, "--key", wrong)
+    assert run.returncode != 0 and "sealed with another key" in run.stderr, run.stderr
+    # The manifest altered (a shard's index), or two copies swapped: refused.
+    altered = str(tmp_path / "altered")
+    shutil.copytree(directory, altered)
+    with open(os.path.join(altered, "manifest.json")) as f:
+        manifest = json.load(f)
+    manifest["shards"][1]["index"] += 1
+    with open(os.path.join(altered, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    run = cognate("backup", "verify", altered, "--key", key)
+    assert run.returncode != 0 and "HMAC does not match" in run.stderr, run.stderr
+    swapped = str(tmp_path / "swapped")
+    shutil.copytree(directory, swapped)
+    os.rename(os.path.join(swapped, "shard-1.copy"), os.path.join(swapped, "tmp"))
+    os.rename(os.path.join(swapped, "shard-2.copy"), os.path.join(swapped, "shard-1.copy"))
+    os.rename(os.path.join(swapped, "tmp"), os.path.join(swapped, "shard-2.copy"))
+    run = cognate("backup", "verify", swapped, "--key", key)
+    assert run.returncode != 0 and ("does not open" in run.stderr or "holds" in run.stderr), run.stderr
     os.remove(os.path.join(damaged, "manifest.json"))
-    run = cognate("backup", "verify", damaged)
+    run = cognate("backup", "verify", damaged, "--key", key)
     assert run.returncode != 0 and "did not finish" in run.stderr
 
     # A backup goes into a new directory.
-    run = cognate("backup", "--config", front.cluster.config, "--out", directory)
+    run = cognate("backup", "--config", front.cluster.config, "--out", directory, "--key", key)
     assert run.returncode != 0 and "not empty" in run.stderr
 
     # Restore: the shard count must match; existing data is never overwritten.
     os.makedirs(tmp_path / "other")
     other = NodeCluster(str(tmp_path / "other"), shards=2, secrets=False)
-    run = cognate("restore", "--from", directory, "--config", other.config)
+    run = cognate("restore", "--from", directory, "--config", other.config, "--key", key)
     assert run.returncode != 0 and "3 user shards and the definition 2" in run.stderr
     os.makedirs(tmp_path / "same")
     same = NodeCluster(str(tmp_path / "same"), secrets=False)
     os.makedirs(os.path.join(same.directory, "node2"))
     with open(os.path.join(same.directory, "node2", "data.mdb"), "w") as f:
         f.write("x")
-    run = cognate("restore", "--from", directory, "--config", same.config)
+    run = cognate("restore", "--from", directory, "--config", same.config, "--key", key)
     assert run.returncode != 0 and "node 2) is not empty" in run.stderr
     assert not os.path.exists(os.path.join(same.directory, "node1")), "nothing is written before every check passed"
 
@@ -224,13 +256,13 @@ def test_restore_into_a_data_directory_that_cluster_up_starts(backed_up, tmp_pat
     with open(os.path.join(data, "master.key"), "w") as f:
         f.write("k1:" + "00" * 32 + "\n")
     run = cognate("restore", "--from", backed_up["directory"], "--config", template.config, "--data", data,
-                  "--master-key", backed_up["master"])
+                  "--master-key", backed_up["master"], "--key", backed_up["key"])
     assert run.returncode != 0 and "holds other master keys" in run.stderr
     assert sorted(os.listdir(data)) == ["master.key"]
     os.remove(os.path.join(data, "master.key"))
 
     run = cognate("restore", "--from", backed_up["directory"], "--config", template.config, "--data", data,
-                  "--master-key", backed_up["master"], "--json")
+                  "--master-key", backed_up["master"], "--key", backed_up["key"], "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["replicas"] == 12
     with open(os.path.join(data, "master.key")) as f, open(backed_up["master"]) as g:

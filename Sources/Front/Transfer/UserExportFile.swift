@@ -43,48 +43,31 @@ public struct UserTransferKey: Sendable {
     let key: SymmetricKey
 
     public init(hex: String) throws(PoolError) {
-        let text = hex.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count == 64, let bytes = Self.bytes(hex: text) else {
+        do {
+            key = try OperatorKeyFile.parse(hex, what: "export key")
+        } catch {
             throw PoolError(.invalidParameter, "an export key is 64 hex digits (32 bytes)")
         }
-        key = SymmetricKey(data: bytes)
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var high: UInt8?
-        for c in hex {
-            guard let v = c.hexDigitValue else { return nil }
-            let d = UInt8(v)
-            if let h = high {
-                out.append(h << 4 | d)
-                high = nil
-            } else {
-                high = d
-            }
-        }
-        return high == nil ? out : nil
     }
 
     public static func load(path: String) throws -> UserTransferKey {
-        guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-            throw PoolError(.invalidParameter, "cannot read the export key \(path)")
+        do {
+            return UserTransferKey(key: try OperatorKeyFile.load(path: path, what: "export key"))
+        } catch {
+            throw PoolError(.invalidParameter, "\(error)")
         }
-        return try UserTransferKey(hex: text)
     }
 
     /// Writes a new random key to `path` (mode 0600); refuses to replace a file.
     public static func create(path: String) throws -> UserTransferKey {
-        var rng = SystemRandomNumberGenerator()
-        let hex = rng.bytes(32).map { String(format: "%02x", $0) }.joined()
-        guard !FileManager.default.fileExists(atPath: path),
-            FileManager.default.createFile(
-                atPath: path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw PoolError(.invalidParameter, "cannot create the export key \(path) (it may exist)")
+        do {
+            return UserTransferKey(key: try OperatorKeyFile.create(path: path, what: "export key"))
+        } catch {
+            throw PoolError(.invalidParameter, "\(error)")
         }
-        return try UserTransferKey(hex: hex)
     }
+
+    init(key: SymmetricKey) { self.key = key }
 
     /// The key the end line's HMAC is made with: derived from the operator's key, apart
     /// from the one that seals the secrets.
