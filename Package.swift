@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "UserPool", "CognitoModel",
+                "UserPool", "CognitoModel", "AuthCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -43,7 +43,7 @@ public enum OperatorKeyFile {
         return (try create(path: path, what: what), true)
     }
 
-    static func bytes(hex: String) -> [UInt8]? {
+    public static func bytes(hex: String) -> [UInt8]? {
         var out: [UInt8] = []
         var high: UInt8?
         for c in hex.unicodeScalars {

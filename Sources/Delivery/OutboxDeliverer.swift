@@ -1,3 +1,4 @@
+import AuthCrypto
 import CognitoModel
 import Foundation
 import Logging
@@ -22,12 +23,17 @@ public struct Channels: Sendable {
     public var devInbox: Bool
     /// The sender for pools that name none (Cognito's default sender address).
     public var defaultFrom: String
+    /// Opens messages fronts sealed for the deliverers (nil: none can be opened here).
+    public var opener: DeliveryOpener?
 
-    public init(smtp: SMTPServer?, sms: SMSWebhook?, devInbox: Bool, defaultFrom: String?) {
+    public init(
+        smtp: SMTPServer?, sms: SMSWebhook?, devInbox: Bool, defaultFrom: String?, opener: DeliveryOpener? = nil
+    ) {
         self.smtp = smtp
         self.sms = sms
         self.devInbox = devInbox
         self.defaultFrom = defaultFrom ?? "no-reply@verificationemail.com"
+        self.opener = opener
     }
 }
 
@@ -185,7 +191,19 @@ public final class OutboxDeliverer: Sendable {
 
     /// One try at one message.
     func attempt(_ e: OutboxEntry) async -> Outcome {
-        let m = e.message
+        let m: OutboxMessage
+        do {
+            m = try e.message.opened { sealed in
+                guard let opener = channels.opener else {
+                    throw DeliveryError.permanent("the message is sealed and this node has no delivery key")
+                }
+                return try opener.open(sealed)
+            }
+        } catch let error as DeliveryError {
+            return failure(e, error)
+        } catch {
+            return failure(e, .permanent("the message does not open with this node's delivery key: \(error)"))
+        }
         do {
             switch m.medium {
             case .email:

@@ -63,6 +63,11 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// the fronts.
         public var operator_cert: String?
         public var operator_key: String?
+        /// The deliverers' key pair (X25519, hex): fronts seal outbox messages to the
+        /// public key, nodes open them with the private one (default `<dir>/delivery.pub` /
+        /// `delivery.key`). Fronts need only the public key.
+        public var delivery_pub: String?
+        public var delivery_key: String?
 
         public init(dir: String? = nil) { self.dir = dir }
     }
@@ -141,6 +146,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var frontKeyPath: String { tlsPath(tls?.front_key, "front.key") }
     public var operatorCertificatePath: String { tlsPath(tls?.operator_cert, "operator.pem") }
     public var operatorKeyPath: String { tlsPath(tls?.operator_key, "operator.key") }
+    public var deliveryPublicKeyPath: String { tlsPath(tls?.delivery_pub, "delivery.pub") }
+    public var deliveryKeyPath: String { tlsPath(tls?.delivery_key, "delivery.key") }
     public func certificatePath(node: NodeEntry) -> String { tlsPath(node.cert, "node\(node.id).pem") }
     public func keyPath(node: NodeEntry) -> String { tlsPath(node.key, "node\(node.id).key") }
 

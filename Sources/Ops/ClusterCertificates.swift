@@ -1,3 +1,4 @@
+import AuthCrypto
 import Crypto
 import Foundation
 import NodeRPC
@@ -58,6 +59,14 @@ public enum ClusterCertificates {
             try write(key, to: keyPath, secret: true)
             try write(cert, to: certPath, secret: false)
             created.files += [certPath, keyPath]
+        }
+        // The deliverers' key pair; never replaced (messages sealed to it wait in outboxes).
+        let (deliveryPub, deliveryKey) = (config.deliveryPublicKeyPath, config.deliveryKeyPath)
+        if !fm.fileExists(atPath: deliveryPub) && !fm.fileExists(atPath: deliveryKey) {
+            let pair = DeliveryBox.generate()
+            try write(DeliveryBox.hex(pair.privateKey) + "\n", to: deliveryKey, secret: true)
+            try write(DeliveryBox.hex(pair.publicKey) + "\n", to: deliveryPub, secret: false)
+            created.files += [deliveryPub, deliveryKey]
         }
         return created
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthCrypto
 import Foundation
 import Front
 import Hummingbird
@@ -65,7 +66,14 @@ struct FrontCommand: AsyncParsableCommand {
         )
         logger.info("master keys from \(source.origin): sealing with key \(masterKeys.current.id)")
         let region = cluster.region ?? "us-east-1"
-        let store = PoolStore(client: client, userShards: cluster.shards)
+        // Outbox messages are sealed for the nodes that deliver them; with the local inbox
+        // (a laptop), which prints codes on the console, they are not.
+        let sealer =
+            devInbox
+            ? nil
+            : try DeliverySealer(
+                publicKey: DeliveryBox.read(path: cluster.deliveryPublicKeyPath, what: "delivery public key"))
+        let store = PoolStore(client: client, userShards: cluster.shards, outboxSealer: sealer)
         // The user shards may have grown since the definition was written (a reshard).
         Task { await store.loadLayout() }
         let api = API(store: store, region: region, auth: auth, lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))

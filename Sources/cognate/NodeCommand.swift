@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuthCrypto
 import Delivery
 import Dispatch
 import Foundation
@@ -115,8 +116,17 @@ func outboxDeliverer<SM>(
             try SMTPServer(url: $0, startTLS: cluster.email?.starttls, caFile: cluster.email?.ca_file)
         },
         sms: try smsURL.map { try SMSWebhook(url: $0, group: group) },
-        devInbox: devInbox, defaultFrom: cluster.email?.from)
+        devInbox: devInbox, defaultFrom: cluster.email?.from,
+        opener: try deliveryOpener(cluster, devInbox: devInbox))
     return OutboxDeliverer(host: RuntimeOutboxHost(runtime: runtime), channels: channels, group: group, logger: logger)
+}
+
+/// The deliverers' private key, which opens the messages fronts seal. Required, except
+/// with the local inbox, whose fronts seal nothing.
+func deliveryOpener(_ cluster: ClusterConfig, devInbox: Bool) throws -> DeliveryOpener? {
+    let path = cluster.deliveryKeyPath
+    if devInbox && !FileManager.default.fileExists(atPath: path) { return nil }
+    return try DeliveryOpener(privateKey: DeliveryBox.read(path: path, what: "delivery key"))
 }
 
 /// Wakes the deliverer once it exists (the state machine is made before it).

@@ -43,13 +43,13 @@ struct TestFront {
     let api: API
     let server: FrontServer
 
-    init(lockoutBase: Int64 = 1, devInbox: Bool = false) throws {
+    init(lockoutBase: Int64 = 1, devInbox: Bool = false, outboxSealer: DeliverySealer? = nil) throws {
         shards = try LocalShards()
         let clock = TestClock()
         self.clock = clock
         var rng = SystemRandomNumberGenerator()
         let auth = AuthContext(masterKeys: MasterKeys.generate(using: &rng), publicURL: "http://localhost")
-        let store = PoolStore(client: shards, userShards: Self.userShards)
+        let store = PoolStore(client: shards, userShards: Self.userShards, outboxSealer: outboxSealer)
         api = API(store: store, region: Self.region, auth: auth, lockoutBase: lockoutBase, clock: { clock.now })
         server = FrontServer(
             api: api, verifier: SigV4Verifier(keys: [Self.accessKey: Self.secretKey], region: Self.region),

@@ -1,5 +1,8 @@
+import AuthCrypto
 import CognitoModel
+import Foundation
 import Testing
+import UserPool
 
 @testable import Front
 
@@ -83,7 +86,8 @@ struct UserOperationTests {
                 AdminCreateUserRequest(
                     userPoolId: pool, username: "gabe",
                     userAttributes: [
-                        AttributeType(name: "email", value: "gabe@x.io"), AttributeType(name: "email_verified", value: "True"),
+                        AttributeType(name: "email", value: "gabe@x.io"),
+                        AttributeType(name: "email_verified", value: "True"),
                     ], messageAction: .suppress))
             #expect(flagged.user?.attributes?.first { $0.name == "email_verified" }?.value == "true")
             try await c.call(
@@ -130,7 +134,8 @@ struct UserOperationTests {
         try await TestFront().run { c in
             let pool = try await c.pool()
             let client = try await c.appClient(pool: pool).clientId!
-            try await c.call(SignUpOperation.self, SignUpRequest(clientId: client, username: "jo", password: "Passw0rd!"))
+            try await c.call(
+                SignUpOperation.self, SignUpRequest(clientId: client, username: "jo", password: "Passw0rd!"))
             try await c.call(
                 AdminConfirmSignUpOperation.self, AdminConfirmSignUpRequest(userPoolId: pool, username: "jo"))
             #expect(try await c.getUser(pool: pool, "jo").userStatus == .confirmed)
@@ -163,7 +168,8 @@ struct UserOperationTests {
             _ = try await c.signIn(client: client, "lee")
             try await c.call(
                 AdminSetUserPasswordOperation.self,
-                AdminSetUserPasswordRequest(userPoolId: pool, username: "lee", password: "Temp-0rary!", permanent: false))
+                AdminSetUserPasswordRequest(
+                    userPoolId: pool, username: "lee", password: "Temp-0rary!", permanent: false))
             #expect(try await c.getUser(pool: pool, "lee").userStatus == .forceChangePassword)
             let weak = try await c.failure(
                 AdminSetUserPasswordOperation.self,
@@ -263,6 +269,38 @@ struct UserOperationTests {
         }
     }
 
+    @Test("The outbox holds sealed messages: no code or address in what shards keep; the delivery key opens them")
+    func sealedOutbox() async throws {
+        let pair = DeliveryBox.generate()
+        let front = try TestFront(outboxSealer: try DeliverySealer(publicKey: pair.publicKey))
+        let opener = try DeliveryOpener(privateKey: pair.privateKey)
+        try await front.run { c in
+            let pool = try await c.pool()
+            let client = try await c.appClient(pool: pool).clientId!
+            try await c.user(pool: pool, "sam", attributes: ["email": "sam@x.io", "email_verified": "true"])
+            try await c.call(
+                AdminResetUserPasswordOperation.self, AdminResetUserPasswordRequest(userPoolId: pool, username: "sam"))
+            let queued = try #require(try await front.outbox().first { $0.message.kind == .resetPassword }).message
+            #expect(queued.code.isEmpty && queued.destination.isEmpty && queued.text.isEmpty)
+            let sealed = try #require(queued.sealed)
+            #expect(!String(decoding: try JSONEncoder().encode(queued), as: UTF8.self).contains("sam@x.io"))
+            // Another key does not open it; one altered byte does not open.
+            let stranger = try DeliveryOpener(privateKey: DeliveryBox.generate().privateKey)
+            #expect(throws: (any Error).self) { try queued.opened(with: stranger.open) }
+            var altered = queued
+            altered.sealed![sealed.count - 1] ^= 1
+            #expect(throws: (any Error).self) { try altered.opened(with: opener.open) }
+            let message = try queued.opened(with: opener.open)
+            #expect(message.destination == "sam@x.io" && message.text.contains(message.code))
+            #expect(!String(decoding: Data(sealed), as: UTF8.self).contains(message.code))
+            try await c.call(
+                ConfirmForgotPasswordOperation.self,
+                ConfirmForgotPasswordRequest(
+                    clientId: client, username: "sam", confirmationCode: message.code, password: "N3wPassw0rd!"))
+            _ = try await c.signIn(client: client, "sam", password: "N3wPassw0rd!")
+        }
+    }
+
     @Test("AdminUserGlobalSignOut: the user's refresh tokens stop working")
     func adminUserGlobalSignOut() async throws {
         let front = try TestFront()
@@ -273,7 +311,8 @@ struct UserOperationTests {
             let tokens = try await c.signIn(client: client, "quinn")
             front.clock.advance(1)
             try await c.call(
-                AdminUserGlobalSignOutOperation.self, AdminUserGlobalSignOutRequest(userPoolId: pool, username: "quinn"))
+                AdminUserGlobalSignOutOperation.self, AdminUserGlobalSignOutRequest(userPoolId: pool, username: "quinn")
+            )
             let refused = try await c.failure(
                 InitiateAuthOperation.self,
                 InitiateAuthRequest(
@@ -287,7 +326,9 @@ struct UserOperationTests {
     func listUsers() async throws {
         try await TestFront().run { c in
             let pool = try await c.pool()
-            for i in 0..<9 { try await c.user(pool: pool, "user\(i)", attributes: ["name": i % 2 == 0 ? "even" : "odd"]) }
+            for i in 0..<9 {
+                try await c.user(pool: pool, "user\(i)", attributes: ["name": i % 2 == 0 ? "even" : "odd"])
+            }
             var seen: [String] = []
             var token: String?
             var pages = 0

@@ -1,3 +1,4 @@
+import AuthCrypto
 import NodeRPC
 import Sharding
 import UserPool
@@ -10,11 +11,18 @@ public struct PoolStore: Sendable {
     let layout: ShardLayoutView
     let timeout: Duration
     let cache: PoolCache
+    /// Seals every outbox message a command carries for the deliverers (nil: left as it is,
+    /// with the local inbox, whose deliverer shows codes on the console anyway).
+    let outboxSealer: DeliverySealer?
 
     /// `userShards`: the definition's count, until shard 0's layout or a shard's `moved`
     /// answer says the user shards grew.
-    public init(client: any ShardClient, userShards: Int, timeout: Duration = .seconds(5), cacheSeconds: Double = 5) {
+    public init(
+        client: any ShardClient, userShards: Int, timeout: Duration = .seconds(5), cacheSeconds: Double = 5,
+        outboxSealer: DeliverySealer? = nil
+    ) {
         self.client = client
+        self.outboxSealer = outboxSealer
         layout = ShardLayoutView(userShards)
         self.timeout = timeout
         cache = PoolCache(seconds: cacheSeconds)
@@ -53,6 +61,14 @@ public struct PoolStore: Sendable {
     /// reshard moved is routed again; one it is moving is retried until the fence lifts.
     public func propose(_ shard: UInt32, _ command: UserPoolCommand) async throws(PoolError) -> UserPoolReply {
         var shard = shard
+        var command = command
+        if let outboxSealer, case .withMessages(let inner, let messages) = command {
+            do {
+                command = .withMessages(inner, messages: try messages.map { try $0.sealing(with: outboxSealer.seal) })
+            } catch {
+                throw PoolError(.internalError, "sealing a message failed: \(error)")
+            }
+        }
         let deadline = ContinuousClock.now + Self.fenceWait
         var pause = Duration.milliseconds(20)
         while true {

@@ -31,6 +31,55 @@ public struct OutboxMessage: Codable, Sendable, Equatable {
     /// The code (or temporary password) it carries, for the local inbox's summary line.
     public var code: String
     public var createdAt: Int64
+    /// The payload (destination, subject, sender, texts, code), sealed for the deliverers
+    /// (`DeliverySealer`); those fields are empty while it is set.
+    public var sealed: [UInt8]?
+
+    /// What a sealed message hides.
+    struct Payload: Codable {
+        var destination: String
+        var subject: String?
+        var from: String?
+        var replyTo: String?
+        var text: String
+        var html: String?
+        var code: String
+    }
+
+    /// The message with its payload sealed by `seal` (the kind, pool, user, medium and time
+    /// stay readable: what routing, purging and logs need).
+    public func sealing(with seal: ([UInt8]) throws -> [UInt8]) throws -> OutboxMessage {
+        guard sealed == nil else { return self }
+        let payload = Payload(
+            destination: destination, subject: subject, from: from, replyTo: replyTo, text: text, html: html, code: code
+        )
+        var out = self
+        out.sealed = try seal(Array(JSONEncoder().encode(payload)))
+        out.destination = ""
+        out.subject = nil
+        out.from = nil
+        out.replyTo = nil
+        out.text = ""
+        out.html = nil
+        out.code = ""
+        return out
+    }
+
+    /// The message with its payload opened by `open` (as it is when not sealed).
+    public func opened(with open: ([UInt8]) throws -> [UInt8]) throws -> OutboxMessage {
+        guard let sealed else { return self }
+        let payload = try JSONDecoder().decode(Payload.self, from: Data(try open(sealed)))
+        var out = self
+        out.sealed = nil
+        out.destination = payload.destination
+        out.subject = payload.subject
+        out.from = payload.from
+        out.replyTo = payload.replyTo
+        out.text = payload.text
+        out.html = payload.html
+        out.code = payload.code
+        return out
+    }
 
     public init(
         kind: Kind, poolId: String, username: String, medium: DeliveryMediumType, destination: String,
