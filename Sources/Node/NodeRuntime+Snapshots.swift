@@ -113,18 +113,49 @@ extension NodeRuntime {
         }
     }
 
+    /// Compacts a shard's log once it holds `snapshot_threshold` applied entries, keeping
+    /// half of them so a follower slightly behind catches up from the log.
     func compactIfNeeded() throws {
         let threshold = UInt64(config.snapshotThreshold)
-        let due = replicas.values.filter { $0.raft.appliedIndex >= $0.storage.firstIndex() + threshold }
+        try compact(
+            replicas.values.compactMap { r in
+                let applied = r.raft.appliedIndex
+                return applied >= r.storage.firstIndex() + threshold ? (r, applied - threshold / 2) : nil
+            })
+    }
+
+    /// Compacts every entry this node applied `log_max_age_seconds` ago or more, however few
+    /// writes followed it: what an entry carries (a delivered message's sealed payload, a
+    /// password verifier) leaves the log after that long. Called about once a second; each
+    /// shard notes its applied index every sixteenth of the age, so an entry leaves within
+    /// 1/16 of the age after it is due (and a restart starts the notes again).
+    func compactByAge() throws {
+        let now = wallClock()
+        let age = Double(config.logMaxAgeSeconds)
+        var due: [(ShardReplica, UInt64)] = []
+        for r in replicas.values {
+            if r.appliedMarks.last.map({ now - $0.at >= age / 16 || now < $0.at }) ?? true {
+                r.appliedMarks.append((r.raft.appliedIndex, now))
+            }
+            var through: UInt64 = 0
+            while let first = r.appliedMarks.first, now - first.at >= age {
+                through = first.index
+                r.appliedMarks.removeFirst()
+            }
+            if through >= r.storage.firstIndex() && through <= r.raft.appliedIndex { due.append((r, through)) }
+        }
+        try compact(due)
+    }
+
+    /// Compacts each replica's log through its index (applied, and still in the log), in one
+    /// synced commit.
+    private func compact(_ due: [(ShardReplica, UInt64)]) throws {
         guard !due.isEmpty else { return }
         var done: [(LMDBRaftStorage, UInt64, UInt64)] = []
         try env.write { txn in
             done = []
             try writePending(txn)
-            for r in due {
-                // Keep half a threshold of entries so a follower slightly behind catches up
-                // from the log rather than from a snapshot.
-                let index = r.raft.appliedIndex - threshold / 2
+            for (r, index) in due {
                 guard index >= r.storage.firstIndex(), let term = r.raft.term(at: index) else { continue }
                 try r.storage.compact(txn, to: index, term: term)
                 done.append((r.storage, index, term))

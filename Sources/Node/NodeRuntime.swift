@@ -78,6 +78,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     let alive: AliveFile
     /// Nodes removed from the cluster (shard 0's removals): their certificates are refused.
     public internal(set) var deniedNodes: Set<UInt64> = []
+    /// Seconds since 1970, for the log's age (tests move it by hand).
+    let wallClock: @Sendable () -> Double
     /// Told of a node removed from the cluster (the transport refuses it from then on).
     var onPeerDenied: (@Sendable (UInt64) -> Void)?
 
@@ -93,9 +95,11 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     /// that fails or loses power, or a small log so that checkpoints come often).
     init(
         nodeId: UInt64, config: ClusterConfig, dataDirectory: String, stateMachine: SM, logger: Logger,
-        walCapacity: Int = 64 << 20, walFile: (String, Int) throws -> any WALFile
+        walCapacity: Int = 64 << 20, walFile: (String, Int) throws -> any WALFile,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) throws {
         self.nodeId = nodeId
+        self.wallClock = wallClock
         self.config = config
         self.stateMachine = stateMachine
         self.logger = logger
@@ -373,7 +377,11 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     private func tick() {
         ticks += 1
         // About once a second: the liveness probe's file (`cognate probe`).
-        if ticks % UInt64(max(1, 1_000 / config.tickMilliseconds)) == 0 { alive.touch() }
+        // About once a second, too: entries older than the log's maximum age leave it.
+        if ticks % UInt64(max(1, 1_000 / config.tickMilliseconds)) == 0 {
+            alive.touch()
+            do { try compactByAge() } catch { return fail("compacting old entries", error) }
+        }
         // Staged entries reach LMDB within a tick; the unsynced part of LMDB (and the
         // replay after a crash) stays small.
         do {

@@ -47,6 +47,9 @@ final class ShardReplica {
     var deferred: [Entry] = []
     var wasLeader = false
     var lastLeader: UInt64 = 0
+    /// The applied index at moments of the wall clock, oldest first: what was applied a log's
+    /// maximum age ago is compacted (`NodeRuntime.compactByAge`).
+    var appliedMarks: [(index: UInt64, at: Double)] = []
 
     init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage) {
         self.shard = shard

@@ -15,6 +15,7 @@ extension ClusterConfig {
             "election_ticks = \(electionTicks)", "heartbeat_ticks = \(heartbeatTicks)",
             "snapshot_threshold = \(snapshotThreshold)",
         ]
+        if let log_max_age_seconds { lines.append("log_max_age_seconds = \(log_max_age_seconds)") }
         if let front { lines.append("front = \(q(front))") }
         if let public_url { lines.append("public_url = \(q(public_url))") }
         if let admin_keys { lines.append("admin_keys = [" + admin_keys.map(q).joined(separator: ", ") + "]") }
@@ -37,6 +38,10 @@ extension ClusterConfig {
             if let v = tls.ca_key { lines.append("ca_key = \(q(v))") }
             if let v = tls.front_cert { lines.append("front_cert = \(q(v))") }
             if let v = tls.front_key { lines.append("front_key = \(q(v))") }
+            if let v = tls.operator_cert { lines.append("operator_cert = \(q(v))") }
+            if let v = tls.operator_key { lines.append("operator_key = \(q(v))") }
+            if let v = tls.delivery_pub { lines.append("delivery_pub = \(q(v))") }
+            if let v = tls.delivery_key { lines.append("delivery_key = \(q(v))") }
         }
         for n in nodes {
             lines += [

@@ -104,6 +104,10 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var heartbeat_ticks: Int?
     /// Applied entries kept in a shard's log before it is compacted.
     public var snapshot_threshold: Int?
+    /// Seconds an applied entry stays in a shard's log at most (default 3600): a delivered
+    /// message's sealed payload, like every write, is gone from the log by then however
+    /// few writes followed it.
+    public var log_max_age_seconds: Int?
     /// Region in pool ids (`<region>_<id>`).
     public var region: String?
     /// Access keys for SigV4 admin calls (`id:secret`).
@@ -133,6 +137,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var electionTicks: Int { election_ticks ?? 10 }
     public var heartbeatTicks: Int { heartbeat_ticks ?? 1 }
     public var snapshotThreshold: Int { snapshot_threshold ?? 10_000 }
+    public var logMaxAgeSeconds: Int { log_max_age_seconds ?? 3600 }
     public var kvHarnessEnabled: Bool { kv_harness ?? false }
     public var devInboxEnabled: Bool { dev_inbox ?? false }
 
@@ -205,6 +210,10 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         }
         guard tickMilliseconds >= 1, electionTicks > heartbeatTicks, heartbeatTicks >= 1 else {
             throw fail("need tick_ms ≥ 1 and election_ticks > heartbeat_ticks ≥ 1")
+        }
+        guard snapshotThreshold >= 2 else { throw fail("snapshot_threshold must be at least 2") }
+        guard (1...31_536_000).contains(logMaxAgeSeconds) else {
+            throw fail("log_max_age_seconds must be 1...31536000 (a year)")
         }
         guard let tls else {
             throw fail(
