@@ -77,6 +77,14 @@ struct FrontCommand: AsyncParsableCommand {
         // The user shards may have grown since the definition was written (a reshard).
         Task { await store.loadLayout() }
         let api = API(store: store, region: region, auth: auth, lockoutBase: Int64(cluster.lockout_base_seconds ?? 1))
+        // Every minute: import runs and uploads a stopped front left behind, and jobs never
+        // started, are tended (failed, collected, expired).
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(60))
+                await api.tendImportJobs()
+            }
+        }
         let verifier = SigV4Verifier(keys: keys, region: region)
         let server = FrontServer(
             api: api, verifier: verifier, registry: registry, logger: logger, devInbox: devInbox,

@@ -4,7 +4,9 @@ List / Stop; imported users arrive RESET_REQUIRED and set a password through For
 with the code a real SMTP server receives."""
 import csv
 import io
+import socket
 import time
+from urllib.parse import urlsplit
 import urllib.error
 import urllib.request
 
@@ -86,11 +88,11 @@ def test_an_import_job_creates_users_that_reset_their_password(channels, pool): 
 
     status, _ = put(url.replace("secret=", "secret=x"), body)
     assert status == 403
-    # A second upload replaces the first: the job imports only the second file.
-    status, text = put(url, csv_file(header, [user_row("replaced")]))
-    assert status == 200, text
     status, text = put(url, body)
     assert status == 200, text
+    # The URL takes one file: a second is refused, and the job imports the first.
+    status, text = put(url, csv_file(header, [user_row("replaced")]))
+    assert status == 409 and "used" in text, (status, text)
     started = c.start_user_import_job(UserPoolId=pid, JobId=job["JobId"])["UserImportJob"]
     assert started["Status"] in ("Pending", "InProgress") and "StartDate" in started
     status, _ = put(url, body)
@@ -180,3 +182,74 @@ def test_a_file_that_is_not_the_pools_csv_fails_the_job(channels, pool):  # noqa
     assert put(job["PreSignedUrl"], csv_file(plain_header, [user_row("p1")]))[0] == 200
     with pytest.raises(c.exceptions.PreconditionNotMetException):
         c.start_user_import_job(UserPoolId=plain, JobId=job["JobId"])
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def open_upload(url, length):
+    """A PUT to `url` whose headers and first bytes are sent and whose body never ends."""
+    parts = urlsplit(url)
+    s = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    s.sendall(f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+              f"Content-Type: text/csv\r\nContent-Length: {length}\r\n\r\n".encode() + b"x" * 1000)
+    return s
+
+
+def answer_of(s):
+    s.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = s.recv(4096)
+        if not more:
+            break
+        data += more
+    return int(data.split(b" ")[1]) if data else None, data.decode(errors="replace")
+
+
+def test_uploads_are_bounded_streamed_and_collected(channels, pool):  # noqa: F811
+    c, front = channels["front"].client(), channels["front"]
+    pid, _, header = pool
+    jobs = [c.create_user_import_job(JobName=f"bounded {i}", UserPoolId=pid, CloudWatchLogsRoleArn=ROLE)["UserImportJob"]
+            for i in range(6)]
+
+    # A declared size over 100 MiB is refused before any of the body is read.
+    s = open_upload(jobs[0]["PreSignedUrl"], 100 * 1024 * 1024 + 1)
+    status, text = answer_of(s)
+    s.close()
+    assert status == 413, text
+
+    # A front streams four uploads at once; a fifth is told to slow down, and the four that
+    # break off leave nothing: their URLs take a file again.
+    held = [open_upload(j["PreSignedUrl"], 10_000_000) for j in jobs[:4]]
+    deadline = time.time() + 60
+    while True:
+        status, text = put(jobs[4]["PreSignedUrl"], b"x")
+        if status == 503:
+            break
+        assert status == 200 or time.time() < deadline, (status, text)
+        assert time.time() < deadline, "four held uploads never filled the front's slots"
+        time.sleep(0.2)
+    assert "SlowDown" in text
+    for s in held:
+        s.close()
+    for j in jobs[:4]:
+        deadline = time.time() + 60
+        while True:
+            status, text = put(j["PreSignedUrl"], csv_file(header, [user_row("b")]))
+            if status == 200:
+                break
+            assert status in (409, 503) and time.time() < deadline, (status, text)
+            time.sleep(0.2)
+
+    # A 40 MiB file streams through a chunk at a time: the front's memory grows by far less
+    # than the file (collecting it whole held it twice over: 80 MiB).
+    before = rss_kib(front.proc.pid)
+    size = 40 * 1024 * 1024
+    status, text = put(jobs[5]["PreSignedUrl"], b"y" * size)
+    grown = (rss_kib(front.proc.pid) - before) // 1024
+    assert status == 200 and f"stored {size} bytes" in text, text
+    print(f"40 MiB upload: front RSS grew {grown} MiB")
+    assert grown < 30, f"the front grew {grown} MiB for a 40 MiB upload"

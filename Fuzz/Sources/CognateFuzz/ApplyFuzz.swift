@@ -155,7 +155,7 @@ struct FuzzInput {
     mutating func command() -> UserPoolCommand? {
         let pool = pick(["us-east-1_pool", "us-east-1_other", string()])
         let name = pick(["alice", "bob", string()])
-        switch byte() % 22 {
+        switch byte() % 25 {
         case 0: return .createUser(user(), canonical: name)
         case 1: return .updateUser(user(), canonical: name, expectedVersion: int())
         case 2: return .deleteUser(poolId: pool, canonical: name)
@@ -191,6 +191,10 @@ struct FuzzInput {
         case 18: return .markPoolDeleting(id: pool)
         case 19: return .deletePool(id: pool)
         case 20: return .deleteGroup(poolId: pool, name: string())
+        case 21: return .beginImportUpload(poolId: pool, jobId: string(), upload: string())
+        case 22:
+            return .finishImportUpload(poolId: pool, jobId: string(), upload: string(), bytes: int64(), chunks: int())
+        case 23: return .abortImportUpload(poolId: pool, jobId: string(), upload: string())
         default: return .deleteClient(poolId: pool, clientId: string())
         }
     }

@@ -82,9 +82,24 @@ extension API {
         return await expiringStale(job)
     }
 
-    /// `job`, marked failed (and written so) when its run made no progress for a minute.
+    /// `job`, marked failed (and written so) when its run made no progress for a minute, or
+    /// expired (its file deleted) when it was created a day ago and never started; an upload
+    /// to it that stored nothing for two minutes is dropped.
     func expiringStale(_ job: ImportJob) async -> ImportJob {
+        if let upload = ImportJobRules.abandonedUpload(job, now: now()) {
+            await abortUpload(poolId: job.poolId, jobId: job.id, upload: upload)
+        }
         var expired = job
+        if ImportJobRules.expireUnstarted(&expired, now: now()) {
+            do {
+                let expect = ImportJobExpectation(statuses: [.created])
+                _ = try await store.proposeMeta(.putImportJob(expired, expect: expect))
+                _ = try await store.proposeMeta(.deleteImportChunks(jobId: job.id, upload: nil))
+                return expired
+            } catch {
+                return job
+            }
+        }
         guard ImportJobRules.expireStale(&expired, now: now()) else { return job }
         let expect = ImportJobExpectation(statuses: [job.status], runner: job.runner)
         // Another front may have written it first; what it wrote is read next time.
@@ -133,7 +148,8 @@ extension API {
         case refused(status: Int, reason: String)
     }
 
-    /// Checks the URL's secret and the job before any of the body is read.
+    /// Checks the URL's secret and the job before any of the body is read: the URL works 15
+    /// minutes after the job's creation, for one file.
     public func admitUpload(poolId: String, jobId: String, secret: String) async -> UploadOutcome? {
         let job: ImportJob
         do {
@@ -148,47 +164,106 @@ extension API {
         guard constantTimeEqual(Array(secret.utf8), Array(job.uploadSecret.utf8)) else {
             return .refused(status: 403, reason: "the URL's secret is not the job's")
         }
-        guard job.status == .created else {
-            return .refused(status: 409, reason: "the import job is \(job.status); it takes no file now")
+        if let (status, reason) = ImportJobRules.uploadRefusal(job, now: now()) {
+            return .refused(status: status, reason: reason)
         }
         return nil
     }
 
-    /// Stores an uploaded file as the job's (replacing an earlier upload), in chunks, then
-    /// records its size on the job.
-    public func storeUpload(poolId: String, jobId: String, file: [UInt8]) async -> UploadOutcome {
-        guard file.count <= ImportJobRules.maxFileBytes else {
-            return .refused(status: 413, reason: "the file is over \(ImportJobRules.maxFileBytes) bytes")
-        }
-        // Each upload's chunks are its own: two at once never mix, and the one the job
-        // records last is the file; the one it replaces is dropped.
+    /// Streams an uploaded file into the job's chunks on shard 0 as it arrives (at most one
+    /// chunk held here), then makes it the job's file. The job takes one upload at a time
+    /// and one file; an upload that fails is dropped at once, one whose front went away is
+    /// collected once it is stale (`tendImportJobs`).
+    public func storeUpload<Body: AsyncSequence>(
+        poolId: String, jobId: String, body: Body
+    ) async -> UploadOutcome where Body.Element == [UInt8] {
         let upload = Self.randomString("abcdefghijklmnopqrstuvwxyz0123456789", 16)
         do {
-            var chunks = 0
-            var offset = 0
-            while offset < file.count {
-                let end = min(file.count, offset + ImportJobRules.chunkBytes)
-                let data = Data(file[offset..<end]).base64EncodedString()
-                _ = try await store.proposeMeta(
-                    .putImportChunk(poolId: poolId, jobId: jobId, upload: upload, index: chunks, data: data))
-                chunks += 1
-                offset = end
-            }
-            guard
-                case .importJob(var job?) = try await store.query(
-                    PoolStore.metaShard, .importJob(poolId: poolId, jobId: jobId))
-            else { return .refused(status: 404, reason: "no such import job") }
-            let replaced = job.fileUpload
-            job.fileBytes = Int64(file.count)
-            job.fileChunks = chunks
-            job.fileUpload = upload
-            try await putJob(job, expect: ImportJobExpectation(statuses: [.created]))
-            if let replaced { _ = try? await store.proposeMeta(.deleteImportChunks(jobId: jobId, upload: replaced)) }
-            return .stored(bytes: file.count, chunks: chunks)
-        } catch let e as PoolError where e.code == .preconditionNotMet {
-            return .refused(status: 409, reason: e.message)
+            _ = try await store.proposeMeta(.beginImportUpload(poolId: poolId, jobId: jobId, upload: upload))
+        } catch let e as PoolError where e.code == .preconditionNotMet || e.code == .resourceNotFound {
+            return .refused(status: e.code == .resourceNotFound ? 404 : 409, reason: e.message)
         } catch {
             return .refused(status: 503, reason: "\(error)")
         }
+        var chunks = 0
+        var bytes = 0
+        var pending: [UInt8] = []
+        pending.reserveCapacity(ImportJobRules.chunkBytes)
+        func storeChunk(_ chunk: ArraySlice<UInt8>) async throws {
+            _ = try await self.store.proposeMeta(
+                .putImportChunk(
+                    poolId: poolId, jobId: jobId, upload: upload, index: chunks,
+                    data: Data(chunk).base64EncodedString()))
+            chunks += 1
+        }
+        do {
+            for try await part in body {
+                bytes += part.count
+                guard bytes <= ImportJobRules.maxFileBytes else {
+                    await abortUpload(poolId: poolId, jobId: jobId, upload: upload)
+                    return .refused(status: 413, reason: "the file is over \(ImportJobRules.maxFileBytes) bytes")
+                }
+                pending += part
+                while pending.count >= ImportJobRules.chunkBytes {
+                    try await storeChunk(pending[..<ImportJobRules.chunkBytes])
+                    pending.removeFirst(ImportJobRules.chunkBytes)
+                }
+            }
+            if !pending.isEmpty { try await storeChunk(pending[...]) }
+            _ = try await self.store.proposeMeta(
+                .finishImportUpload(poolId: poolId, jobId: jobId, upload: upload, bytes: Int64(bytes), chunks: chunks))
+            return .stored(bytes: bytes, chunks: chunks)
+        } catch let e as PoolError where e.code == .preconditionNotMet {
+            await abortUpload(poolId: poolId, jobId: jobId, upload: upload)
+            return .refused(status: 409, reason: e.message)
+        } catch let e as PoolError {
+            await abortUpload(poolId: poolId, jobId: jobId, upload: upload)
+            return .refused(status: 503, reason: e.message)
+        } catch {
+            // The client's body ended early or broke off.
+            await abortUpload(poolId: poolId, jobId: jobId, upload: upload)
+            return .refused(status: 400, reason: "the upload broke off: \(error)")
+        }
     }
+
+    /// Drops an upload's chunks (an upload left behind is collected later if this fails).
+    func abortUpload(poolId: String, jobId: String, upload: String) async {
+        _ = try? await store.proposeMeta(.abortImportUpload(poolId: poolId, jobId: jobId, upload: upload))
+    }
+
+    /// Tends every pool's jobs, a page at a time: runs gone quiet are failed, uploads gone
+    /// quiet are dropped, jobs never started expire (each `expiringStale`). A front calls it
+    /// every minute, so nothing left behind by a front that stopped stays.
+    public func tendImportJobs() async {
+        var after: String?
+        while true {
+            guard
+                case .importJobs(let jobs) = try? await store.query(
+                    PoolStore.metaShard, .allImportJobs(after: after, limit: 200))
+            else { return }
+            for job in jobs { _ = await expiringStale(job) }
+            guard jobs.count == 200, let last = jobs.last else { return }
+            after = "\(last.poolId)/\(last.id)"
+        }
+    }
+}
+
+/// Counts the uploads a front streams at once.
+final class UploadSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var used = 0
+    let limit: Int
+
+    init(_ limit: Int) { self.limit = limit }
+
+    /// Takes a slot (false: all taken).
+    func take() -> Bool {
+        lock.withLock {
+            guard used < limit else { return false }
+            used += 1
+            return true
+        }
+    }
+
+    func give() { lock.withLock { used -= 1 } }
 }

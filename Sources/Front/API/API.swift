@@ -15,6 +15,8 @@ public struct API: Sendable {
     let lockoutBase: Int64
     /// Unix seconds; injected so tests can move time.
     let clock: @Sendable () -> Double
+    /// Import-file uploads this front streams at once.
+    let uploads = UploadSlots(ImportJobRules.uploadsPerFront)
 
     public init(
         store: PoolStore, region: String, auth: AuthContext, lockoutBase: Int64 = 1,

@@ -146,8 +146,9 @@ public struct FrontServer: Sendable {
     }
 
     /// An import job's file, `PUT` to the pre-signed URL CreateUserImportJob gave (as to S3):
-    /// the URL's secret and the job are checked before the body is read; the body is at most
-    /// `ImportJobRules.maxFileBytes`.
+    /// the URL's secret and the job are checked before the body is read; the body (at most
+    /// `ImportJobRules.maxFileBytes`) streams into shard 0 a chunk at a time, and a front
+    /// streams at most `ImportJobRules.uploadsPerFront` at once.
     func importUpload(_ request: Request, _ poolId: String?, _ jobId: String?) async -> Response {
         func answer(_ status: HTTPResponse.Status, _ text: String) -> Response {
             Self.response(status, Array((text + "\n").utf8), type: "text/plain; charset=utf-8", cors: false)
@@ -158,14 +159,15 @@ public struct FrontServer: Sendable {
         if case .refused(let status, let reason) = await api.admitUpload(poolId: poolId, jobId: jobId, secret: secret) {
             return answer(HTTPResponse.Status(code: status), reason)
         }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: ImportJobRules.maxFileBytes)
-        } catch {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > ImportJobRules.maxFileBytes {
             return answer(HTTPResponse.Status(code: 413), "the file is over \(ImportJobRules.maxFileBytes) bytes")
         }
-        switch await api.storeUpload(poolId: poolId, jobId: jobId, file: Array(buffer: body)) {
+        guard api.uploads.take() else {
+            return answer(.serviceUnavailable, "SlowDown: \(api.uploads.limit) uploads are under way; try again")
+        }
+        defer { api.uploads.give() }
+        let body = request.body.map { Array(buffer: $0) }
+        switch await api.storeUpload(poolId: poolId, jobId: jobId, body: body) {
         case .stored(let bytes, _): return answer(.ok, "stored \(bytes) bytes")
         case .refused(let status, let reason): return answer(HTTPResponse.Status(code: status), reason)
         }

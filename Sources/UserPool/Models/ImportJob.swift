@@ -21,6 +21,10 @@ public struct ImportJob: Codable, Sendable, Equatable {
     public var fileBytes: Int64?
     public var fileChunks: Int?
     public var fileUpload: String?
+    /// The upload under way (its id) and when it last stored a chunk: the URL takes one
+    /// file, one upload at a time.
+    public var uploading: String?
+    public var uploadBeat: Int64?
     /// The run that owns the job (a random id) and when it last recorded progress.
     public var runner: String?
     public var heartbeat: Int64?

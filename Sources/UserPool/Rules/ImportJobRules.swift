@@ -12,6 +12,57 @@ public enum ImportJobRules {
     public static let maxRowBytes = 64 << 10
     /// A run that recorded no progress for this long has stopped (its front went away).
     public static let staleSeconds: Int64 = 60
+    /// The job's upload URL works this long after the job is created (Cognito's pre-signed
+    /// URL: 15 minutes).
+    public static let urlSeconds: Int64 = 900
+    /// An upload that stored no chunk for this long was abandoned: its chunks are collected.
+    public static let uploadStaleSeconds: Int64 = 120
+    /// Uploads a front streams at once; more are answered 503 (S3's SlowDown).
+    public static let uploadsPerFront = 4
+    /// A created job not started within this long expires, its file deleted (Cognito: 24–48
+    /// hours).
+    public static let expireSeconds: Int64 = 86_400
+
+    /// Why the job's URL takes no upload now (nil: it does). `now` in seconds.
+    public static func uploadRefusal(_ job: ImportJob, now: Int64) -> (status: Int, reason: String)? {
+        guard job.status == .created else { return (409, "the import job is \(job.status); it takes no file now") }
+        guard now - job.createdAt <= urlSeconds else {
+            return (403, "the URL expired \(urlSeconds / 60) minutes after the job was created; create a new job")
+        }
+        guard job.fileUpload == nil else { return (409, "the URL was used: the job has its file") }
+        if job.uploading != nil, let beat = job.uploadBeat, now - beat <= uploadStaleSeconds {
+            return (409, "an upload to this URL is under way")
+        }
+        return nil
+    }
+
+    /// Marks `upload` as the job's upload under way; returns an abandoned one whose chunks
+    /// go.
+    public static func beginUpload(_ job: inout ImportJob, upload: String, now: Int64) throws(PoolError) -> String? {
+        if let (_, reason) = uploadRefusal(job, now: now) {
+            throw PoolError(.preconditionNotMet, "Import job \(job.id): \(reason).")
+        }
+        let abandoned = job.uploading
+        job.uploading = upload
+        job.uploadBeat = now
+        return abandoned
+    }
+
+    /// An upload that stored nothing for `uploadStaleSeconds`: its id (nil: none, or alive).
+    public static func abandonedUpload(_ job: ImportJob, now: Int64) -> String? {
+        guard let upload = job.uploading, let beat = job.uploadBeat, now - beat > uploadStaleSeconds else { return nil }
+        return upload
+    }
+
+    /// A created job not started within `expireSeconds`: expired, as Cognito's.
+    public static func expireUnstarted(_ job: inout ImportJob, now: Int64) -> Bool {
+        guard job.status == .created, now - job.createdAt > expireSeconds else { return false }
+        job.status = .expired
+        job.completedAt = now
+        job.uploading = nil
+        job.uploadBeat = nil
+        return true
+    }
 
     /// StartUserImportJob: only a created job with its file uploaded, into a pool with an
     /// auto-verified attribute (reset codes go to a verified email or phone).

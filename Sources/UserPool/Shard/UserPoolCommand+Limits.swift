@@ -36,6 +36,9 @@ extension UserPoolCommand {
         case .withMessages(let inner, let messages):
             try inner.checkLimits(entrySeconds: entrySeconds)
             for m in messages { try now(m.createdAt, "a message's time") }
+        case .finishImportUpload(_, _, _, let bytes, let chunks):
+            try Self.counter(Int(clamping: bytes), "an import file's size")
+            try Self.counter(chunks, "an import file's chunk count")
         case .putImportJob(let job, _):
             for n in [job.imported, job.skipped, job.failed, job.resumeRow, job.fileBytes ?? 0] {
                 try Self.counter(Int(clamping: n), "an import job's count")
@@ -45,7 +48,8 @@ extension UserPoolCommand {
             }
         case .createPool, .updatePool, .markPoolDeleting, .deletePool, .purgePool, .createClient, .updateClient,
             .deleteClient, .deleteUser, .createGroup, .updateGroup, .deleteGroup, .setMembership, .purgeGroup,
-            .commitAlias, .releaseAlias, .putImportChunk, .deleteImportChunks, .moveShard, .ingest, .setLayout:
+            .commitAlias, .releaseAlias, .beginImportUpload, .putImportChunk, .abortImportUpload,
+            .deleteImportChunks, .moveShard, .ingest, .setLayout:
             break
         }
     }

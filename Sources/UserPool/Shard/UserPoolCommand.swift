@@ -69,8 +69,15 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     // Shard 0: CSV user import jobs.
     /// Writes a job if its stored state meets `expect` (compare and set).
     case putImportJob(ImportJob, expect: ImportJobExpectation)
-    /// Stores a chunk (base64) of an upload of a created job's file.
+    /// Starts the one upload a created job's URL takes (`ImportJob.uploading`); an upload
+    /// that stored nothing for `ImportJobRules.uploadStaleSeconds` is dropped for it.
+    case beginImportUpload(poolId: String, jobId: String, upload: String)
+    /// Stores a chunk (base64) of the job's upload under way.
     case putImportChunk(poolId: String, jobId: String, upload: String, index: Int, data: String)
+    /// Makes the upload under way the job's file.
+    case finishImportUpload(poolId: String, jobId: String, upload: String, bytes: Int64, chunks: Int)
+    /// Drops an upload's chunks, and the job's mark of it if it is still under way.
+    case abortImportUpload(poolId: String, jobId: String, upload: String)
     /// Drops the chunks of one upload of a job's file, or (`upload` nil) of every upload.
     case deleteImportChunks(jobId: String, upload: String?)
     // Growing the user shards (`cognate cluster reshard`).
@@ -142,6 +149,9 @@ public enum UserPoolQuery: Codable, Sendable {
     case importJob(poolId: String, jobId: String)
     /// A pool's import jobs in id order, after the id `after`.
     case importJobs(poolId: String, after: String?, limit: Int)
+    /// Every pool's jobs, after `after` ("<pool>/<job>"): what a front tends (runs gone,
+    /// uploads abandoned, jobs never started).
+    case allImportJobs(after: String?, limit: Int)
     case importChunk(jobId: String, upload: String, index: Int)
     /// Shard 0: the user shards fronts route over (nil: the definition's).
     case layout

@@ -82,7 +82,8 @@ public enum UserPoolKeys {
         ["u", "s", "gm", "a", "x", "xo", "sc", "sco"].map { bytes("\($0)/\(pool)/") }
     }
 
-    static func importJobPrefix(_ pool: String) -> [UInt8] { bytes("ij/\(pool)/") }
+    static let allImportJobsPrefix = bytes("ij/")
+    static func importJobPrefix(_ pool: String) -> [UInt8] { allImportJobsPrefix + bytes("\(pool)/") }
     static func importJob(_ pool: String, _ id: String) -> [UInt8] { importJobPrefix(pool) + bytes(id) }
     static func importChunkPrefix(_ job: String) -> [UInt8] { bytes("ic/\(job)/") }
     static func importUploadPrefix(_ job: String, _ upload: String) -> [UInt8] {

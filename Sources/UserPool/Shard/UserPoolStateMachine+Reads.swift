@@ -97,6 +97,10 @@ extension UserPoolStateMachine {
             reply = try messages(inbox: true, before: before, limit: limit, shard: shard, ctx, txn)
         case .importJob(let p, let j):
             return Self.pointReply("importJob", try stored(K.importJob(p, j)), absent: .importJob(nil))
+        case .allImportJobs(let after, let limit):
+            let after = after.map { K.allImportJobsPrefix + Array($0.utf8) }
+            reply = .importJobs(
+                try decoded(values(K.allImportJobsPrefix, after: after, limit: limit), as: ImportJob.self))
         case .importJobs(let p, let after, let limit):
             let after = after.map { K.importJob(p, $0) }
             reply = .importJobs(

@@ -35,7 +35,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     {
         let cmd = try UserPoolCommand.decode(command)
         try cmd.checkLimits(entrySeconds: Int64(clamping: clock / 1000))
-        let ctx = Context(shard: shard, tables: tables)
+        let ctx = Context(shard: shard, tables: tables, seconds: Int64(clamping: clock / 1000))
         if let refusal = try moveRefusal(cmd, ctx, txn) ?? deletedPoolRefusal(cmd, ctx, txn) {
             return Applied(reply: refusal.encoded, retained: refusal.encoded)
         }
@@ -57,7 +57,8 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
             if case .user = reply { try enqueue(messages, shard: shard, index: index, ctx, txn) }
         case .outboxDone(let ids, let toInbox, let now):
             reply = try outboxDone(ids, toInbox: toInbox, now: now, shard: shard, ctx, txn)
-        case .putImportJob, .putImportChunk, .deleteImportChunks:
+        case .putImportJob, .beginImportUpload, .putImportChunk, .finishImportUpload, .abortImportUpload,
+            .deleteImportChunks:
             reply = try applyImport(cmd, ctx, txn)
         case .moveShard, .ingest, .setLayout:
             reply = try applyReshard(cmd, ctx, txn)
@@ -121,6 +122,9 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
     struct Context {
         let shard: UInt32
         let tables: NodeTables
+        /// The entry's time (its request id's clock; 0 for reads): what a command's own times
+        /// are checked against, and the time of records a command stamps.
+        var seconds: Int64 = 0
 
         func key(_ k: [UInt8]) -> [UInt8] { ShardKeys.key(shard, k) }
 
