@@ -225,10 +225,11 @@ def test_a_flood_of_hostile_connections_keeps_memory_bounded_and_the_node_servin
         assert grown < 200 * 1024, f"RSS grew by {grown} KiB"
         probe = subprocess.run([COGNATE, "probe", "--file", alive, "--max-age", "5"], capture_output=True, text=True)
         assert probe.returncode == 0, probe
-        # Past the handshake timeout, the node has closed every one of them.
-        time.sleep(4)
-        still_open = sum(1 for s in flood if not closed_by_server(s, timeout=0.5))
-        assert still_open == 0, still_open
+        # The handshake timeout (3 s) closes every one of them: each is seen closed within a
+        # generous bound (30 s for all).
+        deadline = time.time() + 30
+        for s in flood:
+            assert closed_by_server(s, timeout=max(0.1, deadline - time.time())), "a connection outlived the bound"
     finally:
         for s in flood:
             s.close()
