@@ -180,10 +180,12 @@ extension API {
         let upload = Self.randomString("abcdefghijklmnopqrstuvwxyz0123456789", 16)
         do {
             _ = try await store.proposeMeta(.beginImportUpload(poolId: poolId, jobId: jobId, upload: upload))
-        } catch let e as PoolError where e.code == .preconditionNotMet || e.code == .resourceNotFound {
-            return .refused(status: e.code == .resourceNotFound ? 404 : 409, reason: e.message)
         } catch {
-            return .refused(status: 503, reason: "\(error)")
+            switch error.code {
+            case .resourceNotFound: return .refused(status: 404, reason: error.message)
+            case .preconditionNotMet: return .refused(status: 409, reason: error.message)
+            default: return .refused(status: 503, reason: "\(error)")
+            }
         }
         var chunks = 0
         var bytes = 0
