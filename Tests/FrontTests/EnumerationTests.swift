@@ -44,7 +44,7 @@ struct EnumerationTests {
 
     @Test("ForgotPassword, ResendConfirmationCode, ConfirmSignUp, ConfirmForgotPassword, InitiateAuth: known and unknown names answer alike, call after call, up to and past the limits")
     func pairsMatch() async throws {
-        let front = try TestFront()
+        let front = try TestFront(poolCacheSeconds: 86_400)
         try await front.run { c in
             let pool = try await c.pool(CreateUserPoolRequest(poolName: "p", autoVerifiedAttributes: [.email]))
             let client = try await c.appClient(pool: pool).clientId!
@@ -139,7 +139,7 @@ struct EnumerationTests {
 
     @Test("an unknown name's simulated destination is derived from the name: an email is its own, masked as a user's")
     func destinations() async throws {
-        let front = try TestFront()
+        let front = try TestFront(poolCacheSeconds: 86_400)
         try await front.run { c in
             let verifying = try await front.api.store.pool(
                 try await c.pool(CreateUserPoolRequest(poolName: "v", autoVerifiedAttributes: [.email])))
@@ -171,7 +171,7 @@ struct EnumerationTests {
 
     @Test("USER_SRP_AUTH in a pool with an email alias: an unknown address gets a username-shaped USER_ID_FOR_SRP, as a known one gets its username")
     func srpAliasShape() async throws {
-        try await TestFront().run { c in
+        try await TestFront(poolCacheSeconds: 86_400).run { c in
             let pool = try await c.pool(CreateUserPoolRequest(poolName: "alias", aliasAttributes: [.email]))
             let client = try await c.appClient(pool: pool).clientId!
             try await c.user(pool: pool, "bob", attributes: ["email": "bob@example.com", "email_verified": "true"])

@@ -43,13 +43,19 @@ struct TestFront {
     let api: API
     let server: FrontServer
 
-    init(lockoutBase: Int64 = 1, devInbox: Bool = false, outboxSealer: DeliverySealer? = nil) throws {
+    /// `poolCacheSeconds`: how long the store keeps a pool (a test that counts reads keeps it
+    /// for the whole test, so a busy machine's slow calls never see it expire midway).
+    init(
+        lockoutBase: Int64 = 1, devInbox: Bool = false, outboxSealer: DeliverySealer? = nil,
+        poolCacheSeconds: Double = 5
+    ) throws {
         shards = try LocalShards()
         let clock = TestClock()
         self.clock = clock
         var rng = SystemRandomNumberGenerator()
         let auth = AuthContext(masterKeys: MasterKeys.generate(using: &rng), publicURL: "http://localhost")
-        let store = PoolStore(client: shards, userShards: Self.userShards, outboxSealer: outboxSealer)
+        let store = PoolStore(
+            client: shards, userShards: Self.userShards, cacheSeconds: poolCacheSeconds, outboxSealer: outboxSealer)
         api = API(store: store, region: Self.region, auth: auth, lockoutBase: lockoutBase, clock: { clock.now })
         server = FrontServer(
             api: api, verifier: SigV4Verifier(keys: [Self.accessKey: Self.secretKey], region: Self.region),
