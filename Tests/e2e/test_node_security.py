@@ -43,13 +43,23 @@ def u64(v):
     return struct.pack(">Q", v)
 
 
+def log_with(c, i, *needles, timeout=30):
+    """Node i's log once it holds every one of `needles` (a liveness bound, not a speed)."""
+    deadline = time.time() + timeout
+    while True:
+        log = c.log(i)
+        if all(n in log for n in needles) or time.time() > deadline:
+            return log
+        time.sleep(0.1)
+
+
 def raft_append(sender, to, term, key, value):
     """A `.raft` frame payload: one append for shard 1 carrying a key-value put."""
     command = bytes([1]) + struct.pack(">I", len(key)) + key + struct.pack(">I", len(value)) + value
     data = b"\x01" * 16 + command  # request id, then the command
     entry = u64(term) + u64(2) + bytes([0]) + struct.pack(">I", len(data)) + data
     message = (bytes([4]) + u64(sender) + u64(to) + u64(term) + u64(term) + u64(1) + u64(2) + b"\x00" + u64(0) + u64(0)
-               + struct.pack(">I", 0) + struct.pack(">I", 1) + entry)
+               + struct.pack(">I", 0) + struct.pack(">I", 1) + entry + u64(0))  # last: the sender's incarnation
     return struct.pack(">I", 1) + struct.pack(">I", 1) + message
 
 
@@ -90,8 +100,8 @@ def test_frames_past_the_role_limit_or_malformed_close_only_that_connection(node
     s = tls_connect(port, c.tls)
     s.sendall(struct.pack(">IBB", 100, 1, 10) + b"\x00" * 10)
     s.close()
-    time.sleep(0.5)
-    log = c.log(1)
+    log = log_with(c, 1, "exceeds the 2097152-byte limit", "frame version 9", "unknown frame kind 77",
+                   "closed inside a frame")
     assert "exceeds the 2097152-byte limit" in log and "frame version 9" in log and "unknown frame kind 77" in log
     assert "closed inside a frame" in log
     assert c.kv("put", "after-garbage", "still-here").stdout.strip() == "ok"
@@ -134,8 +144,8 @@ def test_hostile_peers_are_refused_logged_and_nothing_they_send_applies(node_clu
     s.sendall(frame(2, raft_append(2, 1, term + 5, b"pwned-node", b"x")))
     assert closed_by_server(s)
 
-    time.sleep(1)
-    log = c.log(1)
+    log = log_with(c, 1, "may send client requests only", "hello as node 2 from the certificate of node 3",
+                   "raft messages not from node 3")
     assert "front front" in log and "may send client requests only" in log, log[-2000:]
     assert "hello as node 2 from the certificate of node 3" in log
     assert "raft messages not from node 3" in log
