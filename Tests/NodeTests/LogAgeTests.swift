@@ -31,14 +31,16 @@ struct LogAgeTests {
     /// once-a-second check ran at the new time. The liveness bound counts looks, not wall
     /// time: on a busy machine other tests may hold every thread this task could run on for
     /// longer than any time bound, and a look that comes late still looks.
-    func advance(_ clock: HandClock, _ seconds: Double) async throws {
+    func advance(_ clock: HandClock, _ seconds: Double, stopped: FailureBox) async throws {
         clock.advance(seconds)
         let start = clock.reads
         var looks = 0
         while clock.reads < start + 2 {
             looks += 1
             guard looks < 6_000 else {
-                throw Failure(description: "the node read its clock \(clock.reads - start) times of 2")
+                throw Failure(
+                    description: "the node read its clock \(clock.reads - start) times of 2; "
+                        + (stopped.reason.map { "it stopped: \($0)" } ?? "it did not stop"))
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -67,6 +69,8 @@ struct LogAgeTests {
         let node = try NodeRuntime(
             nodeId: 1, config: config, dataDirectory: data, stateMachine: KVStateMachine(), logger: Logger(label: "t"),
             walFile: { try POSIXWALFile(path: $0, capacity: $1) }, wallClock: { clock.now })
+        let stopped = FailureBox()
+        node.onFailure = { stopped.set($0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         node.start(on: group.next())
         var written = 0
@@ -85,12 +89,12 @@ struct LogAgeTests {
         }
         // A tenth of the age later the node notes what it applied; less than the age after
         // that nothing has left the log.
-        try await advance(clock, 10)
+        try await advance(clock, 10, stopped: stopped)
         let first = try await onLoop(node, group) { $0.replicas[1]!.storage.firstIndex() }
-        try await advance(clock, 100)
+        try await advance(clock, 100, stopped: stopped)
         #expect(try await onLoop(node, group) { $0.replicas[1]!.storage.firstIndex() } == first)
         // The age after the note: every entry applied by then is gone from the log.
-        try await advance(clock, 70)
+        try await advance(clock, 70, stopped: stopped)
         let applied = try await onLoop(node, group) { $0.replicas[1]!.raft.appliedIndex }
         let after = try await onLoop(node, group) { $0.replicas[1]!.storage.firstIndex() }
         #expect(first <= 2 && after > first + 20 && after <= applied + 1, "first \(first), after \(after)")
