@@ -30,6 +30,9 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
         case localRead(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
         case backup(shard: UInt32, index: UInt64, offset: UInt64, reply: ShardReplica.Reply)
         case membership(shard: UInt32, step: MembershipStep, reply: ShardReplica.Reply)
+        case reserve(shard: UInt32, request: [UInt8], reply: ShardReplica.Reply)
+        case release(shard: UInt32, ticket: UInt64, reply: ShardReplica.Reply)
+        case claim(boot: UInt64, id: [UInt8], reply: ShardReplica.Reply)
         case status(@Sendable (NodeStatus) -> Void)
         case snapshotSent(shard: UInt32, to: UInt64, success: Bool)
         case unreachable(UInt64)
@@ -44,6 +47,11 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     let logger: Logger
     let metrics = NodeMetrics()
     var replicas: [UInt32: ShardReplica] = [:]
+    /// This run of the node: once ids (`Reservation.Once`) issued here name it, and only
+    /// this run, which remembers what it granted, may grant them.
+    let boot = UInt64.random(in: 1...UInt64.max)
+    /// The once ids granted in this run.
+    var claimed = OnceTable()
     /// Sends frames to peers; set before `start()`.
     var send: (@Sendable (_ peer: UInt64, _ frame: Frame, _ done: (@Sendable (Bool) -> Void)?) -> Void)?
     /// Told once, with the reason, when storage fails and the runtime stops; set before
@@ -183,7 +191,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     }
 
     /// Finishes the current cycle (so everything acknowledged is durable) and stops taking
-    /// work. Call from outside the loop.
+    /// work; whoever still waits is answered that the node stopped. Call from outside the
+    /// loop.
     public func stop() {
         guard let loop else { return }
         try? loop.submit { [self] in
@@ -195,6 +204,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             } catch {
                 logger.error("checkpoint at shutdown failed (the log replays it at the next start): \(error)")
             }
+            for r in replicas.values { r.failWaiters(reason: "node \(nodeId) stopped") }
         }.wait()
     }
 
@@ -230,7 +240,8 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
     private func rejectStopped(_ event: Event) {
         switch event {
         case .propose(_, _, _, let reply), .read(_, _, let reply), .localRead(_, _, let reply),
-            .backup(_, _, _, let reply), .membership(_, _, let reply):
+            .backup(_, _, _, let reply), .membership(_, _, let reply), .reserve(_, _, let reply),
+            .release(_, _, let reply), .claim(_, _, let reply):
             reply(.unavailable("node \(nodeId) is stopping"))
         case .status(let reply):
             // A stopped node serves no shard.
@@ -306,6 +317,17 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             }
         case .membership(let shard, let step, let reply):
             membership(shard: shard, step: step, reply: reply)
+        case .reserve(let shard, let request, let reply):
+            guard let r = replicas[shard] else { return reply(missing(shard)) }
+            if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
+            metrics.reads.increment()
+            r.pendingReads.append((.reserve(request), reply))
+        case .release(let shard, let ticket, let reply):
+            guard let r = replicas[shard] else { return reply(missing(shard)) }
+            release(r, ticket: ticket)
+            reply(.ok([]))
+        case .claim(let boot, let id, let reply):
+            reply(.ok([claim(boot: boot, id: id) ? 1 : 0]))
         case .status(let reply):
             reply(status())
         case .snapshotSent(let shard, let to, let success):
@@ -382,6 +404,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             alive.touch()
             do { try compactByAge() } catch { return fail("compacting old entries", error) }
         }
+        tendSlots()
         // Staged entries reach LMDB within a tick; the unsynced part of LMDB (and the
         // replay after a crash) stays small.
         do {

@@ -90,6 +90,12 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
             runtime.submit(.backup(shard: shard, index: index, offset: offset, reply: reply))
         case .membership(let shard, let step):
             runtime.submit(.membership(shard: shard, step: step, reply: reply))
+        case .reserve(let shard, let r):
+            runtime.submit(.reserve(shard: shard, request: r, reply: reply))
+        case .release(let shard, let ticket):
+            runtime.submit(.release(shard: shard, ticket: ticket, reply: reply))
+        case .claim(let boot, let id):
+            runtime.submit(.claim(boot: boot, id: id, reply: reply))
         case .status:
             runtime.status { s in reply(.ok((try? JSONEncoder().encode(s)).map(Array.init) ?? [])) }
         }
@@ -104,8 +110,9 @@ public final class NodeServer<SM: ReplicatedStateMachine>: Sendable {
         let allowed: Bool
         switch body {
         case .propose(_, _, let command): allowed = stateMachine.access(command: command) == .client
-        case .read(_, let r), .localRead(_, let r): allowed = stateMachine.access(read: r) == .client
-        case .status: allowed = true
+        case .read(_, let r), .localRead(_, let r), .reserve(_, let r):
+            allowed = stateMachine.access(read: r) == .client
+        case .status, .release, .claim: allowed = true
         case .backup, .membership: allowed = false
         }
         return allowed ? nil : "front \(name)'s certificate may not send this request (it needs the operator's)"

@@ -7,6 +7,18 @@ import Sharding
 enum ReadWork {
     case query([UInt8])
     case backup
+    /// A reserving read (`ReplicatedStateMachine.reserve`).
+    case reserve([UInt8])
+}
+
+/// A reserving read that found every slot of its key held: it waits for a release.
+struct WaitingReserve {
+    var request: [UInt8]
+    var reply: ShardReplica.Reply
+    /// The answer if no slot comes free in time.
+    var full: [UInt8]
+    /// The slot clock (milliseconds) when it began to wait.
+    var since: UInt64
 }
 
 /// A shard's state machine as of `metadata.index`, held for the backup reading it.
@@ -50,6 +62,11 @@ final class ShardReplica {
     /// The applied index at moments of the wall clock, oldest first: what was applied a log's
     /// maximum age ago is compacted (`NodeRuntime.compactByAge`).
     var appliedMarks: [(index: UInt64, at: Double)] = []
+    /// What this replica holds as leader for reserving reads, in its term.
+    var slots = SlotTable()
+    /// Reserving reads waiting for a slot, by key, oldest first.
+    var waiting: [[UInt8]: [WaitingReserve]] = [:]
+    var waitingCount = 0
 
     init(shard: UInt32, raft: RaftNode<SystemRandomNumberGenerator>, storage: LMDBRaftStorage) {
         self.shard = shard
@@ -72,5 +89,9 @@ final class ShardReplica {
         pendingReads = []
         for r in confirmedReads { r.reply(.notLeader(leader: raft.leader)) }
         confirmedReads = []
+        for (_, list) in waiting { for w in list { w.reply(.notLeader(leader: raft.leader)) } }
+        waiting = [:]
+        waitingCount = 0
+        slots.reset(term: 0)
     }
 }

@@ -19,6 +19,14 @@ public struct ClientRequest: Sendable, Equatable {
         case backup(shard: UInt32, index: UInt64, offset: UInt64)
         /// A step of a membership change of `shard` (`cognate cluster add-node` and the like).
         case membership(shard: UInt32, step: MembershipStep)
+        /// A reserving read (`ReplicatedStateMachine.reserve`) on the shard's leader, after a
+        /// ReadIndex round; answered with a `ReservedReply` once what it needs is held.
+        case reserve(shard: UInt32, request: [UInt8])
+        /// Gives back what a reserving read's ticket holds, on the node that granted it.
+        case release(shard: UInt32, ticket: UInt64)
+        /// Claims a once id (`Reservation.Once`) on the node that issued it, in its run
+        /// `boot`: answered `[1]` the first time, `[0]` after (or for another run's id).
+        case claim(boot: UInt64, id: [UInt8])
     }
 
     /// Matches the response to the request on one connection.
@@ -58,6 +66,12 @@ public struct ClientRequest: Sendable, Equatable {
                 w.u8(4); w.u8(UInt8(clamping: voters.count))
                 for v in voters.prefix(Int(UInt8.max)) { w.u64(v) }
             }
+        case .reserve(let shard, let request):
+            w.u8(7); w.u32(shard); w.blob(request)
+        case .release(let shard, let ticket):
+            w.u8(8); w.u32(shard); w.u64(ticket)
+        case .claim(let boot, let id):
+            w.u8(9); w.u64(boot); w.blob(id)
         }
         return w.bytes
     }
@@ -94,6 +108,9 @@ public struct ClientRequest: Sendable, Equatable {
             default: throw BinaryReader.Truncated()
             }
             body = .membership(shard: shard, step: step)
+        case 7: body = .reserve(shard: try r.u32(), request: try r.blob(max: 8 << 20))
+        case 8: body = .release(shard: try r.u32(), ticket: try r.u64())
+        case 9: body = .claim(boot: try r.u64(), id: try r.blob(max: 64))
         default: throw BinaryReader.Truncated()
         }
     }
@@ -196,5 +213,50 @@ public struct ClientResponse: Sendable, Equatable {
         case 4: body = .noReplica(try r.string())
         default: throw BinaryReader.Truncated()
         }
+    }
+}
+
+/// What the node answers a reserving read with (in `ClientResponse.ok`): the node that
+/// served it and its run (`boot`, what an id issued there is claimed under), the term, the
+/// ticket to release (0: nothing held), whether the read's once id must still be claimed
+/// on the node that issued it, and the state machine's reply.
+public struct ReservedReply: Sendable, Equatable {
+    public var node: UInt64
+    public var boot: UInt64
+    public var term: UInt64
+    public var ticket: UInt64
+    public var claimElsewhere: Bool
+    public var reply: [UInt8]
+
+    public init(node: UInt64, boot: UInt64, term: UInt64, ticket: UInt64, claimElsewhere: Bool = false, reply: [UInt8])
+    {
+        self.node = node
+        self.boot = boot
+        self.term = term
+        self.ticket = ticket
+        self.claimElsewhere = claimElsewhere
+        self.reply = reply
+    }
+
+    public var encoded: [UInt8] {
+        var w = BinaryWriter()
+        w.u64(node)
+        w.u64(boot)
+        w.u64(term)
+        w.u64(ticket)
+        w.bool(claimElsewhere)
+        w.blob(reply)
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var r = BinaryReader(bytes)
+        node = try r.u64()
+        boot = try r.u64()
+        term = try r.u64()
+        ticket = try r.u64()
+        claimElsewhere = try r.bool()
+        reply = try r.blob(max: 8 << 20)
+        guard r.isAtEnd else { throw BinaryReader.Truncated() }
     }
 }

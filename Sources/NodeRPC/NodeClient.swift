@@ -94,6 +94,34 @@ public final class NodeClient: @unchecked Sendable {
         try await routed(shard: shard, timeout: timeout) { .read(shard: shard, request: request) }
     }
 
+    /// A reserving read on `shard`'s leader: its reply, and the ticket to give back with
+    /// `release` (on the node that granted it) once the work it serialises is done.
+    public func reserve(shard: UInt32, request: [UInt8], timeout: Duration = .seconds(5)) async throws -> ReservedReply
+    {
+        try ReservedReply(
+            decoding: try await routed(shard: shard, timeout: timeout) {
+                .reserve(shard: shard, request: request)
+            })
+    }
+
+    /// Gives back what a reserving read holds, without waiting for the node's answer: the
+    /// answer a sign-in gives must not wait on a node that stopped after granting its slot.
+    /// A release that does not arrive is made by the node itself after
+    /// `SlotTable.ticketMilliseconds`.
+    public func release(_ reserved: ReservedReply, shard: UInt32) async {
+        guard reserved.ticket != 0 else { return }
+        let body = ClientRequest.Body.release(shard: shard, ticket: reserved.ticket)
+        Task { _ = try? await self.call(node: reserved.node, body, timeout: .seconds(2)) }
+    }
+
+    /// Claims a once id on the node that issued it: true the first time.
+    public func claim(node: UInt64, boot: UInt64, id: [UInt8], timeout: Duration = .seconds(2)) async -> Bool {
+        guard case .ok(let answer)? = try? await call(node: node, .claim(boot: boot, id: id), timeout: timeout) else {
+            return false
+        }
+        return answer == [1]
+    }
+
     /// A read of one node's own replica.
     public func localRead(node: UInt64, shard: UInt32, request: [UInt8]) async throws -> [UInt8] {
         let response = try await call(node: node, .localRead(shard: shard, request: request), timeout: .seconds(5))

@@ -77,6 +77,13 @@ public protocol ReplicatedStateMachine: Sendable {
 
     /// Answers a read at a linearizable point.
     func read(request: [UInt8], shard: UInt32, txn: borrowing ReadTransaction, tables: NodeTables) throws -> [UInt8]
+
+    /// Answers a reserving read on the shard's leader, at a linearizable point: what it
+    /// found, and the slot or once id the leader must hold for it (`Reservation`). `now` is
+    /// the node's clock in milliseconds.
+    func reserve(
+        request: [UInt8], shard: UInt32, now: UInt64, txn: borrowing ReadTransaction, tables: NodeTables
+    ) throws -> Reservation
 }
 
 extension ReplicatedStateMachine {
@@ -88,11 +95,24 @@ extension ReplicatedStateMachine {
     public func admit(command: [UInt8]) -> String? { nil }
     public func admit(read: [UInt8]) -> String? { nil }
 
+    /// A machine without reserving reads refuses them.
+    public func reserve(
+        request: [UInt8], shard: UInt32, now: UInt64, txn: borrowing ReadTransaction, tables: NodeTables
+    ) throws -> Reservation {
+        throw NoReservations()
+    }
+
     public func retry<T: ReadableTransaction & ~Copyable>(
         retained: [UInt8], command: [UInt8], shard: UInt32, txn: borrowing T, tables: NodeTables
     ) throws -> [UInt8] {
         retained
     }
+}
+
+/// Thrown by a state machine that has no reserving reads.
+public struct NoReservations: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "this state machine has no reserving reads" }
 }
 
 /// Keys of one shard's records: the shard id, big-endian, then the rest.

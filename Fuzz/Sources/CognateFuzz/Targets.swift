@@ -70,6 +70,9 @@ enum Target: String, CaseIterable {
             if let request = try? ClientRequest(decoding: rest) {
                 precondition((try? ClientRequest(decoding: request.encode())) == request, "client requests round-trip")
             }
+            if let reserved = try? ReservedReply(decoding: rest) {
+                precondition((try? ReservedReply(decoding: reserved.encoded)) == reserved, "reserved replies round-trip")
+            }
         case 3:
             if let response = try? ClientResponse(decoding: rest) {
                 precondition((try? ClientResponse(decoding: response.encode())) == response, "client responses round-trip")
