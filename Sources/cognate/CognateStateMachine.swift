@@ -76,4 +76,11 @@ struct CognateStateMachine: ReplicatedStateMachine {
             ? try pools.read(request: request, shard: shard, txn: txn, tables: tables)
             : try kv.read(request: request, shard: shard, txn: txn, tables: tables)
     }
+
+    func reserve(
+        request: [UInt8], shard: UInt32, now: UInt64, txn: borrowing ReadTransaction, tables: NodeTables
+    ) throws -> Reservation {
+        guard Self.isUserPool(request) else { throw NoReservations() }
+        return try pools.reserve(request: request, shard: shard, now: now, txn: txn, tables: tables)
+    }
 }

@@ -76,6 +76,57 @@ final class LocalShards: ShardClient, @unchecked Sendable {
         }
     }
 
+    /// Each shard's leader's slots, under a term that never changes here, and the once ids
+    /// claimed (every shard's leader is "node 1" here, in one run).
+    private var slots: [UInt32: SlotTable] = [:]
+    private var claimed = OnceTable()
+    static let boot: UInt64 = 0x5eed
+    /// Reserving reads answered `full` (the nodes' wait for a release is left out here).
+    private(set) var fullReserves = 0
+    static let term: UInt64 = 7
+
+    func reserve(shard: UInt32, request: [UInt8], timeout: Duration) async throws -> ReservedReply {
+        try lock.withLock {
+            if down { throw Unreachable() }
+            reads += 1
+            let reservation = try env.read { txn in
+                try machine.reserve(
+                    request: request, shard: shard, now: UInt64(Date().timeIntervalSince1970 * 1000), txn: txn,
+                    tables: tables)
+            }
+            var table = slots[shard] ?? SlotTable()
+            if table.term != Self.term { table.reset(term: Self.term) }
+            defer { slots[shard] = table }
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            switch table.take(reservation, now: now) {
+            case .granted(let ticket):
+                if let once = reservation.once,
+                    once.node != 1 || once.boot != Self.boot
+                        || !claimed.claim(once.id, now: now, life: once.lifeMilliseconds)
+                {
+                    table.release(ticket)
+                    return ReservedReply(node: 1, boot: Self.boot, term: Self.term, ticket: 0, reply: once.used)
+                }
+                return ReservedReply(node: 1, boot: Self.boot, term: Self.term, ticket: ticket, reply: reservation.reply)
+            case .full:
+                fullReserves += 1
+                return ReservedReply(
+                    node: 1, boot: Self.boot, term: Self.term, ticket: 0, reply: reservation.slot!.full)
+            }
+        }
+    }
+
+    func release(_ reserved: ReservedReply, shard: UInt32) async {
+        lock.withLock { _ = slots[shard]?.release(reserved.ticket) }
+    }
+
+    func claim(node: UInt64, boot: UInt64, id: [UInt8], timeout: Duration) async -> Bool {
+        lock.withLock { node == 1 && boot == Self.boot && claimed.claim(id, now: 0, life: 600_000) }
+    }
+
+    /// Slots held now, on every shard.
+    var heldSlots: Int { lock.withLock { slots.values.reduce(0) { $0 + $1.heldCount } } }
+
     var proposalCount: Int { lock.withLock { proposals.values.reduce(0, +) } }
     var readCount: Int { lock.withLock { reads } }
 }

@@ -45,11 +45,14 @@ struct SignInTests {
         var steps: [String] = []
         var action = m.received(.initiate(.password("pw", admin: false), username: "Alice", secretHash: nil))
         steps.append("\(action)".components(separatedBy: "(").first!)
-        action = m.received(.resolved(user))
+        action = m.received(.resolved(user, node: 0, boot: 0))
+        guard case .reserve(let slotFor, nil) = action else { return steps + ["\(action)"] }
+        steps.append("reserve \(slotFor)")
+        action = m.received(.reserved(AttemptSlot(user: user?.withoutSecrets, verifierDigest: user?.verifier?.digest ?? [])))
         guard case .checkPassword(_, let verifier, _) = action else { return steps + ["\(action)"] }
         steps.append("checkPassword powers=\(verifier.powers.count) v=\(verifier.verifier.count) salt=\(verifier.salt.count)")
         action = m.received(.checked(passwordOK: false))
-        guard case .record(let canonical, let ok, let digest, _) = action else { return steps + ["\(action)"] }
+        guard case .record(let canonical, let ok, let digest) = action else { return steps + ["\(action)"] }
         steps.append("record \(canonical) \(ok) \(digest.count)")
         return steps
     }
@@ -59,14 +62,14 @@ struct SignInTests {
         let known = Self.passwordRun(F.user())
         let unknown = Self.passwordRun(nil)
         #expect(known == unknown)
-        #expect(known.count == 3)
+        #expect(known.count == 4)
     }
 
     @Test("without PreventUserExistenceErrors an unknown user is UserNotFoundException")
     func legacyRevealsUnknown() {
         var m = F.machine(client: F.client(hides: false))
         _ = m.received(.initiate(.password("pw", admin: false), username: "nobody", secretHash: nil))
-        guard case .fail(let e) = m.received(.resolved(nil)) else { Issue.record("expected a failure"); return }
+        guard case .fail(let e) = m.received(.resolved(nil, node: 0, boot: 0)) else { Issue.record("expected a failure"); return }
         #expect(e.code == .userNotFound)
     }
 
@@ -90,8 +93,10 @@ struct SignInTests {
         func finish(_ outcome: AttemptOutcome, _ user: User?) -> AuthAction {
             var m = F.machine()
             _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
-            _ = m.received(.resolved(F.user()))
-            _ = m.received(.checked(passwordOK: true))
+            _ = m.received(.resolved(F.user(), node: 0, boot: 0))
+            // Failures to clear: a right password is written too.
+            _ = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest, clear: false)))
+            guard case .record(_, true, _) = m.received(.checked(passwordOK: true)) else { return .fail(PoolError(.internalError, "no record")) }
             return m.received(.recorded(outcome, user))
         }
         guard case .fail(let locked) = finish(.lockedOut, nil) else { Issue.record("locked"); return }
@@ -102,14 +107,61 @@ struct SignInTests {
         #expect(u.username == "alice" && at == 100)
     }
 
+    @Test("a slot refused (locked, replayed) fails before any check; a right password with nothing to clear writes nothing")
+    func slots() {
+        for (refusal, message) in [(AttemptOutcome.lockedOut, "Password attempts exceeded"),
+                                   (.replayed, "Invalid session for the user, session is expired.")] {
+            var m = F.machine()
+            _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+            _ = m.received(.resolved(F.user(), node: 0, boot: 0))
+            guard case .fail(let e) = m.received(.reserved(AttemptSlot(outcome: refusal))) else { Issue.record("\(refusal)"); return }
+            #expect(e.message == message)
+        }
+        // Nothing to clear: tokens straight after the check.
+        var m = F.machine()
+        _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+        _ = m.received(.resolved(F.user(), node: 0, boot: 0))
+        _ = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest)))
+        guard case .issueTokens(let u, _) = m.received(.checked(passwordOK: true)) else { Issue.record("no tokens"); return }
+        #expect(u.username == "alice")
+        // The verifier changed since it was read: the shard decides (a failure, counted).
+        var changed = F.machine()
+        _ = changed.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+        _ = changed.received(.resolved(F.user(), node: 0, boot: 0))
+        _ = changed.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: [1, 2, 3])))
+        guard case .record(_, true, let digest) = changed.received(.checked(passwordOK: true)) else { Issue.record("no record"); return }
+        #expect(digest == F.verifier.digest)
+        // A name no user has: a "right" password is still a failure to write.
+        var unknown = F.machine()
+        _ = unknown.received(.initiate(.password("pw", admin: false), username: "nobody", secretHash: nil))
+        _ = unknown.received(.resolved(nil, node: 0, boot: 0))
+        _ = unknown.received(.reserved(AttemptSlot()))
+        guard case .record = unknown.received(.checked(passwordOK: true)) else { Issue.record("no record for nobody"); return }
+    }
+
+    @Test("SRP's second step takes its slot naming the challenge's id and the node (and its run) that read the user")
+    func claimSlot() {
+        let state = SRPChallengeState(pool: F.pool.id, client: "client1", identifier: "alice", canonical: "alice",
+                                      userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100,
+                                      node: 3, boot: 42)
+        var m = F.machine()
+        let block: [UInt8] = [9, 8, 7]
+        guard case .reserve(let canonical, let challenge?) = m.received(
+            .claim(state, block: block, username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        else { Issue.record("no reserve"); return }
+        #expect(canonical == "alice" && challenge.node == 3 && challenge.boot == 42 && challenge.id == SignInStateMachine.challengeId(block))
+        guard case .checkClaim = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest)))
+        else { Issue.record("no check"); return }
+    }
+
     @Test("after a right password: disabled, unconfirmed, reset-required and expired temporary passwords are refused")
     func statusChecks() {
         func finish(_ user: User, now: Int64 = 100) -> AuthAction {
             var m = F.machine(now: now)
             _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
-            _ = m.received(.resolved(user))
-            _ = m.received(.checked(passwordOK: true))
-            return m.received(.recorded(.accepted, user))
+            _ = m.received(.resolved(user, node: 0, boot: 0))
+            _ = m.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+            return m.received(.checked(passwordOK: true))
         }
         guard case .fail(let disabled) = finish(F.user(enabled: false)) else { Issue.record("disabled"); return }
         #expect(disabled.message == "User is disabled.")
@@ -138,21 +190,23 @@ struct SignInTests {
             return
         }
         let state = SRPChallengeState(pool: F.pool.id, client: client.id, identifier: "alice", canonical: "alice",
-                                      userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100)
+                                      userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100,
+                                      node: 1, boot: 1)
         var step2 = F.machine(client: client)
         let stamp = CognitoTimestamp.format(100)
         guard case .fail(let missing) = step2.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: stamp))
         else { Issue.record("step 2 without secret hash accepted"); return }
         #expect(missing.code == .notAuthorized)
         var step2ok = F.machine(client: client)
-        guard case .checkClaim = step2ok.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: good, signature: "x", timestamp: stamp))
+        guard case .reserve = step2ok.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: good, signature: "x", timestamp: stamp))
         else { Issue.record("step 2 with secret hash refused"); return }
     }
 
     @Test("a challenge response for another pool, client or user, or out of time, is refused before any crypto")
     func claimChecks() {
         let state = SRPChallengeState(pool: F.pool.id, client: "client1", identifier: "alice", canonical: "alice",
-                                      userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100)
+                                      userIdForSrp: "alice", b: [1], B: [2], clientA: "abcd", verifier: F.verifier, issuedAt: 100,
+                                      node: 1, boot: 1)
         var other = state
         other.client = "client2"
         var m1 = F.machine()
@@ -166,7 +220,7 @@ struct SignInTests {
         else { Issue.record("a stale timestamp accepted"); return }
         var m4 = F.machine()
         _ = m4.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
-        guard case .fail(let e) = m4.received(.resolved(nil)) else { Issue.record("an event out of order accepted"); return }
+        guard case .fail(let e) = m4.received(.resolved(nil, node: 0, boot: 0)) else { Issue.record("an event out of order accepted"); return }
         #expect(e.code == .internalError)
     }
 
@@ -174,11 +228,11 @@ struct SignInTests {
     func challengeStateCodec() {
         let state = SRPChallengeState(pool: "p", client: "c", identifier: "Ünïcode", canonical: "ünïcode", userIdForSrp: "u",
                                       b: Array(0..<32), B: Array(repeating: 5, count: 384), clientA: "ab", verifier: F.verifier,
-                                      issuedAt: -7)
+                                      issuedAt: -7, node: .max, boot: 1)
         #expect(SRPChallengeState(decoding: state.encoded) == state)
         #expect(SRPChallengeState(decoding: Array(state.encoded.dropLast())) == nil)
         #expect(SRPChallengeState(decoding: state.encoded + [0]) == nil)
-        #expect(SRPChallengeState(decoding: [2] + state.encoded.dropFirst()) == nil)
+        #expect(SRPChallengeState(decoding: [1] + state.encoded.dropFirst()) == nil)
         #expect(SRPChallengeState(decoding: []) == nil)
     }
 }

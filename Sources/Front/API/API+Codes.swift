@@ -83,7 +83,8 @@ extension API {
     /// like one, for a user and a non-user alike).
     func codeUser(pool: Pool, client: AppClient, username: String) async throws -> User? {
         guard client.hidesUserExistence else { return try await store.resolve(pool: pool, username: username) }
-        if let user = try await store.resolveForSignIn(pool: pool, identifier: username) { return user }
+        let (found, _) = try await store.resolveForSignIn(pool: pool, identifier: username)
+        if let user = found { return user }
         guard UUID(uuidString: username) != nil else { return nil }
         return try await store.user(pool: pool, sub: username)
     }

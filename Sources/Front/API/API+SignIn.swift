@@ -1,6 +1,7 @@
 import AuthCrypto
 import CognitoModel
 import Foundation
+import NodeRPC
 import UserPool
 
 /// Sign-in: InitiateAuth, RespondToAuthChallenge and their admin forms. The rules are the
@@ -155,17 +156,51 @@ extension API {
             fakeKey: auth.fakeSaltKey.withUnsafeBytes { Array($0) })
     }
 
-    /// Runs a sign-in machine from `first` to its answer, performing each action.
+    /// Runs a sign-in machine from `first` to its answer, performing each action. A slot the
+    /// user's shard leader holds for the check is given back before the answer, whatever it
+    /// is.
     func run(
         _ machine: inout SignInStateMachine, _ first: AuthEvent, secretBlock: [UInt8] = []
+    ) async throws -> AuthAnswer {
+        var held: (ReservedReply, shard: UInt32)?
+        do {
+            let answer = try await drive(&machine, first, secretBlock: secretBlock, held: &held)
+            if let (h, shard) = held { await store.release(h, shard: shard) }
+            return answer
+        } catch {
+            if let (h, shard) = held { await store.release(h, shard: shard) }
+            throw error
+        }
+    }
+
+    private func drive(
+        _ machine: inout SignInStateMachine, _ first: AuthEvent, secretBlock: [UInt8],
+        held: inout (ReservedReply, shard: UInt32)?
     ) async throws -> AuthAnswer {
         let context = machine.context
         var action = machine.received(first)
         while true {
             switch action {
             case .resolve(let identifier):
-                let user = try await store.resolveForSignIn(pool: context.pool, identifier: identifier)
-                action = machine.received(.resolved(user))
+                let (user, readBy) = try await store.resolveForSignIn(pool: context.pool, identifier: identifier)
+                action = machine.received(.resolved(user, node: readBy?.node ?? 0, boot: readBy?.boot ?? 0))
+            case .reserve(let canonical, let challenge):
+                let query = UserPoolQuery.attemptSlot(
+                    poolId: context.pool.id, canonical: canonical, now: context.now, lockoutBaseSeconds: lockoutBase,
+                    challenge: challenge)
+                let (reply, h, shard) = try await store.reserve(
+                    store.userShard(pool: context.pool.id, canonical: canonical), query)
+                held = (h, shard)
+                guard case .slot(var slot) = reply else {
+                    throw PoolError(.internalError, "unexpected reply reserving a sign-in attempt")
+                }
+                // The challenge was read on another node (the lead moved since): claimed there.
+                if h.claimElsewhere, let challenge,
+                    await !store.claim(node: challenge.node, boot: challenge.boot, id: challenge.id)
+                {
+                    slot = AttemptSlot(outcome: .replayed)
+                }
+                action = machine.received(.reserved(slot))
             case .checkPassword(let password, let verifier, let userId):
                 let poolName = SRPHash.poolName(fromPoolId: context.pool.id)
                 let ok = try await auth.crypto {
@@ -178,10 +213,9 @@ extension API {
                 let ok = try await checkClaim(
                     state, signature: signature, timestamp: timestamp, secretBlock: secretBlock)
                 action = machine.received(.checked(passwordOK: ok))
-            case .record(let canonical, let ok, let digest, let challenge):
+            case .record(let canonical, let ok, let digest):
                 let outcome = try await recordAttempt(
-                    pool: context.pool, canonical: canonical, ok: ok, digest: digest, now: context.now,
-                    challenge: challenge)
+                    pool: context.pool, canonical: canonical, ok: ok, digest: digest, now: context.now)
                 action = machine.received(.recorded(outcome.0, outcome.1))
             case .challenge(let state):
                 return try await srpChallenge(state)
@@ -197,15 +231,16 @@ extension API {
         }
     }
 
-    /// Proposes the attempt to the shard of `canonical`; its verdict is the one that counts.
+    /// Proposes a failed attempt (or a success that clears failures) to the shard of
+    /// `canonical`; its verdict is the one that counts.
     func recordAttempt(
-        pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64, challenge: [UInt8]? = nil
+        pool: Pool, canonical: String, ok: Bool, digest: [UInt8], now: Int64
     ) async throws
         -> (AttemptOutcome, User?)
     {
         let command = UserPoolCommand.signInAttempt(
             poolId: pool.id, canonical: canonical, passwordOK: ok, verifierDigest: digest, now: now,
-            lockoutBaseSeconds: lockoutBase, challenge: challenge)
+            lockoutBaseSeconds: lockoutBase, challenge: nil)
         guard
             case .attempt(let outcome, let user) = try await store.propose(
                 store.userShard(pool: pool.id, canonical: canonical), command)

@@ -1,3 +1,4 @@
+import NodeRPC
 import UserPool
 
 /// Unique attribute values (email or phone as username or alias) across shards: reserve on
@@ -96,17 +97,29 @@ extension PoolStore {
     /// username's record and (in a pool with email, phone or preferred_username as username
     /// or alias) each claim on the identifier; then the owner of a claim, or a read of the same
     /// cost, so the time taken does not tell.
-    func resolveForSignIn(pool: Pool, identifier: String) async throws(PoolError) -> User? {
+    func resolveForSignIn(pool: Pool, identifier: String) async throws(PoolError) -> (User?, readBy: ReservedReply?) {
         let attributes = PoolRules.uniqueAttributes(pool)
         let canonical = PoolRules.canonical(identifier, in: pool)
+        guard !attributes.isEmpty else { return try await userForSignIn(pool: pool.id, canonical: canonical) }
         let direct = try await user(pool: pool.id, canonical: canonical)
-        guard !attributes.isEmpty else { return direct }
         var owner: String?
         for attribute in attributes {
             let found = try await claimOwner(pool, attribute, identifier)
             owner = owner ?? found
         }
-        let second = try await user(pool: pool.id, canonical: owner ?? canonical)
-        return direct ?? (owner != nil ? second : nil)
+        // The second read is of the name the attempt counts against (a balancing read when
+        // the first found the user), on its shard's leader, which says who read it.
+        let (second, readBy) = try await userForSignIn(
+            pool: pool.id, canonical: direct != nil ? canonical : owner ?? canonical)
+        return (direct ?? (owner != nil ? second : nil), readBy)
+    }
+
+    /// A user read on its shard's leader as a reserving read that holds nothing: the user,
+    /// and the node (and its run) that read it.
+    func userForSignIn(pool: String, canonical: String) async throws(PoolError) -> (User?, readBy: ReservedReply?) {
+        let shard = userShard(pool: pool, canonical: canonical)
+        let (reply, held, _) = try await reserve(shard, .user(poolId: pool, canonical: canonical))
+        guard case .user(let u) = reply else { throw PoolError(.internalError, "unexpected reply reading a user") }
+        return (u, held)
     }
 }

@@ -124,6 +124,50 @@ public struct PoolStore: Sendable {
         throw PoolError(.unavailable, "shard \(shard): the record kept moving")
     }
 
+    /// A reserving read of `q` on its shard's leader: the reply, and what the leader holds
+    /// for it (give it back with `release` once done). Routed again as `query` is.
+    public func reserve(
+        _ shard: UInt32, _ q: UserPoolQuery
+    ) async throws(PoolError) -> (reply: UserPoolReply, held: ReservedReply, shard: UInt32) {
+        var shard = shard
+        for _ in 0..<3 {
+            let held: ReservedReply
+            let reply: UserPoolReply
+            do {
+                held = try await client.reserve(shard: shard, request: q.encoded, timeout: timeout)
+                reply = try UserPoolReply.decode(held.reply)
+            } catch {
+                throw PoolError(.unavailable, "shard \(shard) is unavailable: \(error)")
+            }
+            switch reply {
+            case .moved(let shards):
+                await client.release(held, shard: shard)
+                layout.adopt(shards)
+                guard let route = q.route else {
+                    throw PoolError(.unavailable, "shard \(shard): the record moved to another shard")
+                }
+                shard = userShard(pool: route.pool, canonical: route.name)
+            case .error(let e):
+                await client.release(held, shard: shard)
+                throw e
+            default:
+                return (reply, held, shard)
+            }
+        }
+        throw PoolError(.unavailable, "shard \(shard): the record kept moving")
+    }
+
+    /// Gives back what a reserving read holds.
+    public func release(_ held: ReservedReply, shard: UInt32) async {
+        await client.release(held, shard: shard)
+    }
+
+    /// Claims a once id on the node that issued it (a node that does not answer claims
+    /// nothing).
+    public func claim(node: UInt64, boot: UInt64, id: [UInt8]) async -> Bool {
+        await client.claim(node: node, boot: boot, id: id, timeout: .seconds(2))
+    }
+
     // MARK: Pools and clients, through the cache
 
     /// A pool, from this front's cache when it read or wrote it in the last few seconds.

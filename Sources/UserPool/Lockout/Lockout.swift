@@ -58,6 +58,53 @@ public struct Lockout: Codable, Sendable, Equatable {
     public static let memorySeconds = maxSeconds + maxLockMemorySeconds
 
     public mutating func clear() { self = Lockout() }
+
+    /// How many failures from `now` on it takes to lock: the password checks a shard's
+    /// leader lets run at once (0 while locked).
+    public func allowance(at now: Int64, baseSeconds: Int64) -> Int {
+        guard !isLocked(at: now) else { return 0 }
+        var next = self
+        var n = 0
+        while n < Self.free {
+            next.fail(at: now, baseSeconds: baseSeconds)
+            n += 1
+            if next.isLocked(at: now) { break }
+        }
+        return n
+    }
+}
+
+/// The SRP challenge a password check answers: its id (`SignInStateMachine.challengeId`)
+/// and the node (and that node's run, `boot`) that read the user for it, where it is
+/// claimed once.
+public struct AttemptChallenge: Codable, Sendable, Equatable {
+    public var id: [UInt8]
+    public var node: UInt64
+    public var boot: UInt64
+
+    public init(id: [UInt8], node: UInt64, boot: UInt64) {
+        self.id = id
+        self.node = node
+        self.boot = boot
+    }
+}
+
+/// A shard leader's answer to a reserving read for a password check: refused (`outcome`
+/// locked out or replayed) or granted, with what the check's verdict needs: the user
+/// (without verifier), its verifier's digest, and whether a success has failures to clear.
+public struct AttemptSlot: Codable, Sendable, Equatable {
+    public var outcome: AttemptOutcome?
+    public var user: User?
+    public var verifierDigest: [UInt8]
+    /// No failure is counted: a success writes nothing.
+    public var clear: Bool
+
+    public init(outcome: AttemptOutcome? = nil, user: User? = nil, verifierDigest: [UInt8] = [], clear: Bool = true) {
+        self.outcome = outcome
+        self.user = user
+        self.verifierDigest = verifierDigest
+        self.clear = clear
+    }
 }
 
 /// The outcome of a password check as the user's shard records it: the check itself is

@@ -155,6 +155,10 @@ public enum UserPoolQuery: Codable, Sendable {
     case importChunk(jobId: String, upload: String, index: Int)
     /// Shard 0: the user shards fronts route over (nil: the definition's).
     case layout
+    /// A reserving read only (`reserve`): a slot for one password check of the user (or the
+    /// name no user has) at `now`, and the SRP challenge it answers, once.
+    case attemptSlot(
+        poolId: String, canonical: String, now: Int64, lockoutBaseSeconds: Int64, challenge: AttemptChallenge?)
     /// A user shard's records that belong elsewhere under `shards` user shards, after the
     /// key `after`.
     case movingRecords(shards: Int, after: Data?, limit: Int)
@@ -198,6 +202,8 @@ public enum UserPoolReply: Codable, Sendable {
     case moved(shards: Int)
     case layout(UserShardLayout?)
     case codeState(CodeState?)
+    /// A reserving read's verdict on a password check (`attemptSlot`).
+    case slot(AttemptSlot)
     /// Moving records, and the key to continue after (nil: the shard's end).
     case records([ShardRecord], next: Data?)
 

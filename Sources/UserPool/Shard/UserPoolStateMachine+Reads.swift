@@ -65,6 +65,8 @@ extension UserPoolStateMachine {
             reply = .clients(try decoded(values(K.clientPrefix(p), after: after, limit: limit), as: AppClient.self))
         case .user(let p, let c):
             return Self.pointReply("user", try stored(K.user(p, c)), absent: .user(nil))
+        case .attemptSlot:
+            throw PoolError(.invalidParameter, "a slot is taken by a reserving read, not read")
         case .users(let p, let after, let limit):
             let after = after.map { K.user(p, $0) }
             reply = .users(

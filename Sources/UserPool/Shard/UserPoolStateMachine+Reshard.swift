@@ -121,7 +121,7 @@ extension UserPoolQuery {
     /// The pool and name a point read of a user shard is routed by.
     public var route: (pool: String, name: String)? {
         switch self {
-        case .user(let p, let c), .phantomCodes(let p, let c): (p, c)
+        case .user(let p, let c), .phantomCodes(let p, let c), .attemptSlot(let p, let c, _, _, _): (p, c)
         case .alias(let p, let a, let v): (p, UserPoolKeys.claimName(a, v))
         default: nil
         }

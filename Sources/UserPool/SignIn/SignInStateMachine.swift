@@ -3,18 +3,24 @@ import CognitoModel
 import Crypto
 
 /// A password sign-in (SRP or plain password) as a state machine in swift-nio's style: the
-/// front feeds it events and performs the actions it returns (reads, crypto, the shard
-/// write that records the attempt), and holds no rule of its own. One machine runs one
-/// request: InitiateAuth's first step, or RespondToAuthChallenge's PASSWORD_VERIFIER.
+/// front feeds it events and performs the actions it returns (reads, the slot the user's
+/// shard leader holds for the check, crypto, the write that records a failure), and holds
+/// no rule of its own. One machine runs one request: InitiateAuth's first step, or
+/// RespondToAuthChallenge's PASSWORD_VERIFIER.
 ///
 /// The rules it keeps:
 /// - the client must allow the flow, and a client with a secret needs SECRET_HASH over the
 ///   username at every step that names one;
 /// - a name no user has gets a challenge (or a password check) of the same shape and cost
 ///   as a real user's when the client hides existence, and UserNotFoundException otherwise;
-/// - the password's verdict counts only once the user's shard has recorded it, in log
-///   order: a locked user's verdict is never revealed, so parallel guesses cannot outrun
-///   the lock, and a name no user has locks the same way;
+/// - a password is checked only under a slot of the user's shard leader, which lets at
+///   most as many checks run at once as failures it takes to lock the user: a locked
+///   user's password is never checked, so parallel guesses cannot outrun the lock, and a
+///   name no user has locks the same way;
+/// - a failure is written before its verdict is revealed, and so is a success that clears
+///   earlier failures; a success with nothing to clear writes nothing;
+/// - an SRP challenge is answered once: its id is claimed once, on the node that read the
+///   user for it (a node restarted since refuses it: the client starts again);
 /// - after a right password: disabled, unconfirmed, reset-required and expired temporary
 ///   passwords are refused; a temporary password leads to NEW_PASSWORD_REQUIRED.
 ///
@@ -45,10 +51,17 @@ public struct SignInStateMachine: Sendable {
         case password(String, admin: Bool)
     }
 
+    /// The check a slot is taken for.
+    enum Check {
+        case password(String, verifier: PasswordVerifier, userIdForSrp: String)
+        case claim(SRPChallengeState, signature: String, timestamp: String)
+    }
+
     enum State {
         case idle
         case resolving(Flow, identifier: String)
-        case checking(canonical: String, digest: [UInt8], challenge: [UInt8]?)
+        case reserving(canonical: String, digest: [UInt8], check: Check)
+        case checking(canonical: String, digest: [UInt8], slot: AttemptSlot)
         case recording
         case done
     }
@@ -66,15 +79,33 @@ public struct SignInStateMachine: Sendable {
         switch (state, event) {
         case (.idle, .initiate(let flow, let username, let secretHash)):
             return initiate(flow, username: username, secretHash: secretHash)
-        case (.resolving(let flow, let identifier), .resolved(let user)):
-            return resolved(user, flow: flow, identifier: identifier)
+        case (.resolving(let flow, let identifier), .resolved(let user, let node, let boot)):
+            return resolved(user, readBy: (node, boot), flow: flow, identifier: identifier)
         case (.idle, .claim(let challenge, let block, let username, let secretHash, let signature, let timestamp)):
             return claim(
                 challenge, block: block, username: username, secretHash: secretHash, signature: signature,
                 timestamp: timestamp)
-        case (.checking(let canonical, let digest, let challenge), .checked(let ok)):
+        case (.reserving(let canonical, let digest, let check), .reserved(let slot)):
+            if let refused = slot.outcome {
+                state = .done
+                return recorded(refused, nil)
+            }
+            state = .checking(canonical: canonical, digest: digest, slot: slot)
+            switch check {
+            case .password(let password, let verifier, let userId):
+                return .checkPassword(password: password, verifier: verifier, userIdForSrp: userId)
+            case .claim(let challenge, let signature, let timestamp):
+                return .checkClaim(challenge, signature: signature, timestamp: timestamp)
+            }
+        case (.checking(let canonical, let digest, let slot), .checked(let ok)):
+            // Right, for a user whose verifier is still the one checked, with no failures to
+            // clear: nothing to write.
+            if ok, let user = slot.user, !digest.isEmpty, digest == slot.verifierDigest, slot.clear {
+                state = .done
+                return recorded(.accepted, user)
+            }
             state = .recording
-            return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest, challenge: challenge)
+            return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest)
         case (.recording, .recorded(let outcome, let user)):
             state = .done
             return recorded(outcome, user)
@@ -101,7 +132,9 @@ public struct SignInStateMachine: Sendable {
         return .resolve(identifier: username)
     }
 
-    private mutating func resolved(_ user: User?, flow: Flow, identifier: String) -> AuthAction {
+    private mutating func resolved(
+        _ user: User?, readBy: (node: UInt64, boot: UInt64), flow: Flow, identifier: String
+    ) -> AuthAction {
         let pool = context.pool
         guard user != nil || context.client.hidesUserExistence else {
             return fail(PoolError(.userNotFound, "User does not exist."))
@@ -124,10 +157,12 @@ public struct SignInStateMachine: Sendable {
                 SRPChallengeState(
                     pool: pool.id, client: context.client.id, identifier: identifier, canonical: canonical,
                     userIdForSrp: userIdForSrp, b: [], B: [], clientA: clientA, verifier: verifier,
-                    issuedAt: context.now))
+                    issuedAt: context.now, node: readBy.node, boot: readBy.boot))
         case .password(let password, _):
-            state = .checking(canonical: canonical, digest: verifier.digest, challenge: nil)
-            return .checkPassword(password: password, verifier: verifier, userIdForSrp: userIdForSrp)
+            state = .reserving(
+                canonical: canonical, digest: verifier.digest,
+                check: .password(password, verifier: verifier, userIdForSrp: userIdForSrp))
+            return .reserve(canonical: canonical, challenge: nil)
         }
     }
 
@@ -158,9 +193,12 @@ public struct SignInStateMachine: Sendable {
                 PoolError(
                     .notAuthorized, "TIMESTAMP is not within \(Self.timestampSkew / 60) minutes of the server time"))
         }
-        state = .checking(
-            canonical: challenge.canonical, digest: challenge.verifier.digest, challenge: Self.challengeId(block))
-        return .checkClaim(challenge, signature: signature, timestamp: timestamp)
+        state = .reserving(
+            canonical: challenge.canonical, digest: challenge.verifier.digest,
+            check: .claim(challenge, signature: signature, timestamp: timestamp))
+        return .reserve(
+            canonical: challenge.canonical,
+            challenge: AttemptChallenge(id: Self.challengeId(block), node: challenge.node, boot: challenge.boot))
     }
 
     /// The id a SECRET_BLOCK is answered under: its sealed bytes' SHA-256 (every box is
@@ -199,7 +237,11 @@ public enum AuthEvent: Sendable {
     /// InitiateAuth / AdminInitiateAuth with a password flow, its USERNAME and SECRET_HASH.
     case initiate(SignInStateMachine.Flow, username: String?, secretHash: String?)
     /// The user the identifier names, or nil; found with the same reads whatever the answer.
-    case resolved(User?)
+    /// `node` and `boot`: the node (and its run) that read it on the user's shard, where an
+    /// SRP challenge is claimed.
+    case resolved(User?, node: UInt64, boot: UInt64)
+    /// The user's shard leader's slot for the check (or its refusal: locked, replayed).
+    case reserved(AttemptSlot)
     /// RespondToAuthChallenge PASSWORD_VERIFIER: the opened SECRET_BLOCK, the sealed box it
     /// came in (what the challenge is answered under, once) and the responses.
     case claim(
@@ -218,13 +260,16 @@ public enum AuthAction: Sendable {
     /// Draw b, compute B from the state's verifier, seal the state (with b and B) into
     /// SECRET_BLOCK and answer PASSWORD_VERIFIER.
     case challenge(SRPChallengeState)
+    /// Take a slot for one password check of `canonical` on its shard's leader, answering
+    /// `challenge` once if there is one.
+    case reserve(canonical: String, challenge: AttemptChallenge?)
     /// Recompute the verifier from the password and compare.
     case checkPassword(password: String, verifier: PasswordVerifier, userIdForSrp: String)
     /// Compute S and the key, and check the client's signature over the SECRET_BLOCK.
     case checkClaim(SRPChallengeState, signature: String, timestamp: String)
-    /// Propose `signInAttempt` to the shard of `canonical` (naming the SRP challenge
-    /// answered, if any).
-    case record(canonical: String, passwordOK: Bool, verifierDigest: [UInt8], challenge: [UInt8]?)
+    /// Propose `signInAttempt` to the shard of `canonical`: a failure, or a success that
+    /// clears failures (the shard checks the verifier is still the one checked).
+    case record(canonical: String, passwordOK: Bool, verifierDigest: [UInt8])
     /// Sign the ID and access tokens (and a refresh token).
     case issueTokens(User, authTime: Int64)
     /// Answer NEW_PASSWORD_REQUIRED with a sealed session.
