@@ -10,6 +10,9 @@ struct NodeMetrics: Sendable {
     let proposals = Counter(label: "cognate_raft_proposals_total")
     /// Linearizable reads taken (each served after a ReadIndex round).
     let reads = Counter(label: "cognate_reads_total")
+    /// Those of user shards (not shard 0, whose pools and clients fronts cache and reload on
+    /// their own schedule): what one user-facing operation reads of users.
+    let userShardReads = Counter(label: "cognate_user_shard_reads_total")
     let commits = Counter(label: "cognate_raft_entries_applied_total")
     let elections = Counter(label: "cognate_raft_elections_total")
     let leaderChanges = Counter(label: "cognate_raft_leader_changes_total")

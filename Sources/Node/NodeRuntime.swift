@@ -297,6 +297,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             metrics.reads.increment()
+            if shard != 0 { metrics.userShardReads.increment() }
             r.pendingReads.append((.query(request), reply))
         case .localRead(let shard, let request, let reply):
             guard let r = replicas[shard] else { return reply(missing(shard)) }
@@ -321,6 +322,7 @@ public final class NodeRuntime<SM: ReplicatedStateMachine>: @unchecked Sendable 
             guard let r = replicas[shard] else { return reply(missing(shard)) }
             if let refusal = stateMachine.admit(read: request) { return reply(.invalid(refusal)) }
             metrics.reads.increment()
+            if shard != 0 { metrics.userShardReads.increment() }
             r.pendingReads.append((.reserve(request), reply))
         case .release(let shard, let ticket, let reply):
             guard let r = replicas[shard] else { return reply(missing(shard)) }

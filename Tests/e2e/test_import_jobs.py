@@ -225,12 +225,16 @@ def test_uploads_are_bounded_streamed_and_collected(channels, pool):  # noqa: F8
     # break off leave nothing: their URLs take a file again.
     held = [open_upload(j["PreSignedUrl"], 10_000_000) for j in jobs[:4]]
     deadline = time.time() + 60
+    probe = jobs[4]
     while True:
-        status, text = put(jobs[4]["PreSignedUrl"], b"x")
+        status, text = put(probe["PreSignedUrl"], b"x")
         if status == 503:
             break
-        assert status == 200 or time.time() < deadline, (status, text)
+        # The held uploads had not all taken their slots yet, so the probe took its file and
+        # its URL is spent: the next probe is a new job's.
+        assert status == 200, (status, text)
         assert time.time() < deadline, "four held uploads never filled the front's slots"
+        probe = c.create_user_import_job(JobName="probe", UserPoolId=pid, CloudWatchLogsRoleArn=ROLE)["UserImportJob"]
         time.sleep(0.2)
     assert "SlowDown" in text
     for s in held:
