@@ -49,21 +49,7 @@ struct LogAgeTests {
     @Test("entries applied log_max_age_seconds ago leave the log however few followed them; the state stays")
     func oldEntriesAreCompacted() async throws {
         let dir = Scratch()
-        let config = try ClusterConfig.parse(
-            """
-            shards = 1
-            replication = 1
-            tick_ms = 10
-            log_max_age_seconds = 160
-            kv_harness = true
-            [tls]
-            dir = "\(dir.path)/tls"
-            [[nodes]]
-            id = 1
-            peer = "127.0.0.1:1"
-            admin = "127.0.0.1:2"
-            data = "\(dir.path)/node1"
-            """)
+        let config = try dir.singleNode("log_max_age_seconds = 160")
         let data = "\(dir.path)/node1"
         let clock = HandClock()
         let node = try NodeRuntime(

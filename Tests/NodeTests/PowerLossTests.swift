@@ -198,20 +198,7 @@ struct PowerLossTests {
     @Test("a failing log write stops the node: nothing more is acknowledged, and what was is there after a restart")
     func failingWriteStopsTheNode() async throws {
         let dir = Scratch()
-        let config = try ClusterConfig.parse(
-            """
-            shards = 1
-            replication = 1
-            tick_ms = 10
-            kv_harness = true
-            [tls]
-            dir = "\(dir.path)/tls"
-            [[nodes]]
-            id = 1
-            peer = "127.0.0.1:1"
-            admin = "127.0.0.1:2"
-            data = "\(dir.path)/node1"
-            """)
+        let config = try dir.singleNode()
         let data = "\(dir.path)/node1"
         let node = try NodeRuntime(
             nodeId: 1, config: config, dataDirectory: data, stateMachine: KVStateMachine(), logger: Logger(label: "t"),

@@ -14,6 +14,26 @@ final class Scratch {
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A definition of node 1 alone (one shard, one replica, 10 ms ticks, the key-value
+    /// harness) with its data here; `extra` top-level keys go in before the tables.
+    func singleNode(_ extra: String = "") throws -> ClusterConfig {
+        try ClusterConfig.parse(
+            """
+            shards = 1
+            replication = 1
+            tick_ms = 10
+            kv_harness = true
+            \(extra)
+            [tls]
+            dir = "\(path)/tls"
+            [[nodes]]
+            id = 1
+            peer = "127.0.0.1:1"
+            admin = "127.0.0.1:2"
+            data = "\(path)/node1"
+            """)
+    }
 }
 
 func entries(_ range: ClosedRange<UInt64>, term: UInt64) -> [Entry] {

@@ -72,20 +72,7 @@ struct ReservationTests {
     @Test("at most the allowance is held; a release lets the next waiting read through, after reading again; once ids are claimed once, on their node; a stop answers the rest")
     func slotsAndWaiting() async throws {
         let dir = Scratch()
-        let config = try ClusterConfig.parse(
-            """
-            shards = 1
-            replication = 1
-            tick_ms = 10
-            kv_harness = true
-            [tls]
-            dir = "\(dir.path)/tls"
-            [[nodes]]
-            id = 1
-            peer = "127.0.0.1:1"
-            admin = "127.0.0.1:2"
-            data = "\(dir.path)/node1"
-            """)
+        let config = try dir.singleNode()
         let node = try NodeRuntime(
             nodeId: 1, config: config, dataDirectory: "\(dir.path)/node1", stateMachine: SlotKV(),
             logger: Logger(label: "t"))
