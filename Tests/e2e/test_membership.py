@@ -192,7 +192,11 @@ def test_nodes_join_rebalance_move_and_leave_while_users_sign_in(tmp_path):
             os.kill(pid, signal.SIGCONT)
         r = cluster_command(config, "remove-node", "--id", str(dead))
         assert r.returncode == 0, r
-        assert "stays inert" in r.stdout or "keeps its replicas, inert" in r.stdout, r.stdout
+        # Usually it never heard of its removal and keeps its replicas, inert. But what its
+        # leaders sent before they let it go waits in its sockets while it is stopped, and may
+        # tell it: then it has deleted them, and there is nothing left to say.
+        heard = statuses(config)[dead]["shards"] == []
+        assert heard or "stays inert" in r.stdout or "keeps its replicas, inert" in r.stdout, r.stdout
         views = leader_views(config)
         assert all(dead not in views[s]["voters"] + views[s].get("learners", []) for s in (0, 1, 2, 3)), views
         r = cluster_command(config, "add-node", "--id", str(dead))
