@@ -1,3 +1,5 @@
+import Sharding
+
 /// A piece of a shard's state-machine copy for a backup: which copy (node, shard, index and
 /// term), its whole size and SHA-256, and `bytes` from `offset` on.
 public struct BackupChunk: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Raft
+import Sharding
 
 /// Requests a client (the front, `cognate kv`, tests) sends to a node, in `.request` frames.
 public struct ClientRequest: Sendable, Equatable {

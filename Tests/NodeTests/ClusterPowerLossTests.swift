@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NodeRPC
 import Raft
+import Sharding
 import Testing
 
 @testable import Node

@@ -1,4 +1,5 @@
 import Raft
+import Sharding
 import Testing
 
 @testable import Node

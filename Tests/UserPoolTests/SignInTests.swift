@@ -15,7 +15,8 @@ enum SignInFixtures {
 
     static func client(hides: Bool = true, secret: String? = nil) -> AppClient {
         AppClient(
-            id: "client1", poolId: pool.id, name: "app", secret: secret, explicitAuthFlows: [], readAttributes: nil,
+            id: "client1", poolId: pool.id, name: "app", secret: secret,
+            explicitAuthFlows: [.allowUserPasswordAuth, .allowUserSrpAuth, .allowRefreshTokenAuth], readAttributes: nil,
             writeAttributes: nil, preventUserExistenceErrors: hides ? .enabled : .legacy, refreshTokenValidity: 30,
             accessTokenValidity: nil, idTokenValidity: nil, tokenValidityUnits: nil, createdAt: 1, modifiedAt: 1)
     }
@@ -33,6 +34,31 @@ enum SignInFixtures {
     static func machine(client: AppClient = client(), pool: Pool = pool, now: Int64 = 100) -> SignInStateMachine {
         SignInStateMachine(context: .init(pool: pool, client: client, now: now, lockoutBaseSeconds: 1, fakeKey: Array(repeating: 9, count: 32)))
     }
+
+    /// USER_PASSWORD_AUTH for `username` with the password "pw".
+    static func password(_ username: String) -> AuthEvent {
+        .initiate(.userPasswordAuth, parameters: ["USERNAME": username, "PASSWORD": "pw"], admin: false)
+    }
+
+    static func srp(_ username: String, secretHash: String?) -> AuthEvent {
+        var parameters = ["USERNAME": username, "SRP_A": "abcd"]
+        parameters["SECRET_HASH"] = secretHash
+        return .initiate(.userSrpAuth, parameters: parameters, admin: false)
+    }
+
+    /// PASSWORD_VERIFIER answered: the machine asks for the SECRET_BLOCK opened, and gets
+    /// `state` back in the box `block`.
+    static func claim(
+        _ m: inout SignInStateMachine, _ state: SRPChallengeState, block: [UInt8], username: String,
+        secretHash: String?, timestamp: String
+    ) -> AuthAction {
+        var responses = ["USERNAME": username, "PASSWORD_CLAIM_SIGNATURE": "x", "TIMESTAMP": timestamp,
+                         "PASSWORD_CLAIM_SECRET_BLOCK": "sealed"]
+        responses["SECRET_HASH"] = secretHash
+        guard case .open("sealed", .srpChallenge) = m.received(.respond(.passwordVerifier, responses: responses, session: nil))
+        else { return .fail(PoolError(.internalError, "no open")) }
+        return m.received(.opened(state.encoded, box: block))
+    }
 }
 
 @Suite("Sign-in as a state machine")
@@ -43,7 +69,7 @@ struct SignInTests {
     static func passwordRun(_ user: User?) -> [String] {
         var m = F.machine()
         var steps: [String] = []
-        var action = m.received(.initiate(.password("pw", admin: false), username: "Alice", secretHash: nil))
+        var action = m.received(F.password("Alice"))
         steps.append("\(action)".components(separatedBy: "(").first!)
         action = m.received(.resolved(user, node: 0, boot: 0))
         guard case .reserve(let slotFor, nil) = action else { return steps + ["\(action)"] }
@@ -65,10 +91,31 @@ struct SignInTests {
         #expect(known.count == 4)
     }
 
+    @Test("a flow the client does not allow, or no flow of the operation, is refused before any read")
+    func flowsChecked() {
+        var srpOnly = F.client()
+        srpOnly.explicitAuthFlows = [.allowUserSrpAuth]
+        var m = F.machine(client: srpOnly)
+        guard case .fail(let e1) = m.received(F.password("alice")) else { Issue.record("a flow not allowed"); return }
+        #expect(e1.message == "USER_PASSWORD_AUTH flow not enabled for this client")
+        var admin = F.machine()
+        guard case .fail(let e2) = admin.received(.initiate(.adminUserPasswordAuth, parameters: [:], admin: false)) else {
+            Issue.record("an admin flow in InitiateAuth")
+            return
+        }
+        #expect(e2.code == .invalidParameter)
+        var custom = F.machine()
+        guard case .fail(let e3) = custom.received(.initiate(.customAuth, parameters: [:], admin: false)) else {
+            Issue.record("CUSTOM_AUTH")
+            return
+        }
+        #expect(e3.code == .unsupportedOperation)
+    }
+
     @Test("without PreventUserExistenceErrors an unknown user is UserNotFoundException")
     func legacyRevealsUnknown() {
         var m = F.machine(client: F.client(hides: false))
-        _ = m.received(.initiate(.password("pw", admin: false), username: "nobody", secretHash: nil))
+        _ = m.received(F.password("nobody"))
         guard case .fail(let e) = m.received(.resolved(nil, node: 0, boot: 0)) else { Issue.record("expected a failure"); return }
         #expect(e.code == .userNotFound)
     }
@@ -92,7 +139,7 @@ struct SignInTests {
     func outcomesAreTheShards() {
         func finish(_ outcome: AttemptOutcome, _ user: User?) -> AuthAction {
             var m = F.machine()
-            _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+            _ = m.received(F.password("alice"))
             _ = m.received(.resolved(F.user(), node: 0, boot: 0))
             // Failures to clear: a right password is written too.
             _ = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest, clear: false)))
@@ -103,7 +150,7 @@ struct SignInTests {
         #expect(locked.message == "Password attempts exceeded")
         guard case .fail(let refused) = finish(.refused, nil) else { Issue.record("refused"); return }
         #expect(refused.message == "Incorrect username or password.")
-        guard case .issueTokens(let u, let at) = finish(.accepted, F.user()) else { Issue.record("tokens"); return }
+        guard case .issueTokens(let u, let at, nil) = finish(.accepted, F.user()) else { Issue.record("tokens"); return }
         #expect(u.username == "alice" && at == 100)
     }
 
@@ -112,28 +159,28 @@ struct SignInTests {
         for (refusal, message) in [(AttemptOutcome.lockedOut, "Password attempts exceeded"),
                                    (.replayed, "Invalid session for the user, session is expired.")] {
             var m = F.machine()
-            _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+            _ = m.received(F.password("alice"))
             _ = m.received(.resolved(F.user(), node: 0, boot: 0))
             guard case .fail(let e) = m.received(.reserved(AttemptSlot(outcome: refusal))) else { Issue.record("\(refusal)"); return }
             #expect(e.message == message)
         }
         // Nothing to clear: tokens straight after the check.
         var m = F.machine()
-        _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+        _ = m.received(F.password("alice"))
         _ = m.received(.resolved(F.user(), node: 0, boot: 0))
         _ = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest)))
-        guard case .issueTokens(let u, _) = m.received(.checked(passwordOK: true)) else { Issue.record("no tokens"); return }
+        guard case .issueTokens(let u, _, nil) = m.received(.checked(passwordOK: true)) else { Issue.record("no tokens"); return }
         #expect(u.username == "alice")
         // The verifier changed since it was read: the shard decides (a failure, counted).
         var changed = F.machine()
-        _ = changed.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+        _ = changed.received(F.password("alice"))
         _ = changed.received(.resolved(F.user(), node: 0, boot: 0))
         _ = changed.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: [1, 2, 3])))
         guard case .record(_, true, let digest) = changed.received(.checked(passwordOK: true)) else { Issue.record("no record"); return }
         #expect(digest == F.verifier.digest)
         // A name no user has: a "right" password is still a failure to write.
         var unknown = F.machine()
-        _ = unknown.received(.initiate(.password("pw", admin: false), username: "nobody", secretHash: nil))
+        _ = unknown.received(F.password("nobody"))
         _ = unknown.received(.resolved(nil, node: 0, boot: 0))
         _ = unknown.received(.reserved(AttemptSlot()))
         guard case .record = unknown.received(.checked(passwordOK: true)) else { Issue.record("no record for nobody"); return }
@@ -146,8 +193,7 @@ struct SignInTests {
                                       node: 3, boot: 42)
         var m = F.machine()
         let block: [UInt8] = [9, 8, 7]
-        guard case .reserve(let canonical, let challenge?) = m.received(
-            .claim(state, block: block, username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        guard case .reserve(let canonical, let challenge?) = F.claim(&m, state, block: block, username: "alice", secretHash: nil, timestamp: CognitoTimestamp.format(100))
         else { Issue.record("no reserve"); return }
         #expect(canonical == "alice" && challenge.node == 3 && challenge.boot == 42 && challenge.id == SignInStateMachine.challengeId(block))
         guard case .checkClaim = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest)))
@@ -158,7 +204,7 @@ struct SignInTests {
     func statusChecks() {
         func finish(_ user: User, now: Int64 = 100) -> AuthAction {
             var m = F.machine(now: now)
-            _ = m.received(.initiate(.password("pw", admin: false), username: "alice", secretHash: nil))
+            _ = m.received(F.password("alice"))
             _ = m.received(.resolved(user, node: 0, boot: 0))
             _ = m.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
             return m.received(.checked(passwordOK: true))
@@ -169,7 +215,7 @@ struct SignInTests {
         #expect(unconfirmed.code == .userNotConfirmed)
         guard case .fail(let reset) = finish(F.user(status: .resetRequired)) else { Issue.record("reset"); return }
         #expect(reset.code == .passwordResetRequired)
-        guard case .newPasswordRequired = finish(F.user(status: .forceChangePassword), now: 40) else { Issue.record("new"); return }
+        guard case .askNewPassword = finish(F.user(status: .forceChangePassword), now: 40) else { Issue.record("new"); return }
         guard case .fail(let expired) = finish(F.user(status: .forceChangePassword), now: 60) else { Issue.record("expired"); return }
         #expect(expired.message.contains("Temporary password has expired"))
     }
@@ -178,14 +224,14 @@ struct SignInTests {
     func secretHashEveryStep() {
         let client = F.client(secret: "s3cret")
         var m = F.machine(client: client)
-        guard case .fail(let e) = m.received(.initiate(.srp(clientA: "abcd"), username: "alice", secretHash: nil)) else {
+        guard case .fail(let e) = m.received(F.srp("alice", secretHash: nil)) else {
             Issue.record("no secret hash accepted")
             return
         }
         #expect(e.code == .notAuthorized)
         let good = SecretHash.compute(clientSecret: "s3cret", username: "alice", clientId: client.id)
         var ok = F.machine(client: client)
-        guard case .resolve = ok.received(.initiate(.srp(clientA: "abcd"), username: "alice", secretHash: good)) else {
+        guard case .resolve = ok.received(F.srp("alice", secretHash: good)) else {
             Issue.record("a right secret hash refused")
             return
         }
@@ -194,11 +240,11 @@ struct SignInTests {
                                       node: 1, boot: 1)
         var step2 = F.machine(client: client)
         let stamp = CognitoTimestamp.format(100)
-        guard case .fail(let missing) = step2.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: stamp))
+        guard case .fail(let missing) = F.claim(&step2, state, block: [1, 2, 3], username: "alice", secretHash: nil, timestamp: stamp)
         else { Issue.record("step 2 without secret hash accepted"); return }
         #expect(missing.code == .notAuthorized)
         var step2ok = F.machine(client: client)
-        guard case .reserve = step2ok.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: good, signature: "x", timestamp: stamp))
+        guard case .reserve = F.claim(&step2ok, state, block: [1, 2, 3], username: "alice", secretHash: good, timestamp: stamp)
         else { Issue.record("step 2 with secret hash refused"); return }
     }
 
@@ -210,16 +256,16 @@ struct SignInTests {
         var other = state
         other.client = "client2"
         var m1 = F.machine()
-        guard case .fail = m1.received(.claim(other, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        guard case .fail = F.claim(&m1, other, block: [1, 2, 3], username: "alice", secretHash: nil, timestamp: CognitoTimestamp.format(100))
         else { Issue.record("another client's state accepted"); return }
         var m2 = F.machine()
-        guard case .fail = m2.received(.claim(state, block: [1, 2, 3], username: "mallory", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        guard case .fail = F.claim(&m2, state, block: [1, 2, 3], username: "mallory", secretHash: nil, timestamp: CognitoTimestamp.format(100))
         else { Issue.record("another user accepted"); return }
         var m3 = F.machine()
-        guard case .fail = m3.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100 + 301)))
+        guard case .fail = F.claim(&m3, state, block: [1, 2, 3], username: "alice", secretHash: nil, timestamp: CognitoTimestamp.format(100 + 301))
         else { Issue.record("a stale timestamp accepted"); return }
         var m4 = F.machine()
-        _ = m4.received(.claim(state, block: [1, 2, 3], username: "alice", secretHash: nil, signature: "x", timestamp: CognitoTimestamp.format(100)))
+        _ = F.claim(&m4, state, block: [1, 2, 3], username: "alice", secretHash: nil, timestamp: CognitoTimestamp.format(100))
         guard case .fail(let e) = m4.received(.resolved(nil, node: 0, boot: 0)) else { Issue.record("an event out of order accepted"); return }
         #expect(e.code == .internalError)
     }
@@ -234,5 +280,197 @@ struct SignInTests {
         #expect(SRPChallengeState(decoding: state.encoded + [0]) == nil)
         #expect(SRPChallengeState(decoding: [1] + state.encoded.dropFirst()) == nil)
         #expect(SRPChallengeState(decoding: []) == nil)
+    }
+
+    // MARK: NEW_PASSWORD_REQUIRED, refresh, ChangePassword
+
+    static let newPassword = "N3w!passw0rd"
+
+    /// NEW_PASSWORD_REQUIRED answered with `responses`, the Session opening to `session`.
+    static func respondNewPassword(
+        _ responses: [String: String], session: SignInSession?, client: AppClient = F.client()
+    ) -> (SignInStateMachine, AuthAction) {
+        var m = F.machine(client: client, now: 50)
+        guard case .open("s", .session) = m.received(.respond(.newPasswordRequired, responses: responses, session: "s"))
+        else { return (m, .fail(PoolError(.internalError, "no open"))) }
+        let action = m.received(.opened(session?.encoded, box: []))
+        return (m, action)
+    }
+
+    @Test("a temporary password leads to NEW_PASSWORD_REQUIRED with a typed session naming the user and the name given")
+    func newPasswordChallenge() {
+        let temporary = F.user(status: .forceChangePassword)
+        var m = F.machine(now: 40)
+        _ = m.received(F.password("Alice"))
+        _ = m.received(.resolved(temporary, node: 0, boot: 0))
+        _ = m.received(.reserved(AttemptSlot(user: temporary.withoutSecrets, verifierDigest: F.verifier.digest)))
+        guard case .askNewPassword(let session, _) = m.received(.checked(passwordOK: true)) else {
+            Issue.record("no NEW_PASSWORD_REQUIRED")
+            return
+        }
+        #expect(session.challenge == .newPasswordRequired && session.username == "alice")
+        #expect(session.identifier == "Alice" && session.issuedAt == 40 && session.client == "client1")
+        #expect(SignInSession(decoding: session.encoded) == session)
+        // Another kind of sealed state is not a session, nor is a truncated one.
+        #expect(SignInSession(decoding: Array(session.encoded.dropLast())) == nil)
+        let srp = SRPChallengeState(pool: "p", client: "c", identifier: "a", canonical: "a", userIdForSrp: "a", b: [], B: [],
+                                    clientA: "ab", verifier: F.verifier, issuedAt: 1, node: 1, boot: 1)
+        #expect(SignInSession(decoding: srp.encoded) == nil)
+        #expect(SRPChallengeState(decoding: session.encoded) == nil)
+    }
+
+    @Test("NEW_PASSWORD_REQUIRED: session, name, policy and attributes checked first; then the user read whole, its history, the write, tokens")
+    func newPasswordSteps() {
+        let session = SignInSession(challenge: .newPasswordRequired, pool: F.pool.id, client: "client1", username: "alice",
+                                    identifier: "Alice@example.com", issuedAt: 40)
+        let good = ["USERNAME": "alice", "NEW_PASSWORD": Self.newPassword, "userAttributes.name": "Al"]
+        // Refusals before any read.
+        guard case .fail(let expired) = Self.respondNewPassword(good, session: nil).1 else { Issue.record("no session accepted"); return }
+        #expect(expired.message == "Invalid session for the user, session is expired.")
+        var otherClient = session
+        otherClient.client = "client2"
+        guard case .fail(let e1) = Self.respondNewPassword(good, session: otherClient).1 else { Issue.record("another client's session"); return }
+        #expect(e1.code == .notAuthorized)
+        var mallory = good
+        mallory["USERNAME"] = "mallory"
+        guard case .fail(let e2) = Self.respondNewPassword(mallory, session: session).1 else { Issue.record("another user"); return }
+        #expect(e2.code == .notAuthorized)
+        var weak = good
+        weak["NEW_PASSWORD"] = "short"
+        guard case .fail(let e3) = Self.respondNewPassword(weak, session: session).1 else { Issue.record("a weak password"); return }
+        #expect(e3.code == .invalidPassword)
+        var missing = good
+        missing["NEW_PASSWORD"] = nil
+        guard case .fail(let e4) = Self.respondNewPassword(missing, session: session).1 else { Issue.record("no password"); return }
+        #expect(e4.code == .invalidParameter)
+        // The name given at sign-in (an alias) is as good as the username.
+        var byAlias = good
+        byAlias["USERNAME"] = "alice@example.com"
+        guard case .readUser("alice") = Self.respondNewPassword(byAlias, session: session).1 else { Issue.record("alias refused"); return }
+        // The whole way.
+        var (m, action) = Self.respondNewPassword(good, session: session)
+        guard case .readUser("alice") = action else { Issue.record("no read: \(action)"); return }
+        let user = F.user(status: .forceChangePassword)
+        guard case .checkHistory(let password, _) = m.received(.userRead(user)), password == Self.newPassword else {
+            Issue.record("no history check")
+            return
+        }
+        guard case .setPassword(_, .completeNew(let set, let attributes)) = m.received(.historyChecked(reused: false)) else {
+            Issue.record("no write")
+            return
+        }
+        #expect(set == Self.newPassword && attributes == ["name": "Al"])
+        guard case .issueTokens(let u, let at, nil) = m.received(.passwordSet(user)) else { Issue.record("no tokens"); return }
+        #expect(u.username == "alice" && at == 50)
+        // A password the history keeps the user from, or a user gone: refused.
+        var (reusing, _) = Self.respondNewPassword(good, session: session)
+        _ = reusing.received(.userRead(user))
+        guard case .fail(let reused) = reusing.received(.historyChecked(reused: true)) else { Issue.record("reuse"); return }
+        #expect(reused.code == .passwordHistoryPolicyViolation)
+        var (gone, _) = Self.respondNewPassword(good, session: session)
+        guard case .fail(let e5) = gone.received(.userRead(nil)) else { Issue.record("a user gone"); return }
+        #expect(e5.code == .notAuthorized)
+    }
+
+    @Test("a refresh: the token's pool and client, SECRET_HASH, the same user, not revoked, enabled; the family kept")
+    func refreshSteps() {
+        let token = RefreshTokenState(pool: F.pool.id, client: "client1", username: "alice", sub: F.user().sub, authTime: 7,
+                                      origin: "o1")
+        func refresh(_ token: RefreshTokenState?, client: AppClient = F.client(), secretHash: String? = nil) -> (SignInStateMachine, AuthAction) {
+            var m = F.machine(client: client)
+            var parameters = ["REFRESH_TOKEN": "t"]
+            parameters["SECRET_HASH"] = secretHash
+            guard case .open("t", .refreshToken) = m.received(.initiate(.refreshTokenAuth, parameters: parameters, admin: false))
+            else { return (m, .fail(PoolError(.internalError, "no open"))) }
+            let action = m.received(.opened(token?.encoded, box: []))
+            return (m, action)
+        }
+        var (m, action) = refresh(token)
+        guard case .readUser("alice") = action else { Issue.record("no read"); return }
+        guard case .issueTokens(_, 7, "o1") = m.received(.userRead(F.user())) else { Issue.record("no tokens"); return }
+        guard case .fail(let bad) = refresh(nil).1 else { Issue.record("a bad token"); return }
+        #expect(bad.message == "Invalid Refresh Token")
+        var other = token
+        other.client = "client2"
+        guard case .fail = refresh(other).1 else { Issue.record("another client's token"); return }
+        var changed = F.user()
+        changed.sub = "another"
+        var (m2, _) = refresh(token)
+        guard case .fail(let e1) = m2.received(.userRead(changed)) else { Issue.record("another sub"); return }
+        #expect(e1.message == "Invalid Refresh Token")
+        var revoked = F.user()
+        revoked.revokedOrigins = ["o1"]
+        var (m3, _) = refresh(token)
+        guard case .fail(let e2) = m3.received(.userRead(revoked)) else { Issue.record("revoked"); return }
+        #expect(e2.message == "Refresh Token has been revoked")
+        var (m4, _) = refresh(token)
+        guard case .fail(let e3) = m4.received(.userRead(F.user(enabled: false))) else { Issue.record("disabled"); return }
+        #expect(e3.message == "User is disabled.")
+        // A client with a secret: SECRET_HASH over the token's user, unless the secret itself was checked.
+        let secretClient = F.client(secret: "s3cret")
+        guard case .fail(let e4) = refresh(token, client: secretClient).1 else { Issue.record("no SECRET_HASH"); return }
+        #expect(e4.code == .notAuthorized)
+        let hash = SecretHash.compute(clientSecret: "s3cret", username: "alice", clientId: secretClient.id)
+        guard case .readUser = refresh(token, client: secretClient, secretHash: hash).1 else { Issue.record("good SECRET_HASH"); return }
+        var byToken = F.machine(client: secretClient)
+        _ = byToken.received(.refresh(token: "t"))
+        guard case .readUser = byToken.received(.opened(token.encoded, box: [])) else { Issue.record("GetTokensFromRefreshToken"); return }
+        var noToken = F.machine()
+        guard case .fail(let e5) = noToken.received(.initiate(.refreshTokenAuth, parameters: [:], admin: false)) else {
+            Issue.record("no REFRESH_TOKEN")
+            return
+        }
+        #expect(e5.code == .invalidParameter)
+    }
+
+    @Test("refresh tokens sealed in the earlier form still open")
+    func legacyRefreshToken() {
+        var bytes: [UInt8] = [2]
+        for field in ["us-east-1_SignIn", "client1", "alice", "sub-1", "77", "o9"] {
+            let utf8 = Array(field.utf8)
+            bytes += [0, 0, 0, UInt8(utf8.count)] + utf8
+        }
+        #expect(RefreshTokenState(decoding: bytes) == RefreshTokenState(pool: "us-east-1_SignIn", client: "client1",
+                                                                         username: "alice", sub: "sub-1", authTime: 77, origin: "o9"))
+        #expect(RefreshTokenState(decoding: Array(bytes.dropLast())) == nil)
+        #expect(RefreshTokenState(decoding: bytes + [0, 0, 0, 0]) == nil)
+    }
+
+    @Test("ChangePassword: the new password's policy first, the previous one checked under a slot, then history and the write")
+    func changePasswordSteps() {
+        let user = F.user()
+        var weak = F.machine()
+        guard case .fail(let e1) = weak.received(.changePassword(user, previous: "pw", proposed: "short")) else { Issue.record("weak"); return }
+        #expect(e1.code == .invalidPassword)
+        var noPrevious = F.machine()
+        guard case .fail(let e2) = noPrevious.received(.changePassword(user, previous: nil, proposed: Self.newPassword)) else {
+            Issue.record("no previous")
+            return
+        }
+        #expect(e2.code == .invalidParameter)
+        // Right, nothing to clear: no attempt written.
+        var m = F.machine()
+        guard case .reserve("alice", nil) = m.received(.changePassword(user, previous: "pw", proposed: Self.newPassword)) else {
+            Issue.record("no slot")
+            return
+        }
+        guard case .checkPassword("pw", _, "alice") = m.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+        else { Issue.record("no check"); return }
+        guard case .readUser("alice") = m.received(.checked(passwordOK: true)) else { Issue.record("no read"); return }
+        guard case .checkHistory(Self.newPassword, _) = m.received(.userRead(user)) else { Issue.record("no history"); return }
+        guard case .setPassword(_, .change(Self.newPassword)) = m.received(.historyChecked(reused: false)) else { Issue.record("no write"); return }
+        guard case .finished = m.received(.passwordSet(user)) else { Issue.record("not finished"); return }
+        // Wrong: the failure is written before the verdict.
+        var wrong = F.machine()
+        _ = wrong.received(.changePassword(user, previous: "nope", proposed: Self.newPassword))
+        _ = wrong.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+        guard case .record("alice", false, _) = wrong.received(.checked(passwordOK: false)) else { Issue.record("no record"); return }
+        guard case .fail(let e3) = wrong.received(.recorded(.refused, nil)) else { Issue.record("refused"); return }
+        #expect(e3.message == "Incorrect username or password.")
+        // Locked: refused with no check at all.
+        var locked = F.machine()
+        _ = locked.received(.changePassword(user, previous: "pw", proposed: Self.newPassword))
+        guard case .fail(let e4) = locked.received(.reserved(AttemptSlot(outcome: .lockedOut))) else { Issue.record("locked"); return }
+        #expect(e4.message == PoolError.lockedOutMessage)
     }
 }

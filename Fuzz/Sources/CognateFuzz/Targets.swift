@@ -144,6 +144,12 @@ enum Target: String, CaseIterable {
         if let state = SRPChallengeState(decoding: bytes) {
             precondition(SRPChallengeState(decoding: state.encoded) == state, "sealed SRP state round-trips")
         }
+        if let session = SignInSession(decoding: bytes) {
+            precondition(SignInSession(decoding: session.encoded) == session, "a sealed session round-trips")
+        }
+        if let token = RefreshTokenState(decoding: bytes) {
+            precondition(RefreshTokenState(decoding: token.encoded) == token, "a sealed refresh token round-trips")
+        }
     }
 
     static let verifier = SigV4Verifier(keys: ["AKID": "secret"], region: "us-east-1")

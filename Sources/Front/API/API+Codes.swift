@@ -227,8 +227,8 @@ extension API {
         try PoolRules.validatePassword(r.password, policy: pool.policy)
         let user = try await codeUser(pool: pool, client: client, username: r.username)
         // The new password's verifier is computed for a name no user has too: the same cost.
-        let verifier = makeVerifier(pool: pool, username: user?.username ?? r.username, password: r.password)
-        let reused = try await reusesPassword(
+        let verifier = auth.makeVerifier(pool: pool, username: user?.username ?? r.username, password: r.password)
+        let reused = try await auth.reusesPassword(
             r.password, user: user, username: user?.username ?? r.username, pool: pool)
         guard let user else { try await phantomWrongCode(pool: pool, identifier: r.username) }
         try await balancePhantomRead(pool: pool, client: client, identifier: r.username)
@@ -286,7 +286,7 @@ extension API {
             throw PoolError(
                 .unsupportedUserState, "Resend not possible. \(user.username) status is not FORCE_CHANGE_PASSWORD.")
         }
-        let verifier = makeVerifier(pool: pool, username: user.username, password: password)
+        let verifier = auth.makeVerifier(pool: pool, username: user.username, password: password)
         let t = now()
         let messages = try MessageRules.invitations(
             user, pool: pool, mediums: mediums, temporaryPassword: password, now: t)

@@ -39,42 +39,15 @@ extension API {
         return EmptyShape()
     }
 
-    /// The previous password is checked like a sign-in: counted on the user's shard before
-    /// its verdict is known, and refused without a verdict while the user is locked.
+    /// The previous password is checked like a sign-in's (`SignInStateMachine`): under a
+    /// slot of the user's shard leader, a failure counted before its verdict is known, and
+    /// no check at all while the user is locked.
     func changePassword(_ r: ChangePasswordRequest) async throws -> ChangePasswordResponse {
-        let (pool, user, _) = try await authenticate(r.accessToken)
-        try PoolRules.validatePassword(r.proposedPassword, policy: pool.policy)
-        guard let verifier = user.verifier else {
-            throw PoolError.notSupported("ChangePassword for a user without a password (passwordless)")
-        }
-        guard let previous = r.previousPassword else {
-            throw PoolError(.invalidParameter, "PreviousPassword is required for a user with a password")
-        }
-        let poolName = SRPHash.poolName(fromPoolId: pool.id)
-        let ok = try await auth.crypto {
-            WorkspacePool.shared.with {
-                $0.verify(password: previous, poolName: poolName, userIdForSrp: user.username, against: verifier)
-            }
-        }
-        let canonical = PoolRules.canonical(user.username, in: pool)
-        let (outcome, _) = try await recordAttempt(
-            pool: pool, canonical: canonical, ok: ok, digest: verifier.digest, now: now())
-        switch outcome {
-        case .accepted: break
-        case .lockedOut: throw PoolError(.notAuthorized, PoolError.lockedOutMessage)
-        case .refused, .replayed: throw PoolError(.notAuthorized, "Incorrect username or password.")
-        }
-        let next = makeVerifier(pool: pool, username: user.username, password: r.proposedPassword)
-        let t = now()
-        guard let current = try await store.user(pool: pool.id, canonical: canonical) else {
-            throw Self.invalidAccess
-        }
-        if try await reusesPassword(r.proposedPassword, user: current, username: user.username, pool: pool) {
-            throw PasswordHistoryRules.violation
-        }
-        _ = try await store.modify(current, in: pool) { (u: inout User) throws(PoolError) in
-            UserRules.changePassword(&u, verifier: next, policy: pool.policy, now: t)
-        }
+        let (pool, user, claims) = try await authenticate(r.accessToken)
+        let client = try await store.appClient(pool: pool.id, id: claims.clientId)
+        _ = try await signIn.run(
+            .changePassword(user, previous: r.previousPassword, proposed: r.proposedPassword), pool: pool,
+            client: client)
         return ChangePasswordResponse()
     }
 

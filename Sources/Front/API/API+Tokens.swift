@@ -3,74 +3,10 @@ import CognitoModel
 import Foundation
 import UserPool
 
-/// Tokens: issuing them (claims from `TokenRules`), refreshing, revoking, and checking the
-/// access tokens a user's own operations carry.
+/// Tokens: GetTokensFromRefreshToken (a sign-in event), revoking, checking the access
+/// tokens a user's own operations carry, and the discovery documents.
 extension API {
-    static let invalidRefresh = PoolError(.notAuthorized, "Invalid Refresh Token")
     static let invalidAccess = PoolError(.notAuthorized, "Invalid Access Token")
-
-    /// Signs a user's tokens. A new sign-in (`origin` nil) begins a token family, named by a
-    /// time-ordered UUID, and gets a refresh token; a refresh keeps its family and gets none.
-    func tokens(
-        pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?
-    ) throws
-        -> AuthenticationResultType
-    {
-        let signer = try auth.signer(for: pool)
-        var rng = SystemRandomNumberGenerator()
-        let ids = TokenRules.TokenIDs(
-            originJti: origin ?? timeOrderedUUIDString(milliseconds: nowMilliseconds(), using: &rng),
-            eventId: randomUUIDString(using: &rng), accessJti: randomUUIDString(using: &rng),
-            idJti: randomUUIDString(using: &rng))
-        let claims = TokenRules.claims(
-            user: user, client: client, pool: pool, issuer: auth.issuer(pool.id), authTime: authTime, now: now(),
-            ids: ids)
-        var result = AuthenticationResultType(
-            accessToken: try signer.sign(claims.access), expiresIn: Int(TokenRules.seconds(.access, of: client)),
-            tokenType: "Bearer", idToken: try signer.sign(claims.id))
-        if origin == nil {
-            let state = RefreshState(
-                pool: pool.id, client: client.id, user: user.username, sub: user.sub, authTime: authTime,
-                origin: ids.originJti)
-            result.refreshToken = seal(
-                state.encoded, auth.tokenSealer, seconds: TokenRules.seconds(.refresh, of: client))
-        }
-        return result
-    }
-
-    /// The refresh token's state, if this cluster sealed it for `pool` and `client`.
-    func openRefreshToken(
-        _ token: String?, pool: Pool, client: AppClient, invalid: PoolError
-    ) throws(PoolError)
-        -> RefreshState
-    {
-        let (plain, _) = try unseal(token, \.tokenSealer, invalid: invalid)
-        guard let state = RefreshState(decoding: plain) else { throw invalid }
-        guard state.pool == pool.id, state.client == client.id else { throw invalid }
-        return state
-    }
-
-    /// REFRESH_TOKEN_AUTH: new access and ID tokens for the refresh token's user, as long as
-    /// the user is the same one (same sub), enabled, and the family is not revoked.
-    func refresh(
-        pool: Pool, client: AppClient, token: String?, secretHash: String?, username: String?
-    ) async throws
-        -> AuthenticationResultType
-    {
-        let state = try openRefreshToken(token, pool: pool, client: client, invalid: Self.invalidRefresh)
-        if let refusal = SignInRules.checkSecretHash(client, username: username ?? state.user, given: secretHash) {
-            throw refusal
-        }
-        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.user, in: pool)),
-            user.sub == state.sub
-        else { throw Self.invalidRefresh }
-        guard !TokenRules.isRevoked(originJti: state.origin, user: user) else {
-            throw PoolError(.notAuthorized, "Refresh Token has been revoked")
-        }
-        guard user.enabled else { throw PoolError(.notAuthorized, "User is disabled.") }
-        // Same auth_time, same token family, no new refresh token.
-        return try tokens(pool: pool, client: client, user: user, authTime: state.authTime, origin: state.origin)
-    }
 
     /// A client secret from a request, compared in constant time.
     func checkClientSecret(_ client: AppClient, _ given: String?) throws(PoolError) {
@@ -87,13 +23,9 @@ extension API {
     {
         let (client, pool) = try await signInClient(r.clientId)
         try checkClientSecret(client, r.clientSecret)
-        let state = try openRefreshToken(r.refreshToken, pool: pool, client: client, invalid: Self.invalidRefresh)
-        // The client secret was checked above; the SECRET_HASH it implies is the right one.
-        let secretHash = client.secret.map {
-            SecretHash.compute(clientSecret: $0, username: state.user, clientId: client.id)
-        }
-        let result = try await refresh(
-            pool: pool, client: client, token: r.refreshToken, secretHash: secretHash, username: state.user)
+        // The client secret was checked above: no SECRET_HASH is asked for.
+        let answer = try await signIn.run(.refresh(token: r.refreshToken), pool: pool, client: client)
+        let result = answer.authenticationResult
         return GetTokensFromRefreshTokenResponse(authenticationResult: result)
     }
 
@@ -102,17 +34,16 @@ extension API {
     func revokeToken(_ r: RevokeTokenRequest) async throws -> RevokeTokenResponse {
         let (client, pool) = try await signInClient(r.clientId)
         try checkClientSecret(client, r.clientSecret)
-        let (plain, _) = try unseal(
-            r.token, \.tokenSealer,
-            invalid: PoolError(.unsupportedTokenType, "Only refresh tokens issued by this pool can be revoked"))
-        guard let state = RefreshState(decoding: plain) else {
+        guard let plain = tokenService.open(r.token, .refreshToken)?.plain,
+            let state = RefreshTokenState(decoding: plain)
+        else {
             throw PoolError(.unsupportedTokenType, "Only refresh tokens issued by this pool can be revoked")
         }
         guard state.pool == pool.id, state.client == client.id else {
             throw PoolError(.unauthorized, "The token was not issued to this client")
         }
         // A token whose user is gone revokes nothing, and says so no differently.
-        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.user, in: pool)),
+        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.username, in: pool)),
             user.sub == state.sub
         else { return RevokeTokenResponse() }
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in

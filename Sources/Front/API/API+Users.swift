@@ -70,7 +70,7 @@ extension API {
         let canonical = PoolRules.canonical(stored, in: pool)
         let t = now()
         return try await insertClaimed(pool: pool, canonical: canonical, attributes: attributes, now: t) {
-            let verifier = makeVerifier(pool: pool, username: stored, password: password)
+            let verifier = auth.makeVerifier(pool: pool, username: stored, password: password)
             var user = UserRules.newUser(
                 pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation,
                 now: t)
@@ -154,10 +154,10 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         try PoolRules.validatePassword(r.password, policy: pool.policy)
         let user = try await store.resolve(pool: pool, username: r.username)
-        if try await reusesPassword(r.password, user: user, username: user.username, pool: pool) {
+        if try await auth.reusesPassword(r.password, user: user, username: user.username, pool: pool) {
             throw PasswordHistoryRules.violation
         }
-        let verifier = makeVerifier(pool: pool, username: user.username, password: r.password)
+        let verifier = auth.makeVerifier(pool: pool, username: user.username, password: r.password)
         let t = now()
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
             UserRules.setPassword(&u, verifier: verifier, permanent: r.permanent ?? false, pool: pool, now: t)

@@ -133,40 +133,4 @@ public struct API: Sendable {
             "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", max(8, policy.minimumLength))
         return body + "aA1!"
     }
-
-    /// Whether `password` is one of the passwords the pool's PasswordHistorySize makes the
-    /// user keep away from, by recomputing each remembered one's verifier from its salt (one
-    /// g^x each). For a name no user has (`user` nil) the same number of g^x is spent on
-    /// drawn salts, so the answer's cost does not tell.
-    func reusesPassword(_ password: String, user: User?, username: String, pool: Pool) async throws -> Bool {
-        var remembered = user.map { PasswordHistoryRules.remembered($0, policy: pool.policy) } ?? []
-        if user == nil, let size = pool.policy.historySize {
-            var rng = SystemRandomNumberGenerator()
-            remembered = (0..<min(size, PasswordHistoryRules.maxSize)).map { _ in
-                PasswordHistoryEntry(salt: (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }, digest: [])
-            }
-        }
-        guard !remembered.isEmpty else { return false }
-        let poolName = SRPHash.poolName(fromPoolId: pool.id)
-        let entries = remembered
-        return try await auth.crypto {
-            WorkspacePool.shared.with { w in
-                entries.contains { entry in
-                    let v = w.verifier(
-                        salt: entry.salt, poolName: poolName, userIdForSrp: username, password: password,
-                        includingPowers: false)
-                    return v.digest == entry.digest
-                }
-            }
-        }
-    }
-
-    func makeVerifier(pool: Pool, username: String, password: String) -> PasswordVerifier {
-        var rng = SystemRandomNumberGenerator()
-        return WorkspacePool.shared.with {
-            $0.makeVerifier(
-                poolName: SRPHash.poolName(fromPoolId: pool.id), userIdForSrp: username, password: password, using: &rng
-            )
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import AuthCrypto
+import Sharding
 
 /// What the server keeps between the two SRP steps, sealed into SECRET_BLOCK so any front
 /// can finish the challenge: who is signing in (the identifier given, the canonical name the
@@ -7,7 +8,7 @@ import AuthCrypto
 /// user's shard leader says whether the verifier is still the current one), and the node
 /// (and its run, `boot`) that read the user, where the challenge is claimed, once.
 ///
-/// Binary and length-prefixed: the client passes it back whole, and it is signed over.
+/// Sealed in `SealedFormat`: the client passes it back whole, and it is signed over.
 public struct SRPChallengeState: Sendable, Equatable {
     public var pool: String
     public var client: String
@@ -41,47 +42,31 @@ public struct SRPChallengeState: Sendable, Equatable {
         self.boot = boot
     }
 
-    static let version: UInt8 = 2
-
     public var encoded: [UInt8] {
-        var out: [UInt8] = [Self.version]
-        func field(_ bytes: [UInt8]) {
-            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out += $0 }
-            out += bytes
-        }
-        for text in [pool, client, identifier, canonical, userIdForSrp, clientA] { field(Array(text.utf8)) }
-        for bytes in [b, B, verifier.salt, verifier.verifier, verifier.powers] { field(bytes) }
-        withUnsafeBytes(of: issuedAt.bigEndian) { out += $0 }
-        withUnsafeBytes(of: node.bigEndian) { out += $0 }
-        withUnsafeBytes(of: boot.bigEndian) { out += $0 }
-        return out
+        var w = SealedFormat.writer(.srpChallenge)
+        for text in [pool, client, identifier, canonical, userIdForSrp, clientA] { w.string(text) }
+        for bytes in [b, B, verifier.salt, verifier.verifier, verifier.powers] { w.blob(bytes) }
+        w.i64(issuedAt)
+        w.u64(node)
+        w.u64(boot)
+        return w.bytes
     }
 
-    /// Decodes what `encoded` wrote; nil for anything else (it came back from a client,
-    /// though sealed: a box that opened is ours, but the check costs nothing).
+    /// Decodes what `encoded` wrote; nil for anything else.
     public init?(decoding bytes: [UInt8]) {
-        var offset = 0
-        func take(_ n: Int) -> ArraySlice<UInt8>? {
-            guard n >= 0, bytes.count - offset >= n else { return nil }
-            defer { offset += n }
-            return bytes[offset..<(offset + n)]
-        }
-        func field() -> [UInt8]? {
-            guard let n = take(4) else { return nil }
-            let length = n.reduce(0) { $0 << 8 | Int($1) }
-            return take(length).map(Array.init)
-        }
-        func text() -> String? { field().map { String(decoding: $0, as: UTF8.self) } }
-        guard take(1)?.first == Self.version, let pool = text(), let client = text(), let identifier = text(),
-            let canonical = text(), let userId = text(), let a = text(), let b = field(), let B = field(),
-            let salt = field(), let v = field(), let powers = field(), let t = take(8), let node = take(8),
-            let boot = take(8)
+        guard
+            let s = SealedFormat.read(
+                bytes, .srpChallenge,
+                { (r: inout BinaryReader) throws(BinaryReader.Truncated) in
+                    let texts = try (0..<6).map { _ throws(BinaryReader.Truncated) in try r.string() }
+                    let blobs = try (0..<5).map { _ throws(BinaryReader.Truncated) in try r.blob(max: 1 << 16) }
+                    return SRPChallengeState(
+                        pool: texts[0], client: texts[1], identifier: texts[2], canonical: texts[3],
+                        userIdForSrp: texts[4], b: blobs[0], B: blobs[1], clientA: texts[5],
+                        verifier: PasswordVerifier(salt: blobs[2], verifier: blobs[3], powers: blobs[4]),
+                        issuedAt: try r.i64(), node: try r.u64(), boot: try r.u64())
+                })
         else { return nil }
-        self.init(
-            pool: pool, client: client, identifier: identifier, canonical: canonical, userIdForSrp: userId, b: b, B: B,
-            clientA: a, verifier: PasswordVerifier(salt: salt, verifier: v, powers: powers),
-            issuedAt: Int64(bitPattern: t.reduce(0) { $0 << 8 | UInt64($1) }),
-            node: node.reduce(0) { $0 << 8 | UInt64($1) }, boot: boot.reduce(0) { $0 << 8 | UInt64($1) })
-        guard offset == bytes.count else { return nil }
+        self = s
     }
 }

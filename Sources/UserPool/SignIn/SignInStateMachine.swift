@@ -2,11 +2,12 @@ import AuthCrypto
 import CognitoModel
 import Crypto
 
-/// A password sign-in (SRP or plain password) as a state machine in swift-nio's style: the
-/// front feeds it events and performs the actions it returns (reads, the slot the user's
-/// shard leader holds for the check, crypto, the write that records a failure), and holds
-/// no rule of its own. One machine runs one request: InitiateAuth's first step, or
-/// RespondToAuthChallenge's PASSWORD_VERIFIER.
+/// Sign-in as one state machine in swift-nio's style: the front feeds it events and performs
+/// the actions it returns (unsealing, reads, the slot the user's shard leader holds for a
+/// check, crypto, writes, sealing, tokens), and holds no rule of its own. One machine runs
+/// one request: InitiateAuth's first step (SRP, password, refresh), a challenge response
+/// (PASSWORD_VERIFIER, NEW_PASSWORD_REQUIRED), GetTokensFromRefreshToken, or the verdict
+/// on ChangePassword's previous password and the change.
 ///
 /// The rules it keeps:
 /// - the client must allow the flow, and a client with a secret needs SECRET_HASH over the
@@ -16,15 +17,18 @@ import Crypto
 /// - a password is checked only under a slot of the user's shard leader, which lets at
 ///   most as many checks run at once as failures it takes to lock the user: a locked
 ///   user's password is never checked, so parallel guesses cannot outrun the lock, and a
-///   name no user has locks the same way;
+///   name no user has locks the same way (ChangePassword's previous password too);
 /// - a failure is written before its verdict is revealed, and so is a success that clears
 ///   earlier failures; a success with nothing to clear writes nothing;
 /// - an SRP challenge is answered once: its id is claimed once, on the node that read the
 ///   user for it (a node restarted since refuses it: the client starts again);
 /// - after a right password: disabled, unconfirmed, reset-required and expired temporary
-///   passwords are refused; a temporary password leads to NEW_PASSWORD_REQUIRED.
+///   passwords are refused; a temporary password leads to NEW_PASSWORD_REQUIRED, answered
+///   with a sealed `SignInSession` naming its challenge;
+/// - a new password meets the pool's policy and its history; a refresh token works while
+///   its user is the same one (same sub), enabled, and its family not revoked.
 ///
-/// Pure: time is `now` in the context, randomness stays with the front.
+/// Pure: time is `now` in the context, randomness and keys stay with the front.
 public struct SignInStateMachine: Sendable {
     public struct Context: Sendable {
         public var pool: Pool
@@ -54,15 +58,40 @@ public struct SignInStateMachine: Sendable {
     /// The check a slot is taken for.
     enum Check {
         case password(String, verifier: PasswordVerifier, userIdForSrp: String)
-        case claim(SRPChallengeState, signature: String, timestamp: String)
+        case claim(SRPChallengeState, block: [UInt8], signature: String, timestamp: String)
+    }
+
+    /// What a right password leads to.
+    enum Purpose {
+        /// A sign-in by the name the user gave (a username or an alias).
+        case signIn(identifier: String)
+        case changePassword(proposed: String)
+    }
+
+    /// A sealed text the front was asked to open, and what comes with it.
+    enum Opening {
+        case secretBlock(responses: [String: String])
+        case session(ChallengeNameType, responses: [String: String])
+        case refreshToken(username: String?, secretHash: String?, secretChecked: Bool)
+    }
+
+    /// A user read, and what it is for.
+    enum Reading {
+        case refresh(RefreshTokenState)
+        case newPassword(SignInSession, password: String, attributes: [String: String])
+        case changePassword(proposed: String)
     }
 
     enum State {
         case idle
+        case opening(Opening)
         case resolving(Flow, identifier: String)
-        case reserving(canonical: String, digest: [UInt8], check: Check)
-        case checking(canonical: String, digest: [UInt8], slot: AttemptSlot)
-        case recording
+        case reserving(canonical: String, digest: [UInt8], check: Check, purpose: Purpose)
+        case checking(canonical: String, digest: [UInt8], slot: AttemptSlot, purpose: Purpose)
+        case recording(canonical: String, purpose: Purpose)
+        case reading(Reading)
+        case checkingHistory(User, PasswordChange)
+        case writing(PasswordChange)
         case done
     }
 
@@ -75,43 +104,61 @@ public struct SignInStateMachine: Sendable {
     public static let challengeSeconds: Int64 = 300
     public static let timestampSkew: Int64 = 300
 
+    static let invalidSession = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
+    static let invalidRefresh = PoolError(.notAuthorized, "Invalid Refresh Token")
+    static let invalidAccess = PoolError(.notAuthorized, "Invalid Access Token")
+
     public mutating func received(_ event: AuthEvent) -> AuthAction {
         switch (state, event) {
-        case (.idle, .initiate(let flow, let username, let secretHash)):
-            return initiate(flow, username: username, secretHash: secretHash)
+        case (.idle, .initiate(let flow, let parameters, let admin)):
+            return initiate(flow, parameters, admin: admin)
+        case (.idle, .respond(let name, let responses, let session)):
+            return respond(name, responses, session: session)
+        case (.idle, .refresh(let token)):
+            state = .opening(.refreshToken(username: nil, secretHash: nil, secretChecked: true))
+            return .open(token, .refreshToken)
+        case (.idle, .changePassword(let user, let previous, let proposed)):
+            return changePassword(user, previous: previous, proposed: proposed)
+        case (.opening(let opening), .opened(let plain, let box)):
+            return opened(opening, plain: plain, box: box)
         case (.resolving(let flow, let identifier), .resolved(let user, let node, let boot)):
             return resolved(user, readBy: (node, boot), flow: flow, identifier: identifier)
-        case (.idle, .claim(let challenge, let block, let username, let secretHash, let signature, let timestamp)):
-            return claim(
-                challenge, block: block, username: username, secretHash: secretHash, signature: signature,
-                timestamp: timestamp)
-        case (.reserving(let canonical, let digest, let check), .reserved(let slot)):
+        case (.reserving(let canonical, let digest, let check, let purpose), .reserved(let slot)):
             if let refused = slot.outcome {
                 state = .done
-                return recorded(refused, nil)
+                return recorded(refused, nil, purpose: purpose, canonical: canonical)
             }
-            state = .checking(canonical: canonical, digest: digest, slot: slot)
+            state = .checking(canonical: canonical, digest: digest, slot: slot, purpose: purpose)
             switch check {
             case .password(let password, let verifier, let userId):
                 return .checkPassword(password: password, verifier: verifier, userIdForSrp: userId)
-            case .claim(let challenge, let signature, let timestamp):
-                return .checkClaim(challenge, signature: signature, timestamp: timestamp)
+            case .claim(let challenge, let block, let signature, let timestamp):
+                return .checkClaim(challenge, block: block, signature: signature, timestamp: timestamp)
             }
-        case (.checking(let canonical, let digest, let slot), .checked(let ok)):
+        case (.checking(let canonical, let digest, let slot, let purpose), .checked(let ok)):
             // Right, for a user whose verifier is still the one checked, with no failures to
             // clear: nothing to write.
             if ok, let user = slot.user, !digest.isEmpty, digest == slot.verifierDigest, slot.clear {
-                state = .done
-                return recorded(.accepted, user)
+                return recorded(.accepted, user, purpose: purpose, canonical: canonical)
             }
-            state = .recording
+            state = .recording(canonical: canonical, purpose: purpose)
             return .record(canonical: canonical, passwordOK: ok, verifierDigest: digest)
-        case (.recording, .recorded(let outcome, let user)):
+        case (.recording(let canonical, let purpose), .recorded(let outcome, let user)):
+            return recorded(outcome, user, purpose: purpose, canonical: canonical)
+        case (.reading(let reading), .userRead(let user)):
+            return read(user, for: reading)
+        case (.checkingHistory(let user, let change), .historyChecked(let reused)):
+            if reused { return fail(PasswordHistoryRules.violation) }
+            state = .writing(change)
+            return .setPassword(user, change)
+        case (.writing(let change), .passwordSet(let user)):
             state = .done
-            return recorded(outcome, user)
+            switch change {
+            case .completeNew: return .issueTokens(user, authTime: context.now, origin: nil)
+            case .change: return .finished
+            }
         default:
-            state = .done
-            return .fail(PoolError(.internalError, "a sign-in step arrived out of order"))
+            return fail(PoolError(.internalError, "a sign-in step arrived out of order"))
         }
     }
 
@@ -120,17 +167,183 @@ public struct SignInStateMachine: Sendable {
         return .fail(error)
     }
 
-    private mutating func initiate(_ flow: Flow, username: String?, secretHash: String?) -> AuthAction {
-        guard let username else { return fail(PoolError(.invalidParameter, "Missing required parameter USERNAME")) }
-        if let refusal = SignInRules.checkSecretHash(context.client, username: username, given: secretHash) {
+    // MARK: First steps
+
+    private mutating func initiate(_ flow: AuthFlowType, _ params: [String: String], admin: Bool) -> AuthAction {
+        let adminFlows: [AuthFlowType] = [.adminUserPasswordAuth, .adminNoSrpAuth]
+        let userFlows: [AuthFlowType] = [.userSrpAuth, .userPasswordAuth, .refreshTokenAuth, .refreshToken]
+        guard userFlows.contains(flow) || (admin && adminFlows.contains(flow)) else {
+            if flow == .customAuth || flow == .userAuth {
+                return fail(PoolError.notSupported("The auth flow \(flow.rawValue)"))
+            }
+            return fail(
+                PoolError(
+                    .invalidParameter,
+                    "Invalid AuthFlow \(flow.rawValue) for \(admin ? "AdminInitiateAuth" : "InitiateAuth")"))
+        }
+        guard SignInRules.allows(context.client, flow) else {
+            return fail(PoolError(.invalidParameter, "\(flow.rawValue) flow not enabled for this client"))
+        }
+        let machineFlow: Flow
+        switch flow {
+        case .refreshTokenAuth, .refreshToken:
+            guard let token = params["REFRESH_TOKEN"] else {
+                return fail(PoolError(.invalidParameter, "Missing required parameter REFRESH_TOKEN"))
+            }
+            state = .opening(
+                .refreshToken(username: params["USERNAME"], secretHash: params["SECRET_HASH"], secretChecked: false))
+            return .open(token, .refreshToken)
+        case .userSrpAuth:
+            guard let a = params["SRP_A"] else {
+                return fail(PoolError(.invalidParameter, "Missing required parameter SRP_A"))
+            }
+            machineFlow = .srp(clientA: a)
+        default:
+            guard let password = params["PASSWORD"] else {
+                return fail(PoolError(.invalidParameter, "Missing required parameter PASSWORD"))
+            }
+            machineFlow = .password(password, admin: admin)
+        }
+        guard let username = params["USERNAME"] else {
+            return fail(PoolError(.invalidParameter, "Missing required parameter USERNAME"))
+        }
+        if let refusal = SignInRules.checkSecretHash(context.client, username: username, given: params["SECRET_HASH"]) {
             return fail(refusal)
         }
-        if case .srp(let a) = flow, (try? SRPHex.validate(a)) == nil {
+        if case .srp(let a) = machineFlow, (try? SRPHex.validate(a)) == nil {
             return fail(PoolError(.invalidParameter, "SRP_A is not valid hex"))
         }
-        state = .resolving(flow, identifier: username)
+        state = .resolving(machineFlow, identifier: username)
         return .resolve(identifier: username)
     }
+
+    private mutating func respond(
+        _ name: ChallengeNameType, _ responses: [String: String], session: String?
+    ) -> AuthAction {
+        switch name {
+        case .passwordVerifier:
+            state = .opening(.secretBlock(responses: responses))
+            return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
+        case .newPasswordRequired:
+            state = .opening(.session(name, responses: responses))
+            return .open(session, .session)
+        case .unrecognized(let other):
+            return fail(PoolError(.invalidParameter, "Invalid ChallengeName \(other)"))
+        default:
+            return fail(PoolError.notSupported("The challenge \(name.rawValue)"))
+        }
+    }
+
+    private mutating func changePassword(_ user: User, previous: String?, proposed: String) -> AuthAction {
+        do throws(PoolError) {
+            try PoolRules.validatePassword(proposed, policy: context.pool.policy)
+        } catch {
+            return fail(error)
+        }
+        guard let verifier = user.verifier else {
+            return fail(PoolError.notSupported("ChangePassword for a user without a password (passwordless)"))
+        }
+        guard let previous else {
+            return fail(PoolError(.invalidParameter, "PreviousPassword is required for a user with a password"))
+        }
+        let canonical = PoolRules.canonical(user.username, in: context.pool)
+        state = .reserving(
+            canonical: canonical, digest: verifier.digest,
+            check: .password(previous, verifier: verifier, userIdForSrp: user.username),
+            purpose: .changePassword(proposed: proposed))
+        return .reserve(canonical: canonical, challenge: nil)
+    }
+
+    // MARK: Sealed state back from the client
+
+    private mutating func opened(_ opening: Opening, plain: [UInt8]?, box: [UInt8]) -> AuthAction {
+        switch opening {
+        case .secretBlock(let responses):
+            guard let plain, let challenge = SRPChallengeState(decoding: plain) else {
+                return fail(Self.invalidSession)
+            }
+            return claim(
+                challenge, block: box, username: responses["USERNAME"], secretHash: responses["SECRET_HASH"],
+                signature: responses["PASSWORD_CLAIM_SIGNATURE"], timestamp: responses["TIMESTAMP"])
+        case .session(let name, let responses):
+            guard let plain, let session = SignInSession(decoding: plain), session.challenge == name,
+                session.pool == context.pool.id, session.client == context.client.id
+            else { return fail(Self.invalidSession) }
+            return newPassword(session, responses)
+        case .refreshToken(let username, let secretHash, let secretChecked):
+            guard let plain, let token = RefreshTokenState(decoding: plain), token.pool == context.pool.id,
+                token.client == context.client.id
+            else { return fail(Self.invalidRefresh) }
+            if !secretChecked,
+                let refusal = SignInRules.checkSecretHash(
+                    context.client, username: username ?? token.username, given: secretHash)
+            {
+                return fail(refusal)
+            }
+            state = .reading(.refresh(token))
+            return .readUser(canonical: PoolRules.canonical(token.username, in: context.pool))
+        }
+    }
+
+    private mutating func newPassword(_ session: SignInSession, _ responses: [String: String]) -> AuthAction {
+        let pool = context.pool
+        guard let password = responses["NEW_PASSWORD"] else {
+            return fail(PoolError(.invalidParameter, "Missing required parameter NEW_PASSWORD"))
+        }
+        guard let username = responses["USERNAME"] else {
+            return fail(PoolError(.invalidParameter, "Missing required parameter USERNAME"))
+        }
+        let named = PoolRules.canonical(username, in: pool)
+        guard
+            named == PoolRules.canonical(session.username, in: pool)
+                || named == PoolRules.canonical(session.identifier, in: pool)
+        else { return fail(Self.invalidSession) }
+        if let refusal = SignInRules.checkSecretHash(
+            context.client, username: username, given: responses["SECRET_HASH"])
+        {
+            return fail(refusal)
+        }
+        var attributes: [String: String] = [:]
+        for (k, v) in responses where k.hasPrefix("userAttributes.") {
+            attributes[String(k.dropFirst("userAttributes.".count))] = v
+        }
+        do throws(PoolError) {
+            try PoolRules.validatePassword(password, policy: pool.policy)
+            attributes = try AttributeRules.validate(attributes, pool: pool, writer: .user)
+        } catch {
+            return fail(error)
+        }
+        if let refusal = AttributeRules.checkWritable(attributes, client: context.client, pool: pool) {
+            return fail(refusal)
+        }
+        state = .reading(.newPassword(session, password: password, attributes: attributes))
+        return .readUser(canonical: PoolRules.canonical(session.username, in: pool))
+    }
+
+    private mutating func read(_ user: User?, for reading: Reading) -> AuthAction {
+        switch reading {
+        case .refresh(let token):
+            guard let user, user.sub == token.sub else { return fail(Self.invalidRefresh) }
+            guard !TokenRules.isRevoked(originJti: token.origin, user: user) else {
+                return fail(PoolError(.notAuthorized, "Refresh Token has been revoked"))
+            }
+            guard user.enabled else { return fail(PoolError(.notAuthorized, "User is disabled.")) }
+            // Same auth_time, same token family, no new refresh token.
+            state = .done
+            return .issueTokens(user, authTime: token.authTime, origin: token.origin)
+        case .newPassword(_, let password, let attributes):
+            guard let user else { return fail(Self.invalidSession) }
+            let change = PasswordChange.completeNew(password: password, attributes: attributes)
+            state = .checkingHistory(user, change)
+            return .checkHistory(password: password, user: user)
+        case .changePassword(let proposed):
+            guard let user else { return fail(Self.invalidAccess) }
+            state = .checkingHistory(user, .change(password: proposed))
+            return .checkHistory(password: proposed, user: user)
+        }
+    }
+
+    // MARK: Password checks
 
     private mutating func resolved(
         _ user: User?, readBy: (node: UInt64, boot: UInt64), flow: Flow, identifier: String
@@ -161,7 +374,8 @@ public struct SignInStateMachine: Sendable {
         case .password(let password, _):
             state = .reserving(
                 canonical: canonical, digest: verifier.digest,
-                check: .password(password, verifier: verifier, userIdForSrp: userIdForSrp))
+                check: .password(password, verifier: verifier, userIdForSrp: userIdForSrp),
+                purpose: .signIn(identifier: identifier))
             return .reserve(canonical: canonical, challenge: nil)
         }
     }
@@ -170,9 +384,8 @@ public struct SignInStateMachine: Sendable {
         _ challenge: SRPChallengeState, block: [UInt8], username: String?, secretHash: String?, signature: String?,
         timestamp: String?
     ) -> AuthAction {
-        let invalidSession = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
         guard challenge.pool == context.pool.id, challenge.client == context.client.id else {
-            return fail(invalidSession)
+            return fail(Self.invalidSession)
         }
         guard let signature, let timestamp else {
             return fail(PoolError(.invalidParameter, "Missing PASSWORD_CLAIM_SIGNATURE or TIMESTAMP"))
@@ -195,7 +408,8 @@ public struct SignInStateMachine: Sendable {
         }
         state = .reserving(
             canonical: challenge.canonical, digest: challenge.verifier.digest,
-            check: .claim(challenge, signature: signature, timestamp: timestamp))
+            check: .claim(challenge, block: block, signature: signature, timestamp: timestamp),
+            purpose: .signIn(identifier: challenge.identifier))
         return .reserve(
             canonical: challenge.canonical,
             challenge: AttemptChallenge(id: Self.challengeId(block), node: challenge.node, boot: challenge.boot))
@@ -205,13 +419,26 @@ public struct SignInStateMachine: Sendable {
     /// sealed with a fresh nonce, so no two challenges share one).
     public static func challengeId(_ block: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: block)) }
 
-    private func recorded(_ outcome: AttemptOutcome, _ user: User?) -> AuthAction {
+    /// The shard's verdict on a checked password, and what follows from it.
+    private mutating func recorded(
+        _ outcome: AttemptOutcome, _ user: User?, purpose: Purpose, canonical: String
+    ) -> AuthAction {
         switch outcome {
-        case .lockedOut: return .fail(PoolError(.notAuthorized, PoolError.lockedOutMessage))
-        case .replayed: return .fail(PoolError(.notAuthorized, "Invalid session for the user, session is expired."))
-        case .refused: return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
+        case .lockedOut: return fail(PoolError(.notAuthorized, PoolError.lockedOutMessage))
+        case .replayed: return fail(Self.invalidSession)
+        case .refused: return fail(PoolError(.notAuthorized, "Incorrect username or password."))
         case .accepted: break
         }
+        let identifier: String
+        switch purpose {
+        case .changePassword(let proposed):
+            // The record the change replaces is read whole (history included).
+            state = .reading(.changePassword(proposed: proposed))
+            return .readUser(canonical: canonical)
+        case .signIn(let name):
+            identifier = name
+        }
+        state = .done
         guard let user else { return .fail(PoolError(.notAuthorized, "Incorrect username or password.")) }
         guard user.enabled else { return .fail(PoolError(.notAuthorized, "User is disabled.")) }
         switch user.status {
@@ -222,9 +449,15 @@ public struct SignInStateMachine: Sendable {
                 return .fail(
                     PoolError(.notAuthorized, "Temporary password has expired and must be reset by an administrator."))
             }
-            return .newPasswordRequired(user)
+            let readable = AttributeRules.readable(user, client: context.client, pool: context.pool)
+                .filter { $0.key != "sub" && !AttributeRules.verificationAttributes.contains($0.key) }
+            return .askNewPassword(
+                SignInSession(
+                    challenge: .newPasswordRequired, pool: context.pool.id, client: context.client.id,
+                    username: user.username, identifier: identifier, issuedAt: context.now),
+                attributes: readable)
         case .confirmed:
-            return .issueTokens(user, authTime: context.now)
+            return .issueTokens(user, authTime: context.now, origin: nil)
         default:
             // Statuses this pool never writes (archived, compromised, external…).
             return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
@@ -232,29 +465,49 @@ public struct SignInStateMachine: Sendable {
     }
 }
 
+/// A password a sign-in sets, once the old one (or the temporary one) has been checked.
+public enum PasswordChange: Sendable, Equatable {
+    /// NEW_PASSWORD_REQUIRED answered: the password, and the attributes given with it.
+    case completeNew(password: String, attributes: [String: String])
+    /// ChangePassword, the previous password checked.
+    case change(password: String)
+}
+
 /// What the front tells a sign-in.
 public enum AuthEvent: Sendable {
-    /// InitiateAuth / AdminInitiateAuth with a password flow, its USERNAME and SECRET_HASH.
-    case initiate(SignInStateMachine.Flow, username: String?, secretHash: String?)
+    /// InitiateAuth / AdminInitiateAuth (`admin`) with its AuthParameters.
+    case initiate(AuthFlowType, parameters: [String: String], admin: Bool)
+    /// RespondToAuthChallenge / AdminRespondToAuthChallenge.
+    case respond(ChallengeNameType, responses: [String: String], session: String?)
+    /// GetTokensFromRefreshToken: the client secret (if any) already checked.
+    case refresh(token: String?)
+    /// ChangePassword, for the user the access token speaks for.
+    case changePassword(User, previous: String?, proposed: String)
+    /// The plaintext of the sealed text `open` asked for (nil: not ours, expired, or not
+    /// sealed text at all), and the box it came in.
+    case opened([UInt8]?, box: [UInt8])
     /// The user the identifier names, or nil; found with the same reads whatever the answer.
     /// `node` and `boot`: the node (and its run) that read it on the user's shard, where an
     /// SRP challenge is claimed.
     case resolved(User?, node: UInt64, boot: UInt64)
     /// The user's shard leader's slot for the check (or its refusal: locked, replayed).
     case reserved(AttemptSlot)
-    /// RespondToAuthChallenge PASSWORD_VERIFIER: the opened SECRET_BLOCK, the sealed box it
-    /// came in (what the challenge is answered under, once) and the responses.
-    case claim(
-        SRPChallengeState, block: [UInt8], username: String?, secretHash: String?, signature: String?,
-        timestamp: String?)
     /// The crypto's verdict on the password or the claim.
     case checked(passwordOK: Bool)
     /// The user's shard recorded the attempt (with the user, without verifier, if accepted).
     case recorded(AttemptOutcome, User?)
+    /// The user `readUser` asked for, whole, or nil.
+    case userRead(User?)
+    /// Whether the new password is one the pool's history keeps the user away from.
+    case historyChecked(reused: Bool)
+    /// The record as the password write left it.
+    case passwordSet(User)
 }
 
 /// What a sign-in asks the front to do next.
 public enum AuthAction: Sendable {
+    /// Open a sealed text of `kind` (with the key that kind is sealed with).
+    case open(String?, SealedKind)
     /// Find the user an identifier names (username, or an alias), at equal cost either way.
     case resolve(identifier: String)
     /// Draw b, compute B from the state's verifier, seal the state (with b and B) into
@@ -265,20 +518,35 @@ public enum AuthAction: Sendable {
     case reserve(canonical: String, challenge: AttemptChallenge?)
     /// Recompute the verifier from the password and compare.
     case checkPassword(password: String, verifier: PasswordVerifier, userIdForSrp: String)
-    /// Compute S and the key, and check the client's signature over the SECRET_BLOCK.
-    case checkClaim(SRPChallengeState, signature: String, timestamp: String)
+    /// Compute S and the key, and check the client's signature over the SECRET_BLOCK `block`.
+    case checkClaim(SRPChallengeState, block: [UInt8], signature: String, timestamp: String)
     /// Propose `signInAttempt` to the shard of `canonical`: a failure, or a success that
     /// clears failures (the shard checks the verifier is still the one checked).
     case record(canonical: String, passwordOK: Bool, verifierDigest: [UInt8])
-    /// Sign the ID and access tokens (and a refresh token).
-    case issueTokens(User, authTime: Int64)
-    /// Answer NEW_PASSWORD_REQUIRED with a sealed session.
-    case newPasswordRequired(User)
+    /// Read the user whole from its shard.
+    case readUser(canonical: String)
+    /// Whether `password` is in the user's password history (one g^x per entry).
+    case checkHistory(password: String, user: User)
+    /// Make the verifier and write the password onto the user's record (`UserRules`).
+    case setPassword(User, PasswordChange)
+    /// Sign the ID and access tokens; a refresh token too when `origin` is nil (a new
+    /// sign-in), none for a refresh (the family `origin` kept).
+    case issueTokens(User, authTime: Int64, origin: String?)
+    /// Answer NEW_PASSWORD_REQUIRED: seal the session, with the user's attributes.
+    case askNewPassword(SignInSession, attributes: [String: String])
+    /// Done, with nothing to answer (ChangePassword).
+    case finished
     case fail(PoolError)
 }
 
 /// Sign-in rules shared by every flow.
 public enum SignInRules {
+    /// How long a challenge's Session is good for: the client's AuthSessionValidity, in
+    /// minutes (3 to 15; Cognito's default is 3).
+    public static func sessionSeconds(_ client: AppClient) -> Int64 {
+        Int64(client.oauth.authSessionValidity ?? 3) * 60
+    }
+
     /// The refusal for a missing or wrong SECRET_HASH, when the client has a secret.
     public static func checkSecretHash(_ client: AppClient, username: String, given: String?) -> PoolError? {
         guard let secret = client.secret else { return nil }

@@ -1,0 +1,204 @@
+import AuthCrypto
+import CognitoModel
+import Foundation
+import NodeRPC
+import UserPool
+
+/// What every sign-in answer carries, whichever operation (or page) it goes out through.
+struct SignInAnswer: Sendable {
+    var challengeName: ChallengeNameType?
+    var session: String?
+    var challengeParameters: [String: String] = [:]
+    var authenticationResult: AuthenticationResultType?
+}
+
+/// Runs a `SignInStateMachine`: performs each action it asks for — unsealing, the store's
+/// reads and writes, the slot on the user's shard leader, the crypto, sealing and tokens —
+/// and feeds the result back, until the machine answers or fails. The rules are all the
+/// machine's; the JSON API and the pages drive it the same way.
+struct SignInDriver: Sendable {
+    let store: PoolStore
+    let auth: AuthContext
+    let tokens: TokenService
+    /// Seconds of the first lockout; doubles with each further failure.
+    let lockoutBase: Int64
+
+    func context(pool: Pool, client: AppClient) -> SignInStateMachine.Context {
+        SignInStateMachine.Context(
+            pool: pool, client: client, now: tokens.now(), lockoutBaseSeconds: lockoutBase,
+            fakeKey: auth.fakeSaltKey.withUnsafeBytes { Array($0) })
+    }
+
+    /// Runs one request's machine from `first` to its answer. A slot the user's shard
+    /// leader holds for a check is given back before the answer, whatever it is.
+    func run(_ first: AuthEvent, pool: Pool, client: AppClient) async throws -> SignInAnswer {
+        var machine = SignInStateMachine(context: context(pool: pool, client: client))
+        var held: (ReservedReply, shard: UInt32)?
+        do {
+            let answer = try await drive(&machine, first, held: &held)
+            if let (h, shard) = held { await store.release(h, shard: shard) }
+            return answer
+        } catch {
+            if let (h, shard) = held { await store.release(h, shard: shard) }
+            throw error
+        }
+    }
+
+    private func drive(
+        _ machine: inout SignInStateMachine, _ first: AuthEvent, held: inout (ReservedReply, shard: UInt32)?
+    ) async throws -> SignInAnswer {
+        let context = machine.context
+        var action = machine.received(first)
+        while true {
+            switch action {
+            case .open(let text, let kind):
+                let opened = tokens.open(text, kind)
+                action = machine.received(.opened(opened?.plain, box: opened?.box ?? []))
+            case .resolve(let identifier):
+                let (user, readBy) = try await store.resolveForSignIn(pool: context.pool, identifier: identifier)
+                action = machine.received(.resolved(user, node: readBy?.node ?? 0, boot: readBy?.boot ?? 0))
+            case .reserve(let canonical, let challenge):
+                let (slot, h, shard) = try await reserve(context, canonical: canonical, challenge: challenge)
+                held = (h, shard)
+                action = machine.received(.reserved(slot))
+            case .checkPassword(let password, let verifier, let userId):
+                let poolName = SRPHash.poolName(fromPoolId: context.pool.id)
+                let ok = try await auth.crypto {
+                    WorkspacePool.shared.with {
+                        $0.verify(password: password, poolName: poolName, userIdForSrp: userId, against: verifier)
+                    }
+                }
+                action = machine.received(.checked(passwordOK: ok))
+            case .checkClaim(let state, let block, let signature, let timestamp):
+                let ok = try await checkClaim(state, signature: signature, timestamp: timestamp, secretBlock: block)
+                action = machine.received(.checked(passwordOK: ok))
+            case .record(let canonical, let ok, let digest):
+                let (outcome, user) = try await record(context, canonical: canonical, ok: ok, digest: digest)
+                action = machine.received(.recorded(outcome, user))
+            case .readUser(let canonical):
+                action = machine.received(.userRead(try await store.user(pool: context.pool.id, canonical: canonical)))
+            case .checkHistory(let password, let user):
+                let reused = try await auth.reusesPassword(
+                    password, user: user, username: user.username, pool: context.pool)
+                action = machine.received(.historyChecked(reused: reused))
+            case .setPassword(let user, let change):
+                action = machine.received(.passwordSet(try await setPassword(user, change, context: context)))
+            case .challenge(let state):
+                return try await srpChallenge(state)
+            case .askNewPassword(let session, let attributes):
+                let encoded = (try? APICoding.encode(attributes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                return SignInAnswer(
+                    challengeName: session.challenge,
+                    session: tokens.seal(
+                        session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
+                    challengeParameters: [
+                        "USER_ID_FOR_SRP": session.username, "requiredAttributes": "[]", "userAttributes": encoded,
+                    ])
+            case .issueTokens(let user, let authTime, let origin):
+                let result = try tokens.tokens(
+                    pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin)
+                return SignInAnswer(authenticationResult: result)
+            case .finished:
+                return SignInAnswer()
+            case .fail(let error):
+                throw error
+            }
+        }
+    }
+
+    /// A slot for one check of `canonical` on its shard's leader; a challenge read on
+    /// another node (the lead moved since) is claimed there.
+    private func reserve(
+        _ context: SignInStateMachine.Context, canonical: String, challenge: AttemptChallenge?
+    ) async throws -> (AttemptSlot, ReservedReply, UInt32) {
+        let query = UserPoolQuery.attemptSlot(
+            poolId: context.pool.id, canonical: canonical, now: context.now, lockoutBaseSeconds: lockoutBase,
+            challenge: challenge)
+        let (reply, h, shard) = try await store.reserve(
+            store.userShard(pool: context.pool.id, canonical: canonical), query)
+        guard case .slot(var slot) = reply else {
+            await store.release(h, shard: shard)
+            throw PoolError(.internalError, "unexpected reply reserving a sign-in attempt")
+        }
+        if h.claimElsewhere, let challenge,
+            await !store.claim(node: challenge.node, boot: challenge.boot, id: challenge.id)
+        {
+            slot = AttemptSlot(outcome: .replayed)
+        }
+        return (slot, h, shard)
+    }
+
+    /// Proposes a failed attempt (or a success that clears failures) to the shard of
+    /// `canonical`; its verdict is the one that counts.
+    private func record(
+        _ context: SignInStateMachine.Context, canonical: String, ok: Bool, digest: [UInt8]
+    ) async throws -> (AttemptOutcome, User?) {
+        let command = UserPoolCommand.signInAttempt(
+            poolId: context.pool.id, canonical: canonical, passwordOK: ok, verifierDigest: digest, now: context.now,
+            lockoutBaseSeconds: lockoutBase, challenge: nil)
+        guard
+            case .attempt(let outcome, let user) = try await store.propose(
+                store.userShard(pool: context.pool.id, canonical: canonical), command)
+        else { throw PoolError(.internalError, "unexpected reply recording a sign-in attempt") }
+        return (outcome, user)
+    }
+
+    private func setPassword(
+        _ user: User, _ change: PasswordChange, context: SignInStateMachine.Context
+    ) async throws -> User {
+        let pool = context.pool
+        let t = context.now
+        switch change {
+        case .completeNew(let password, let attributes):
+            let verifier = auth.makeVerifier(pool: pool, username: user.username, password: password)
+            return try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+                try UserRules.completeNewPassword(&u, verifier: verifier, policy: pool.policy, now: t)
+                AttributeRules.apply(attributes, to: &u, byAdmin: false)
+            }
+        case .change(let password):
+            let verifier = auth.makeVerifier(pool: pool, username: user.username, password: password)
+            return try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+                UserRules.changePassword(&u, verifier: verifier, policy: pool.policy, now: t)
+            }
+        }
+    }
+
+    /// Step 1 of SRP: b, B, and the sealed state as SECRET_BLOCK.
+    private func srpChallenge(_ state: SRPChallengeState) async throws -> SignInAnswer {
+        let verifier = state.verifier
+        let challenge = try await auth.crypto {
+            var rng = SystemRandomNumberGenerator()
+            return WorkspacePool.shared.with { $0.startChallenge(verifier: verifier, using: &rng) }
+        }
+        var sealed = state
+        sealed.b = challenge.b
+        sealed.B = challenge.B
+        let block = tokens.seal(sealed.encoded, .srpChallenge, seconds: SignInStateMachine.challengeSeconds)
+        return SignInAnswer(
+            challengeName: .passwordVerifier,
+            challengeParameters: [
+                "SALT": verifier.saltHex, "SRP_B": challenge.BHex, "USER_ID_FOR_SRP": state.userIdForSrp,
+                "USERNAME": state.userIdForSrp, "SECRET_BLOCK": block,
+            ])
+    }
+
+    /// Step 2 of SRP: S, the key, and the client's signature, at the same cost for every
+    /// user, real or not.
+    private func checkClaim(
+        _ state: SRPChallengeState, signature: String, timestamp: String, secretBlock: [UInt8]
+    ) async throws -> Bool {
+        let poolName = SRPHash.poolName(fromPoolId: state.pool)
+        return try await auth.crypto {
+            WorkspacePool.shared.with { w in
+                let challenge = SRPServerChallenge(b: state.b, B: state.B)
+                guard
+                    let key = try? w.passwordKey(
+                        clientAHex: state.clientA, challenge: challenge, verifier: state.verifier)
+                else { return false }
+                return SRPWorkspace.verifyClaim(
+                    signatureBase64: signature, key: key, poolName: poolName, userIdForSrp: state.userIdForSrp,
+                    secretBlock: secretBlock, timestamp: timestamp)
+            }
+        }
+    }
+}
