@@ -473,4 +473,127 @@ struct SignInTests {
         guard case .fail(let e4) = locked.received(.reserved(AttemptSlot(outcome: .lockedOut))) else { Issue.record("locked"); return }
         #expect(e4.message == PoolError.lockedOutMessage)
     }
+
+    // MARK: TOTP as a second factor
+
+    static func totpPool(_ mode: UserPoolMfaType) -> Pool {
+        var pool = F.pool
+        pool.mfaConfiguration = mode
+        pool.settings.softwareTokenMfa = SoftwareTokenMfaConfigType(enabled: true)
+        return pool
+    }
+
+    static func totpUser(enabled: Bool = true) -> User {
+        var user = F.user()
+        var mfa = UserMfa()
+        mfa.totpSecret = [1, 2, 3]
+        mfa.totpVerified = true
+        mfa.enabled = enabled ? [MfaRules.softwareToken] : []
+        user.mfa = mfa
+        return user
+    }
+
+    /// A password sign-in of `user` in `pool` up to what follows a right password.
+    static func afterPassword(_ user: User, pool: Pool) -> AuthAction {
+        var m = F.machine(pool: pool)
+        _ = m.received(F.password("Alice"))
+        _ = m.received(.resolved(user, node: 0, boot: 0))
+        _ = m.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+        return m.received(.checked(passwordOK: true))
+    }
+
+    @Test("which second factor a right password meets: OPTIONAL asks those who turned TOTP on, ON asks everyone")
+    func secondFactor() {
+        guard case .askChallenge(let session, _) = Self.afterPassword(Self.totpUser(), pool: Self.totpPool(.optional))
+        else { Issue.record("no SOFTWARE_TOKEN_MFA"); return }
+        #expect(session.challenge == .softwareTokenMfa && session.username == "alice" && session.identifier == "Alice")
+        #expect(SignInSession(decoding: session.encoded) == session)
+        guard case .issueTokens = Self.afterPassword(Self.totpUser(enabled: false), pool: Self.totpPool(.optional))
+        else { Issue.record("OPTIONAL with TOTP off asked for it"); return }
+        guard case .askChallenge = Self.afterPassword(Self.totpUser(enabled: false), pool: Self.totpPool(.on))
+        else { Issue.record("ON did not ask for the verified authenticator"); return }
+        // ON with no factor: MFA_SETUP, which is not built: refused, never tokens.
+        guard case .fail(let setup) = Self.afterPassword(F.user(), pool: Self.totpPool(.on)) else {
+            Issue.record("ON without a factor gave tokens")
+            return
+        }
+        #expect(setup.code == .unsupportedOperation && setup.message.contains("MFA_SETUP"))
+        // The pool no longer allows TOTP: OPTIONAL signs in on the password.
+        var off = Self.totpPool(.optional)
+        off.settings.softwareTokenMfa = SoftwareTokenMfaConfigType(enabled: false)
+        guard case .issueTokens = Self.afterPassword(Self.totpUser(), pool: off) else { Issue.record("TOTP off in the pool"); return }
+    }
+
+    @Test("SOFTWARE_TOKEN_MFA: the session's user, a slot, the code's step written once, then tokens; a wrong code is a counted failure")
+    func totpSteps() {
+        let pool = Self.totpPool(.optional)
+        let session = SignInSession(challenge: .softwareTokenMfa, pool: pool.id, client: "client1", username: "alice",
+                                    identifier: "alice", issuedAt: 90)
+        func respond(_ code: String?) -> (SignInStateMachine, AuthAction) {
+            var m = F.machine(pool: pool)
+            var responses = ["USERNAME": "alice"]
+            responses["SOFTWARE_TOKEN_MFA_CODE"] = code
+            _ = m.received(.respond(.softwareTokenMfa, responses: responses, session: "s"))
+            let action = m.received(.opened(session.encoded, box: []))
+            return (m, action)
+        }
+        guard case .fail(let missing) = respond(nil).1 else { Issue.record("no code"); return }
+        #expect(missing.code == .invalidParameter)
+        var (m, action) = respond("123456")
+        guard case .readUser("alice") = action else { Issue.record("no read"); return }
+        let user = Self.totpUser()
+        guard case .reserve("alice", nil) = m.received(.userRead(user)) else { Issue.record("no slot"); return }
+        guard case .checkTotp(_, "123456") = m.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+        else { Issue.record("no check"); return }
+        guard case .useTotpStep(_, 77) = m.received(.totpChecked(step: 77)) else { Issue.record("no step write"); return }
+        guard case .issueTokens(_, 100, nil) = m.received(.stepUsed(user)) else { Issue.record("no tokens"); return }
+        // Wrong: a failure written, then CodeMismatchException.
+        var (wrong, _) = respond("000000")
+        _ = wrong.received(.userRead(user))
+        _ = wrong.received(.reserved(AttemptSlot(user: user.withoutSecrets, verifierDigest: F.verifier.digest)))
+        guard case .record("alice", false, _) = wrong.received(.totpChecked(step: nil)) else { Issue.record("no record"); return }
+        guard case .fail(let mismatch) = wrong.received(.recorded(.refused, nil)) else { Issue.record("no refusal"); return }
+        #expect(mismatch.code == .codeMismatch && mismatch.message == "Invalid code received for user")
+        // Locked: refused with no check.
+        var (locked, _) = respond("123456")
+        _ = locked.received(.userRead(user))
+        guard case .fail(let e) = locked.received(.reserved(AttemptSlot(outcome: .lockedOut))) else { Issue.record("locked"); return }
+        #expect(e.message == PoolError.lockedOutMessage)
+        // The authenticator deleted since: the session is no good.
+        var (gone, _) = respond("123456")
+        guard case .fail(let e2) = gone.received(.userRead(F.user())) else { Issue.record("no authenticator"); return }
+        #expect(e2.code == .notAuthorized)
+    }
+
+    @Test("a TOTP step is written once: the write refuses a step not after the last used")
+    func stepOnce() throws {
+        var user = Self.totpUser()
+        try MfaRules.useStep(&user, step: 10)
+        #expect(user.mfa?.totpLastStep == 10)
+        #expect(throws: PoolError.self) { try MfaRules.useStep(&user, step: 10) }
+        #expect(throws: PoolError.self) { try MfaRules.useStep(&user, step: 9) }
+        try MfaRules.useStep(&user, step: 11)
+    }
+
+    @Test("preferences: TOTP on needs a verified authenticator, preferred needs it on; SMS and email refused by name")
+    func preferences() throws {
+        var user = F.user()
+        let on = SoftwareTokenMfaSettingsType(enabled: true, preferredMfa: true)
+        #expect(throws: PoolError.self) {
+            try MfaRules.setPreference(&user, softwareToken: on, sms: nil, email: nil, webAuthn: nil, pool: F.pool, now: 1)
+        }
+        user = Self.totpUser(enabled: false)
+        try MfaRules.setPreference(&user, softwareToken: on, sms: nil, email: nil, webAuthn: nil, pool: F.pool, now: 1)
+        #expect(MfaRules.settings(user).list == [MfaRules.softwareToken] && MfaRules.settings(user).preferred == MfaRules.softwareToken)
+        try MfaRules.setPreference(&user, softwareToken: SoftwareTokenMfaSettingsType(enabled: false), sms: nil, email: nil,
+                                   webAuthn: nil, pool: F.pool, now: 1)
+        #expect(MfaRules.settings(user).list == nil && MfaRules.settings(user).preferred == nil)
+        #expect(throws: PoolError.self) {
+            try MfaRules.setPreference(&user, softwareToken: nil, sms: SMSMfaSettingsType(enabled: true), email: nil,
+                                       webAuthn: nil, pool: F.pool, now: 1)
+        }
+        // The secrets stay out of replies, the flag that they exist does not.
+        let stripped = Self.totpUser().withoutSecrets
+        #expect(stripped.mfa?.totpSecret == nil && stripped.mfa?.totpVerified == true)
+    }
 }

@@ -10,7 +10,10 @@ extension API {
         let client = try? await store.appClient(pool: pool.id, id: claims.clientId)
         var readable = AttributeRules.readable(user, client: client, pool: pool)
         readable["sub"] = user.sub
-        return GetUserResponse(username: user.username, userAttributes: AttributeList.make(readable))
+        let mfa = MfaRules.settings(user)
+        return GetUserResponse(
+            username: user.username, userAttributes: AttributeList.make(readable), preferredMfaSetting: mfa.preferred,
+            userMFASettingList: mfa.list)
     }
 
     func updateUserAttributes(_ r: UpdateUserAttributesRequest) async throws -> UpdateUserAttributesResponse {

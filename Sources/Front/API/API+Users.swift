@@ -111,10 +111,11 @@ extension API {
         let pool = try await store.pool(r.userPoolId)
         let user = try await store.resolve(pool: pool, username: r.username)
         // UserMFASettingList is left out while the user has no MFA setting, as Cognito does.
+        let mfa = MfaRules.settings(user)
         return AdminGetUserResponse(
             username: user.username, userAttributes: AttributeList.make(user.allAttributes),
             userCreateDate: date(user.createdAt), userLastModifiedDate: date(user.modifiedAt), enabled: user.enabled,
-            userStatus: user.status)
+            userStatus: user.status, preferredMfaSetting: mfa.preferred, userMFASettingList: mfa.list)
     }
 
     /// Reads the user a request names and writes a change to it.

@@ -105,6 +105,14 @@ public struct API: Sendable {
         r.on(DeleteUserOperation.self) { $0.deleteUser }
         r.on(ChangePasswordOperation.self) { $0.changePassword }
         r.on(GlobalSignOutOperation.self) { $0.globalSignOut }
+        // Multi-factor authentication (API+Mfa).
+        r.on(SetUserPoolMfaConfigOperation.self) { $0.setUserPoolMfaConfig }
+        r.on(GetUserPoolMfaConfigOperation.self) { $0.getUserPoolMfaConfig }
+        r.on(AssociateSoftwareTokenOperation.self) { $0.associateSoftwareToken }
+        r.on(VerifySoftwareTokenOperation.self) { $0.verifySoftwareToken }
+        r.on(SetUserMFAPreferenceOperation.self) { $0.setUserMFAPreference }
+        r.on(AdminSetUserMFAPreferenceOperation.self) { $0.adminSetUserMFAPreference }
+        r.on(AdminDeleteSoftwareTokenOperation.self) { $0.adminDeleteSoftwareToken }
         return r
     }()
 

@@ -94,6 +94,24 @@ struct SignInDriver: Sendable {
                     challengeParameters: [
                         "USER_ID_FOR_SRP": session.username, "requiredAttributes": "[]", "userAttributes": encoded,
                     ])
+            case .askChallenge(let session, let parameters):
+                return SignInAnswer(
+                    challengeName: session.challenge,
+                    session: tokens.seal(
+                        session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
+                    challengeParameters: parameters)
+            case .checkTotp(let user, let code):
+                let step = user.mfa?.totpSecret.flatMap { sealed in
+                    (try? auth.open(sealed, now: 0, \.keySealer)).flatMap {
+                        TOTP.matchingStep(code, secret: $0, now: context.now, after: user.mfa?.totpLastStep)
+                    }
+                }
+                action = machine.received(.totpChecked(step: step))
+            case .useTotpStep(let user, let step):
+                let saved = try await store.modify(user, in: context.pool) { (u: inout User) throws(PoolError) in
+                    try MfaRules.useStep(&u, step: step)
+                }
+                action = machine.received(.stepUsed(saved))
             case .issueTokens(let user, let authTime, let origin):
                 let result = try tokens.tokens(
                     pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin)

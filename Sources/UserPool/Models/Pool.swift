@@ -103,6 +103,9 @@ public struct PoolSettings: Codable, Sendable, Equatable {
     /// SetLogDeliveryConfiguration's configurations, stored and described (Cognate keeps its
     /// own logs; it delivers nothing to CloudWatch, S3 or Firehose).
     public var logConfigurations: [LogConfigurationType]?
+    /// SetUserPoolMfaConfig's SoftwareTokenMfaConfiguration: whether users may sign in with
+    /// a TOTP authenticator as their second factor.
+    public var softwareTokenMfa: SoftwareTokenMfaConfigType?
 
     public init() {}
 }

@@ -31,6 +31,8 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let preconditionNotMet = Code(rawValue: "PreconditionNotMetException")
         public static let passwordHistoryPolicyViolation = Code(rawValue: "PasswordHistoryPolicyViolationException")
         public static let featureUnavailableInTier = Code(rawValue: "FeatureUnavailableInTierException")
+        public static let enableSoftwareTokenMFA = Code(rawValue: "EnableSoftwareTokenMFAException")
+        public static let softwareTokenMFANotFound = Code(rawValue: "SoftwareTokenMFANotFoundException")
         /// A body that is not the operation's JSON shape.
         public static let serialization = Code(rawValue: "SerializationException")
         /// A concurrent change won; the front retries the read-modify-write.

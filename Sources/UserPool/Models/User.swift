@@ -34,6 +34,8 @@ public struct User: Codable, Sendable, Equatable {
     public var pendingAttributes: [String: String]?
     /// Earlier passwords (PasswordHistorySize), newest first; the current one is `verifier`.
     public var passwordHistory: [PasswordHistoryEntry]?
+    /// Second factors: the TOTP authenticator, and which MFA types are on.
+    public var mfa: UserMfa?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,
@@ -74,6 +76,8 @@ public struct User: Codable, Sendable, Equatable {
     public var withoutSecrets: User {
         var u = self
         u.verifier = nil
+        u.mfa?.totpSecret = nil
+        u.mfa?.pendingTotpSecret = nil
         return u
     }
 
@@ -88,4 +92,27 @@ public struct User: Codable, Sendable, Equatable {
 extension PasswordVerifier {
     /// The fingerprint a sign-in attempt names (see `PasswordVerifierDigest`).
     public var digest: [UInt8] { PasswordVerifierDigest.of(salt: salt, verifier: verifier) }
+}
+
+/// A user's second factors.
+public struct UserMfa: Codable, Sendable, Equatable {
+    /// The verified TOTP secret, sealed with the cluster's key sealer (as signing keys are).
+    public var totpSecret: [UInt8]?
+    /// A secret AssociateSoftwareToken handed out and VerifySoftwareToken has not yet
+    /// confirmed (sealed the same way); the verified one stays in force until then.
+    public var pendingTotpSecret: [UInt8]?
+    /// Whether `totpSecret` is set: what a sign-in reads from a record without its secrets.
+    public var totpVerified: Bool
+    /// VerifySoftwareToken's FriendlyDeviceName.
+    public var totpName: String?
+    /// The last TOTP time step a code was accepted for: each code works once.
+    public var totpLastStep: Int64?
+    /// MFA types turned on (SetUserMFAPreference): `SOFTWARE_TOKEN_MFA`.
+    public var enabled: [String]
+    public var preferred: String?
+
+    public init() {
+        totpVerified = false
+        enabled = []
+    }
 }

@@ -13,7 +13,8 @@ public enum PoolConfigRules {
                 .invalidParameter, "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool")
         }
         if r.mfaConfiguration.map({ $0 != .off }) ?? false {
-            throw PoolError.notSupported("MfaConfiguration other than OFF")
+            // No factor exists yet: SetUserPoolMfaConfig turns TOTP on, then MFA.
+            throw PoolError.notSupported("MfaConfiguration other than OFF at CreateUserPool (use SetUserPoolMfaConfig)")
         }
         var pool = Pool(
             id: id, name: r.poolName, createdAt: now, modifiedAt: now,
@@ -45,8 +46,10 @@ public enum PoolConfigRules {
     /// UpdateUserPool: as in Cognito, what the request leaves out goes back to its default
     /// (the schema, username and alias attributes and case sensitivity cannot change).
     public static func updated(_ current: Pool, with r: UpdateUserPoolRequest, now: Int64) throws(PoolError) -> Pool {
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false {
-            throw PoolError.notSupported("MfaConfiguration other than OFF")
+        // MFA on needs a factor the pool can use: TOTP, turned on by SetUserPoolMfaConfig.
+        if r.mfaConfiguration.map({ $0 != .off }) ?? false, !MfaRules.allowsSoftwareToken(current) {
+            throw PoolError.notSupported(
+                "MfaConfiguration other than OFF without software token MFA (SetUserPoolMfaConfig); SMS MFA")
         }
         var pool = current
         pool.policy = try policy(r.policies?.passwordPolicy, base: PasswordPolicy())
@@ -71,8 +74,9 @@ public enum PoolConfigRules {
         settings.adminCreateUserConfig = r.adminCreateUserConfig
         settings.userPoolAddOns = r.userPoolAddOns
         settings.userPoolTier = r.userPoolTier ?? current.settings.userPoolTier
-        // Set by its own operation, not UpdateUserPool's.
+        // Set by their own operations, not UpdateUserPool's.
         settings.logConfigurations = current.settings.logConfigurations
+        settings.softwareTokenMfa = current.settings.softwareTokenMfa
         pool.settings = settings
         try checkSettings(pool)
         return pool

@@ -67,7 +67,7 @@ public struct SignInSession: Sendable, Equatable {
     }
 
     /// The challenges a session can stand for; any other name in a box is refused.
-    static let challenges: [ChallengeNameType] = [.newPasswordRequired]
+    static let challenges: [ChallengeNameType] = [.newPasswordRequired, .softwareTokenMfa]
 
     public var encoded: [UInt8] {
         var w = SealedFormat.writer(.session)

@@ -59,6 +59,7 @@ public struct SignInStateMachine: Sendable {
     enum Check {
         case password(String, verifier: PasswordVerifier, userIdForSrp: String)
         case claim(SRPChallengeState, block: [UInt8], signature: String, timestamp: String)
+        case totp(User, code: String)
     }
 
     /// What a right password leads to.
@@ -66,6 +67,8 @@ public struct SignInStateMachine: Sendable {
         /// A sign-in by the name the user gave (a username or an alias).
         case signIn(identifier: String)
         case changePassword(proposed: String)
+        /// A second factor's code, for the sign-in `session` began, of `user` (read whole).
+        case mfa(SignInSession, user: User)
     }
 
     /// A sealed text the front was asked to open, and what comes with it.
@@ -80,6 +83,7 @@ public struct SignInStateMachine: Sendable {
         case refresh(RefreshTokenState)
         case newPassword(SignInSession, password: String, attributes: [String: String])
         case changePassword(proposed: String)
+        case mfaCode(SignInSession, code: String)
     }
 
     enum State {
@@ -92,6 +96,7 @@ public struct SignInStateMachine: Sendable {
         case reading(Reading)
         case checkingHistory(User, PasswordChange)
         case writing(PasswordChange)
+        case usingStep
         case done
     }
 
@@ -107,6 +112,7 @@ public struct SignInStateMachine: Sendable {
     static let invalidSession = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
     static let invalidRefresh = PoolError(.notAuthorized, "Invalid Refresh Token")
     static let invalidAccess = PoolError(.notAuthorized, "Invalid Access Token")
+    static let codeMismatch = PoolError(.codeMismatch, "Invalid code received for user")
 
     public mutating func received(_ event: AuthEvent) -> AuthAction {
         switch (state, event) {
@@ -134,7 +140,20 @@ public struct SignInStateMachine: Sendable {
                 return .checkPassword(password: password, verifier: verifier, userIdForSrp: userId)
             case .claim(let challenge, let block, let signature, let timestamp):
                 return .checkClaim(challenge, block: block, signature: signature, timestamp: timestamp)
+            case .totp(let user, let code):
+                return .checkTotp(user, code: code)
             }
+        case (.checking(let canonical, let digest, _, let purpose), .totpChecked(let step)):
+            guard let step, case .mfa(_, let user) = purpose else {
+                // A wrong code counts as a failed sign-in, written before the refusal.
+                state = .recording(canonical: canonical, purpose: purpose)
+                return .record(canonical: canonical, passwordOK: false, verifierDigest: digest)
+            }
+            state = .usingStep
+            return .useTotpStep(user, step: step)
+        case (.usingStep, .stepUsed(let user)):
+            state = .done
+            return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checking(let canonical, let digest, let slot, let purpose), .checked(let ok)):
             // Right, for a user whose verifier is still the one checked, with no failures to
             // clear: nothing to write.
@@ -224,7 +243,7 @@ public struct SignInStateMachine: Sendable {
         case .passwordVerifier:
             state = .opening(.secretBlock(responses: responses))
             return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
-        case .newPasswordRequired:
+        case .newPasswordRequired, .softwareTokenMfa:
             state = .opening(.session(name, responses: responses))
             return .open(session, .session)
         case .unrecognized(let other):
@@ -269,7 +288,9 @@ public struct SignInStateMachine: Sendable {
             guard let plain, let session = SignInSession(decoding: plain), session.challenge == name,
                 session.pool == context.pool.id, session.client == context.client.id
             else { return fail(Self.invalidSession) }
-            return newPassword(session, responses)
+            if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
+            return session.challenge == .softwareTokenMfa
+                ? mfaCode(session, responses) : newPassword(session, responses)
         case .refreshToken(let username, let secretHash, let secretChecked):
             guard let plain, let token = RefreshTokenState(decoding: plain), token.pool == context.pool.id,
                 token.client == context.client.id
@@ -290,19 +311,6 @@ public struct SignInStateMachine: Sendable {
         guard let password = responses["NEW_PASSWORD"] else {
             return fail(PoolError(.invalidParameter, "Missing required parameter NEW_PASSWORD"))
         }
-        guard let username = responses["USERNAME"] else {
-            return fail(PoolError(.invalidParameter, "Missing required parameter USERNAME"))
-        }
-        let named = PoolRules.canonical(username, in: pool)
-        guard
-            named == PoolRules.canonical(session.username, in: pool)
-                || named == PoolRules.canonical(session.identifier, in: pool)
-        else { return fail(Self.invalidSession) }
-        if let refusal = SignInRules.checkSecretHash(
-            context.client, username: username, given: responses["SECRET_HASH"])
-        {
-            return fail(refusal)
-        }
         var attributes: [String: String] = [:]
         for (k, v) in responses where k.hasPrefix("userAttributes.") {
             attributes[String(k.dropFirst("userAttributes.".count))] = v
@@ -318,6 +326,29 @@ public struct SignInStateMachine: Sendable {
         }
         state = .reading(.newPassword(session, password: password, attributes: attributes))
         return .readUser(canonical: PoolRules.canonical(session.username, in: pool))
+    }
+
+    /// USERNAME names the session's user (by username or the name signed in with), and
+    /// SECRET_HASH is over it when the client has a secret.
+    private func checkSessionUser(_ session: SignInSession, _ responses: [String: String]) -> PoolError? {
+        let pool = context.pool
+        guard let username = responses["USERNAME"] else {
+            return PoolError(.invalidParameter, "Missing required parameter USERNAME")
+        }
+        let named = PoolRules.canonical(username, in: pool)
+        guard
+            named == PoolRules.canonical(session.username, in: pool)
+                || named == PoolRules.canonical(session.identifier, in: pool)
+        else { return Self.invalidSession }
+        return SignInRules.checkSecretHash(context.client, username: username, given: responses["SECRET_HASH"])
+    }
+
+    private mutating func mfaCode(_ session: SignInSession, _ responses: [String: String]) -> AuthAction {
+        guard let code = responses["SOFTWARE_TOKEN_MFA_CODE"] else {
+            return fail(PoolError(.invalidParameter, "Missing required parameter SOFTWARE_TOKEN_MFA_CODE"))
+        }
+        state = .reading(.mfaCode(session, code: code))
+        return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
     }
 
     private mutating func read(_ user: User?, for reading: Reading) -> AuthAction {
@@ -340,6 +371,14 @@ public struct SignInStateMachine: Sendable {
             guard let user else { return fail(Self.invalidAccess) }
             state = .checkingHistory(user, .change(password: proposed))
             return .checkHistory(password: proposed, user: user)
+        case .mfaCode(let session, let code):
+            guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
+            // Checked under a slot, as a password is: parallel guesses cannot outrun the lock.
+            let canonical = PoolRules.canonical(user.username, in: context.pool)
+            state = .reserving(
+                canonical: canonical, digest: user.verifier?.digest ?? [], check: .totp(user, code: code),
+                purpose: .mfa(session, user: user))
+            return .reserve(canonical: canonical, challenge: nil)
         }
     }
 
@@ -426,11 +465,15 @@ public struct SignInStateMachine: Sendable {
         switch outcome {
         case .lockedOut: return fail(PoolError(.notAuthorized, PoolError.lockedOutMessage))
         case .replayed: return fail(Self.invalidSession)
-        case .refused: return fail(PoolError(.notAuthorized, "Incorrect username or password."))
+        case .refused:
+            if case .mfa = purpose { return fail(Self.codeMismatch) }
+            return fail(PoolError(.notAuthorized, "Incorrect username or password."))
         case .accepted: break
         }
         let identifier: String
         switch purpose {
+        case .mfa:
+            return fail(Self.codeMismatch)
         case .changePassword(let proposed):
             // The record the change replaces is read whole (history included).
             state = .reading(.changePassword(proposed: proposed))
@@ -457,7 +500,18 @@ public struct SignInStateMachine: Sendable {
                     username: user.username, identifier: identifier, issuedAt: context.now),
                 attributes: readable)
         case .confirmed:
-            return .issueTokens(user, authTime: context.now, origin: nil)
+            switch MfaRules.challenge(pool: context.pool, user: user) {
+            case .softwareTokenMfa?:
+                return .askChallenge(
+                    SignInSession(
+                        challenge: .softwareTokenMfa, pool: context.pool.id, client: context.client.id,
+                        username: user.username, identifier: identifier, issuedAt: context.now),
+                    parameters: [:])
+            case .some(let other):
+                return .fail(PoolError.notSupported("The \(other.rawValue) challenge"))
+            case nil:
+                return .issueTokens(user, authTime: context.now, origin: nil)
+            }
         default:
             // Statuses this pool never writes (archived, compromised, external…).
             return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
@@ -502,6 +556,11 @@ public enum AuthEvent: Sendable {
     case historyChecked(reused: Bool)
     /// The record as the password write left it.
     case passwordSet(User)
+    /// The time step a TOTP code is for (nil: not a code of the user's authenticator now,
+    /// or one already used).
+    case totpChecked(step: Int64?)
+    /// The record as the write of a used TOTP step left it.
+    case stepUsed(User)
 }
 
 /// What a sign-in asks the front to do next.
@@ -534,6 +593,12 @@ public enum AuthAction: Sendable {
     case issueTokens(User, authTime: Int64, origin: String?)
     /// Answer NEW_PASSWORD_REQUIRED: seal the session, with the user's attributes.
     case askNewPassword(SignInSession, attributes: [String: String])
+    /// Answer another challenge (a second factor): seal the session, with `parameters`.
+    case askChallenge(SignInSession, parameters: [String: String])
+    /// Open the user's TOTP secret and find the step `code` is for, after the last used.
+    case checkTotp(User, code: String)
+    /// Write the step a code was accepted for (the write refuses a step used since).
+    case useTotpStep(User, step: Int64)
     /// Done, with nothing to answer (ChangePassword).
     case finished
     case fail(PoolError)

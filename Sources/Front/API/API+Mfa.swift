@@ -1,0 +1,107 @@
+import AuthCrypto
+import CognitoModel
+import UserPool
+
+/// Multi-factor authentication: the pool's MFA configuration, a user's TOTP authenticator
+/// (associated, verified, deleted) and MFA preferences. The challenges themselves are the
+/// sign-in machine's (`SignInStateMachine`).
+extension API {
+    func mfaConfiguration(_ pool: Pool) -> GetUserPoolMfaConfigResponse {
+        GetUserPoolMfaConfigResponse(
+            softwareTokenMfaConfiguration: pool.settings.softwareTokenMfa ?? SoftwareTokenMfaConfigType(enabled: false),
+            mfaConfiguration: pool.mfaConfiguration)
+    }
+
+    func setUserPoolMfaConfig(_ r: SetUserPoolMfaConfigRequest) async throws -> SetUserPoolMfaConfigResponse {
+        var pool = try await store.pool(r.userPoolId)
+        try MfaRules.configure(
+            &pool, mfaConfiguration: r.mfaConfiguration, softwareToken: r.softwareTokenMfaConfiguration,
+            sms: r.smsMfaConfiguration, email: r.emailMfaConfiguration, webAuthn: r.webAuthnConfiguration, now: now())
+        _ = try await store.proposeMeta(.updatePool(pool))
+        let c = mfaConfiguration(pool)
+        return SetUserPoolMfaConfigResponse(
+            softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration, mfaConfiguration: c.mfaConfiguration)
+    }
+
+    func getUserPoolMfaConfig(_ r: GetUserPoolMfaConfigRequest) async throws -> GetUserPoolMfaConfigResponse {
+        mfaConfiguration(try await store.pool(r.userPoolId))
+    }
+
+    /// A new TOTP secret for the signed-in user, sealed at rest; it replaces the user's
+    /// authenticator only once VerifySoftwareToken sees a code of it.
+    func associateSoftwareToken(_ r: AssociateSoftwareTokenRequest) async throws -> AssociateSoftwareTokenResponse {
+        let token = try softwareTokenCaller(accessToken: r.accessToken, session: r.session)
+        let (pool, user, _) = try await authenticate(token)
+        var rng = SystemRandomNumberGenerator()
+        let secret = (0..<TOTP.secretBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let sealed = auth.keySealer.seal(secret, expiresAt: .max, using: &rng)
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            MfaRules.associate(&u, sealedSecret: sealed, now: t)
+        }
+        return AssociateSoftwareTokenResponse(secretCode: Base32.encode(secret))
+    }
+
+    /// The first code of the associated secret makes it the user's authenticator.
+    func verifySoftwareToken(_ r: VerifySoftwareTokenRequest) async throws -> VerifySoftwareTokenResponse {
+        let token = try softwareTokenCaller(accessToken: r.accessToken, session: r.session)
+        let (pool, user, _) = try await authenticate(token)
+        guard let sealed = user.mfa?.pendingTotpSecret, let secret = try? auth.open(sealed, now: 0, \.keySealer) else {
+            throw PoolError(.invalidParameter, "User has not associated a software token")
+        }
+        guard let step = TOTP.matchingStep(r.userCode, secret: secret, now: now(), after: user.mfa?.totpLastStep) else {
+            throw PoolError(.enableSoftwareTokenMFA, "Code mismatch")
+        }
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            try MfaRules.verify(&u, checkedSecret: sealed, step: step, name: r.friendlyDeviceName, now: t)
+        }
+        return VerifySoftwareTokenResponse(status: .success)
+    }
+
+    /// The access token a software-token operation acts for; the Session form belongs to
+    /// the MFA_SETUP challenge, which is not built yet.
+    func softwareTokenCaller(accessToken: String?, session: String?) throws(PoolError) -> String {
+        if accessToken != nil && session != nil {
+            throw PoolError(.invalidParameter, "Only one of AccessToken or Session may be given")
+        }
+        guard let accessToken else {
+            if session != nil { throw PoolError.notSupported("A software token set up with a Session (MFA_SETUP)") }
+            throw PoolError(.invalidParameter, "One of AccessToken or Session is required")
+        }
+        return accessToken
+    }
+
+    func setUserMFAPreference(_ r: SetUserMFAPreferenceRequest) async throws -> SetUserMFAPreferenceResponse {
+        let (pool, user, _) = try await authenticate(r.accessToken)
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            try MfaRules.setPreference(
+                &u, softwareToken: r.softwareTokenMfaSettings, sms: r.smsMfaSettings, email: r.emailMfaSettings,
+                webAuthn: r.webAuthnMfaSettings, pool: pool, now: t)
+        }
+        return SetUserMFAPreferenceResponse()
+    }
+
+    func adminSetUserMFAPreference(
+        _ r: AdminSetUserMFAPreferenceRequest
+    ) async throws -> AdminSetUserMFAPreferenceResponse {
+        let t = now()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u: inout User, pool) throws(PoolError) in
+            try MfaRules.setPreference(
+                &u, softwareToken: r.softwareTokenMfaSettings, sms: r.smsMfaSettings, email: r.emailMfaSettings,
+                webAuthn: r.webAuthnMfaSettings, pool: pool, now: t)
+        }
+        return AdminSetUserMFAPreferenceResponse()
+    }
+
+    func adminDeleteSoftwareToken(
+        _ r: AdminDeleteSoftwareTokenRequest
+    ) async throws -> AdminDeleteSoftwareTokenResponse {
+        let t = now()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u: inout User, _) throws(PoolError) in
+            MfaRules.deleteSoftwareToken(&u, now: t)
+        }
+        return AdminDeleteSoftwareTokenResponse()
+    }
+}
