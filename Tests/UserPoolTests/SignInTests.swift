@@ -512,12 +512,29 @@ struct SignInTests {
         else { Issue.record("OPTIONAL with TOTP off asked for it"); return }
         guard case .askChallenge = Self.afterPassword(Self.totpUser(enabled: false), pool: Self.totpPool(.on))
         else { Issue.record("ON did not ask for the verified authenticator"); return }
-        // ON with no factor: MFA_SETUP, which is not built: refused, never tokens.
-        guard case .fail(let setup) = Self.afterPassword(F.user(), pool: Self.totpPool(.on)) else {
-            Issue.record("ON without a factor gave tokens")
+        // ON with no factor: MFA_SETUP, never tokens.
+        guard case .askChallenge(let setup, let parameters) = Self.afterPassword(F.user(), pool: Self.totpPool(.on)) else {
+            Issue.record("ON without a factor gave no MFA_SETUP")
             return
         }
-        #expect(setup.code == .unsupportedOperation && setup.message.contains("MFA_SETUP"))
+        #expect(setup.challenge == .mfaSetup && !setup.factorVerified)
+        #expect(parameters["MFAS_CAN_SETUP"] == "[\"SOFTWARE_TOKEN_MFA\"]")
+        // Its session finishes the sign-in only once an authenticator was verified with it.
+        func finish(_ session: SignInSession) -> (SignInStateMachine, AuthAction) {
+            var m = F.machine(pool: Self.totpPool(.on))
+            _ = m.received(.respond(.mfaSetup, responses: ["USERNAME": "alice"], session: "s"))
+            let action = m.received(.opened(session.encoded, box: []))
+            return (m, action)
+        }
+        guard case .fail(let early) = finish(setup).1 else { Issue.record("MFA_SETUP finished unverified"); return }
+        #expect(early.code == .notAuthorized)
+        var verified = setup
+        verified.factorVerified = true
+        #expect(SignInSession(decoding: verified.encoded) == verified)
+        var (m, action) = finish(verified)
+        guard case .readUser("alice") = action else { Issue.record("no read"); return }
+        guard case .issueTokens = m.received(.userRead(Self.totpUser())) else { Issue.record("no tokens"); return }
+        #expect(throws: PoolError.self) { try MfaRules.setupSession(verified) }
         // The pool no longer allows TOTP: OPTIONAL signs in on the password.
         var off = Self.totpPool(.optional)
         off.settings.softwareTokenMfa = SoftwareTokenMfaConfigType(enabled: false)

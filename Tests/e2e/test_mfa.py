@@ -147,13 +147,38 @@ def test_srp_then_totp_with_pycognito(front, idp, pool):
     assert e.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
-def test_mfa_on_without_a_factor_gives_no_tokens(idp, pool):
+def test_mfa_on_sets_up_an_authenticator_during_sign_in(front, idp, pool):
     pid, cid = pool
-    make_user(idp, pid, "nofactor", PASSWORD)
+    make_user(idp, pid, "newbie", PASSWORD)
     idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="ON", SoftwareTokenMfaConfiguration={"Enabled": True})
     try:
-        code, message = error_code(lambda: password_sign_in(idp, cid, "nofactor"))
-        assert code == "UnsupportedOperationException" and "MFA_SETUP" in message
+        first = password_sign_in(idp, cid, "newbie")
+        assert first["ChallengeName"] == "MFA_SETUP" and "AuthenticationResult" not in first
+        assert first["ChallengeParameters"]["MFAS_CAN_SETUP"] == '["SOFTWARE_TOKEN_MFA"]'
+        associated = idp.associate_software_token(Session=first["Session"])
+        totp = pyotp.TOTP(associated["SecretCode"])
+        # The set-up session does not finish the sign-in before a code is verified.
+        assert error_code(lambda: idp.respond_to_auth_challenge(
+            ClientId=cid, ChallengeName="MFA_SETUP", Session=associated["Session"],
+            ChallengeResponses={"USERNAME": "newbie"}))[0] == "NotAuthorizedException"
+        wrong = f"{(int(totp.now()) + 3) % 1_000_000:06d}"
+        assert error_code(lambda: idp.verify_software_token(Session=associated["Session"], UserCode=wrong))[0] == \
+            "EnableSoftwareTokenMFAException"
+        verified = idp.verify_software_token(Session=associated["Session"], UserCode=totp.now())
+        assert verified["Status"] == "SUCCESS"
+        # A verified session cannot set up yet another authenticator.
+        assert error_code(lambda: idp.associate_software_token(Session=verified["Session"]))[0] == "NotAuthorizedException"
+        done = idp.respond_to_auth_challenge(ClientId=cid, ChallengeName="MFA_SETUP", Session=verified["Session"],
+                                             ChallengeResponses={"USERNAME": "newbie"})
+        assert verify(front, pid, done["AuthenticationResult"]["IdToken"], audience=cid)["cognito:username"] == "newbie"
+        assert idp.admin_get_user(UserPoolId=pid, Username="newbie")["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+        # From now on the password is followed by the code.
+        again = password_sign_in(idp, cid, "newbie")
+        assert again["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+        finished = idp.respond_to_auth_challenge(
+            ClientId=cid, ChallengeName="SOFTWARE_TOKEN_MFA", Session=again["Session"],
+            ChallengeResponses={"USERNAME": "newbie", "SOFTWARE_TOKEN_MFA_CODE": later_code(totp)})
+        assert "AccessToken" in finished["AuthenticationResult"]
     finally:
         idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL",
                                      SoftwareTokenMfaConfiguration={"Enabled": True})

@@ -27,11 +27,46 @@ extension API {
         mfaConfiguration(try await store.pool(r.userPoolId))
     }
 
-    /// A new TOTP secret for the signed-in user, sealed at rest; it replaces the user's
-    /// authenticator only once VerifySoftwareToken sees a code of it.
+    /// Who a software-token operation acts for: a signed-in user (AccessToken), or the user
+    /// of an MFA_SETUP challenge (Session), read whole.
+    enum SoftwareTokenCaller {
+        case signedIn
+        case settingUp(SignInSession)
+    }
+
+    func softwareTokenCaller(
+        accessToken: String?, session: String?
+    ) async throws -> (Pool, User, SoftwareTokenCaller) {
+        if accessToken != nil && session != nil {
+            throw PoolError(.invalidParameter, "Only one of AccessToken or Session may be given")
+        }
+        if let accessToken {
+            let (pool, user, _) = try await authenticate(accessToken)
+            return (pool, user, .signedIn)
+        }
+        guard session != nil else { throw PoolError(.invalidParameter, "One of AccessToken or Session is required") }
+        let setup = try MfaRules.setupSession(
+            tokenService.open(session, .session).flatMap { SignInSession(decoding: $0.plain) })
+        let invalid = PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
+        guard let pool = try? await store.pool(setup.pool),
+            let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(setup.username, in: pool)),
+            user.enabled
+        else { throw invalid }
+        return (pool, user, .settingUp(setup))
+    }
+
+    /// The session an MFA_SETUP step hands on (nil for a signed-in user's call).
+    func nextSetupSession(_ caller: SoftwareTokenCaller, verified: Bool) async throws -> String? {
+        guard case .settingUp(var session) = caller else { return nil }
+        session.factorVerified = verified
+        let client = try await store.appClient(id: session.client)
+        return tokenService.seal(session.encoded, .session, seconds: SignInRules.sessionSeconds(client))
+    }
+
+    /// A new TOTP secret, sealed at rest; it replaces the user's authenticator only once
+    /// VerifySoftwareToken sees a code of it.
     func associateSoftwareToken(_ r: AssociateSoftwareTokenRequest) async throws -> AssociateSoftwareTokenResponse {
-        let token = try softwareTokenCaller(accessToken: r.accessToken, session: r.session)
-        let (pool, user, _) = try await authenticate(token)
+        let (pool, user, caller) = try await softwareTokenCaller(accessToken: r.accessToken, session: r.session)
         var rng = SystemRandomNumberGenerator()
         let secret = (0..<TOTP.secretBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let sealed = auth.keySealer.seal(secret, expiresAt: .max, using: &rng)
@@ -39,13 +74,14 @@ extension API {
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
             MfaRules.associate(&u, sealedSecret: sealed, now: t)
         }
-        return AssociateSoftwareTokenResponse(secretCode: Base32.encode(secret))
+        return AssociateSoftwareTokenResponse(
+            secretCode: Base32.encode(secret), session: try await nextSetupSession(caller, verified: false))
     }
 
-    /// The first code of the associated secret makes it the user's authenticator.
+    /// The first code of the associated secret makes it the user's authenticator (and, in
+    /// MFA_SETUP, the user's MFA, the session then good for finishing the sign-in).
     func verifySoftwareToken(_ r: VerifySoftwareTokenRequest) async throws -> VerifySoftwareTokenResponse {
-        let token = try softwareTokenCaller(accessToken: r.accessToken, session: r.session)
-        let (pool, user, _) = try await authenticate(token)
+        let (pool, user, caller) = try await softwareTokenCaller(accessToken: r.accessToken, session: r.session)
         guard let sealed = user.mfa?.pendingTotpSecret, let secret = try? auth.open(sealed, now: 0, \.keySealer) else {
             throw PoolError(.invalidParameter, "User has not associated a software token")
         }
@@ -55,21 +91,10 @@ extension API {
         let t = now()
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
             try MfaRules.verify(&u, checkedSecret: sealed, step: step, name: r.friendlyDeviceName, now: t)
+            if case .settingUp = caller { MfaRules.enableAfterSetup(&u) }
         }
-        return VerifySoftwareTokenResponse(status: .success)
-    }
-
-    /// The access token a software-token operation acts for; the Session form belongs to
-    /// the MFA_SETUP challenge, which is not built yet.
-    func softwareTokenCaller(accessToken: String?, session: String?) throws(PoolError) -> String {
-        if accessToken != nil && session != nil {
-            throw PoolError(.invalidParameter, "Only one of AccessToken or Session may be given")
-        }
-        guard let accessToken else {
-            if session != nil { throw PoolError.notSupported("A software token set up with a Session (MFA_SETUP)") }
-            throw PoolError(.invalidParameter, "One of AccessToken or Session is required")
-        }
-        return accessToken
+        return VerifySoftwareTokenResponse(
+            status: .success, session: try await nextSetupSession(caller, verified: true))
     }
 
     func setUserMFAPreference(_ r: SetUserMFAPreferenceRequest) async throws -> SetUserMFAPreferenceResponse {

@@ -128,6 +128,24 @@ public enum MfaRules {
         user.lockout = Lockout()
     }
 
+    /// The MFA_SETUP session AssociateSoftwareToken and VerifySoftwareToken are called with
+    /// instead of an access token: for that challenge, and before its authenticator is
+    /// verified.
+    public static func setupSession(_ session: SignInSession?) throws(PoolError) -> SignInSession {
+        guard let session, session.challenge == .mfaSetup, !session.factorVerified else {
+            throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
+        }
+        return session
+    }
+
+    /// An authenticator verified in MFA_SETUP is the user's MFA from then on.
+    public static func enableAfterSetup(_ user: inout User) {
+        var mfa = user.mfa ?? UserMfa()
+        if !mfa.enabled.contains(softwareToken) { mfa.enabled.append(softwareToken) }
+        mfa.preferred = mfa.preferred ?? softwareToken
+        user.mfa = mfa
+    }
+
     /// AdminDeleteSoftwareToken: the authenticator and the TOTP preference go.
     public static func deleteSoftwareToken(_ user: inout User, now: Int64) {
         guard var mfa = user.mfa else { return }

@@ -53,10 +53,13 @@ public struct SignInSession: Sendable, Equatable {
     /// What the user typed at InitiateAuth (a username or an alias).
     public var identifier: String
     public var issuedAt: Int64
+    /// MFA_SETUP: an authenticator was verified with this session (VerifySoftwareToken), so
+    /// it may finish the sign-in.
+    public var factorVerified: Bool
 
     public init(
         challenge: ChallengeNameType, pool: String, client: String, username: String, identifier: String,
-        issuedAt: Int64
+        issuedAt: Int64, factorVerified: Bool = false
     ) {
         self.challenge = challenge
         self.pool = pool
@@ -64,16 +67,18 @@ public struct SignInSession: Sendable, Equatable {
         self.username = username
         self.identifier = identifier
         self.issuedAt = issuedAt
+        self.factorVerified = factorVerified
     }
 
     /// The challenges a session can stand for; any other name in a box is refused.
-    static let challenges: [ChallengeNameType] = [.newPasswordRequired, .softwareTokenMfa]
+    static let challenges: [ChallengeNameType] = [.newPasswordRequired, .softwareTokenMfa, .mfaSetup]
 
     public var encoded: [UInt8] {
         var w = SealedFormat.writer(.session)
         w.string(challenge.rawValue)
         for text in [pool, client, username, identifier] { w.string(text) }
         w.i64(issuedAt)
+        w.bool(factorVerified)
         return w.bytes
     }
 
@@ -85,7 +90,7 @@ public struct SignInSession: Sendable, Equatable {
                     SignInSession(
                         challenge: ChallengeNameType(rawValue: try r.string()), pool: try r.string(),
                         client: try r.string(), username: try r.string(), identifier: try r.string(),
-                        issuedAt: try r.i64())
+                        issuedAt: try r.i64(), factorVerified: try r.bool())
                 }), Self.challenges.contains(s.challenge)
         else { return nil }
         self = s

@@ -84,6 +84,7 @@ public struct SignInStateMachine: Sendable {
         case newPassword(SignInSession, password: String, attributes: [String: String])
         case changePassword(proposed: String)
         case mfaCode(SignInSession, code: String)
+        case mfaSetUp(SignInSession)
     }
 
     enum State {
@@ -243,7 +244,7 @@ public struct SignInStateMachine: Sendable {
         case .passwordVerifier:
             state = .opening(.secretBlock(responses: responses))
             return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
-        case .newPasswordRequired, .softwareTokenMfa:
+        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup:
             state = .opening(.session(name, responses: responses))
             return .open(session, .session)
         case .unrecognized(let other):
@@ -289,8 +290,15 @@ public struct SignInStateMachine: Sendable {
                 session.pool == context.pool.id, session.client == context.client.id
             else { return fail(Self.invalidSession) }
             if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
-            return session.challenge == .softwareTokenMfa
-                ? mfaCode(session, responses) : newPassword(session, responses)
+            switch session.challenge {
+            case .softwareTokenMfa: return mfaCode(session, responses)
+            case .mfaSetup:
+                // Finished only once VerifySoftwareToken saw a code of the new authenticator.
+                guard session.factorVerified else { return fail(Self.invalidSession) }
+                state = .reading(.mfaSetUp(session))
+                return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
+            default: return newPassword(session, responses)
+            }
         case .refreshToken(let username, let secretHash, let secretChecked):
             guard let plain, let token = RefreshTokenState(decoding: plain), token.pool == context.pool.id,
                 token.client == context.client.id
@@ -371,6 +379,10 @@ public struct SignInStateMachine: Sendable {
             guard let user else { return fail(Self.invalidAccess) }
             state = .checkingHistory(user, .change(password: proposed))
             return .checkHistory(password: proposed, user: user)
+        case .mfaSetUp:
+            guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
+            state = .done
+            return .issueTokens(user, authTime: context.now, origin: nil)
         case .mfaCode(let session, let code):
             guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
             // Checked under a slot, as a password is: parallel guesses cannot outrun the lock.
@@ -507,6 +519,12 @@ public struct SignInStateMachine: Sendable {
                         challenge: .softwareTokenMfa, pool: context.pool.id, client: context.client.id,
                         username: user.username, identifier: identifier, issuedAt: context.now),
                     parameters: [:])
+            case .mfaSetup?:
+                return .askChallenge(
+                    SignInSession(
+                        challenge: .mfaSetup, pool: context.pool.id, client: context.client.id,
+                        username: user.username, identifier: identifier, issuedAt: context.now),
+                    parameters: ["MFAS_CAN_SETUP": "[\"\(MfaRules.softwareToken)\"]"])
             case .some(let other):
                 return .fail(PoolError.notSupported("The \(other.rawValue) challenge"))
             case nil:
