@@ -613,4 +613,104 @@ struct SignInTests {
         let stripped = Self.totpUser().withoutSecrets
         #expect(stripped.mfa?.totpSecret == nil && stripped.mfa?.totpVerified == true)
     }
+
+    // MARK: Email codes, and a choice of factors
+
+    static func bothPool(_ mode: UserPoolMfaType) -> Pool {
+        var pool = totpPool(mode)
+        pool.settings.emailMfa = EmailMfaConfigType()
+        return pool
+    }
+
+    static func bothUser(enabled: [String], preferred: String? = nil) -> User {
+        var user = totpUser()
+        user.attributes["email"] = "alice@example.com"
+        user.mfa?.enabled = enabled
+        user.mfa?.preferred = preferred
+        return user
+    }
+
+    @Test("two factors on and none preferred: SELECT_MFA_TYPE; preferred, or the only one the user has: that one")
+    func factorChoice() {
+        let both = [MfaRules.softwareToken, MfaRules.emailOtp]
+        guard case .askChallenge(let select, let parameters) = Self.afterPassword(Self.bothUser(enabled: both), pool: Self.bothPool(.optional))
+        else { Issue.record("no SELECT_MFA_TYPE"); return }
+        #expect(select.challenge == .selectMfaType && parameters["MFAS_CAN_CHOOSE"] == "[\"SOFTWARE_TOKEN_MFA\",\"EMAIL_OTP\"]")
+        guard case .sendSignInCode(_, let email) = Self.afterPassword(
+            Self.bothUser(enabled: both, preferred: MfaRules.emailOtp), pool: Self.bothPool(.optional))
+        else { Issue.record("the preferred factor was not asked"); return }
+        #expect(email.challenge == .emailOtp)
+        // MFA ON, nothing turned on, no authenticator: the email the user has.
+        var emailOnly = F.user()
+        emailOnly.attributes["email"] = "alice@example.com"
+        guard case .sendSignInCode = Self.afterPassword(emailOnly, pool: Self.bothPool(.on)) else { Issue.record("ON with an email"); return }
+        // The pool stopped sending codes by email: that factor is gone from the choice.
+        guard case .askChallenge(let totpOnly, _) = Self.afterPassword(Self.bothUser(enabled: both), pool: Self.totpPool(.optional))
+        else { Issue.record("no TOTP"); return }
+        #expect(totpOnly.challenge == .softwareTokenMfa)
+    }
+
+    @Test("SELECT_MFA_TYPE's ANSWER must be one of the user's factors; EMAIL_OTP's code is checked on the record")
+    func selectAndEmail() {
+        let pool = Self.bothPool(.optional)
+        let user = Self.bothUser(enabled: [MfaRules.softwareToken, MfaRules.emailOtp])
+        func respond(_ name: ChallengeNameType, _ responses: [String: String]) -> (SignInStateMachine, AuthAction) {
+            var m = F.machine(pool: pool)
+            let session = SignInSession(challenge: name, pool: pool.id, client: "client1", username: "alice",
+                                        identifier: "alice", issuedAt: 90)
+            _ = m.received(.respond(name, responses: ["USERNAME": "alice"].merging(responses) { a, _ in a }, session: "s"))
+            let action = m.received(.opened(session.encoded, box: []))
+            return (m, action)
+        }
+        guard case .fail(let noAnswer) = respond(.selectMfaType, [:]).1 else { Issue.record("no ANSWER"); return }
+        #expect(noAnswer.code == .invalidParameter)
+        var (sms, _) = respond(.selectMfaType, ["ANSWER": "SMS_MFA"])
+        guard case .fail(let e1) = sms.received(.userRead(user)) else { Issue.record("SMS_MFA chosen"); return }
+        #expect(e1.code == .invalidParameter)
+        var (chosen, _) = respond(.selectMfaType, ["ANSWER": "EMAIL_OTP"])
+        guard case .sendSignInCode(_, let session) = chosen.received(.userRead(user)) else { Issue.record("no code sent"); return }
+        #expect(session.challenge == .emailOtp && session.identifier == "alice")
+        var (totp, _) = respond(.selectMfaType, ["ANSWER": "SOFTWARE_TOKEN_MFA"])
+        guard case .askChallenge(let t, _) = totp.received(.userRead(user)) else { Issue.record("no TOTP challenge"); return }
+        #expect(t.challenge == .softwareTokenMfa)
+        // EMAIL_OTP: the code checked (used, or counted) on the record, then tokens.
+        guard case .fail(let noCode) = respond(.emailOtp, [:]).1 else { Issue.record("no code"); return }
+        #expect(noCode.code == .invalidParameter)
+        var (m, action) = respond(.emailOtp, ["EMAIL_OTP_CODE": "123456"])
+        guard case .readUser("alice") = action else { Issue.record("no read"); return }
+        guard case .checkSignInCode(_, "123456") = m.received(.userRead(user)) else { Issue.record("no check"); return }
+        guard case .issueTokens = m.received(.signInCodeChecked(nil)) else { Issue.record("no tokens"); return }
+        var (wrong, _) = respond(.emailOtp, ["EMAIL_OTP_CODE": "000000"])
+        _ = wrong.received(.userRead(user))
+        guard case .fail(let e2) = wrong.received(.signInCodeChecked(PoolError(.codeMismatch, "Invalid code received for user")))
+        else { Issue.record("a wrong code"); return }
+        #expect(e2.code == .codeMismatch)
+    }
+
+    @Test("email MFA: refused in the LITE tier, its message must carry the code; preferences need an address")
+    func emailConfiguration() throws {
+        var lite = F.pool
+        lite.settings.userPoolTier = .lite
+        #expect(throws: PoolError.self) {
+            try MfaRules.configure(&lite, mfaConfiguration: .optional, softwareToken: nil, sms: nil, email: EmailMfaConfigType(),
+                                   webAuthn: nil, now: 1)
+        }
+        var pool = F.pool
+        #expect(throws: PoolError.self) {
+            try MfaRules.configure(&pool, mfaConfiguration: .optional, softwareToken: nil, sms: nil,
+                                   email: EmailMfaConfigType(message: "no code here"), webAuthn: nil, now: 1)
+        }
+        try MfaRules.configure(&pool, mfaConfiguration: .optional, softwareToken: nil, sms: nil,
+                               email: EmailMfaConfigType(message: "code {####}"), webAuthn: nil, now: 1)
+        #expect(MfaRules.allowsEmail(pool) && !MfaRules.allowsSoftwareToken(pool))
+        var noEmail = F.user()
+        #expect(throws: PoolError.self) {
+            try MfaRules.setPreference(&noEmail, softwareToken: nil, sms: nil, email: EmailMfaSettingsType(enabled: true),
+                                       webAuthn: nil, pool: pool, now: 1)
+        }
+        var withEmail = Self.bothUser(enabled: [])
+        try MfaRules.setPreference(&withEmail, softwareToken: nil, sms: nil,
+                                   email: EmailMfaSettingsType(enabled: true, preferredMfa: true), webAuthn: nil, pool: pool, now: 1)
+        #expect(MfaRules.settings(withEmail).list == [MfaRules.emailOtp] && MfaRules.settings(withEmail).preferred == MfaRules.emailOtp)
+    }
 }

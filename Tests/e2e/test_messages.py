@@ -359,6 +359,83 @@ def node_metric(cluster, name):
     return total
 
 
+def mfa_user(c, pool, name):
+    c.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!x",
+                        UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"},
+                                        {"Name": "email_verified", "Value": "true"}])
+    c.admin_set_user_password(UserPoolId=pool, Username=name, Password="Passw0rd!x", Permanent=True)
+
+
+def answer(c, client, r, name, **responses):
+    return c.respond_to_auth_challenge(ClientId=client, ChallengeName=r["ChallengeName"], Session=r["Session"],
+                                       ChallengeResponses={"USERNAME": name, **responses})
+
+
+def test_email_codes_as_a_second_factor(channels):
+    """EMAIL_OTP after the password: the code comes by the pool's EmailMfaConfiguration
+    message through the real SMTP server, a wrong code is refused, the right one once."""
+    from botocore.exceptions import ClientError
+    c = channels["front"].client()
+    mail = channels["mail"]
+    pool, client = make_pool(c)
+    mfa_user(c, pool, "olga")
+    c.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                               EmailMfaConfiguration={"Message": "Your sign-in code is {####}", "Subject": "Sign-in code"})
+    assert c.get_user_pool_mfa_config(UserPoolId=pool)["EmailMfaConfiguration"]["Subject"] == "Sign-in code"
+    c.admin_set_user_mfa_preference(UserPoolId=pool, Username="olga", EmailMfaSettings={"Enabled": True, "PreferredMfa": True})
+    assert c.admin_get_user(UserPoolId=pool, Username="olga")["UserMFASettingList"] == ["EMAIL_OTP"]
+    since = len(mail.messages)
+    r = sign_in(c, client, "olga", "Passw0rd!x")
+    assert r["ChallengeName"] == "EMAIL_OTP" and "AuthenticationResult" not in r
+    assert r["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "EMAIL"
+    assert r["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"] != "olga@example.com"
+    (m,) = mail.wait_for("olga@example.com", since=since)
+    assert m["msg"]["Subject"] == "Sign-in code" and "Your sign-in code is" in text_of(m)
+    code = code_in(text_of(m))
+    with pytest.raises(ClientError) as e:
+        answer(c, client, r, "olga", EMAIL_OTP_CODE=f"{(int(code) + 1) % 1_000_000:06d}")
+    assert e.value.response["Error"]["Code"] == "CodeMismatchException"
+    done = answer(c, client, r, "olga", EMAIL_OTP_CODE=code)
+    assert "AccessToken" in done["AuthenticationResult"]
+    with pytest.raises(ClientError) as e:
+        answer(c, client, r, "olga", EMAIL_OTP_CODE=code)
+    assert e.value.response["Error"]["Code"] == "CodeMismatchException"
+
+
+def test_a_user_with_two_factors_chooses_one(channels):
+    """SELECT_MFA_TYPE: TOTP (codes by pyotp) and email both on, neither preferred."""
+    import pyotp
+    from botocore.exceptions import ClientError
+    c = channels["front"].client()
+    mail = channels["mail"]
+    pool, client = make_pool(c)
+    mfa_user(c, pool, "pat")
+    c.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                               SoftwareTokenMfaConfiguration={"Enabled": True}, EmailMfaConfiguration={})
+    access = sign_in(c, client, "pat", "Passw0rd!x")["AuthenticationResult"]["AccessToken"]
+    totp = pyotp.TOTP(c.associate_software_token(AccessToken=access)["SecretCode"])
+    assert c.verify_software_token(AccessToken=access, UserCode=totp.now())["Status"] == "SUCCESS"
+    c.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True},
+                              EmailMfaSettings={"Enabled": True})
+    r = sign_in(c, client, "pat", "Passw0rd!x")
+    assert r["ChallengeName"] == "SELECT_MFA_TYPE"
+    assert json.loads(r["ChallengeParameters"]["MFAS_CAN_CHOOSE"]) == ["SOFTWARE_TOKEN_MFA", "EMAIL_OTP"]
+    with pytest.raises(ClientError) as e:
+        answer(c, client, r, "pat", ANSWER="SMS_MFA")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    since = len(mail.messages)
+    chosen = answer(c, client, r, "pat", ANSWER="EMAIL_OTP")
+    assert chosen["ChallengeName"] == "EMAIL_OTP"
+    (m,) = mail.wait_for("pat@example.com", since=since)
+    assert "AccessToken" in answer(c, client, chosen, "pat", EMAIL_OTP_CODE=code_in(text_of(m)))["AuthenticationResult"]
+    # The other choice, in a new sign-in: the authenticator's next code.
+    r = sign_in(c, client, "pat", "Passw0rd!x")
+    chosen = answer(c, client, r, "pat", ANSWER="SOFTWARE_TOKEN_MFA")
+    assert chosen["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    done = answer(c, client, chosen, "pat", SOFTWARE_TOKEN_MFA_CODE=totp.at(time.time() + 30))
+    assert "AccessToken" in done["AuthenticationResult"]
+
+
 def test_a_message_waits_out_an_smtp_outage(channels):
     c = channels["front"].client()
     mail, cluster = channels["mail"], channels["cluster"]

@@ -25,9 +25,10 @@ extension API {
         return (message, MessageRules.delivery(medium, attribute: attribute, destination: destination))
     }
 
+    var codes: CodeService { CodeService(store: store, codeKey: auth.codeKey) }
+
     func digest(_ code: String, _ user: User, _ pool: Pool, _ purpose: CodePurpose, _ attribute: String?) -> [UInt8] {
-        CodeRules.digest(
-            code, key: auth.codeKey, pool: pool.id, username: user.username, purpose: purpose, attribute: attribute)
+        codes.digest(code, user, pool, purpose, attribute)
     }
 
     /// Sends a code to an existing user (with `change` made in the same write).
@@ -37,21 +38,17 @@ extension API {
         attribute: String, link: MessageRules.ConfirmationLink? = nil,
         change: (inout User) throws(PoolError) -> Void = { _ in }
     ) async throws -> CodeDeliveryDetailsType {
-        // The code is drawn once; a retry after a concurrent change records the same one.
-        var rng = SystemRandomNumberGenerator()
-        let code = CodeRules.newCode(using: &rng)
-        let t = now()
         guard let destination = user.attributes[attribute] else {
             throw PoolError(.invalidParameter, "The user has no \(attribute) to send a code to.")
         }
-        let message = MessageRules.verification(
-            kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t,
-            link: link)
-        let hash = digest(code, user, pool, purpose, attribute)
-        _ = try await store.modify(user, in: pool, messages: [message]) { (u: inout User) throws(PoolError) in
-            try change(&u)
-            try CodeRules.issue(&u, purpose: purpose, attribute: attribute, digest: hash, now: t)
-        }
+        let t = now()
+        try await codes.send(
+            user, pool: pool, purpose: purpose, attribute: attribute, now: t,
+            message: { code in
+                MessageRules.verification(
+                    kind: kind, user: user, pool: pool, medium: medium, destination: destination, code: code, now: t,
+                    link: link)
+            }, change: change)
         return MessageRules.delivery(medium, attribute: attribute, destination: destination)
     }
 
@@ -61,18 +58,8 @@ extension API {
         _ code: String, user: User, pool: Pool, purpose: CodePurpose, attribute: String?,
         then: (inout User, _ sentTo: String?) throws(PoolError) -> Void
     ) async throws {
-        let t = now()
-        let hash = digest(code, user, pool, purpose, attribute)
-        var verdict = CodeRules.Verdict.limited
-        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
-            verdict = CodeRules.check(&u, purpose: purpose, attribute: attribute, digest: hash, now: t)
-            switch verdict {
-            case .limited: throw CodeRules.Verdict.limited.refusal!
-            case .accepted(let sentTo): try then(&u, sentTo)
-            case .mismatch, .expired: break
-            }
-        }
-        if let refusal = verdict.refusal { throw refusal }
+        try await codes.use(
+            code, user: user, pool: pool, purpose: purpose, attribute: attribute, now: now(), then: then)
     }
 
     /// The user a public code operation names; with PreventUserExistenceErrors an unknown

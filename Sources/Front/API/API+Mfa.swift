@@ -9,7 +9,7 @@ extension API {
     func mfaConfiguration(_ pool: Pool) -> GetUserPoolMfaConfigResponse {
         GetUserPoolMfaConfigResponse(
             softwareTokenMfaConfiguration: pool.settings.softwareTokenMfa ?? SoftwareTokenMfaConfigType(enabled: false),
-            mfaConfiguration: pool.mfaConfiguration)
+            emailMfaConfiguration: pool.settings.emailMfa, mfaConfiguration: pool.mfaConfiguration)
     }
 
     func setUserPoolMfaConfig(_ r: SetUserPoolMfaConfigRequest) async throws -> SetUserPoolMfaConfigResponse {
@@ -20,7 +20,8 @@ extension API {
         _ = try await store.proposeMeta(.updatePool(pool))
         let c = mfaConfiguration(pool)
         return SetUserPoolMfaConfigResponse(
-            softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration, mfaConfiguration: c.mfaConfiguration)
+            softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration,
+            emailMfaConfiguration: c.emailMfaConfiguration, mfaConfiguration: c.mfaConfiguration)
     }
 
     func getUserPoolMfaConfig(_ r: GetUserPoolMfaConfigRequest) async throws -> GetUserPoolMfaConfigResponse {

@@ -23,6 +23,8 @@ struct SignInDriver: Sendable {
     /// Seconds of the first lockout; doubles with each further failure.
     let lockoutBase: Int64
 
+    var codes: CodeService { CodeService(store: store, codeKey: auth.codeKey) }
+
     func context(pool: Pool, client: AppClient) -> SignInStateMachine.Context {
         SignInStateMachine.Context(
             pool: pool, client: client, now: tokens.now(), lockoutBaseSeconds: lockoutBase,
@@ -112,6 +114,20 @@ struct SignInDriver: Sendable {
                     try MfaRules.useStep(&u, step: step)
                 }
                 action = machine.received(.stepUsed(saved))
+            case .sendSignInCode(let user, let session):
+                return try await sendSignInCode(user, session, context: context)
+            case .checkSignInCode(let user, let code):
+                var refusal: PoolError?
+                do {
+                    try await codes.use(
+                        code, user: user, pool: context.pool, purpose: .signIn, attribute: "email", now: context.now
+                    ) { (u: inout User, _: String?) throws(PoolError) in u.lockout = Lockout() }
+                } catch let error as PoolError where [.codeMismatch, .expiredCode, .limitExceeded].contains(error.code)
+                {
+                    refusal =
+                        error.code == .codeMismatch ? PoolError(.codeMismatch, "Invalid code received for user") : error
+                }
+                action = machine.received(.signInCodeChecked(refusal))
             case .issueTokens(let user, let authTime, let origin):
                 let result = try tokens.tokens(
                     pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin)
@@ -179,6 +195,30 @@ struct SignInDriver: Sendable {
                 UserRules.changePassword(&u, verifier: verifier, policy: pool.policy, now: t)
             }
         }
+    }
+
+    /// EMAIL_OTP: a code to the user's email, its hash on the record (read whole) and its
+    /// message in the outbox in one write; the challenge says where it went.
+    private func sendSignInCode(
+        _ user: User, _ session: SignInSession, context: SignInStateMachine.Context
+    ) async throws -> SignInAnswer {
+        let pool = context.pool
+        guard
+            let current = try await store.user(pool: pool.id, canonical: PoolRules.canonical(user.username, in: pool)),
+            let destination = current.attributes["email"]
+        else { throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.") }
+        try await codes.send(current, pool: pool, purpose: .signIn, attribute: "email", now: context.now) { code in
+            MessageRules.authentication(
+                user: current, pool: pool, destination: destination, code: code, now: context.now)
+        }
+        let delivery = MessageRules.delivery(.email, attribute: "email", destination: destination)
+        return SignInAnswer(
+            challengeName: session.challenge,
+            session: tokens.seal(session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
+            challengeParameters: [
+                "CODE_DELIVERY_DELIVERY_MEDIUM": delivery.deliveryMedium?.rawValue ?? "EMAIL",
+                "CODE_DELIVERY_DESTINATION": delivery.destination ?? "",
+            ])
     }
 
     /// Step 1 of SRP: b, B, and the sealed state as SECRET_BLOCK.

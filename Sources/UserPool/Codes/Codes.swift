@@ -7,6 +7,8 @@ public enum CodePurpose: String, Codable, Sendable {
     case signUp
     case attribute
     case recovery
+    /// A sign-in's one-time code (EMAIL_OTP), sent once the password was right.
+    case signIn
 }
 
 /// A code a user was sent, as the user's record keeps it: a keyed hash, never the code.
@@ -37,7 +39,11 @@ public enum CodeRules {
     /// Sign-up confirmation and attribute verification codes last 24 hours; recovery
     /// codes one hour, as in Cognito.
     public static func lifetime(_ purpose: CodePurpose) -> Int64 {
-        purpose == .recovery ? 3_600 : 86_400
+        switch purpose {
+        case .recovery: 3_600
+        case .signIn: 180
+        case .signUp, .attribute: 86_400
+        }
     }
 
     /// After this many wrong codes in an hour, every code check of the user is refused
@@ -76,7 +82,9 @@ public enum CodeRules {
         _ user: inout User, purpose: CodePurpose, attribute: String?, digest: [UInt8], now: Int64
     ) throws(PoolError) {
         var state = user.codes ?? CodeState()
-        try countSend(&state, now: now)
+        // A sign-in code goes out only after the right password: not counted against the
+        // sends a code operation anyone can call is allowed.
+        if purpose != .signIn { try countSend(&state, now: now) }
         state.codes.removeAll { matches($0, purpose, attribute) || $0.expiresAt <= now }
         state.codes.append(
             StoredCode(purpose: purpose, attribute: attribute, digest: digest, expiresAt: now + lifetime(purpose)))

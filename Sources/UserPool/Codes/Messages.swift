@@ -12,6 +12,8 @@ public struct OutboxMessage: Codable, Sendable, Equatable {
         case resetPassword
         case attributeVerification
         case invitation
+        /// A sign-in's one-time code (EMAIL_OTP).
+        case authentication
     }
 
     public var kind: Kind
@@ -261,6 +263,20 @@ public enum MessageRules {
         return message(
             kind, user, pool, medium, destination, subject: subject, body: body,
             code: code, now: now)
+    }
+
+    public static let defaultAuthenticationMessage = "Your authentication code is {####}. "
+    public static let defaultAuthenticationSubject = "Your authentication code"
+
+    /// A sign-in's one-time code by email: EmailMfaConfiguration's message and subject.
+    public static func authentication(
+        user: User, pool: Pool, destination: String, code: String, now: Int64
+    ) -> OutboxMessage {
+        let config = pool.settings.emailMfa
+        return message(
+            .authentication, user, pool, .email, destination,
+            subject: config?.subject ?? defaultAuthenticationSubject,
+            body: config?.message ?? defaultAuthenticationMessage, code: code, now: now)
     }
 
     public static let defaultLinkSubject = "Your verification link"

@@ -106,6 +106,8 @@ public struct PoolSettings: Codable, Sendable, Equatable {
     /// SetUserPoolMfaConfig's SoftwareTokenMfaConfiguration: whether users may sign in with
     /// a TOTP authenticator as their second factor.
     public var softwareTokenMfa: SoftwareTokenMfaConfigType?
+    /// SetUserPoolMfaConfig's EmailMfaConfiguration: sign-in codes by email.
+    public var emailMfa: EmailMfaConfigType?
 
     public init() {}
 }

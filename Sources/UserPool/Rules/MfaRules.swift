@@ -2,86 +2,127 @@ import CognitoModel
 
 /// Multi-factor authentication: the pool's configuration (SetUserPoolMfaConfig), a user's
 /// MFA types (SetUserMFAPreference), and which second factor a sign-in that passed its
-/// first one meets. TOTP is the factor built so far; SMS, email and passkey factors are
-/// refused by name rather than stored and skipped, so no pool believes it has a factor it
-/// does not get.
+/// first one meets. TOTP and email codes are the factors built so far; SMS and passkey
+/// factors are refused by name rather than stored and skipped, so no pool believes it has
+/// a factor it does not get.
 public enum MfaRules {
     public static let softwareToken = "SOFTWARE_TOKEN_MFA"
+    public static let emailOtp = "EMAIL_OTP"
 
-    /// SetUserPoolMfaConfig: MfaConfiguration and the factors it may use.
+    /// SetUserPoolMfaConfig: MfaConfiguration and the factors it may use (a factor left
+    /// out is turned off).
     public static func configure(
         _ pool: inout Pool, mfaConfiguration: UserPoolMfaType?, softwareToken: SoftwareTokenMfaConfigType?,
         sms: SmsMfaConfigType?, email: EmailMfaConfigType?, webAuthn: WebAuthnConfigurationType?, now: Int64
     ) throws(PoolError) {
         if sms != nil { throw PoolError.notSupported("SMS MFA (SmsMfaConfiguration)") }
-        if email != nil { throw PoolError.notSupported("Email MFA (EmailMfaConfiguration)") }
         if webAuthn != nil { throw PoolError.notSupported("Passkeys (WebAuthnConfiguration)") }
         let mode = mfaConfiguration ?? pool.mfaConfiguration
         if case .unrecognized(let other) = mode {
             throw PoolError(.invalidParameter, "Invalid MfaConfiguration \(other)")
         }
+        if let email {
+            if pool.settings.userPoolTier == .lite {
+                throw PoolError(
+                    .featureUnavailableInTier, "Email MFA is not available in the LITE tier; use ESSENTIALS or PLUS.")
+            }
+            if let message = email.message, !message.contains("{####}") {
+                throw PoolError(.invalidParameter, "EmailMfaConfiguration.Message must contain {####}.")
+            }
+        }
         let totp = softwareToken?.enabled ?? false
-        if mode != .off && !totp {
+        if mode != .off && !totp && email == nil {
             throw PoolError(
                 .invalidParameter,
                 "Invalid MFA configuration given, can't turn on MFA without enabling at least one MFA method.")
         }
         pool.mfaConfiguration = mode
         pool.settings.softwareTokenMfa = SoftwareTokenMfaConfigType(enabled: totp)
+        pool.settings.emailMfa = email
         pool.modifiedAt = now
     }
 
     /// Whether the pool lets users use a TOTP authenticator.
     public static func allowsSoftwareToken(_ pool: Pool) -> Bool { pool.settings.softwareTokenMfa?.enabled == true }
+    /// Whether the pool sends sign-in codes by email.
+    public static func allowsEmail(_ pool: Pool) -> Bool { pool.settings.emailMfa != nil }
 
-    /// The second factor a sign-in meets once its password (or SRP proof) is right: TOTP
-    /// for a user with a verified authenticator the pool allows, when MFA is ON, or
-    /// OPTIONAL and the user turned TOTP on; MFA_SETUP when MFA is ON and the user has no
-    /// factor; none otherwise.
-    public static func challenge(pool: Pool, user: User) -> ChallengeNameType? {
-        guard pool.mfaConfiguration != .off else { return nil }
-        let mfa = user.mfa ?? UserMfa()
-        let totp = allowsSoftwareToken(pool) && mfa.totpVerified
-        switch pool.mfaConfiguration {
-        case .on:
-            return totp ? .softwareTokenMfa : .mfaSetup
-        default:
-            return totp && mfa.enabled.contains(softwareToken) ? .softwareTokenMfa : nil
-        }
+    /// The factors `user` has in `pool`: a verified authenticator, an email address.
+    public static func available(pool: Pool, user: User) -> [String] {
+        var out: [String] = []
+        if allowsSoftwareToken(pool) && user.mfa?.totpVerified == true { out.append(softwareToken) }
+        if allowsEmail(pool) && user.attributes["email"] != nil { out.append(emailOtp) }
+        return out
     }
 
-    /// SetUserMFAPreference / AdminSetUserMFAPreference for the software token: turning it
-    /// on needs a verified authenticator; preferring it needs it on.
+    /// The factors a sign-in may ask `user` for: those the user turned on (with MFA ON and
+    /// none turned on, every one the user has).
+    public static func factors(pool: Pool, user: User) -> [String] {
+        guard pool.mfaConfiguration != .off else { return [] }
+        let available = available(pool: pool, user: user)
+        let enabled = available.filter { (user.mfa?.enabled ?? []).contains($0) }
+        return pool.mfaConfiguration == .on && enabled.isEmpty ? available : enabled
+    }
+
+    /// The second factor a sign-in meets once its password (or SRP proof) is right: the
+    /// preferred factor, the only one, or a choice (SELECT_MFA_TYPE); MFA_SETUP when MFA is
+    /// ON and the user has none; nothing when MFA is off, or OPTIONAL and none is on.
+    public static func challenge(pool: Pool, user: User) -> ChallengeNameType? {
+        let factors = factors(pool: pool, user: user)
+        guard !factors.isEmpty else { return pool.mfaConfiguration == .on ? .mfaSetup : nil }
+        if let preferred = user.mfa?.preferred, factors.contains(preferred) {
+            return ChallengeNameType(rawValue: preferred)
+        }
+        return factors.count == 1 ? ChallengeNameType(rawValue: factors[0]) : .selectMfaType
+    }
+
+    /// SetUserMFAPreference / AdminSetUserMFAPreference: turning TOTP on needs a verified
+    /// authenticator, email an address and a pool that sends codes by email; preferring a
+    /// factor needs it on.
     public static func setPreference(
         _ user: inout User, softwareToken: SoftwareTokenMfaSettingsType?, sms: SMSMfaSettingsType?,
         email: EmailMfaSettingsType?, webAuthn: WebAuthnMfaSettingsType?, pool: Pool, now: Int64
     ) throws(PoolError) {
         if sms?.enabled == true || sms?.preferredMfa == true { throw PoolError.notSupported("SMS MFA") }
-        if email?.enabled == true || email?.preferredMfa == true { throw PoolError.notSupported("Email MFA") }
         if webAuthn?.enabled == true { throw PoolError.notSupported("Passkeys as MFA") }
-        guard let softwareToken else { return }
         var mfa = user.mfa ?? UserMfa()
-        if let enabled = softwareToken.enabled {
-            if enabled {
-                guard mfa.totpVerified else {
-                    throw PoolError(.invalidParameter, "User has not verified software token mfa")
-                }
-                if !mfa.enabled.contains(Self.softwareToken) { mfa.enabled.append(Self.softwareToken) }
-            } else {
-                mfa.enabled.removeAll { $0 == Self.softwareToken }
-                if mfa.preferred == Self.softwareToken { mfa.preferred = nil }
+        if let softwareToken {
+            if softwareToken.enabled == true && !mfa.totpVerified {
+                throw PoolError(.invalidParameter, "User has not verified software token mfa")
             }
+            set(&mfa, Self.softwareToken, enabled: softwareToken.enabled, preferred: softwareToken.preferredMfa)
         }
-        if softwareToken.preferredMfa == true {
-            guard mfa.enabled.contains(Self.softwareToken) else {
-                throw PoolError(.invalidParameter, "Software token MFA must be enabled to be the preferred MFA")
+        if let email {
+            if email.enabled == true {
+                guard allowsEmail(pool) else {
+                    throw PoolError(.invalidParameter, "Email MFA is not enabled for this user pool.")
+                }
+                guard user.attributes["email"] != nil else {
+                    throw PoolError(.invalidParameter, "User does not have an email address to send codes to.")
+                }
             }
-            mfa.preferred = Self.softwareToken
-        } else if softwareToken.preferredMfa == false, mfa.preferred == Self.softwareToken {
-            mfa.preferred = nil
+            set(&mfa, emailOtp, enabled: email.enabled, preferred: email.preferredMfa)
+        }
+        if let preferred = mfa.preferred, !mfa.enabled.contains(preferred) {
+            throw PoolError(.invalidParameter, "The preferred MFA must be enabled.")
         }
         user.mfa = mfa
         user.modifiedAt = now
+    }
+
+    static func set(_ mfa: inout UserMfa, _ type: String, enabled: Bool?, preferred: Bool?) {
+        switch enabled {
+        case true?: if !mfa.enabled.contains(type) { mfa.enabled.append(type) }
+        case false?:
+            mfa.enabled.removeAll { $0 == type }
+            if mfa.preferred == type { mfa.preferred = nil }
+        case nil: break
+        }
+        switch preferred {
+        case true?: mfa.preferred = type
+        case false? where mfa.preferred == type: mfa.preferred = nil
+        default: break
+        }
     }
 
     /// GetUser's and AdminGetUser's UserMFASettingList (nil when empty, as Cognito leaves it

@@ -92,7 +92,7 @@ public enum FakeUser {
             } else {
                 medium = (verifiable.first ?? mechanisms.first) == .verifiedEmail ? .email : .sms
             }
-        case .signUp, .attribute:
+        case .signUp, .attribute, .signIn:
             let auto = Set(pool.autoVerifiedAttributes)
             if auto.isEmpty || h[0] & 7 == 0 { throw MessageRules.noSignUpChannel }
             if PoolRules.isEmail(identifier) && auto.contains(.email) {

@@ -71,7 +71,9 @@ public struct SignInSession: Sendable, Equatable {
     }
 
     /// The challenges a session can stand for; any other name in a box is refused.
-    static let challenges: [ChallengeNameType] = [.newPasswordRequired, .softwareTokenMfa, .mfaSetup]
+    static let challenges: [ChallengeNameType] = [
+        .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .selectMfaType,
+    ]
 
     public var encoded: [UInt8] {
         var w = SealedFormat.writer(.session)

@@ -85,6 +85,8 @@ public struct SignInStateMachine: Sendable {
         case changePassword(proposed: String)
         case mfaCode(SignInSession, code: String)
         case mfaSetUp(SignInSession)
+        case emailCode(SignInSession, code: String)
+        case selected(SignInSession, answer: String)
     }
 
     enum State {
@@ -98,6 +100,7 @@ public struct SignInStateMachine: Sendable {
         case checkingHistory(User, PasswordChange)
         case writing(PasswordChange)
         case usingStep
+        case checkingCode(User)
         case done
     }
 
@@ -153,6 +156,10 @@ public struct SignInStateMachine: Sendable {
             state = .usingStep
             return .useTotpStep(user, step: step)
         case (.usingStep, .stepUsed(let user)):
+            state = .done
+            return .issueTokens(user, authTime: context.now, origin: nil)
+        case (.checkingCode(let user), .signInCodeChecked(let refusal)):
+            if let refusal { return fail(refusal) }
             state = .done
             return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checking(let canonical, let digest, let slot, let purpose), .checked(let ok)):
@@ -244,7 +251,7 @@ public struct SignInStateMachine: Sendable {
         case .passwordVerifier:
             state = .opening(.secretBlock(responses: responses))
             return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
-        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup:
+        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .selectMfaType:
             state = .opening(.session(name, responses: responses))
             return .open(session, .session)
         case .unrecognized(let other):
@@ -292,6 +299,18 @@ public struct SignInStateMachine: Sendable {
             if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
             switch session.challenge {
             case .softwareTokenMfa: return mfaCode(session, responses)
+            case .emailOtp:
+                guard let code = responses["EMAIL_OTP_CODE"] else {
+                    return fail(PoolError(.invalidParameter, "Missing required parameter EMAIL_OTP_CODE"))
+                }
+                state = .reading(.emailCode(session, code: code))
+                return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
+            case .selectMfaType:
+                guard let answer = responses["ANSWER"] else {
+                    return fail(PoolError(.invalidParameter, "Missing required parameter ANSWER"))
+                }
+                state = .reading(.selected(session, answer: answer))
+                return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
             case .mfaSetup:
                 // Finished only once VerifySoftwareToken saw a code of the new authenticator.
                 guard session.factorVerified else { return fail(Self.invalidSession) }
@@ -379,6 +398,17 @@ public struct SignInStateMachine: Sendable {
             guard let user else { return fail(Self.invalidAccess) }
             state = .checkingHistory(user, .change(password: proposed))
             return .checkHistory(password: proposed, user: user)
+        case .emailCode(_, let code):
+            guard let user, user.enabled else { return fail(Self.invalidSession) }
+            state = .checkingCode(user)
+            return .checkSignInCode(user, code: code)
+        case .selected(let session, let answer):
+            guard let user, user.enabled else { return fail(Self.invalidSession) }
+            guard MfaRules.factors(pool: context.pool, user: user).contains(answer) else {
+                return fail(PoolError(.invalidParameter, "Invalid ANSWER \(answer) for SELECT_MFA_TYPE"))
+            }
+            state = .done
+            return secondFactor(ChallengeNameType(rawValue: answer), user: user, identifier: session.identifier)
         case .mfaSetUp:
             guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
             state = .done
@@ -512,27 +542,34 @@ public struct SignInStateMachine: Sendable {
                     username: user.username, identifier: identifier, issuedAt: context.now),
                 attributes: readable)
         case .confirmed:
-            switch MfaRules.challenge(pool: context.pool, user: user) {
-            case .softwareTokenMfa?:
-                return .askChallenge(
-                    SignInSession(
-                        challenge: .softwareTokenMfa, pool: context.pool.id, client: context.client.id,
-                        username: user.username, identifier: identifier, issuedAt: context.now),
-                    parameters: [:])
-            case .mfaSetup?:
-                return .askChallenge(
-                    SignInSession(
-                        challenge: .mfaSetup, pool: context.pool.id, client: context.client.id,
-                        username: user.username, identifier: identifier, issuedAt: context.now),
-                    parameters: ["MFAS_CAN_SETUP": "[\"\(MfaRules.softwareToken)\"]"])
-            case .some(let other):
-                return .fail(PoolError.notSupported("The \(other.rawValue) challenge"))
-            case nil:
+            guard let challenge = MfaRules.challenge(pool: context.pool, user: user) else {
                 return .issueTokens(user, authTime: context.now, origin: nil)
             }
+            return secondFactor(challenge, user: user, identifier: identifier)
         default:
             // Statuses this pool never writes (archived, compromised, external…).
             return .fail(PoolError(.notAuthorized, "Incorrect username or password."))
+        }
+    }
+
+    /// The challenge a right password leads to when MFA asks for more.
+    private func secondFactor(_ challenge: ChallengeNameType, user: User, identifier: String) -> AuthAction {
+        let session = SignInSession(
+            challenge: challenge, pool: context.pool.id, client: context.client.id, username: user.username,
+            identifier: identifier, issuedAt: context.now)
+        func list(_ names: [String]) -> String { "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        switch challenge {
+        case .softwareTokenMfa:
+            return .askChallenge(session, parameters: [:])
+        case .emailOtp:
+            return .sendSignInCode(user, session)
+        case .selectMfaType:
+            return .askChallenge(
+                session, parameters: ["MFAS_CAN_CHOOSE": list(MfaRules.factors(pool: context.pool, user: user))])
+        case .mfaSetup:
+            return .askChallenge(session, parameters: ["MFAS_CAN_SETUP": list([MfaRules.softwareToken])])
+        default:
+            return .fail(PoolError.notSupported("The \(challenge.rawValue) challenge"))
         }
     }
 }
@@ -579,6 +616,8 @@ public enum AuthEvent: Sendable {
     case totpChecked(step: Int64?)
     /// The record as the write of a used TOTP step left it.
     case stepUsed(User)
+    /// The verdict on a sign-in code (nil: right, and used up).
+    case signInCodeChecked(PoolError?)
 }
 
 /// What a sign-in asks the front to do next.
@@ -617,6 +656,11 @@ public enum AuthAction: Sendable {
     case checkTotp(User, code: String)
     /// Write the step a code was accepted for (the write refuses a step used since).
     case useTotpStep(User, step: Int64)
+    /// Send a one-time code by email (its hash and message in one write) and answer the
+    /// session's challenge with where it went.
+    case sendSignInCode(User, SignInSession)
+    /// Check a sign-in code against the user's record (used, or counted, in one write).
+    case checkSignInCode(User, code: String)
     /// Done, with nothing to answer (ChangePassword).
     case finished
     case fail(PoolError)
