@@ -713,4 +713,32 @@ struct SignInTests {
                                    email: EmailMfaSettingsType(enabled: true, preferredMfa: true), webAuthn: nil, pool: pool, now: 1)
         #expect(MfaRules.settings(withEmail).list == [MfaRules.emailOtp] && MfaRules.settings(withEmail).preferred == MfaRules.emailOtp)
     }
+
+    @Test("SMS_MFA: a user with a phone in a pool that sends SMS codes; the legacy MFAOptions turn it on and off")
+    func smsFactor() throws {
+        var pool = F.pool
+        pool.mfaConfiguration = .optional
+        pool.settings.smsMfa = SmsMfaConfigType(smsAuthenticationMessage: "code {####}")
+        var user = F.user()
+        user.attributes["phone_number"] = "+15550100"
+        #expect(throws: PoolError.self) {
+            try MfaRules.setLegacySettings(&user, [MFAOptionType(deliveryMedium: .email, attributeName: "email")], pool: pool, now: 1)
+        }
+        try MfaRules.setLegacySettings(&user, [MFAOptionType(deliveryMedium: .sms, attributeName: "phone_number")], pool: pool, now: 1)
+        #expect(MfaRules.settings(user).list == [MfaRules.smsMfa] && MfaRules.legacyOptions(user)?.count == 1)
+        guard case .sendSignInCode(_, let session) = Self.afterPassword(user, pool: pool) else { Issue.record("no SMS code"); return }
+        #expect(session.challenge == .smsMfa)
+        var m = F.machine(pool: pool)
+        _ = m.received(.respond(.smsMfa, responses: ["USERNAME": "alice", "SMS_MFA_CODE": "123456"], session: "s"))
+        guard case .readUser = m.received(.opened(session.encoded, box: [])) else { Issue.record("no read"); return }
+        guard case .checkSignInCode(_, "123456") = m.received(.userRead(user)) else { Issue.record("no check"); return }
+        try MfaRules.setLegacySettings(&user, [], pool: pool, now: 1)
+        #expect(MfaRules.settings(user).list == nil && MfaRules.legacyOptions(user) == nil)
+        // SMS MFA needs an SmsConfiguration somewhere.
+        var bare = F.pool
+        #expect(throws: PoolError.self) {
+            try MfaRules.configure(&bare, mfaConfiguration: .optional, softwareToken: nil, sms: SmsMfaConfigType(), email: nil,
+                                   webAuthn: nil, now: 1)
+        }
+    }
 }

@@ -402,6 +402,44 @@ def test_email_codes_as_a_second_factor(channels):
     assert e.value.response["Error"]["Code"] == "CodeMismatchException"
 
 
+def test_sms_codes_as_a_second_factor_and_the_legacy_settings(channels):
+    """SMS_MFA: the code by SmsMfaConfiguration's message through the SMS gateway; turned
+    on by the legacy AdminSetUserSettings, shown as MFAOptions."""
+    from botocore.exceptions import ClientError
+    c = channels["front"].client()
+    sms = channels["sms"]
+    pool, client = make_pool(c)
+    c.admin_create_user(UserPoolId=pool, Username="sid", MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!x",
+                        UserAttributes=[{"Name": "phone_number", "Value": "+15550177"},
+                                        {"Name": "phone_number_verified", "Value": "true"}])
+    c.admin_set_user_password(UserPoolId=pool, Username="sid", Password="Passw0rd!x", Permanent=True)
+    with pytest.raises(ClientError) as e:
+        c.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                                   SmsMfaConfiguration={"SmsAuthenticationMessage": "no code"})
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    c.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL", SmsMfaConfiguration={
+        "SmsAuthenticationMessage": "Sign-in code: {####}",
+        "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}})
+    c.admin_set_user_settings(UserPoolId=pool, Username="sid",
+                              MFAOptions=[{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}])
+    got = c.admin_get_user(UserPoolId=pool, Username="sid")
+    assert got["UserMFASettingList"] == ["SMS_MFA"]
+    assert got["MFAOptions"] == [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}]
+    r = sign_in(c, client, "sid", "Passw0rd!x")
+    assert r["ChallengeName"] == "SMS_MFA" and r["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "SMS"
+    assert r["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"].endswith("0177")
+    (body,) = sms.wait_for("+15550177")
+    assert body["message"].startswith("Sign-in code: ")
+    code = code_in(body["message"])
+    with pytest.raises(ClientError) as e:
+        answer(c, client, r, "sid", SMS_MFA_CODE=f"{(int(code) + 1) % 1_000_000:06d}")
+    assert e.value.response["Error"]["Code"] == "CodeMismatchException"
+    assert "AccessToken" in answer(c, client, r, "sid", SMS_MFA_CODE=code)["AuthenticationResult"]
+    # The legacy settings' empty list turns SMS MFA off again.
+    c.admin_set_user_settings(UserPoolId=pool, Username="sid", MFAOptions=[])
+    assert "AuthenticationResult" in sign_in(c, client, "sid", "Passw0rd!x")
+
+
 def test_a_user_with_two_factors_chooses_one(channels):
     """SELECT_MFA_TYPE: TOTP (codes by pyotp) and email both on, neither preferred."""
     import pyotp

@@ -69,7 +69,10 @@ def test_pool_mfa_configuration(idp, pool):
     assert code == "InvalidParameterException"
     code, message = error_code(lambda: idp.set_user_pool_mfa_config(
         UserPoolId=pid, MfaConfiguration="OPTIONAL", SmsMfaConfiguration={"SmsAuthenticationMessage": "{####}"}))
-    assert code == "UnsupportedOperationException" and "SMS" in message
+    assert code == "InvalidParameterException" and "SmsConfiguration" in message
+    code, message = error_code(lambda: idp.set_user_pool_mfa_config(
+        UserPoolId=pid, MfaConfiguration="OPTIONAL", WebAuthnConfiguration={"RelyingPartyId": "example.com"}))
+    assert code == "UnsupportedOperationException" and "Passkeys" in message
     after = idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL",
                                          SoftwareTokenMfaConfiguration={"Enabled": True})
     assert after["MfaConfiguration"] == "OPTIONAL" and after["SoftwareTokenMfaConfiguration"] == {"Enabled": True}

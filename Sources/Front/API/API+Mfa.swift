@@ -8,6 +8,7 @@ import UserPool
 extension API {
     func mfaConfiguration(_ pool: Pool) -> GetUserPoolMfaConfigResponse {
         GetUserPoolMfaConfigResponse(
+            smsMfaConfiguration: pool.settings.smsMfa,
             softwareTokenMfaConfiguration: pool.settings.softwareTokenMfa ?? SoftwareTokenMfaConfigType(enabled: false),
             emailMfaConfiguration: pool.settings.emailMfa, mfaConfiguration: pool.mfaConfiguration)
     }
@@ -20,7 +21,7 @@ extension API {
         _ = try await store.proposeMeta(.updatePool(pool))
         let c = mfaConfiguration(pool)
         return SetUserPoolMfaConfigResponse(
-            softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration,
+            smsMfaConfiguration: c.smsMfaConfiguration, softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration,
             emailMfaConfiguration: c.emailMfaConfiguration, mfaConfiguration: c.mfaConfiguration)
     }
 
@@ -119,6 +120,24 @@ extension API {
                 webAuthn: r.webAuthnMfaSettings, pool: pool, now: t)
         }
         return AdminSetUserMFAPreferenceResponse()
+    }
+
+    /// The legacy form of an MFA preference: MFAOptions naming SMS.
+    func setUserSettings(_ r: SetUserSettingsRequest) async throws -> SetUserSettingsResponse {
+        let (pool, user, _) = try await authenticate(r.accessToken)
+        let t = now()
+        _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+            try MfaRules.setLegacySettings(&u, r.mfaOptions, pool: pool, now: t)
+        }
+        return SetUserSettingsResponse()
+    }
+
+    func adminSetUserSettings(_ r: AdminSetUserSettingsRequest) async throws -> AdminSetUserSettingsResponse {
+        let t = now()
+        try await modifyUser(poolId: r.userPoolId, username: r.username) { (u: inout User, pool) throws(PoolError) in
+            try MfaRules.setLegacySettings(&u, r.mfaOptions, pool: pool, now: t)
+        }
+        return AdminSetUserSettingsResponse()
     }
 
     func adminDeleteSoftwareToken(

@@ -12,8 +12,8 @@ extension API {
         readable["sub"] = user.sub
         let mfa = MfaRules.settings(user)
         return GetUserResponse(
-            username: user.username, userAttributes: AttributeList.make(readable), preferredMfaSetting: mfa.preferred,
-            userMFASettingList: mfa.list)
+            username: user.username, userAttributes: AttributeList.make(readable),
+            mfaOptions: MfaRules.legacyOptions(user), preferredMfaSetting: mfa.preferred, userMFASettingList: mfa.list)
     }
 
     func updateUserAttributes(_ r: UpdateUserAttributesRequest) async throws -> UpdateUserAttributesResponse {

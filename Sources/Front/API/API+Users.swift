@@ -115,7 +115,8 @@ extension API {
         return AdminGetUserResponse(
             username: user.username, userAttributes: AttributeList.make(user.allAttributes),
             userCreateDate: date(user.createdAt), userLastModifiedDate: date(user.modifiedAt), enabled: user.enabled,
-            userStatus: user.status, preferredMfaSetting: mfa.preferred, userMFASettingList: mfa.list)
+            userStatus: user.status, mfaOptions: MfaRules.legacyOptions(user), preferredMfaSetting: mfa.preferred,
+            userMFASettingList: mfa.list)
     }
 
     /// Reads the user a request names and writes a change to it.

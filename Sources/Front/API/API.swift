@@ -113,6 +113,8 @@ public struct API: Sendable {
         r.on(SetUserMFAPreferenceOperation.self) { $0.setUserMFAPreference }
         r.on(AdminSetUserMFAPreferenceOperation.self) { $0.adminSetUserMFAPreference }
         r.on(AdminDeleteSoftwareTokenOperation.self) { $0.adminDeleteSoftwareToken }
+        r.on(SetUserSettingsOperation.self) { $0.setUserSettings }
+        r.on(AdminSetUserSettingsOperation.self) { $0.adminSetUserSettings }
         return r
     }()
 

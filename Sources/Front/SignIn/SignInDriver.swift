@@ -197,26 +197,30 @@ struct SignInDriver: Sendable {
         }
     }
 
-    /// EMAIL_OTP: a code to the user's email, its hash on the record (read whole) and its
-    /// message in the outbox in one write; the challenge says where it went.
+    /// EMAIL_OTP or SMS_MFA: a code to the user's email or phone, its hash on the record
+    /// (read whole) and its message in the outbox in one write; the challenge says where it
+    /// went.
     private func sendSignInCode(
         _ user: User, _ session: SignInSession, context: SignInStateMachine.Context
     ) async throws -> SignInAnswer {
         let pool = context.pool
+        let (medium, attribute) =
+            session.challenge == .smsMfa
+            ? (DeliveryMediumType.sms, "phone_number") : (DeliveryMediumType.email, "email")
         guard
             let current = try await store.user(pool: pool.id, canonical: PoolRules.canonical(user.username, in: pool)),
-            let destination = current.attributes["email"]
+            let destination = current.attributes[attribute]
         else { throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.") }
-        try await codes.send(current, pool: pool, purpose: .signIn, attribute: "email", now: context.now) { code in
+        try await codes.send(current, pool: pool, purpose: .signIn, attribute: attribute, now: context.now) { code in
             MessageRules.authentication(
-                user: current, pool: pool, destination: destination, code: code, now: context.now)
+                user: current, pool: pool, medium: medium, destination: destination, code: code, now: context.now)
         }
-        let delivery = MessageRules.delivery(.email, attribute: "email", destination: destination)
+        let delivery = MessageRules.delivery(medium, attribute: attribute, destination: destination)
         return SignInAnswer(
             challengeName: session.challenge,
             session: tokens.seal(session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
             challengeParameters: [
-                "CODE_DELIVERY_DELIVERY_MEDIUM": delivery.deliveryMedium?.rawValue ?? "EMAIL",
+                "CODE_DELIVERY_DELIVERY_MEDIUM": delivery.deliveryMedium?.rawValue ?? medium.rawValue,
                 "CODE_DELIVERY_DESTINATION": delivery.destination ?? "",
             ])
     }

@@ -268,10 +268,18 @@ public enum MessageRules {
     public static let defaultAuthenticationMessage = "Your authentication code is {####}. "
     public static let defaultAuthenticationSubject = "Your authentication code"
 
-    /// A sign-in's one-time code by email: EmailMfaConfiguration's message and subject.
+    /// A sign-in's one-time code: by email with EmailMfaConfiguration's message and
+    /// subject, by SMS with SmsMfaConfiguration's (or the pool's) SmsAuthenticationMessage.
     public static func authentication(
-        user: User, pool: Pool, destination: String, code: String, now: Int64
+        user: User, pool: Pool, medium: DeliveryMediumType, destination: String, code: String, now: Int64
     ) -> OutboxMessage {
+        if medium == .sms {
+            let body =
+                pool.settings.smsMfa?.smsAuthenticationMessage ?? pool.settings.smsAuthenticationMessage
+                ?? defaultAuthenticationMessage
+            return message(
+                .authentication, user, pool, .sms, destination, subject: nil, body: body, code: code, now: now)
+        }
         let config = pool.settings.emailMfa
         return message(
             .authentication, user, pool, .email, destination,

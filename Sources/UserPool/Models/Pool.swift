@@ -108,6 +108,8 @@ public struct PoolSettings: Codable, Sendable, Equatable {
     public var softwareTokenMfa: SoftwareTokenMfaConfigType?
     /// SetUserPoolMfaConfig's EmailMfaConfiguration: sign-in codes by email.
     public var emailMfa: EmailMfaConfigType?
+    /// SetUserPoolMfaConfig's SmsMfaConfiguration: sign-in codes by SMS.
+    public var smsMfa: SmsMfaConfigType?
 
     public init() {}
 }

@@ -2,12 +2,13 @@ import CognitoModel
 
 /// Multi-factor authentication: the pool's configuration (SetUserPoolMfaConfig), a user's
 /// MFA types (SetUserMFAPreference), and which second factor a sign-in that passed its
-/// first one meets. TOTP and email codes are the factors built so far; SMS and passkey
-/// factors are refused by name rather than stored and skipped, so no pool believes it has
-/// a factor it does not get.
+/// first one meets. TOTP, email and SMS codes are the factors built so far; passkeys are
+/// refused by name rather than stored and skipped, so no pool believes it has a factor it
+/// does not get.
 public enum MfaRules {
     public static let softwareToken = "SOFTWARE_TOKEN_MFA"
     public static let emailOtp = "EMAIL_OTP"
+    public static let smsMfa = "SMS_MFA"
 
     /// SetUserPoolMfaConfig: MfaConfiguration and the factors it may use (a factor left
     /// out is turned off).
@@ -15,7 +16,6 @@ public enum MfaRules {
         _ pool: inout Pool, mfaConfiguration: UserPoolMfaType?, softwareToken: SoftwareTokenMfaConfigType?,
         sms: SmsMfaConfigType?, email: EmailMfaConfigType?, webAuthn: WebAuthnConfigurationType?, now: Int64
     ) throws(PoolError) {
-        if sms != nil { throw PoolError.notSupported("SMS MFA (SmsMfaConfiguration)") }
         if webAuthn != nil { throw PoolError.notSupported("Passkeys (WebAuthnConfiguration)") }
         let mode = mfaConfiguration ?? pool.mfaConfiguration
         if case .unrecognized(let other) = mode {
@@ -30,8 +30,16 @@ public enum MfaRules {
                 throw PoolError(.invalidParameter, "EmailMfaConfiguration.Message must contain {####}.")
             }
         }
+        if let sms {
+            guard sms.smsConfiguration != nil || pool.settings.smsConfiguration != nil else {
+                throw PoolError(.invalidParameter, "SMS MFA needs an SmsConfiguration (its SnsCallerArn).")
+            }
+            if let message = sms.smsAuthenticationMessage, !message.contains("{####}") {
+                throw PoolError(.invalidParameter, "SmsAuthenticationMessage must contain {####}.")
+            }
+        }
         let totp = softwareToken?.enabled ?? false
-        if mode != .off && !totp && email == nil {
+        if mode != .off && !totp && email == nil && sms == nil {
             throw PoolError(
                 .invalidParameter,
                 "Invalid MFA configuration given, can't turn on MFA without enabling at least one MFA method.")
@@ -39,6 +47,7 @@ public enum MfaRules {
         pool.mfaConfiguration = mode
         pool.settings.softwareTokenMfa = SoftwareTokenMfaConfigType(enabled: totp)
         pool.settings.emailMfa = email
+        pool.settings.smsMfa = sms
         pool.modifiedAt = now
     }
 
@@ -46,11 +55,14 @@ public enum MfaRules {
     public static func allowsSoftwareToken(_ pool: Pool) -> Bool { pool.settings.softwareTokenMfa?.enabled == true }
     /// Whether the pool sends sign-in codes by email.
     public static func allowsEmail(_ pool: Pool) -> Bool { pool.settings.emailMfa != nil }
+    /// Whether the pool sends sign-in codes by SMS.
+    public static func allowsSms(_ pool: Pool) -> Bool { pool.settings.smsMfa != nil }
 
     /// The factors `user` has in `pool`: a verified authenticator, an email address.
     public static func available(pool: Pool, user: User) -> [String] {
         var out: [String] = []
         if allowsSoftwareToken(pool) && user.mfa?.totpVerified == true { out.append(softwareToken) }
+        if allowsSms(pool) && user.attributes["phone_number"] != nil { out.append(smsMfa) }
         if allowsEmail(pool) && user.attributes["email"] != nil { out.append(emailOtp) }
         return out
     }
@@ -77,13 +89,12 @@ public enum MfaRules {
     }
 
     /// SetUserMFAPreference / AdminSetUserMFAPreference: turning TOTP on needs a verified
-    /// authenticator, email an address and a pool that sends codes by email; preferring a
-    /// factor needs it on.
+    /// authenticator, email (SMS) an address (a phone number) and a pool that sends codes
+    /// that way; preferring a factor needs it on.
     public static func setPreference(
         _ user: inout User, softwareToken: SoftwareTokenMfaSettingsType?, sms: SMSMfaSettingsType?,
         email: EmailMfaSettingsType?, webAuthn: WebAuthnMfaSettingsType?, pool: Pool, now: Int64
     ) throws(PoolError) {
-        if sms?.enabled == true || sms?.preferredMfa == true { throw PoolError.notSupported("SMS MFA") }
         if webAuthn?.enabled == true { throw PoolError.notSupported("Passkeys as MFA") }
         var mfa = user.mfa ?? UserMfa()
         if let softwareToken {
@@ -91,6 +102,17 @@ public enum MfaRules {
                 throw PoolError(.invalidParameter, "User has not verified software token mfa")
             }
             set(&mfa, Self.softwareToken, enabled: softwareToken.enabled, preferred: softwareToken.preferredMfa)
+        }
+        if let sms {
+            if sms.enabled == true {
+                guard allowsSms(pool) else {
+                    throw PoolError(.invalidParameter, "SMS MFA is not enabled for this user pool.")
+                }
+                guard user.attributes["phone_number"] != nil else {
+                    throw PoolError(.invalidParameter, "User does not have a phone number to send codes to.")
+                }
+            }
+            set(&mfa, smsMfa, enabled: sms.enabled, preferred: sms.preferredMfa)
         }
         if let email {
             if email.enabled == true {
@@ -123,6 +145,30 @@ public enum MfaRules {
         case false? where mfa.preferred == type: mfa.preferred = nil
         default: break
         }
+    }
+
+    /// SetUserSettings / AdminSetUserSettings, the legacy form: MFAOptions naming SMS to
+    /// phone_number turn SMS MFA on, an empty list turns it off.
+    public static func setLegacySettings(
+        _ user: inout User, _ options: [MFAOptionType], pool: Pool, now: Int64
+    )
+        throws(PoolError)
+    {
+        for option in options {
+            guard option.deliveryMedium == .sms, option.attributeName == nil || option.attributeName == "phone_number"
+            else {
+                throw PoolError(.invalidParameter, "MFAOptions may only name SMS to phone_number.")
+            }
+        }
+        try setPreference(
+            &user, softwareToken: nil, sms: SMSMfaSettingsType(enabled: !options.isEmpty), email: nil, webAuthn: nil,
+            pool: pool, now: now)
+    }
+
+    /// GetUser's and AdminGetUser's legacy MFAOptions: SMS to phone_number while SMS MFA is on.
+    public static func legacyOptions(_ user: User) -> [MFAOptionType]? {
+        guard user.mfa?.enabled.contains(smsMfa) == true else { return nil }
+        return [MFAOptionType(deliveryMedium: .sms, attributeName: "phone_number")]
     }
 
     /// GetUser's and AdminGetUser's UserMFASettingList (nil when empty, as Cognito leaves it

@@ -47,9 +47,12 @@ public enum PoolConfigRules {
     /// (the schema, username and alias attributes and case sensitivity cannot change).
     public static func updated(_ current: Pool, with r: UpdateUserPoolRequest, now: Int64) throws(PoolError) -> Pool {
         // MFA on needs a factor the pool can use: TOTP, turned on by SetUserPoolMfaConfig.
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false, !MfaRules.allowsSoftwareToken(current) {
-            throw PoolError.notSupported(
-                "MfaConfiguration other than OFF without software token MFA (SetUserPoolMfaConfig); SMS MFA")
+        if r.mfaConfiguration.map({ $0 != .off }) ?? false,
+            !(MfaRules.allowsSoftwareToken(current) || MfaRules.allowsEmail(current) || MfaRules.allowsSms(current))
+        {
+            throw PoolError(
+                .invalidParameter,
+                "Invalid MFA configuration given, can't turn on MFA without enabling at least one MFA method.")
         }
         var pool = current
         pool.policy = try policy(r.policies?.passwordPolicy, base: PasswordPolicy())
@@ -77,6 +80,8 @@ public enum PoolConfigRules {
         // Set by their own operations, not UpdateUserPool's.
         settings.logConfigurations = current.settings.logConfigurations
         settings.softwareTokenMfa = current.settings.softwareTokenMfa
+        settings.emailMfa = current.settings.emailMfa
+        settings.smsMfa = current.settings.smsMfa
         pool.settings = settings
         try checkSettings(pool)
         return pool

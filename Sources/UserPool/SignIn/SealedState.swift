@@ -72,7 +72,7 @@ public struct SignInSession: Sendable, Equatable {
 
     /// The challenges a session can stand for; any other name in a box is refused.
     static let challenges: [ChallengeNameType] = [
-        .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .selectMfaType,
+        .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .selectMfaType,
     ]
 
     public var encoded: [UInt8] {

@@ -251,7 +251,7 @@ public struct SignInStateMachine: Sendable {
         case .passwordVerifier:
             state = .opening(.secretBlock(responses: responses))
             return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
-        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .selectMfaType:
+        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .selectMfaType:
             state = .opening(.session(name, responses: responses))
             return .open(session, .session)
         case .unrecognized(let other):
@@ -299,9 +299,10 @@ public struct SignInStateMachine: Sendable {
             if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
             switch session.challenge {
             case .softwareTokenMfa: return mfaCode(session, responses)
-            case .emailOtp:
-                guard let code = responses["EMAIL_OTP_CODE"] else {
-                    return fail(PoolError(.invalidParameter, "Missing required parameter EMAIL_OTP_CODE"))
+            case .emailOtp, .smsMfa:
+                let parameter = session.challenge == .emailOtp ? "EMAIL_OTP_CODE" : "SMS_MFA_CODE"
+                guard let code = responses[parameter] else {
+                    return fail(PoolError(.invalidParameter, "Missing required parameter \(parameter)"))
                 }
                 state = .reading(.emailCode(session, code: code))
                 return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
@@ -561,7 +562,7 @@ public struct SignInStateMachine: Sendable {
         switch challenge {
         case .softwareTokenMfa:
             return .askChallenge(session, parameters: [:])
-        case .emailOtp:
+        case .emailOtp, .smsMfa:
             return .sendSignInCode(user, session)
         case .selectMfaType:
             return .askChallenge(
@@ -656,8 +657,8 @@ public enum AuthAction: Sendable {
     case checkTotp(User, code: String)
     /// Write the step a code was accepted for (the write refuses a step used since).
     case useTotpStep(User, step: Int64)
-    /// Send a one-time code by email (its hash and message in one write) and answer the
-    /// session's challenge with where it went.
+    /// Send a one-time code by email or SMS, as the session's challenge says (its hash and
+    /// message in one write), and answer the challenge with where it went.
     case sendSignInCode(User, SignInSession)
     /// Check a sign-in code against the user's record (used, or counted, in one write).
     case checkSignInCode(User, code: String)
