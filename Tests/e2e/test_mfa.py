@@ -185,3 +185,42 @@ def test_mfa_on_sets_up_an_authenticator_during_sign_in(front, idp, pool):
     finally:
         idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL",
                                      SoftwareTokenMfaConfiguration={"Enabled": True})
+
+
+def test_a_shard_leader_killed_during_an_mfa_session(tmp_path):
+    """The session between the password and the code is sealed state, not a node's memory:
+    the user's shard leader killed in between, the sign-in still completes on the new one."""
+    cluster = NodeCluster(str(tmp_path), shards=2, kv_harness=False)  # shard 1 holds every user
+    cluster.start_all()
+    front = Front(cluster)
+    try:
+        cluster.wait_for_leaders()
+        idp = front.client()
+        pid = idp.create_user_pool(PoolName="failover")["UserPool"]["Id"]
+        cid = idp.create_user_pool_client(UserPoolId=pid, ClientName="app",
+                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                                          )["UserPoolClient"]["ClientId"]
+        idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL",
+                                     SoftwareTokenMfaConfiguration={"Enabled": True})
+        make_user(idp, pid, "fay", PASSWORD)
+        totp = set_up_totp(idp, cid, "fay")
+        first = password_sign_in(idp, cid, "fay")
+        assert first["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+        victim = cluster.leader_of(1)
+        assert victim is not None
+        cluster.kill(victim)
+        cluster.wait_for_leaders()
+        assert cluster.leader_of(1) not in (None, victim)
+        code = later_code(totp)
+        done = idp.respond_to_auth_challenge(
+            ClientId=cid, ChallengeName="SOFTWARE_TOKEN_MFA", Session=first["Session"],
+            ChallengeResponses={"USERNAME": "fay", "SOFTWARE_TOKEN_MFA_CODE": code})
+        assert verify(front, pid, done["AuthenticationResult"]["IdToken"], audience=cid)["cognito:username"] == "fay"
+        # The used step was written on the new leader: the same code does not work twice.
+        again = password_sign_in(idp, cid, "fay")
+        assert error_code(lambda: idp.respond_to_auth_challenge(
+            ClientId=cid, ChallengeName="SOFTWARE_TOKEN_MFA", Session=again["Session"],
+            ChallengeResponses={"USERNAME": "fay", "SOFTWARE_TOKEN_MFA_CODE": code}))[0] == "CodeMismatchException"
+    finally:
+        front.stop()
+        cluster.stop_all()
