@@ -58,4 +58,21 @@ public enum Base32 {
         if bits > 0 { out.append(alphabet[Int((buffer << UInt32(5 - bits)) & 31)]) }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Bytes from base32 text (upper or lower case, padding ignored); nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for c in text.uppercased().utf8 where c != UInt8(ascii: "=") {
+            guard let value = alphabet.firstIndex(of: c) else { return nil }
+            buffer = (buffer << 5) | UInt32(value)
+            bits += 5
+            if bits >= 8 {
+                out.append(UInt8((buffer >> UInt32(bits - 8)) & 0xff))
+                bits -= 8
+            }
+        }
+        return out
+    }
 }

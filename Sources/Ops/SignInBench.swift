@@ -8,7 +8,11 @@ import Sharding
 /// `cognate bench signin`: sign-ins in a closed loop at a fixed concurrency against any
 /// Cognito-compatible endpoint, after creating (or reusing) a pool, a client and users.
 public struct SignInBench: Sendable {
-    public enum Flow: String, Sendable, CaseIterable { case srp, password, refresh }
+    public enum Flow: String, Sendable, CaseIterable {
+        case srp, password, refresh
+        /// SRP, then the SOFTWARE_TOKEN_MFA challenge answered with the user's TOTP code.
+        case srpTotp = "srp+totp"
+    }
 
     public struct Options: Sendable {
         public var users = 100
@@ -61,11 +65,36 @@ public struct SignInBench: Sendable {
     let client: CognitoHTTPClient
     let endpoint: String
     let options: Options
+    let authenticators = Authenticators()
 
     public init(client: CognitoHTTPClient, endpoint: String, options: Options) {
         self.client = client
         self.endpoint = endpoint
         self.options = options
+    }
+
+    /// The users' TOTP secrets (`srp+totp`) and the last time step each one's code was used
+    /// for: a step answers once, so a user signs in at most once per step (three in any
+    /// 30 s), and a run needs about rate × 15 users. `@unchecked Sendable`: under `lock`.
+    final class Authenticators: @unchecked Sendable {
+        let lock = NSLock()
+        var secrets: [String: [UInt8]] = [:]
+        var lastStep: [String: Int64] = [:]
+
+        func add(_ user: String, secret: [UInt8]) { lock.withLock { secrets[user] = secret } }
+
+        /// A code of `user`'s authenticator for a step not yet used (now's or the next),
+        /// taken; nil if both are used.
+        func code(_ user: String, now: Int64) -> String? {
+            lock.withLock {
+                guard let secret = secrets[user] else { return nil }
+                let current = now / TOTP.stepSeconds
+                let step = max(current, (lastStep[user] ?? .min) + 1)
+                guard step <= current + 1 else { return nil }
+                lastStep[user] = step
+                return TOTP.code(secret: secret, step: step)
+            }
+        }
     }
 
     /// Creates the pool, client and users unless given; returns (pool, client).
@@ -100,10 +129,61 @@ public struct SignInBench: Sendable {
             return created
         }
         log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
+        if options.flow == .srpTotp { try await setUpAuthenticators(pool: pool, clientId: appClient, log: log) }
         return (pool, appClient)
     }
 
     static let setUpConcurrency = 32
+
+    /// `srp+totp`: MFA OPTIONAL with TOTP in the pool, and a new authenticator for every
+    /// user (any earlier one deleted), verified with its first code and turned on.
+    func setUpAuthenticators(pool: String, clientId: String, log: (String) -> Void) async throws {
+        _ = try await client.call(
+            SetUserPoolMfaConfigOperation.self,
+            SetUserPoolMfaConfigRequest(
+                userPoolId: pool, softwareTokenMfaConfiguration: SoftwareTokenMfaConfigType(enabled: true),
+                mfaConfiguration: .optional))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for i in 0..<options.users {
+                if i >= Self.setUpConcurrency { try await tasks.next() }
+                tasks.addTask { try await setUpAuthenticator(pool: pool, clientId: clientId, user: "bench-user-\(i)") }
+                if (i + 1) % 1_000 == 0 { log("\(i + 1) authenticators") }
+            }
+            try await tasks.waitForAll()
+        }
+        log("\(options.users) authenticators set up")
+    }
+
+    func setUpAuthenticator(pool: String, clientId: String, user: String) async throws {
+        _ = try await client.call(
+            AdminDeleteSoftwareTokenOperation.self, AdminDeleteSoftwareTokenRequest(userPoolId: pool, username: user))
+        _ = try await client.call(
+            AdminSetUserMFAPreferenceOperation.self,
+            AdminSetUserMFAPreferenceRequest(
+                softwareTokenMfaSettings: SoftwareTokenMfaSettingsType(enabled: false), username: user,
+                userPoolId: pool))
+        let signedIn = try await initiate(
+            clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": options.password])
+        guard let access = signedIn.authenticationResult?.accessToken else {
+            throw CognitoHTTPClient.CallError(type: "Setup", message: "\(user) got no tokens to set up TOTP with")
+        }
+        let associated = try await client.call(
+            AssociateSoftwareTokenOperation.self, AssociateSoftwareTokenRequest(accessToken: access))
+        guard let text = associated.secretCode, let secret = Base32.decode(text) else {
+            throw CognitoHTTPClient.CallError(type: "Setup", message: "no usable SecretCode for \(user)")
+        }
+        authenticators.add(user, secret: secret)
+        guard let code = authenticators.code(user, now: Int64(Date().timeIntervalSince1970)) else {
+            throw CognitoHTTPClient.CallError(type: "Setup", message: "no TOTP step free for \(user)")
+        }
+        _ = try await client.call(
+            VerifySoftwareTokenOperation.self, VerifySoftwareTokenRequest(accessToken: access, userCode: code))
+        _ = try await client.call(
+            SetUserMFAPreferenceOperation.self,
+            SetUserMFAPreferenceRequest(
+                softwareTokenMfaSettings: SoftwareTokenMfaSettingsType(enabled: true, preferredMfa: true),
+                accessToken: access))
+    }
 
     /// A bench user with the bench's password: 1 when it was created, 0 when it existed.
     func makeUser(pool: String, name: String) async throws -> Int {
@@ -149,7 +229,13 @@ public struct SignInBench: Sendable {
             }
             let r = try await initiate(clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": password])
             return r.authenticationResult?.refreshToken
-        case .srp:
+        case .srp, .srpTotp:
+            // The code's step is taken first: a user whose steps are used is skipped, not tried.
+            var code: String?
+            if options.flow == .srpTotp {
+                code = authenticators.code(user, now: Int64(Date().timeIntervalSince1970))
+                if code == nil { throw StepsUsed() }
+            }
             var rng = SystemRandomNumberGenerator()
             let srp = reused ?? SRPClient(poolName: SRPHash.poolName(fromPoolId: pool), password: password, using: &rng)
             let first = try await initiate(clientId, .userSrpAuth, ["USERNAME": user, "SRP_A": srp.AHex])
@@ -167,13 +253,25 @@ public struct SignInBench: Sendable {
                 "USERNAME": params["USERNAME"] ?? user, "PASSWORD_CLAIM_SECRET_BLOCK": block,
                 "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp,
             ]
-            _ = try await client.call(
+            let second = try await client.call(
                 RespondToAuthChallengeOperation.self,
                 RespondToAuthChallengeRequest(
                     clientId: clientId, challengeName: .passwordVerifier, challengeResponses: responses))
+            guard options.flow == .srpTotp else { return nil }
+            guard second.challengeName == .softwareTokenMfa, let session = second.session else {
+                throw CognitoHTTPClient.CallError(type: "NoMfaChallenge", message: "SOFTWARE_TOKEN_MFA not asked")
+            }
+            _ = try await client.call(
+                RespondToAuthChallengeOperation.self,
+                RespondToAuthChallengeRequest(
+                    clientId: clientId, challengeName: .softwareTokenMfa, session: session,
+                    challengeResponses: ["USERNAME": user, "SOFTWARE_TOKEN_MFA_CODE": code ?? ""]))
             return nil
         }
     }
+
+    /// `srp+totp`: every step of this user's authenticator that could answer now is used.
+    struct StepsUsed: Error {}
 
     /// Latencies in HdrHistograms (microseconds): one for the run, one per second.
     /// `@unchecked Sendable`: every access is under `lock`.
@@ -230,10 +328,9 @@ public struct SignInBench: Sendable {
     ) async throws -> Report {
         // Does the endpoint check the proof? One sign-in with a wrong password must fail.
         var wrongRefused: Bool?
-        if options.flow == .srp || options.flow == .password {
+        if options.flow != .refresh {
             do {
-                let probe = SignInBench(client: client, endpoint: endpoint, options: options)
-                _ = try await probe.signIn(
+                _ = try await signIn(
                     pool: pool, clientId: clientId, user: "bench-user-0", password: "Not-the-passw0rd!",
                     refreshToken: nil)
                 wrongRefused = false
@@ -271,13 +368,14 @@ public struct SignInBench: Sendable {
                     var clients: [String: SRPClient] = [:]
                     var rng = SystemRandomNumberGenerator()
                     var i = w
+                    var skipped = 0
                     while Date() < deadline {
                         let user = "bench-user-\(i % options.users)"
                         i += options.concurrency
                         let began = Date()
                         do {
                             var srp: SRPClient?
-                            if options.flow == .srp {
+                            if options.flow == .srp || options.flow == .srpTotp {
                                 srp =
                                     clients[user]
                                     ?? SRPClient(
@@ -291,6 +389,12 @@ public struct SignInBench: Sendable {
                                     refreshToken: refresh, srp: srp) ?? refresh
                             let ms = Date().timeIntervalSince(began) * 1000
                             recorder.record(second: Int(began.timeIntervalSince(start)), ms: ms)
+                            skipped = 0
+                        } catch is StepsUsed {
+                            // Every user's codes of now are used: wait for the next step.
+                            skipped += 1
+                            if skipped >= options.users { try? await Task.sleep(for: .milliseconds(250)) }
+                            continue
                         } catch let e as CognitoHTTPClient.CallError {
                             recorder.fail(e.type)
                         } catch {

@@ -149,7 +149,11 @@ struct SignInCommand: AsyncParsableCommand {
     ) var users: Int = 100
     @Option(help: "Sign-ins in flight at once (closed loop: each starts when one ends).") var concurrency: Int = 16
     @Option(help: "Seconds (a trailing s is allowed: 30s).") var duration: String = "30"
-    @Option(help: "srp, password or refresh.") var flow: String = "srp"
+    @Option(
+        help: """
+            srp, srp+totp (SRP, then the SOFTWARE_TOKEN_MFA challenge: a step's code answers once, so use about \
+            15 users per sign-in a second), password or refresh.
+            """) var flow: String = "srp"
     @Option(help: "Reuse this user pool id instead of creating one.") var pool: String?
     @Option(help: "Reuse this app client id of --pool (it must allow the flow) instead of creating one.") var client:
         String?
@@ -187,7 +191,7 @@ struct SignInCommand: AsyncParsableCommand {
             throw ValidationError("--duration must be 1...3600 seconds")
         }
         guard let f = SignInBench.Flow(rawValue: flow) else {
-            throw ValidationError("--flow must be srp, password or refresh")
+            throw ValidationError("--flow must be srp, srp+totp, password or refresh")
         }
         guard (1...4096).contains(concurrency), (1...100_000).contains(users) else {
             throw ValidationError("--concurrency 1...4096, --users 1...100000")
@@ -351,7 +355,7 @@ struct SignInCommand: AsyncParsableCommand {
 
         init?(_ c: CryptoBench.Result, flow: SignInBench.Flow, cores: Int, contention: Double) {
             switch flow {
-            case .srp:
+            case .srp, .srpTotp:
                 serverMs = 1000 / c.signInWithTokensPerSecond
                 clientMs = 1000 / c.srpClientPerSecond
             case .password, .refresh:
@@ -384,7 +388,7 @@ struct SignInCommand: AsyncParsableCommand {
             // Seconds of bare libcrypto work per sign-in: modexps and RS256 signatures.
             let (modexps, what): (Double, String) =
                 switch flow {
-                case .srp: (3, "3 modexps + 2 RSA-2048 signatures")
+                case .srp, .srpTotp: (3, "3 modexps + 2 RSA-2048 signatures")
                 case .password: (1, "1 modexp + 2 RSA-2048 signatures")
                 case .refresh: (0, "2 RSA-2048 signatures")
                 }

@@ -42,5 +42,10 @@ struct TOTPTests {
             #expect(Base32.encode(Array(plain.utf8)) == encoded)
         }
         #expect(Base32.encode(Array(repeating: 0xff, count: TOTP.secretBytes)).count == 32)
+        for (plain, encoded) in vectors {
+            #expect(Base32.decode(encoded) == Array(plain.utf8))
+            #expect(Base32.decode(encoded.lowercased() + "===") == Array(plain.utf8))
+        }
+        #expect(Base32.decode("MZ1W") == nil && Base32.decode("mz-w") == nil)
     }
 }
