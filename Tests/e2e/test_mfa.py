@@ -92,6 +92,10 @@ def test_totp_set_up_and_sign_in(front, idp, pool):
     assert got["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"] and got["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
     mine = idp.get_user(AccessToken=access)
     assert mine["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+    factors = idp.get_user_auth_factors(AccessToken=access)
+    assert factors["Username"] == "tess" and factors["ConfiguredUserAuthFactors"] == ["PASSWORD"]
+    assert factors["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"] and factors["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    assert idp.admin_get_user_auth_factors(UserPoolId=pid, Username="tess")["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
 
     # The password alone now gets the challenge, not tokens.
     first = password_sign_in(idp, cid, "tess")

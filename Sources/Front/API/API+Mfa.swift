@@ -140,6 +140,27 @@ extension API {
         return AdminSetUserSettingsResponse()
     }
 
+    /// The user's MFA settings and first factors (`MfaRules.firstFactors`).
+    func authFactors(_ user: User) -> GetUserAuthFactorsResponse {
+        let mfa = MfaRules.settings(user)
+        return GetUserAuthFactorsResponse(
+            username: user.username, preferredMfaSetting: mfa.preferred, userMFASettingList: mfa.list,
+            configuredUserAuthFactors: MfaRules.firstFactors(user))
+    }
+
+    func getUserAuthFactors(_ r: GetUserAuthFactorsRequest) async throws -> GetUserAuthFactorsResponse {
+        let (_, user, _) = try await authenticate(r.accessToken)
+        return authFactors(user)
+    }
+
+    func adminGetUserAuthFactors(_ r: AdminGetUserAuthFactorsRequest) async throws -> AdminGetUserAuthFactorsResponse {
+        let pool = try await store.pool(r.userPoolId)
+        let f = authFactors(try await store.resolve(pool: pool, username: r.username))
+        return AdminGetUserAuthFactorsResponse(
+            username: f.username, preferredMfaSetting: f.preferredMfaSetting, userMFASettingList: f.userMFASettingList,
+            configuredUserAuthFactors: f.configuredUserAuthFactors)
+    }
+
     func adminDeleteSoftwareToken(
         _ r: AdminDeleteSoftwareTokenRequest
     ) async throws -> AdminDeleteSoftwareTokenResponse {

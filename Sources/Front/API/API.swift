@@ -115,6 +115,8 @@ public struct API: Sendable {
         r.on(AdminDeleteSoftwareTokenOperation.self) { $0.adminDeleteSoftwareToken }
         r.on(SetUserSettingsOperation.self) { $0.setUserSettings }
         r.on(AdminSetUserSettingsOperation.self) { $0.adminSetUserSettings }
+        r.on(GetUserAuthFactorsOperation.self) { $0.getUserAuthFactors }
+        r.on(AdminGetUserAuthFactorsOperation.self) { $0.adminGetUserAuthFactors }
         return r
     }()
 

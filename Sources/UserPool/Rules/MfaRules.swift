@@ -171,6 +171,13 @@ public enum MfaRules {
         return [MFAOptionType(deliveryMedium: .sms, attributeName: "phone_number")]
     }
 
+    /// GetUserAuthFactors' ConfiguredUserAuthFactors: the first factors the user can sign in
+    /// with. A password today (choice-based sign-in, USER_AUTH, is not built, so no
+    /// passwordless first factor is configured for anyone).
+    public static func firstFactors(_ user: User) -> [AuthFactorType] {
+        user.verifier == nil ? [] : [.password]
+    }
+
     /// GetUser's and AdminGetUser's UserMFASettingList (nil when empty, as Cognito leaves it
     /// out) and PreferredMfaSetting.
     public static func settings(_ user: User) -> (list: [String]?, preferred: String?) {
