@@ -84,6 +84,19 @@ struct MfaOperationTests {
         }
     }
 
+    @Test("a pool that does not allow TOTP refuses to associate an authenticator")
+    func totpNotAllowed() async throws {
+        try await TestFront().run { c in
+            let pool = try await c.pool()
+            let client = try await c.appClient(pool: pool).clientId!
+            try await c.user(pool: pool, "ned")
+            let access = try #require(try await c.signIn(client: client, "ned").accessToken)
+            let refused = try await c.failure(
+                AssociateSoftwareTokenOperation.self, AssociateSoftwareTokenRequest(accessToken: access))
+            #expect(refused.type == "SoftwareTokenMFANotFoundException")
+        }
+    }
+
     @Test("the session lives the client's AuthSessionValidity (3 minutes by default), not longer")
     func sessionLifetime() async throws {
         try await TestFront().run { c in

@@ -69,6 +69,7 @@ extension API {
     /// VerifySoftwareToken sees a code of it.
     func associateSoftwareToken(_ r: AssociateSoftwareTokenRequest) async throws -> AssociateSoftwareTokenResponse {
         let (pool, user, caller) = try await softwareTokenCaller(accessToken: r.accessToken, session: r.session)
+        try MfaRules.checkSoftwareTokenAllowed(pool)
         var rng = SystemRandomNumberGenerator()
         let secret = (0..<TOTP.secretBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let sealed = auth.keySealer.seal(secret, expiresAt: .max, using: &rng)
@@ -84,6 +85,7 @@ extension API {
     /// MFA_SETUP, the user's MFA, the session then good for finishing the sign-in).
     func verifySoftwareToken(_ r: VerifySoftwareTokenRequest) async throws -> VerifySoftwareTokenResponse {
         let (pool, user, caller) = try await softwareTokenCaller(accessToken: r.accessToken, session: r.session)
+        try MfaRules.checkSoftwareTokenAllowed(pool)
         guard let sealed = user.mfa?.pendingTotpSecret, let secret = try? auth.open(sealed, now: 0, \.keySealer) else {
             throw PoolError(.invalidParameter, "User has not associated a software token")
         }

@@ -53,6 +53,13 @@ public enum MfaRules {
 
     /// Whether the pool lets users use a TOTP authenticator.
     public static func allowsSoftwareToken(_ pool: Pool) -> Bool { pool.settings.softwareTokenMfa?.enabled == true }
+    /// AssociateSoftwareToken and VerifySoftwareToken need a pool that allows TOTP.
+    public static func checkSoftwareTokenAllowed(_ pool: Pool) throws(PoolError) {
+        guard allowsSoftwareToken(pool) else {
+            throw PoolError(.softwareTokenMFANotFound, "Software Token MFA is not enabled for the user pool.")
+        }
+    }
+
     /// Whether the pool sends sign-in codes by email.
     public static func allowsEmail(_ pool: Pool) -> Bool { pool.settings.emailMfa != nil }
     /// Whether the pool sends sign-in codes by SMS.
