@@ -188,6 +188,25 @@ struct RulesTests {
 
     // MARK: PoolConfigRules
 
+    @Test("MFA at CreateUserPool is SMS MFA and needs an SmsConfiguration; UpdateUserPool may turn it on the same way")
+    func mfaAtCreation() throws {
+        let missing = Self.refusal { () throws(PoolError) in _ = try Self.pool { $0.mfaConfiguration = .on } }
+        #expect(missing?.code == .invalidParameter)
+        let sms = SmsConfigurationType(snsCallerArn: "arn:aws:iam::123456789012:role/sns")
+        let pool = try Self.pool {
+            $0.mfaConfiguration = .optional
+            $0.smsConfiguration = sms
+        }
+        #expect(pool.mfaConfiguration == .optional && MfaRules.allowsSms(pool) && !MfaRules.allowsSoftwareToken(pool))
+        let plain = try Self.pool()
+        var on = UpdateUserPoolRequest(userPoolId: plain.id)
+        on.mfaConfiguration = .on
+        #expect(throws: PoolError.self) { try PoolConfigRules.updated(plain, with: on, now: 2) }
+        on.smsConfiguration = sms
+        let updated = try PoolConfigRules.updated(plain, with: on, now: 2)
+        #expect(updated.mfaConfiguration == .on && MfaRules.allowsSms(updated))
+    }
+
     @Test("pools: defaults, settings kept, recovery priorities unique, username and alias attributes exclusive")
     func pools() throws {
         let pool = try Self.pool()

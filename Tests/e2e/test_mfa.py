@@ -79,6 +79,25 @@ def test_pool_mfa_configuration(idp, pool):
     assert idp.describe_user_pool(UserPoolId=pid)["UserPool"]["MfaConfiguration"] == "OPTIONAL"
 
 
+def test_mfa_at_creation_is_sms_mfa(idp):
+    """CreateUserPool with MfaConfiguration (as CloudFormation and the CDK send it): SMS MFA,
+    which needs the SMS configuration; TOTP joins through SetUserPoolMfaConfig."""
+    code, _ = error_code(lambda: idp.create_user_pool(PoolName="mfa-at-create", MfaConfiguration="ON"))
+    assert code == "InvalidParameterException"
+    sms = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
+    pid = idp.create_user_pool(PoolName="mfa-at-create", MfaConfiguration="ON", SmsConfiguration=sms,
+                               SmsAuthenticationMessage="Code {####}")["UserPool"]["Id"]
+    config = idp.get_user_pool_mfa_config(UserPoolId=pid)
+    assert config["MfaConfiguration"] == "ON"
+    assert config["SmsMfaConfiguration"] == {"SmsAuthenticationMessage": "Code {####}", "SmsConfiguration": sms}
+    both = idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="ON", SmsMfaConfiguration=config["SmsMfaConfiguration"],
+                                        SoftwareTokenMfaConfiguration={"Enabled": True})
+    assert both["SoftwareTokenMfaConfiguration"] == {"Enabled": True} and "SmsMfaConfiguration" in both
+    # UpdateUserPool without MfaConfiguration turns MFA off, as Cognito's defaults do.
+    idp.update_user_pool(UserPoolId=pid)
+    assert idp.get_user_pool_mfa_config(UserPoolId=pid)["MfaConfiguration"] == "OFF"
+
+
 def test_totp_set_up_and_sign_in(front, idp, pool):
     pid, cid = pool
     idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL", SoftwareTokenMfaConfiguration={"Enabled": True})

@@ -12,9 +12,11 @@ public enum PoolConfigRules {
             throw PoolError(
                 .invalidParameter, "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool")
         }
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false {
-            // No factor exists yet: SetUserPoolMfaConfig turns TOTP on, then MFA.
-            throw PoolError.notSupported("MfaConfiguration other than OFF at CreateUserPool (use SetUserPoolMfaConfig)")
+        let mfaOn = r.mfaConfiguration.map { $0 != .off } ?? false
+        // MFA at creation is SMS MFA, as in Cognito (TOTP and email are turned on by
+        // SetUserPoolMfaConfig): it needs the SMS configuration.
+        if mfaOn && r.smsConfiguration == nil {
+            throw PoolError(.invalidParameter, "SMS configuration is required when MFA is required/optional.")
         }
         var pool = Pool(
             id: id, name: r.poolName, createdAt: now, modifiedAt: now,
@@ -39,6 +41,10 @@ public enum PoolConfigRules {
         pool.settings.adminCreateUserConfig = r.adminCreateUserConfig
         pool.settings.userPoolAddOns = r.userPoolAddOns
         pool.settings.userPoolTier = r.userPoolTier
+        if mfaOn {
+            pool.settings.smsMfa = SmsMfaConfigType(
+                smsAuthenticationMessage: r.smsAuthenticationMessage, smsConfiguration: r.smsConfiguration)
+        }
         try checkSettings(pool)
         return pool
     }
@@ -46,9 +52,11 @@ public enum PoolConfigRules {
     /// UpdateUserPool: as in Cognito, what the request leaves out goes back to its default
     /// (the schema, username and alias attributes and case sensitivity cannot change).
     public static func updated(_ current: Pool, with r: UpdateUserPoolRequest, now: Int64) throws(PoolError) -> Pool {
-        // MFA on needs a factor the pool can use: TOTP, turned on by SetUserPoolMfaConfig.
-        if r.mfaConfiguration.map({ $0 != .off }) ?? false,
-            !(MfaRules.allowsSoftwareToken(current) || MfaRules.allowsEmail(current) || MfaRules.allowsSms(current))
+        // MFA on needs a factor the pool can use: one SetUserPoolMfaConfig turned on, or SMS
+        // MFA with the SmsConfiguration given here.
+        let mfaOn = r.mfaConfiguration.map { $0 != .off } ?? false
+        if mfaOn && r.smsConfiguration == nil
+            && !(MfaRules.allowsSoftwareToken(current) || MfaRules.allowsEmail(current) || MfaRules.allowsSms(current))
         {
             throw PoolError(
                 .invalidParameter,
@@ -82,6 +90,12 @@ public enum PoolConfigRules {
         settings.softwareTokenMfa = current.settings.softwareTokenMfa
         settings.emailMfa = current.settings.emailMfa
         settings.smsMfa = current.settings.smsMfa
+        if mfaOn, let sms = r.smsConfiguration {
+            settings.smsMfa = SmsMfaConfigType(
+                smsAuthenticationMessage: r.smsAuthenticationMessage
+                    ?? current.settings.smsMfa?.smsAuthenticationMessage,
+                smsConfiguration: sms)
+        }
         pool.settings = settings
         try checkSettings(pool)
         return pool
