@@ -109,7 +109,13 @@ def test_import_refuses_a_wrong_key_an_altered_file_and_another_pool_name(export
     with open(out) as f:
         lines = f.readlines()
     altered = tmp_path / "altered.jsonl"
-    altered.write_text("".join(lines[:5]).replace("user0", "user9", 1) + "".join(lines[5:]))
+    # An attribute of the first user record changed: not bound to its sealed secrets, so only
+    # the file's end line can tell. Which users come first follows the pool id's hashing, so
+    # the edit names its line, not a user (a text replace of "user0" found none in one run
+    # of five, when no user0… came first).
+    first = json.loads(lines[1])
+    first["user"].setdefault("attributes", {})["family_name"] = "Mallory"
+    altered.write_text(lines[0] + json.dumps(first) + "\n" + "".join(lines[2:]))
     run = users("import", "--config", second.cluster.config, "--in", str(altered), "--key", key)
     assert run.returncode != 0 and "was altered" in run.stderr
     cut = tmp_path / "cut.jsonl"
