@@ -234,7 +234,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AuthCryptoTests",
-            dependencies: ["AuthCrypto"],
+            dependencies: [
+                "AuthCrypto", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             resources: [.copy("Vectors")]
         ),
     ],

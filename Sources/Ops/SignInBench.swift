@@ -1,5 +1,6 @@
 import AuthCrypto
 import CognitoModel
+import Crypto
 import Foundation
 import Histogram
 import NodeRPC
@@ -12,6 +13,12 @@ public struct SignInBench: Sendable {
         case srp, password, refresh
         /// SRP, then the SOFTWARE_TOKEN_MFA challenge answered with the user's TOTP code.
         case srpTotp = "srp+totp"
+        /// USER_AUTH with PREFERRED_CHALLENGE WEB_AUTHN, answered with the user's passkey (a
+        /// P-256 key this bench registered for it, counter 0 as most passkeys keep).
+        case passkey
+        /// GetClientToken (client_credentials) for a client with a secret and a custom scope:
+        /// a machine-to-machine token, no user.
+        case clientCredentials = "client-credentials"
     }
 
     public struct Options: Sendable {
@@ -66,6 +73,18 @@ public struct SignInBench: Sendable {
     let endpoint: String
     let options: Options
     let authenticators = Authenticators()
+    let passkeys = Passkeys()
+    let machine = MachineClient()
+
+    /// `client-credentials`: the client the bench made for it, and its secret.
+    final class MachineClient: @unchecked Sendable {
+        let lock = NSLock()
+        var id = ""
+        var secret = ""
+
+        func set(_ id: String, _ secret: String) { lock.withLock { (self.id, self.secret) = (id, secret) } }
+        func get() -> (String, String) { lock.withLock { (id, secret) } }
+    }
 
     public init(client: CognitoHTTPClient, endpoint: String, options: Options) {
         self.client = client
@@ -97,13 +116,32 @@ public struct SignInBench: Sendable {
         }
     }
 
+    /// The users' passkeys (`passkey`): a P-256 key and its credential id each.
+    /// `@unchecked Sendable`: under `lock`.
+    final class Passkeys: @unchecked Sendable {
+        let lock = NSLock()
+        var keys: [String: (P256.Signing.PrivateKey, [UInt8])] = [:]
+
+        func add(_ user: String, _ key: P256.Signing.PrivateKey, id: [UInt8]) {
+            lock.withLock { keys[user] = (key, id) }
+        }
+        func key(_ user: String) -> (P256.Signing.PrivateKey, [UInt8])? { lock.withLock { keys[user] } }
+    }
+
+    /// The relying party the bench's passkeys are for.
+    static let relyingParty = "bench.cognate.test"
+
     /// Creates the pool, client and users unless given; returns (pool, client).
     public func setUp(log: (String) -> Void) async throws -> (String, String) {
         var pool = options.pool
         var appClient = options.client
         if pool == nil {
-            let p = try await client.call(
-                CreateUserPoolOperation.self, CreateUserPoolRequest(poolName: "cognate-bench"))
+            var request = CreateUserPoolRequest(poolName: "cognate-bench")
+            if options.flow == .passkey {
+                request.policies = UserPoolPolicyType(
+                    signInPolicy: SignInPolicyType(allowedFirstAuthFactors: [.password, .webAuthn]))
+            }
+            let p = try await client.call(CreateUserPoolOperation.self, request)
             pool = p.userPool?.id
             log("created pool \(pool ?? "?")")
         }
@@ -113,7 +151,9 @@ public struct SignInBench: Sendable {
                 CreateUserPoolClientOperation.self,
                 CreateUserPoolClientRequest(
                     userPoolId: pool, clientName: "cognate-bench",
-                    explicitAuthFlows: [.allowUserSrpAuth, .allowUserPasswordAuth, .allowRefreshTokenAuth]))
+                    explicitAuthFlows: [
+                        .allowUserSrpAuth, .allowUserPasswordAuth, .allowRefreshTokenAuth, .allowUserAuth,
+                    ]))
             appClient = c.userPoolClient?.clientId
         }
         guard let appClient else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no client id") }
@@ -130,6 +170,8 @@ public struct SignInBench: Sendable {
         }
         log("\(options.users) users ready (\(created) created) in pool \(pool), client \(appClient)")
         if options.flow == .srpTotp { try await setUpAuthenticators(pool: pool, clientId: appClient, log: log) }
+        if options.flow == .passkey { try await setUpPasskeys(pool: pool, clientId: appClient, log: log) }
+        if options.flow == .clientCredentials { try await setUpMachineClient(pool: pool, log: log) }
         return (pool, appClient)
     }
 
@@ -185,6 +227,128 @@ public struct SignInBench: Sendable {
                 accessToken: access))
     }
 
+    /// `passkey`: the pool's relying party, and a new passkey registered for every user.
+    /// The pool must allow WEB_AUTHN as a first factor (the bench's own pools do).
+    func setUpPasskeys(pool: String, clientId: String, log: (String) -> Void) async throws {
+        _ = try await client.call(
+            SetUserPoolMfaConfigOperation.self,
+            SetUserPoolMfaConfigRequest(
+                userPoolId: pool, mfaConfiguration: .off,
+                webAuthnConfiguration: WebAuthnConfigurationType(
+                    relyingPartyId: Self.relyingParty, userVerification: .preferred)))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for i in 0..<options.users {
+                if i >= Self.setUpConcurrency { try await tasks.next() }
+                tasks.addTask { try await setUpPasskey(clientId: clientId, user: "bench-user-\(i)") }
+                if (i + 1) % 1_000 == 0 { log("\(i + 1) passkeys") }
+            }
+            try await tasks.waitForAll()
+        }
+        log("\(options.users) passkeys registered")
+    }
+
+    func setUpPasskey(clientId: String, user: String) async throws {
+        let signedIn = try await initiate(
+            clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": options.password])
+        guard let access = signedIn.authenticationResult?.accessToken else {
+            throw CognitoHTTPClient.CallError(
+                type: "Setup", message: "\(user) got no tokens to register a passkey with")
+        }
+        let started = try await client.call(
+            StartWebAuthnRegistrationOperation.self, StartWebAuthnRegistrationRequest(accessToken: access))
+        guard case .object(let options) = started.credentialCreationOptions,
+            case .string(let challenge)? = options["challenge"]
+        else { throw CognitoHTTPClient.CallError(type: "Setup", message: "no challenge in CredentialCreationOptions") }
+        let key = P256.Signing.PrivateKey()
+        var rng = SystemRandomNumberGenerator()
+        let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let raw = Array(key.publicKey.x963Representation)
+        let cose = CBOR.map([
+            (.unsigned(1), .unsigned(2)), (.unsigned(3), .negative(6)), (.negative(0), .unsigned(1)),
+            (.negative(1), .bytes(Array(raw[1..<33]))), (.negative(2), .bytes(Array(raw[33..<65]))),
+        ]).encoded
+        let data =
+            Self.authenticatorHead(flags: 0x45) + Array(repeating: 0, count: 16) + [0, UInt8(id.count)] + id + cose
+        let attestation = CBOR.map([
+            (.text("fmt"), .text("none")), (.text("attStmt"), .map([])), (.text("authData"), .bytes(data)),
+        ]).encoded
+        let credential = JSONValue.object([
+            "id": .string(Base64URL.encode(id)), "rawId": .string(Base64URL.encode(id)), "type": .string("public-key"),
+            "response": .object([
+                "clientDataJSON": .string(Base64URL.encode(Self.clientData("webauthn.create", challenge: challenge))),
+                "attestationObject": .string(Base64URL.encode(attestation)),
+            ]),
+        ])
+        _ = try await client.call(
+            CompleteWebAuthnRegistrationOperation.self,
+            CompleteWebAuthnRegistrationRequest(accessToken: access, credential: credential))
+        passkeys.add(user, key, id: id)
+    }
+
+    /// authenticatorData's first 37 bytes: the RP ID hash, the flags, a counter of 0.
+    static func authenticatorHead(flags: UInt8) -> [UInt8] {
+        Array(SHA256.hash(data: Array(relyingParty.utf8))) + [flags, 0, 0, 0, 0]
+    }
+
+    static func clientData(_ type: String, challenge: String) -> [UInt8] {
+        Array(#"{"type":"\#(type)","challenge":"\#(challenge)","origin":"https://\#(relyingParty)"}"#.utf8)
+    }
+
+    /// `passkey`: USER_AUTH asking for WEB_AUTHN, then the assertion. `wrongKey` signs with
+    /// a key that is not the user's (the check that the endpoint verifies signatures).
+    func passkeySignIn(clientId: String, user: String, wrongKey: Bool) async throws {
+        guard let (key, id) = passkeys.key(user) else {
+            throw CognitoHTTPClient.CallError(type: "Setup", message: "\(user) has no passkey")
+        }
+        let first = try await initiate(clientId, .userAuth, ["USERNAME": user, "PREFERRED_CHALLENGE": "WEB_AUTHN"])
+        guard first.challengeName == .webAuthn, let session = first.session,
+            let text = first.challengeParameters?["CREDENTIAL_REQUEST_OPTIONS"],
+            let options = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)),
+            case .string(let challenge)? = options["challenge"]
+        else { throw CognitoHTTPClient.CallError(type: "NoPasskeyChallenge", message: "WEB_AUTHN not asked") }
+        let client = Self.clientData("webauthn.get", challenge: challenge)
+        let data = Self.authenticatorHead(flags: 0x05)
+        let signer = wrongKey ? P256.Signing.PrivateKey() : key
+        let signature = try signer.signature(for: data + Array(SHA256.hash(data: client))).derRepresentation
+        let credential = JSONValue.object([
+            "id": .string(Base64URL.encode(id)), "rawId": .string(Base64URL.encode(id)), "type": .string("public-key"),
+            "response": .object([
+                "clientDataJSON": .string(Base64URL.encode(client)),
+                "authenticatorData": .string(Base64URL.encode(data)),
+                "signature": .string(Base64URL.encode(Array(signature))),
+            ]),
+        ])
+        let json = String(decoding: try JSONEncoder().encode(credential), as: UTF8.self)
+        _ = try await self.client.call(
+            RespondToAuthChallengeOperation.self,
+            RespondToAuthChallengeRequest(
+                clientId: clientId, challengeName: .webAuthn, session: session,
+                challengeResponses: ["USERNAME": user, "CREDENTIAL": json]))
+    }
+
+    /// `client-credentials`: a resource server with one scope and a confidential client
+    /// allowed it (made again on each run; the pool keeps the earlier ones).
+    func setUpMachineClient(pool: String, log: (String) -> Void) async throws {
+        do {
+            _ = try await client.call(
+                CreateResourceServerOperation.self,
+                CreateResourceServerRequest(
+                    userPoolId: pool, identifier: "cognate-bench", name: "cognate-bench",
+                    scopes: [ResourceServerScopeType(scopeName: "read", scopeDescription: "bench")]))
+        } catch let e as CognitoHTTPClient.CallError where e.type == "InvalidParameterException" {}
+        let made = try await client.call(
+            CreateUserPoolClientOperation.self,
+            CreateUserPoolClientRequest(
+                userPoolId: pool, clientName: "cognate-bench-m2m", generateSecret: true,
+                allowedOAuthFlows: [.clientCredentials], allowedOAuthScopes: ["cognate-bench/read"],
+                allowedOAuthFlowsUserPoolClient: true))
+        guard let id = made.userPoolClient?.clientId, let secret = made.userPoolClient?.clientSecret else {
+            throw CognitoHTTPClient.CallError(type: "Setup", message: "no client secret for client_credentials")
+        }
+        machine.set(id, secret)
+        log("client \(id) for client_credentials (scope cognate-bench/read)")
+    }
+
     /// A bench user with the bench's password: 1 when it was created, 0 when it existed.
     func makeUser(pool: String, name: String) async throws -> Int {
         var created = 0
@@ -219,6 +383,15 @@ public struct SignInBench: Sendable {
         srp reused: SRPClient? = nil
     ) async throws -> String? {
         switch options.flow {
+        case .clientCredentials:
+            let (id, secret) = machine.get()
+            // The wrong-password probe: a wrong secret of the same length.
+            let given = password == options.password ? secret : String(repeating: "x", count: max(secret.count, 24))
+            _ = try await client.call(GetClientTokenOperation.self, GetClientTokenRequest(clientId: id, secret: given))
+            return nil
+        case .passkey:
+            try await passkeySignIn(clientId: clientId, user: user, wrongKey: password != options.password)
+            return nil
         case .password:
             let r = try await initiate(clientId, .userPasswordAuth, ["USERNAME": user, "PASSWORD": password])
             return r.authenticationResult?.refreshToken

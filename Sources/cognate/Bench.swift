@@ -152,7 +152,9 @@ struct SignInCommand: AsyncParsableCommand {
     @Option(
         help: """
             srp, srp+totp (SRP, then the SOFTWARE_TOKEN_MFA challenge: a step's code answers once, so use about \
-            15 users per sign-in a second), password or refresh.
+            15 users per sign-in a second), passkey (USER_AUTH's WEB_AUTHN answered with a P-256 passkey the \
+            bench registers per user), client-credentials (GetClientToken: a machine-to-machine token, no user), \
+            password or refresh.
             """) var flow: String = "srp"
     @Option(help: "Reuse this user pool id instead of creating one.") var pool: String?
     @Option(help: "Reuse this app client id of --pool (it must allow the flow) instead of creating one.") var client:
@@ -191,7 +193,7 @@ struct SignInCommand: AsyncParsableCommand {
             throw ValidationError("--duration must be 1...3600 seconds")
         }
         guard let f = SignInBench.Flow(rawValue: flow) else {
-            throw ValidationError("--flow must be srp, srp+totp, password or refresh")
+            throw ValidationError("--flow must be srp, srp+totp, passkey, client-credentials, password or refresh")
         }
         guard (1...4096).contains(concurrency), (1...100_000).contains(users) else {
             throw ValidationError("--concurrency 1...4096, --users 1...100000")
@@ -358,8 +360,9 @@ struct SignInCommand: AsyncParsableCommand {
             case .srp, .srpTotp:
                 serverMs = 1000 / c.signInWithTokensPerSecond
                 clientMs = 1000 / c.srpClientPerSecond
-            case .password, .refresh:
-                return nil  // the client does no crypto: nothing but the endpoint's shares the cores
+            case .password, .refresh, .passkey, .clientCredentials:
+                // The client does no crypto (or one P-256 signature): the endpoint has the cores.
+                return nil
             }
             perSecond = contention * 1000 * Double(cores) / (serverMs + clientMs)
         }
@@ -391,9 +394,12 @@ struct SignInCommand: AsyncParsableCommand {
                 case .srp, .srpTotp: (3, "3 modexps + 2 RSA-2048 signatures")
                 case .password: (1, "1 modexp + 2 RSA-2048 signatures")
                 case .refresh: (0, "2 RSA-2048 signatures")
+                case .passkey: (0, "2 RSA-2048 signatures (the P-256 verify not counted)")
+                case .clientCredentials: (0, "1 RSA-2048 signature")
                 }
-            perCore = 1 / (modexps / c.modexpFloorPerSecond + 2 / c.rsaSignFloorPerSecond)
-            allCores = 1 / (modexps / c.modexpFloorAllCoresPerSecond + 2 / c.rsaSignFloorAllCoresPerSecond)
+            let signatures: Double = flow == .clientCredentials ? 1 : 2
+            perCore = 1 / (modexps / c.modexpFloorPerSecond + signatures / c.rsaSignFloorPerSecond)
+            allCores = 1 / (modexps / c.modexpFloorAllCoresPerSecond + signatures / c.rsaSignFloorAllCoresPerSecond)
             extrapolated = perCore * Double(c.cores)
             cores = c.cores
             self.what = what

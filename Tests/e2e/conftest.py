@@ -186,3 +186,18 @@ def node_cluster(tmp_path):
     yield make
     for c in clusters:
         c.stop_all()
+
+
+@pytest.fixture(scope="module")
+def idp(front):
+    """A boto3 cognito-idp client of the module's cluster."""
+    return front.client()
+
+
+def refused(call, code):
+    """Runs `call`, which must fail with the Cognito error `code`; returns its message."""
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as e:
+        call()
+    assert e.value.response["Error"]["Code"] == code, e.value.response
+    return e.value.response["Error"]["Message"]

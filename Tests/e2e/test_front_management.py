@@ -263,8 +263,8 @@ def post(front, target, data, content_type="application/x-amz-json-1.1", full_ta
 
 
 def test_unsupported_and_unknown_operations_answer_clearly(front):
-    status, body = post(front, "StartWebAuthnRegistration", b'{"AccessToken":"x"}')
-    assert status == 400 and body["__type"] == "UnsupportedOperationException" and "StartWebAuthnRegistration" in body["message"]
+    status, body = post(front, "UpdateAuthEventFeedback", b'{"UserPoolId":"us-east-1_x","Username":"x"}')
+    assert status == 400 and body["__type"] == "UnsupportedOperationException" and "UpdateAuthEventFeedback" in body["message"]
     status, body = post(front, "NoSuchThing", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException"
     status, body = post(front, None, b"{}", full_target="SomethingElse.SignUp")

@@ -397,9 +397,10 @@ def test_email_codes_as_a_second_factor(channels):
     assert e.value.response["Error"]["Code"] == "CodeMismatchException"
     done = answer(c, client, r, "olga", EMAIL_OTP_CODE=code)
     assert "AccessToken" in done["AuthenticationResult"]
+    # Used: the session is over.
     with pytest.raises(ClientError) as e:
         answer(c, client, r, "olga", EMAIL_OTP_CODE=code)
-    assert e.value.response["Error"]["Code"] == "CodeMismatchException"
+    assert e.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
 def test_sms_codes_as_a_second_factor_and_the_legacy_settings(channels):

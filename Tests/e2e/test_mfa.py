@@ -72,7 +72,7 @@ def test_pool_mfa_configuration(idp, pool):
     assert code == "InvalidParameterException" and "SmsConfiguration" in message
     code, message = error_code(lambda: idp.set_user_pool_mfa_config(
         UserPoolId=pid, MfaConfiguration="OPTIONAL", WebAuthnConfiguration={"RelyingPartyId": "example.com"}))
-    assert code == "UnsupportedOperationException" and "Passkeys" in message
+    assert code == "InvalidParameterException" and "at least one MFA method" in message
     after = idp.set_user_pool_mfa_config(UserPoolId=pid, MfaConfiguration="OPTIONAL",
                                          SoftwareTokenMfaConfiguration={"Enabled": True})
     assert after["MfaConfiguration"] == "OPTIONAL" and after["SoftwareTokenMfaConfiguration"] == {"Enabled": True}

@@ -27,6 +27,9 @@ enum Target: String, CaseIterable {
     case sigv4
     /// Hex, timestamps, base64, key files and SRP's step 2 with a client's A.
     case srp
+    /// What a passkey's authenticator and browser hand the relying party: CBOR, COSE keys,
+    /// authenticator data, attestation objects, and a credential's JSON.
+    case webauthn
     /// Well-typed user-pool commands with extreme values, applied to two replicas of a shard
     /// (`ApplyFuzz`): no trap, replicas agree.
     case apply
@@ -38,7 +41,36 @@ enum Target: String, CaseIterable {
         case .json: Self.json(bytes)
         case .sigv4: Self.sigv4(bytes)
         case .srp: Self.srp(bytes)
+        case .webauthn: Self.webauthn(bytes)
         case .apply: ApplyFuzz.run(bytes)
+        }
+    }
+
+    static func webauthn(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let rest = Array(bytes.dropFirst())
+        switch selector % 5 {
+        case 0:
+            if let value = try? CBOR.decode(rest) {
+                precondition((try? CBOR.decode(value.encoded)) == value, "decoded CBOR re-encodes to the same value")
+            }
+        case 1: _ = try? WebAuthn.AuthenticatorData(rest)
+        case 2:
+            if let key = try? WebAuthn.PublicKey(cose: rest) {
+                precondition(!key.verify([], over: rest), "an empty signature never verifies")
+            }
+        case 3:
+            // clientDataJSON first (length-prefixed by one byte), then the attestation object.
+            let n = min(Int(rest.first ?? 0), max(rest.count - 1, 0))
+            let client = Array(rest.dropFirst().prefix(n))
+            let attestation = Array(rest.dropFirst(1 + n))
+            let expected = WebAuthn.Expectation(challenge: [1, 2, 3], rpId: "example.com", requireUserVerification: false)
+            _ = try? WebAuthn.register(clientDataJSON: client, attestationObject: attestation, expected: expected)
+            _ = try? WebAuthn.assert(
+                clientDataJSON: client, authenticatorData: attestation, signature: attestation, publicKey: attestation,
+                storedCount: 0, expected: expected)
+        default:
+            _ = try? PasskeyRules.CredentialJSON(text: String(decoding: rest, as: UTF8.self))
         }
     }
 

@@ -135,8 +135,22 @@ extension API {
 
     func confirmSignUp(_ r: ConfirmSignUpRequest) async throws -> ConfirmSignUpResponse {
         let (client, pool) = try await publicClient(r.clientId, username: r.username, secretHash: r.secretHash)
+        // SignUp's Session, when given, must be this client's for this user; the answer
+        // then carries the Session that signs the user in (InitiateAuth, USER_AUTH).
+        var signedUp: SignUpSession?
+        if let text = r.session {
+            guard let plain = tokenService.open(text, .signUpSession)?.plain,
+                let s = SignUpSession(decoding: plain), !s.confirmed, s.pool == pool.id, s.client == client.id,
+                s.names(r.username, in: pool)
+            else { throw PoolError(.notAuthorized, "Invalid session for the user, session is expired.") }
+            signedUp = s
+        }
         try await confirm(client: client, pool: pool, username: r.username, code: r.confirmationCode)
-        return ConfirmSignUpResponse()
+        guard var session = signedUp else { return ConfirmSignUpResponse() }
+        session.confirmed = true
+        session.issuedAt = now()
+        return ConfirmSignUpResponse(
+            session: tokenService.seal(session.encoded, .signUpSession, seconds: SignInRules.sessionSeconds(client)))
     }
 
     /// ConfirmSignUp's rules: a right code confirms an UNCONFIRMED user. When the client

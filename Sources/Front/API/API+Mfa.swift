@@ -10,7 +10,8 @@ extension API {
         GetUserPoolMfaConfigResponse(
             smsMfaConfiguration: pool.settings.smsMfa,
             softwareTokenMfaConfiguration: pool.settings.softwareTokenMfa ?? SoftwareTokenMfaConfigType(enabled: false),
-            emailMfaConfiguration: pool.settings.emailMfa, mfaConfiguration: pool.mfaConfiguration)
+            emailMfaConfiguration: pool.settings.emailMfa, mfaConfiguration: pool.mfaConfiguration,
+            webAuthnConfiguration: pool.settings.webAuthn)
     }
 
     func setUserPoolMfaConfig(_ r: SetUserPoolMfaConfigRequest) async throws -> SetUserPoolMfaConfigResponse {
@@ -22,7 +23,8 @@ extension API {
         let c = mfaConfiguration(pool)
         return SetUserPoolMfaConfigResponse(
             smsMfaConfiguration: c.smsMfaConfiguration, softwareTokenMfaConfiguration: c.softwareTokenMfaConfiguration,
-            emailMfaConfiguration: c.emailMfaConfiguration, mfaConfiguration: c.mfaConfiguration)
+            emailMfaConfiguration: c.emailMfaConfiguration, mfaConfiguration: c.mfaConfiguration,
+            webAuthnConfiguration: c.webAuthnConfiguration)
     }
 
     func getUserPoolMfaConfig(_ r: GetUserPoolMfaConfigRequest) async throws -> GetUserPoolMfaConfigResponse {
@@ -142,22 +144,22 @@ extension API {
         return AdminSetUserSettingsResponse()
     }
 
-    /// The user's MFA settings and first factors (`MfaRules.firstFactors`).
-    func authFactors(_ user: User) -> GetUserAuthFactorsResponse {
+    /// The user's MFA settings and first factors (`FirstFactorRules.configured`).
+    func authFactors(_ user: User, pool: Pool) -> GetUserAuthFactorsResponse {
         let mfa = MfaRules.settings(user)
         return GetUserAuthFactorsResponse(
             username: user.username, preferredMfaSetting: mfa.preferred, userMFASettingList: mfa.list,
-            configuredUserAuthFactors: MfaRules.firstFactors(user))
+            configuredUserAuthFactors: FirstFactorRules.configured(pool: pool, user: user))
     }
 
     func getUserAuthFactors(_ r: GetUserAuthFactorsRequest) async throws -> GetUserAuthFactorsResponse {
-        let (_, user, _) = try await authenticate(r.accessToken)
-        return authFactors(user)
+        let (pool, user, _) = try await authenticate(r.accessToken)
+        return authFactors(user, pool: pool)
     }
 
     func adminGetUserAuthFactors(_ r: AdminGetUserAuthFactorsRequest) async throws -> AdminGetUserAuthFactorsResponse {
         let pool = try await store.pool(r.userPoolId)
-        let f = authFactors(try await store.resolve(pool: pool, username: r.username))
+        let f = authFactors(try await store.resolve(pool: pool, username: r.username), pool: pool)
         return AdminGetUserAuthFactorsResponse(
             username: f.username, preferredMfaSetting: f.preferredMfaSetting, userMFASettingList: f.userMFASettingList,
             configuredUserAuthFactors: f.configuredUserAuthFactors)

@@ -43,6 +43,12 @@ extension API {
                 throw PoolError(
                     .invalidParameter, "The user pool cannot be deleted because deletion protection is activated.")
             }
+            // As Cognito: the pool's domains go first.
+            guard (pool.settings.domains ?? []).isEmpty else {
+                throw PoolError(
+                    .invalidParameter,
+                    "User pool cannot be deleted. It has a domain configured that should be deleted first.")
+            }
             _ = try await store.proposeMeta(.markPoolDeleting(id: pool.id))
         }
         for shard in await store.allUserShards() {

@@ -19,19 +19,21 @@ extension API {
     func initiateAuth(_ r: InitiateAuthRequest) async throws -> InitiateAuthResponse {
         let (client, pool) = try await signInClient(r.clientId)
         let a = try await signIn.run(
-            .initiate(r.authFlow, parameters: r.authParameters ?? [:], admin: false), pool: pool, client: client)
+            .initiate(r.authFlow, parameters: r.authParameters ?? [:], admin: false, session: r.session), pool: pool,
+            client: client)
         return InitiateAuthResponse(
             challengeName: a.challengeName, session: a.session, challengeParameters: a.challengeParameters,
-            authenticationResult: a.authenticationResult)
+            authenticationResult: a.authenticationResult, availableChallenges: a.availableChallenges)
     }
 
     func adminInitiateAuth(_ r: AdminInitiateAuthRequest) async throws -> AdminInitiateAuthResponse {
         let (client, pool) = try await signInClient(r.clientId, poolId: r.userPoolId)
         let a = try await signIn.run(
-            .initiate(r.authFlow, parameters: r.authParameters ?? [:], admin: true), pool: pool, client: client)
+            .initiate(r.authFlow, parameters: r.authParameters ?? [:], admin: true, session: r.session), pool: pool,
+            client: client)
         return AdminInitiateAuthResponse(
             challengeName: a.challengeName, session: a.session, challengeParameters: a.challengeParameters,
-            authenticationResult: a.authenticationResult)
+            authenticationResult: a.authenticationResult, availableChallenges: a.availableChallenges)
     }
 
     func respondToAuthChallenge(_ r: RespondToAuthChallengeRequest) async throws -> RespondToAuthChallengeResponse {

@@ -10,8 +10,9 @@ extension API {
 
     /// A client secret from a request, compared in constant time.
     func checkClientSecret(_ client: AppClient, _ given: String?) throws(PoolError) {
-        guard let secret = client.secret else { return }
-        guard let given, constantTimeEqual(Array(given.utf8), Array(secret.utf8)) else {
+        let secrets = client.secrets
+        guard !secrets.isEmpty else { return }
+        guard let given, secrets.contains(where: { constantTimeEqual(Array(given.utf8), Array($0.value.utf8)) }) else {
             throw PoolError(.notAuthorized, "Client secret is wrong")
         }
     }
@@ -34,7 +35,13 @@ extension API {
     func revokeToken(_ r: RevokeTokenRequest) async throws -> RevokeTokenResponse {
         let (client, pool) = try await signInClient(r.clientId)
         try checkClientSecret(client, r.clientSecret)
-        guard let plain = tokenService.open(r.token, .refreshToken)?.plain,
+        try await revokeRefreshToken(r.token, client: client, pool: pool)
+        return RevokeTokenResponse()
+    }
+
+    /// Revokes the family of a refresh token issued to `client` (the client authenticated).
+    func revokeRefreshToken(_ token: String, client: AppClient, pool: Pool) async throws {
+        guard let plain = tokenService.open(token, .refreshToken)?.plain,
             let state = RefreshTokenState(decoding: plain)
         else {
             throw PoolError(.unsupportedTokenType, "Only refresh tokens issued by this pool can be revoked")
@@ -45,11 +52,10 @@ extension API {
         // A token whose user is gone revokes nothing, and says so no differently.
         guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(state.username, in: pool)),
             user.sub == state.sub
-        else { return RevokeTokenResponse() }
+        else { return }
         _ = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
             UserRules.revoke(&u, origin: state.origin)
         }
-        return RevokeTokenResponse()
     }
 
     // MARK: Access tokens
@@ -95,6 +101,8 @@ extension API {
     public struct OpenIDConfiguration: Codable, Sendable {
         var issuer: String
         var jwksURI: String
+        /// The pool domain's token endpoint (path form), when the pool has a domain.
+        var tokenEndpoint: String?
         var idTokenSigningAlgValuesSupported = ["RS256"]
         var subjectTypesSupported = ["public"]
         var responseTypesSupported = ["code", "token"]
@@ -104,6 +112,7 @@ extension API {
         enum CodingKeys: String, CodingKey {
             case issuer
             case jwksURI = "jwks_uri"
+            case tokenEndpoint = "token_endpoint"
             case idTokenSigningAlgValuesSupported = "id_token_signing_alg_values_supported"
             case subjectTypesSupported = "subject_types_supported"
             case responseTypesSupported = "response_types_supported"
@@ -117,8 +126,11 @@ extension API {
     }
 
     public func openIDConfiguration(poolId: String) async throws -> OpenIDConfiguration {
-        _ = try await store.pool(poolId)
+        let pool = try await store.pool(poolId)
         let issuer = auth.issuer(poolId)
-        return OpenIDConfiguration(issuer: issuer, jwksURI: "\(issuer)/.well-known/jwks.json")
+        let domain = pool.settings.domains?.first { !$0.isCustom } ?? pool.settings.domains?.first
+        return OpenIDConfiguration(
+            issuer: issuer, jwksURI: "\(issuer)/.well-known/jwks.json",
+            tokenEndpoint: domain.map { "\(auth.publicURL)/\($0.domain)/oauth2/token" })
     }
 }

@@ -13,17 +13,18 @@ extension API {
         guard !pool.allowAdminCreateUserOnly else {
             throw PoolError(.notAuthorized, "SignUp is not permitted for this user pool")
         }
-        guard let password = r.password else {
-            throw PoolError.notSupported("SignUp without a password (passwordless)")
+        if let password = r.password {
+            try PoolRules.validatePassword(password, policy: pool.policy)
+        } else {
+            try FirstFactorRules.checkPasswordless(pool)
         }
-        try PoolRules.validatePassword(password, policy: pool.policy)
         let attributes = try AttributeRules.validate(
             AttributeList.map(r.userAttributes), pool: pool, writer: .creating(byAdmin: false))
         if let refusal = AttributeRules.checkWritable(attributes, client: client, pool: pool) { throw refusal }
         // The confirmation code goes with the new user, in the same write.
         var delivery: CodeDeliveryDetailsType?
         let user = try await createUser(
-            pool: pool, username: r.username, attributes: attributes, password: password, creation: .signUp
+            pool: pool, username: r.username, attributes: attributes, password: r.password, creation: .signUp
         ) { (u: inout User) throws(PoolError) in
             guard let (medium, attribute) = MessageRules.signUpChannel(u, pool: pool) else { return [] }
             let (message, details) = try issueCode(
@@ -32,7 +33,17 @@ extension API {
             delivery = details
             return [message]
         }
-        return SignUpResponse(userConfirmed: false, codeDeliveryDetails: delivery, userSub: user.sub)
+        // A client that signs in by choice gets a Session that ConfirmSignUp turns into a
+        // sign-in (USER_AUTH), good while the confirmation code is.
+        var session: String?
+        if SignInRules.allows(client, .userAuth) {
+            session = tokenService.seal(
+                SignUpSession(
+                    confirmed: false, pool: pool.id, client: client.id, username: user.username,
+                    identifier: r.username, sub: user.sub, issuedAt: now()
+                ).encoded, .signUpSession, seconds: CodeRules.lifetime(.signUp))
+        }
+        return SignUpResponse(userConfirmed: false, codeDeliveryDetails: delivery, userSub: user.sub, session: session)
     }
 
     func adminCreateUser(_ r: AdminCreateUserRequest) async throws -> AdminCreateUserResponse {
@@ -61,7 +72,7 @@ extension API {
     /// `prepare` may change the new record (a code's hash) and returns the messages to queue
     /// with it.
     func createUser(
-        pool: Pool, username: String, attributes: [String: String], password: String, creation: UserRules.Creation,
+        pool: Pool, username: String, attributes: [String: String], password: String?, creation: UserRules.Creation,
         prepare: (inout User) throws(PoolError) -> [OutboxMessage] = { _ in [] }
     ) async throws -> User {
         var attributes = attributes
@@ -70,7 +81,8 @@ extension API {
         let canonical = PoolRules.canonical(stored, in: pool)
         let t = now()
         return try await insertClaimed(pool: pool, canonical: canonical, attributes: attributes, now: t) {
-            let verifier = auth.makeVerifier(pool: pool, username: stored, password: password)
+            // No password: a passwordless user (SignUp in a pool with a passwordless first factor).
+            let verifier = password.map { auth.makeVerifier(pool: pool, username: stored, password: $0) }
             var user = UserRules.newUser(
                 pool: pool, username: stored, sub: sub, attributes: attributes, verifier: verifier, creation: creation,
                 now: t)

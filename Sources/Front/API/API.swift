@@ -117,6 +117,28 @@ public struct API: Sendable {
         r.on(AdminSetUserSettingsOperation.self) { $0.adminSetUserSettings }
         r.on(GetUserAuthFactorsOperation.self) { $0.getUserAuthFactors }
         r.on(AdminGetUserAuthFactorsOperation.self) { $0.adminGetUserAuthFactors }
+        r.on(StartWebAuthnRegistrationOperation.self) { $0.startWebAuthnRegistration }
+        r.on(CreateResourceServerOperation.self) { $0.createResourceServer }
+        r.on(GetClientTokenOperation.self) { $0.getClientToken }
+        r.on(AddUserPoolClientSecretOperation.self) { $0.addUserPoolClientSecret }
+        r.on(DeleteUserPoolClientSecretOperation.self) { $0.deleteUserPoolClientSecret }
+        r.on(ListUserPoolClientSecretsOperation.self) { $0.listUserPoolClientSecrets }
+        r.on(DescribeResourceServerOperation.self) { $0.describeResourceServer }
+        r.on(UpdateResourceServerOperation.self) { $0.updateResourceServer }
+        r.on(DeleteResourceServerOperation.self) { $0.deleteResourceServer }
+        r.on(ListResourceServersOperation.self) { $0.listResourceServers }
+        // The model gives Domain the prefix pattern; Cognito takes custom domains there too.
+        let customDomain: @Sendable (ValidationFailure) -> Bool = {
+            $0.path == "domain" && $0.constraint.hasPrefix("Member must satisfy regular expression pattern")
+                && ($0.value ?? "").contains(".")
+        }
+        r.on(CreateUserPoolDomainOperation.self, exempt: customDomain) { $0.createUserPoolDomain }
+        r.on(DescribeUserPoolDomainOperation.self, exempt: customDomain) { $0.describeUserPoolDomain }
+        r.on(UpdateUserPoolDomainOperation.self, exempt: customDomain) { $0.updateUserPoolDomain }
+        r.on(DeleteUserPoolDomainOperation.self, exempt: customDomain) { $0.deleteUserPoolDomain }
+        r.on(CompleteWebAuthnRegistrationOperation.self) { $0.completeWebAuthnRegistration }
+        r.on(ListWebAuthnCredentialsOperation.self) { $0.listWebAuthnCredentials }
+        r.on(DeleteWebAuthnCredentialOperation.self) { $0.deleteWebAuthnCredential }
         return r
     }()
 

@@ -18,12 +18,15 @@ struct APIRegistry: Sendable {
 
     private var routes: [CognitoOperation: Run] = [:]
 
+    /// `exempt`: failures the service does not hold against a request though the model
+    /// states them (a custom domain's name is not of the prefix pattern the model gives).
     mutating func on<Op: CognitoOperationType>(
-        _: Op.Type, _ handler: @escaping @Sendable (API) -> (Op.Input) async throws -> Op.Output
+        _: Op.Type, exempt: @escaping @Sendable (ValidationFailure) -> Bool = { _ in false },
+        _ handler: @escaping @Sendable (API) -> (Op.Input) async throws -> Op.Output
     ) {
         routes[Op.operation] = { api, body in
             let input: Op.Input = try APICoding.decode(body)
-            let failures = input.validationFailures()
+            let failures = input.validationFailures().filter { !exempt($0) }
             guard failures.isEmpty else { throw PoolError(.invalidParameter, ValidationFailure.message(failures)) }
             return try APICoding.encode(try await handler(api)(input))
         }

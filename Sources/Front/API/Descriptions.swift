@@ -18,12 +18,15 @@ extension Pool {
                 minimumLength: policy.minimumLength, requireUppercase: policy.requireUppercase,
                 requireLowercase: policy.requireLowercase, requireNumbers: policy.requireNumbers,
                 requireSymbols: policy.requireSymbols, passwordHistorySize: policy.historySize,
-                temporaryPasswordValidityDays: policy.temporaryPasswordValidityDays))
+                temporaryPasswordValidityDays: policy.temporaryPasswordValidityDays),
+            signInPolicy: SignInPolicyType(allowedFirstAuthFactors: FirstFactorRules.allowed(self)))
         out.schemaAttributes = schema.map(\.schemaAttributeType)
         out.autoVerifiedAttributes = autoVerifiedAttributes
         if !usernameAttributes.isEmpty { out.usernameAttributes = usernameAttributes }
         if !aliasAttributes.isEmpty { out.aliasAttributes = aliasAttributes }
         out.mfaConfiguration = mfaConfiguration
+        out.domain = settings.domains?.first { !$0.isCustom }?.domain
+        out.customDomain = settings.domains?.first { $0.isCustom }?.domain
         out.estimatedNumberOfUsers = estimatedUsers
         out.usernameConfiguration = UsernameConfigurationType(caseSensitive: caseSensitive)
         var adminCreate = settings.adminCreateUserConfig ?? AdminCreateUserConfigType()

@@ -86,17 +86,20 @@ public struct FrontServer: Sendable {
             headers[HTTPField.Name("Access-Control-Max-Age")!] = "86400"
             return Response(status: .ok, headers: headers)
         }
-        router.get(":poolId/.well-known/jwks.json") { _, context -> Response in
-            await wellKnown(context.parameters.get("poolId")) { try await api.jwks(poolId: $0) }
+        // The first path segment is a pool id here and a pool's domain under `/oauth2/`: the
+        // router wants one name for a parameter at one place.
+        router.get(":root/.well-known/jwks.json") { _, context -> Response in
+            await wellKnown(context.parameters.get("root")) { try await api.jwks(poolId: $0) }
         }
-        router.get(":poolId/.well-known/openid-configuration") { _, context -> Response in
-            await wellKnown(context.parameters.get("poolId")) { try await api.openIDConfiguration(poolId: $0) }
+        router.get(":root/.well-known/openid-configuration") { _, context -> Response in
+            await wellKnown(context.parameters.get("root")) { try await api.openIDConfiguration(poolId: $0) }
         }
         router.get("/_cognate/inbox") { request, _ -> Response in
             guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
             return await inbox(request)
         }
         router.get("/confirmUser") { request, _ -> Response in await confirmUser(request) }
+        addOAuthRoutes(router)
         router.put("/_cognate/import/:poolId/:jobId") { request, context -> Response in
             guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
             return await importUpload(request, context.parameters.get("poolId"), context.parameters.get("jobId"))

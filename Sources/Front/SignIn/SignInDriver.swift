@@ -10,6 +10,8 @@ struct SignInAnswer: Sendable {
     var session: String?
     var challengeParameters: [String: String] = [:]
     var authenticationResult: AuthenticationResultType?
+    /// SELECT_CHALLENGE's first factors to choose from (USER_AUTH).
+    var availableChallenges: [ChallengeNameType]?
 }
 
 /// Runs a `SignInStateMachine`: performs each action it asks for — unsealing, the store's
@@ -114,8 +116,19 @@ struct SignInDriver: Sendable {
                     try MfaRules.useStep(&u, step: step)
                 }
                 action = machine.received(.stepUsed(saved))
+            case .offerChallenges(let session, let available):
+                return SignInAnswer(
+                    challengeName: .selectChallenge,
+                    session: tokens.seal(
+                        session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
+                    availableChallenges: available)
             case .sendSignInCode(let user, let session):
                 return try await sendSignInCode(user, session, context: context)
+            case .pretendSignInCode(let session):
+                let medium: DeliveryMediumType = session.challenge == .smsOtp ? .sms : .email
+                let destination = FakeUser.signInDestination(
+                    medium, key: context.fakeKey, pool: context.pool.id, identifier: session.identifier)
+                return codeChallenge(session, medium: medium, destination: destination, context: context)
             case .checkSignInCode(let user, let code):
                 var refusal: PoolError?
                 do {
@@ -124,10 +137,38 @@ struct SignInDriver: Sendable {
                     ) { (u: inout User, _: String?) throws(PoolError) in u.lockout = Lockout() }
                 } catch let error as PoolError where [.codeMismatch, .expiredCode, .limitExceeded].contains(error.code)
                 {
+                    // A session's code is gone once used, expired, or guessed wrong too often.
                     refusal =
-                        error.code == .codeMismatch ? PoolError(.codeMismatch, "Invalid code received for user") : error
+                        switch error.code {
+                        case .codeMismatch: PoolError(.codeMismatch, "Invalid code received for user")
+                        case .expiredCode:
+                            PoolError(.notAuthorized, "Invalid session for the user, session is expired.")
+                        default: error
+                        }
                 }
                 action = machine.received(.signInCodeChecked(refusal))
+            case .askPasskey(var session, let user):
+                var rng = SystemRandomNumberGenerator()
+                let challenge = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let expectation = try PasskeyRules.expectation(context.pool, challenge: challenge)
+                session.passkeyChallenge = challenge
+                return SignInAnswer(
+                    challengeName: .webAuthn,
+                    session: tokens.seal(
+                        session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
+                    challengeParameters: [
+                        "CREDENTIAL_REQUEST_OPTIONS": PasskeyRules.requestOptions(
+                            user, challenge: challenge, expectation: expectation)
+                    ])
+            case .checkPasskey(let user, let credential, let challenge):
+                action = machine.received(
+                    .passkeyChecked(await checkPasskey(user, credential: credential, challenge: challenge, context)))
+            case .usePasskey(let user, let use):
+                let t = context.now
+                let saved = try await store.modify(user, in: context.pool) { (u: inout User) throws(PoolError) in
+                    try PasskeyRules.use(&u, id: use.credentialId, signCount: use.signCount, now: t)
+                }
+                action = machine.received(.passkeyUsed(saved))
             case .issueTokens(let user, let authTime, let origin):
                 let result = try tokens.tokens(
                     pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin)
@@ -205,7 +246,7 @@ struct SignInDriver: Sendable {
     ) async throws -> SignInAnswer {
         let pool = context.pool
         let (medium, attribute) =
-            session.challenge == .smsMfa
+            [.smsMfa, .smsOtp].contains(session.challenge)
             ? (DeliveryMediumType.sms, "phone_number") : (DeliveryMediumType.email, "email")
         guard
             let current = try await store.user(pool: pool.id, canonical: PoolRules.canonical(user.username, in: pool)),
@@ -215,6 +256,15 @@ struct SignInDriver: Sendable {
             MessageRules.authentication(
                 user: current, pool: pool, medium: medium, destination: destination, code: code, now: context.now)
         }
+        return codeChallenge(session, medium: medium, destination: destination, context: context)
+    }
+
+    /// The challenge a sent code answers with: where it went, masked.
+    private func codeChallenge(
+        _ session: SignInSession, medium: DeliveryMediumType, destination: String,
+        context: SignInStateMachine.Context
+    ) -> SignInAnswer {
+        let attribute = medium == .sms ? "phone_number" : "email"
         let delivery = MessageRules.delivery(medium, attribute: attribute, destination: destination)
         return SignInAnswer(
             challengeName: session.challenge,
@@ -223,6 +273,44 @@ struct SignInDriver: Sendable {
                 "CODE_DELIVERY_DELIVERY_MEDIUM": delivery.deliveryMedium?.rawValue ?? medium.rawValue,
                 "CODE_DELIVERY_DESTINATION": delivery.destination ?? "",
             ])
+    }
+
+    /// A WEB_AUTHN answer: the assertion in CREDENTIAL, checked against the user's passkey of
+    /// that id, the session's challenge and the pool's relying party.
+    private func checkPasskey(
+        _ user: User, credential: String, challenge: [UInt8], _ context: SignInStateMachine.Context
+    ) async -> Result<PasskeyUse, PoolError> {
+        do throws(PoolError) {
+            let c = try PasskeyRules.CredentialJSON(text: credential)
+            guard let key = user.passkeys?.first(where: { $0.id == c.id }) else {
+                throw PoolError(.notAuthorized, "Incorrect username or password.")
+            }
+            guard let authenticatorData = c.authenticatorData, let signature = c.signature else {
+                throw PoolError(.invalidParameter, "CREDENTIAL has no authenticatorData or signature.")
+            }
+            let expectation = try PasskeyRules.expectation(context.pool, challenge: challenge)
+            let checked: Result<(signCount: UInt32, userVerified: Bool), WebAuthn.Failure>
+            do {
+                checked = try await auth.crypto {
+                    Result { () throws(WebAuthn.Failure) in
+                        try WebAuthn.assert(
+                            clientDataJSON: c.clientDataJSON, authenticatorData: authenticatorData,
+                            signature: signature, publicKey: key.publicKey, storedCount: key.signCount,
+                            expected: expectation)
+                    }
+                }
+            } catch {
+                throw PoolError(.internalError, "the passkey check did not run")
+            }
+            switch checked {
+            case .success(let r):
+                return .success(PasskeyUse(credentialId: key.id, signCount: r.signCount, storedCount: key.signCount))
+            case .failure(let failure):
+                throw PasskeyRules.refusal(failure)
+            }
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Step 1 of SRP: b, B, and the sealed state as SECRET_BLOCK.

@@ -16,7 +16,7 @@ struct TokenService: Sendable {
     /// The sealer each kind of state is sealed with.
     static func sealer(_ kind: SealedKind) -> KeyPath<AuthContext.KeyRing, Sealer> {
         switch kind {
-        case .srpChallenge, .session: return \.challengeSealer
+        case .srpChallenge, .session, .signUpSession, .passkeyRegistration: return \.challengeSealer
         case .refreshToken: return \.tokenSealer
         }
     }
@@ -30,6 +30,18 @@ struct TokenService: Sendable {
         return kind == .srpChallenge ? Base64.encode(box) : Base64URL.encode(box)
     }
 
+    /// A sealed box as bytes (a passkey registration's challenge is one).
+    func sealBytes(_ bytes: [UInt8], _ kind: SealedKind, seconds: Int64) -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()
+        return auth.ring()[keyPath: Self.sealer(kind)].seal(bytes, expiresAt: now() + seconds, using: &rng)
+    }
+
+    /// The plaintext of a sealed box of `kind`, or nil.
+    func openBytes(_ box: [UInt8], _ kind: SealedKind) -> [UInt8]? {
+        guard box.count <= 16_384 else { return nil }
+        return try? auth.open(box, now: now(), Self.sealer(kind))
+    }
+
     /// The plaintext of a sealed text of `kind` (either alphabet) and its raw box; nil for
     /// anything this cluster did not seal with that kind's key, or that has expired.
     func open(_ text: String?, _ kind: SealedKind) -> (plain: [UInt8], box: [UInt8])? {
@@ -37,6 +49,14 @@ struct TokenService: Sendable {
             let plain = try? auth.open(box, now: now(), Self.sealer(kind))
         else { return nil }
         return (plain, box)
+    }
+
+    /// A client_credentials access token for `scopes`, and how long it lasts.
+    func clientToken(pool: Pool, client: AppClient, scopes: [String]) throws -> (String, Int64) {
+        var rng = SystemRandomNumberGenerator()
+        let claims = ClientCredentialsRules.claims(
+            client, scopes: scopes, issuer: auth.issuer(pool.id), now: now(), jti: randomUUIDString(using: &rng))
+        return (try auth.signer(for: pool).sign(claims), TokenRules.seconds(.access, of: client))
     }
 
     /// Signs a user's tokens. A new sign-in (`origin` nil) begins a token family, named by a

@@ -18,6 +18,8 @@ public struct StoredCode: Codable, Sendable, Equatable {
     public var attribute: String?
     public var digest: [UInt8]
     public var expiresAt: Int64
+    /// Wrong answers to this code (sign-in codes only: their session ends after a few).
+    public var wrong: Int? = nil
 }
 
 /// A user's outstanding codes and the counters that throttle them. Replicated with the
@@ -49,6 +51,9 @@ public enum CodeRules {
     /// After this many wrong codes in an hour, every code check of the user is refused
     /// with LimitExceededException until the hour since the first wrong one is over.
     public static let maxWrongGuesses = 5
+    /// A sign-in code (its session) takes this many wrong answers, then is gone: the
+    /// session is over and the sign-in starts again.
+    public static let maxSessionGuesses = 3
     /// At most this many codes are sent to a user in any hour.
     public static let maxSendsPerHour = 5
     static let window: Int64 = 3_600
@@ -157,6 +162,8 @@ public enum CodeRules {
         }
         guard state.wrongGuesses < maxWrongGuesses else { return .limited }
         guard let i = state.codes.firstIndex(where: { matches($0, purpose, attribute) }) else {
+            // A sign-in code gone (used, or guessed wrong too often) ends its session.
+            if purpose == .signIn { return .expired }
             // No code outstanding (never sent, used, or superseded and gone): a wrong code.
             state.wrongGuesses = min(max(state.wrongGuesses, 0), 1 << 20) + 1
             state.firstWrongAt = state.firstWrongAt ?? now
@@ -165,6 +172,14 @@ public enum CodeRules {
         }
         let stored = state.codes[i]
         guard constantTimeEqual(stored.digest, digest) else {
+            if purpose == .signIn {
+                let wrong = min(max(stored.wrong ?? 0, 0), maxSessionGuesses) + 1
+                if wrong >= maxSessionGuesses {
+                    state.codes.remove(at: i)
+                } else {
+                    state.codes[i].wrong = wrong
+                }
+            }
             state.wrongGuesses = min(max(state.wrongGuesses, 0), 1 << 20) + 1
             state.firstWrongAt = state.firstWrongAt ?? now
             user.codes = state

@@ -18,6 +18,9 @@ public struct AppClient: Codable, Sendable, Equatable {
     public var modifiedAt: Int64
     /// What CreateUserPoolClient accepts for the hosted UI and OAuth 2.0, stored and returned.
     public var oauth: ClientOAuthSettings
+    /// Every active secret once AddUserPoolClientSecret has been used (the first of them is
+    /// `secret`); nil while the client has only the one it was created with.
+    public var rotatedSecrets: [ClientSecret]?
 
     public init(
         id: String, poolId: String, name: String, secret: String?, explicitAuthFlows: [ExplicitAuthFlowsType],
@@ -47,7 +50,7 @@ public struct AppClient: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, poolId, name, secret, explicitAuthFlows, readAttributes, writeAttributes, preventUserExistenceErrors
         case refreshTokenValidity, accessTokenValidity, idTokenValidity, tokenValidityUnits, createdAt, modifiedAt
-        case oauth
+        case oauth, rotatedSecrets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -68,10 +71,30 @@ public struct AppClient: Codable, Sendable, Equatable {
         createdAt = try c.decode(Int64.self, forKey: .createdAt)
         modifiedAt = try c.decode(Int64.self, forKey: .modifiedAt)
         oauth = try c.decodeIfPresent(ClientOAuthSettings.self, forKey: .oauth) ?? ClientOAuthSettings()
+        rotatedSecrets = try c.decodeIfPresent([ClientSecret].self, forKey: .rotatedSecrets)
+    }
+
+    /// The client's active secrets: any of them authenticates it.
+    public var secrets: [ClientSecret] {
+        if let rotatedSecrets { return rotatedSecrets }
+        return secret.map { [ClientSecret(id: "\(id)--\(createdAt)", value: $0, createdAt: createdAt)] } ?? []
     }
 
     /// Whether the client hides whether a user exists (PreventUserExistenceErrors = ENABLED).
     public var hidesUserExistence: Bool { preventUserExistenceErrors == .enabled }
+}
+
+/// One of a client's secrets, with the id ListUserPoolClientSecrets names it by.
+public struct ClientSecret: Codable, Sendable, Equatable {
+    public var id: String
+    public var value: String
+    public var createdAt: Int64
+
+    public init(id: String, value: String, createdAt: Int64) {
+        self.id = id
+        self.value = value
+        self.createdAt = createdAt
+    }
 }
 
 /// A client's hosted-UI and OAuth 2.0 settings (used once the OAuth endpoints exist).

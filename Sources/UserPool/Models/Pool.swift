@@ -110,6 +110,12 @@ public struct PoolSettings: Codable, Sendable, Equatable {
     public var emailMfa: EmailMfaConfigType?
     /// SetUserPoolMfaConfig's SmsMfaConfiguration: sign-in codes by SMS.
     public var smsMfa: SmsMfaConfigType?
+    /// Policies.SignInPolicy.AllowedFirstAuthFactors (nil: PASSWORD alone).
+    public var allowedFirstAuthFactors: [AuthFactorType]?
+    /// SetUserPoolMfaConfig's WebAuthnConfiguration: the passkeys' relying party.
+    public var webAuthn: WebAuthnConfigurationType?
+    /// The pool's domains (CreateUserPoolDomain): at most one prefix and one custom domain.
+    public var domains: [PoolDomain]?
 
     public init() {}
 }

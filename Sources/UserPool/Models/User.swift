@@ -36,6 +36,8 @@ public struct User: Codable, Sendable, Equatable {
     public var passwordHistory: [PasswordHistoryEntry]?
     /// Second factors: the TOTP authenticator, and which MFA types are on.
     public var mfa: UserMfa?
+    /// Registered passkeys (WebAuthn credentials).
+    public var passkeys: [Passkey]?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,

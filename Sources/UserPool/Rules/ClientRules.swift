@@ -112,3 +112,44 @@ public enum ClientRules {
         return client
     }
 }
+
+/// Client secret rotation (AddUserPoolClientSecret, DeleteUserPoolClientSecret): at most two
+/// active secrets, never none for a client that has one.
+public enum ClientSecretRules {
+    public static let maxActive = 2
+
+    public static func add(
+        _ client: inout AppClient, id: String, value: String, now: Int64
+    ) throws(PoolError)
+        -> ClientSecret
+    {
+        var secrets = client.secrets
+        guard !secrets.isEmpty else {
+            throw PoolError(.invalidParameter, "The app client \(client.id) has no secret: it is a public client.")
+        }
+        guard secrets.count < maxActive else {
+            throw PoolError(
+                .limitExceeded, "The app client has \(maxActive) secrets; delete one before adding another.")
+        }
+        let added = ClientSecret(id: id, value: value, createdAt: now)
+        secrets.append(added)
+        client.rotatedSecrets = secrets
+        client.secret = secrets.first?.value
+        client.modifiedAt = now
+        return added
+    }
+
+    public static func delete(_ client: inout AppClient, id: String, now: Int64) throws(PoolError) {
+        var secrets = client.secrets
+        guard let i = secrets.firstIndex(where: { $0.id == id }) else {
+            throw PoolError(.resourceNotFound, "Client secret \(id) does not exist.")
+        }
+        guard secrets.count > 1 else {
+            throw PoolError(.invalidParameter, "The app client's only secret cannot be deleted.")
+        }
+        secrets.remove(at: i)
+        client.rotatedSecrets = secrets
+        client.secret = secrets.first?.value
+        client.modifiedAt = now
+    }
+}

@@ -2,9 +2,10 @@ import CognitoModel
 
 /// Multi-factor authentication: the pool's configuration (SetUserPoolMfaConfig), a user's
 /// MFA types (SetUserMFAPreference), and which second factor a sign-in that passed its
-/// first one meets. TOTP, email and SMS codes are the factors built so far; passkeys are
-/// refused by name rather than stored and skipped, so no pool believes it has a factor it
-/// does not get.
+/// first one meets: TOTP, email and SMS codes. A passkey is a first factor (`PasskeyRules`);
+/// it stands for both factors only by the pool's WebAuthnConfiguration, and a passkey as
+/// the second factor after a password (WebAuthnMfaSettings) is refused by name rather than
+/// stored and skipped, so no pool believes it has a factor it does not get.
 public enum MfaRules {
     public static let softwareToken = "SOFTWARE_TOKEN_MFA"
     public static let emailOtp = "EMAIL_OTP"
@@ -16,7 +17,7 @@ public enum MfaRules {
         _ pool: inout Pool, mfaConfiguration: UserPoolMfaType?, softwareToken: SoftwareTokenMfaConfigType?,
         sms: SmsMfaConfigType?, email: EmailMfaConfigType?, webAuthn: WebAuthnConfigurationType?, now: Int64
     ) throws(PoolError) {
-        if webAuthn != nil { throw PoolError.notSupported("Passkeys (WebAuthnConfiguration)") }
+        try PasskeyRules.configure(&pool, webAuthn)
         let mode = mfaConfiguration ?? pool.mfaConfiguration
         if case .unrecognized(let other) = mode {
             throw PoolError(.invalidParameter, "Invalid MfaConfiguration \(other)")
@@ -102,7 +103,9 @@ public enum MfaRules {
         _ user: inout User, softwareToken: SoftwareTokenMfaSettingsType?, sms: SMSMfaSettingsType?,
         email: EmailMfaSettingsType?, webAuthn: WebAuthnMfaSettingsType?, pool: Pool, now: Int64
     ) throws(PoolError) {
-        if webAuthn?.enabled == true { throw PoolError.notSupported("Passkeys as MFA") }
+        if webAuthn?.enabled == true {
+            throw PoolError.notSupported("A passkey as the second factor after a password (WebAuthnMfaSettings)")
+        }
         var mfa = user.mfa ?? UserMfa()
         if let softwareToken {
             if softwareToken.enabled == true && !mfa.totpVerified {
@@ -176,13 +179,6 @@ public enum MfaRules {
     public static func legacyOptions(_ user: User) -> [MFAOptionType]? {
         guard user.mfa?.enabled.contains(smsMfa) == true else { return nil }
         return [MFAOptionType(deliveryMedium: .sms, attributeName: "phone_number")]
-    }
-
-    /// GetUserAuthFactors' ConfiguredUserAuthFactors: the first factors the user can sign in
-    /// with. A password today (choice-based sign-in, USER_AUTH, is not built, so no
-    /// passwordless first factor is configured for anyone).
-    public static func firstFactors(_ user: User) -> [AuthFactorType] {
-        user.verifier == nil ? [] : [.password]
     }
 
     /// GetUser's and AdminGetUser's UserMFASettingList (nil when empty, as Cognito leaves it

@@ -45,6 +45,7 @@ public enum PoolConfigRules {
             pool.settings.smsMfa = SmsMfaConfigType(
                 smsAuthenticationMessage: r.smsAuthenticationMessage, smsConfiguration: r.smsConfiguration)
         }
+        pool.settings.allowedFirstAuthFactors = try FirstFactorRules.validate(r.policies?.signInPolicy, pool: pool)
         try checkSettings(pool)
         return pool
     }
@@ -90,6 +91,8 @@ public enum PoolConfigRules {
         settings.softwareTokenMfa = current.settings.softwareTokenMfa
         settings.emailMfa = current.settings.emailMfa
         settings.smsMfa = current.settings.smsMfa
+        settings.webAuthn = current.settings.webAuthn
+        settings.domains = current.settings.domains
         if mfaOn, let sms = r.smsConfiguration {
             settings.smsMfa = SmsMfaConfigType(
                 smsAuthenticationMessage: r.smsAuthenticationMessage
@@ -97,6 +100,7 @@ public enum PoolConfigRules {
                 smsConfiguration: sms)
         }
         pool.settings = settings
+        pool.settings.allowedFirstAuthFactors = try FirstFactorRules.validate(r.policies?.signInPolicy, pool: pool)
         try checkSettings(pool)
         return pool
     }

@@ -25,7 +25,7 @@ public enum UserRules {
 
     /// A new user record (version 1).
     public static func newUser(
-        pool: Pool, username: String, sub: String, attributes: [String: String], verifier: PasswordVerifier,
+        pool: Pool, username: String, sub: String, attributes: [String: String], verifier: PasswordVerifier?,
         creation: Creation, now: Int64
     ) -> User {
         let temporary = creation == .admin

@@ -47,7 +47,8 @@ extension UserPoolCommand {
                 try Self.counter(n, "an import job's position")
             }
         case .createPool, .updatePool, .markPoolDeleting, .deletePool, .purgePool, .createClient, .updateClient,
-            .deleteClient, .deleteUser, .createGroup, .updateGroup, .deleteGroup, .setMembership, .purgeGroup,
+            .deleteClient, .deleteUser, .createGroup, .updateGroup, .deleteGroup, .putResourceServer,
+            .deleteResourceServer, .setMembership, .purgeGroup,
             .commitAlias, .releaseAlias, .beginImportUpload, .putImportChunk, .abortImportUpload,
             .deleteImportChunks, .moveShard, .ingest, .setLayout:
             break

@@ -42,6 +42,10 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     case createGroup(Group)
     case updateGroup(Group)
     case deleteGroup(poolId: String, name: String)
+    /// CreateResourceServer (`create`: refused if it exists, or the pool has its most) or
+    /// UpdateResourceServer (refused if it does not exist).
+    case putResourceServer(ResourceServer, create: Bool)
+    case deleteResourceServer(poolId: String, identifier: String)
     /// Adds or removes a membership on the user's record and the group's member index.
     case setMembership(poolId: String, canonical: String, group: String, member: Bool)
     /// Removes up to a batch of memberships of a deleted group on this shard; answers
@@ -127,12 +131,17 @@ public enum UserPoolQuery: Codable, Sendable {
     case client(poolId: String, clientId: String)
     /// A client by its id alone (public operations name only the client).
     case clientById(String)
+    /// The pool a domain (prefix or custom) belongs to.
+    case poolByDomain(String)
     case clients(poolId: String, after: String?, limit: Int)
     case user(poolId: String, canonical: String)
     /// Users of a pool on this shard in key order, after `after` (a canonical name).
     case users(poolId: String, after: String?, limit: Int)
     case group(poolId: String, name: String)
     case groups(poolId: String, after: String?, limit: Int)
+    case resourceServer(poolId: String, identifier: String)
+    /// Every resource server of the pool (at most 25), in key order.
+    case resourceServers(poolId: String)
     /// Members of a group on this shard (canonical names), after `after`.
     case members(poolId: String, group: String, after: String?, limit: Int)
     case alias(poolId: String, attribute: String, value: String)
@@ -182,6 +191,8 @@ public enum UserPoolReply: Codable, Sendable {
     case users([User])
     case group(Group?)
     case groups([Group])
+    case resourceServer(ResourceServer?)
+    case resourceServers([ResourceServer])
     case names([String])
     case alias(AliasClaim?)
     /// A recorded sign-in attempt, with the user (without verifier) when accepted.

@@ -49,7 +49,13 @@ public enum UserPoolKeys {
     static func client(_ pool: String, _ id: String) -> [UInt8] { bytes("c/\(pool)/\(id)") }
     static func clientPrefix(_ pool: String) -> [UInt8] { bytes("c/\(pool)/") }
     static func clientIndex(_ id: String) -> [UInt8] { bytes("ci/\(id)") }
+    /// A domain's pool (the index that keeps a domain to one pool).
+    static func domain(_ name: String) -> [UInt8] { bytes("dm/\(name)") }
     static func groupPrefix(_ pool: String) -> [UInt8] { bytes("g/\(pool)/") }
+    static func resourceServerPrefix(_ pool: String) -> [UInt8] { bytes("rs/\(pool)/") }
+    static func resourceServer(_ pool: String, _ identifier: String) -> [UInt8] {
+        resourceServerPrefix(pool) + hash(identifier)
+    }
     static func group(_ pool: String, _ name: String) -> [UInt8] { groupPrefix(pool) + hash(name) }
     static func userPrefix(_ pool: String) -> [UInt8] { bytes("u/\(pool)/") }
     static func user(_ pool: String, _ canonical: String) -> [UInt8] { userPrefix(pool) + hash(canonical) }

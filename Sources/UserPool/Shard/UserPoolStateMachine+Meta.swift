@@ -11,6 +11,7 @@ extension UserPoolStateMachine {
             if try ctx.contains(K.pool(pool.id), txn) {
                 return .error(PoolError(.invalidParameter, "User pool \(pool.id) already exists."))
             }
+            if let taken = try indexDomains(of: pool, replacing: nil, ctx, txn) { return .error(taken) }
             try ctx.store(K.pool(pool.id), pool, txn)
             return .pool(pool)
         case .updatePool(let pool):
@@ -19,6 +20,7 @@ extension UserPoolStateMachine {
             }
             var next = pool
             next.deleting = nil
+            if let taken = try indexDomains(of: next, replacing: stored, ctx, txn) { return .error(taken) }
             try ctx.store(K.pool(pool.id), next, txn)
             return .pool(next)
         case .markPoolDeleting(let id):
@@ -27,8 +29,13 @@ extension UserPoolStateMachine {
             try ctx.store(K.pool(id), pool, txn)
             return .ok
         case .deletePool(let id):
+            let stored = try ctx.load(K.pool(id), as: Pool.self, txn)
             guard try ctx.delete(K.pool(id), txn) else { return .error(Self.noPool(id)) }
+            for name in DomainRules.names(stored) where try ctx.owner(K.domain(name), txn) == id {
+                try ctx.delete(K.domain(name), txn)
+            }
             for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
+            for (k, _) in try ctx.entries(K.resourceServerPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
             for (k, v) in try ctx.entries(K.importJobPrefix(id), txn) {
                 if let job = try? JSONDecoder().decode(ImportJob.self, from: Data(v)) {
                     _ = try applyImport(.deleteImportChunks(jobId: job.id, upload: nil), ctx, txn)
@@ -72,9 +79,53 @@ extension UserPoolStateMachine {
         case .deleteGroup(let poolId, let name):
             return try ctx.delete(K.group(poolId, name), txn)
                 ? .ok : .error(PoolError(.resourceNotFound, "Group not found."))
+        case .putResourceServer(let server, let create):
+            guard try isLive(server.poolId, ctx, txn) else { return .error(Self.noPool(server.poolId)) }
+            let key = K.resourceServer(server.poolId, server.identifier)
+            let exists = try ctx.contains(key, txn)
+            if create && exists {
+                return .error(
+                    PoolError(.invalidParameter, "\(server.identifier) already exists in user pool \(server.poolId)."))
+            }
+            if !create && !exists {
+                return .error(PoolError(.resourceNotFound, "Resource server \(server.identifier) does not exist."))
+            }
+            let count = try ctx.entries(
+                K.resourceServerPrefix(server.poolId), limit: ResourceServerRules.maxPerPool + 1, txn
+            ).count
+            if create && count >= ResourceServerRules.maxPerPool {
+                return .error(
+                    PoolError(
+                        .limitExceeded,
+                        "A user pool has at most \(ResourceServerRules.maxPerPool) resource servers."))
+            }
+            try ctx.store(key, server, txn)
+            return .resourceServer(server)
+        case .deleteResourceServer(let poolId, let identifier):
+            return try ctx.delete(K.resourceServer(poolId, identifier), txn)
+                ? .ok : .error(PoolError(.resourceNotFound, "Resource server \(identifier) does not exist."))
         default:
             throw PoolError(.internalError, "not a shard-0 command")
         }
+    }
+
+    /// Keeps the domain index in step with a pool write: a name of `pool` another pool has
+    /// is refused (nothing written), names it no longer has are let go.
+    func indexDomains(
+        of pool: Pool, replacing stored: Pool?, _ ctx: Context, _ txn: borrowing WriteTransaction
+    ) throws -> PoolError? {
+        typealias K = UserPoolKeys
+        let names = DomainRules.names(pool)
+        for name in names {
+            if let owner = try ctx.owner(K.domain(name), txn), owner != pool.id {
+                return PoolError(.invalidParameter, "Domain \(name) is already associated with another user pool.")
+            }
+        }
+        for name in DomainRules.names(stored) where !names.contains(name) {
+            if try ctx.owner(K.domain(name), txn) == pool.id { try ctx.delete(K.domain(name), txn) }
+        }
+        for name in names { try txn.put(ctx.key(K.domain(name)), Array(pool.id.utf8), in: ctx.tables.data) }
+        return nil
     }
 
     static func noPool(_ id: String) -> PoolError { PoolError(.resourceNotFound, "User pool \(id) does not exist.") }

@@ -60,6 +60,10 @@ extension UserPoolStateMachine {
             guard let pool = try stored(K.clientIndex(c)) else { return UserPoolReply.client(nil).encoded }
             let poolId = String(decoding: pool, as: UTF8.self)
             return Self.pointReply("client", try stored(K.client(poolId, c)), absent: .client(nil))
+        case .poolByDomain(let name):
+            guard let pool = try stored(K.domain(name)) else { return UserPoolReply.pool(nil).encoded }
+            return Self.pointReply(
+                "pool", try stored(K.pool(String(decoding: pool, as: UTF8.self))), absent: .pool(nil))
         case .clients(let p, let after, let limit):
             let after = after.map { K.client(p, $0) }
             reply = .clients(try decoded(values(K.clientPrefix(p), after: after, limit: limit), as: AppClient.self))
@@ -73,6 +77,14 @@ extension UserPoolStateMachine {
                 try decoded(values(K.userPrefix(p), after: after, limit: limit, keep: userHere(p)), as: User.self))
         case .group(let p, let n):
             return Self.pointReply("group", try stored(K.group(p, n)), absent: .group(nil))
+        case .resourceServer(let p, let identifier):
+            return Self.pointReply(
+                "resourceServer", try stored(K.resourceServer(p, identifier)), absent: .resourceServer(nil))
+        case .resourceServers(let p):
+            reply = .resourceServers(
+                try decoded(
+                    values(K.resourceServerPrefix(p), after: nil, limit: ResourceServerRules.maxPerPool + 1),
+                    as: ResourceServer.self))
         case .groups(let p, let after, let limit):
             let after = after.map { K.group(p, $0) }
             reply = .groups(try decoded(values(K.groupPrefix(p), after: after, limit: limit), as: Group.self))

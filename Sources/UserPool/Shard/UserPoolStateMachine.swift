@@ -42,7 +42,7 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         let reply: UserPoolReply
         switch cmd {
         case .createPool, .updatePool, .markPoolDeleting, .deletePool, .createClient, .updateClient, .deleteClient,
-            .createGroup, .updateGroup, .deleteGroup:
+            .createGroup, .updateGroup, .deleteGroup, .putResourceServer, .deleteResourceServer:
             reply = try applyMeta(cmd, ctx, txn)
         case .createUser, .updateUser, .deleteUser, .signInAttempt, .phantomCode, .setMembership, .purgeGroup,
             .purgePool:
@@ -136,6 +136,11 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
 
         func contains<R: ReadableTransaction & ~Copyable>(_ k: [UInt8], _ txn: borrowing R) throws -> Bool {
             try txn.contains(key(k), in: tables.data)
+        }
+
+        /// An index entry's value as text (the pool a domain belongs to), or nil.
+        func owner<R: ReadableTransaction & ~Copyable>(_ k: [UInt8], _ txn: borrowing R) throws -> String? {
+            try txn.get(key(k), in: tables.data).map { String(decoding: $0, as: UTF8.self) }
         }
 
         func store(_ k: [UInt8], _ value: some Encodable, _ txn: borrowing WriteTransaction) throws {

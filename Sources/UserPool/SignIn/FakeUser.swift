@@ -103,19 +103,30 @@ public enum FakeUser {
                 medium = auto.contains(.phoneNumber) ? .sms : .email
             }
         }
+        return MessageRules.delivery(
+            medium, attribute: medium == .sms ? "phone_number" : "email",
+            destination: destination(medium, hash: h, identifier: identifier))
+    }
+
+    /// Where a USER_AUTH sign-in code (EMAIL_OTP, SMS_OTP) for a name no user has would have
+    /// gone, before masking: the same destination a code operation names for it.
+    public static func signInDestination(
+        _ medium: DeliveryMediumType, key: [UInt8], pool: String, identifier: String
+    ) -> String {
+        destination(medium, hash: keyed(key, "fake delivery", pool, identifier.lowercased()), identifier: identifier)
+    }
+
+    static func destination(_ medium: DeliveryMediumType, hash h: [UInt8], identifier: String) -> String {
         if medium == .sms {
             let drawn = "+1555" + (1...7).map { String(h[$0] % 10) }.joined()
-            let phone = PoolRules.isPhone(identifier) ? identifier : drawn
-            return MessageRules.delivery(.sms, attribute: "phone_number", destination: phone)
+            return PoolRules.isPhone(identifier) ? identifier : drawn
         }
-        if PoolRules.isEmail(identifier) {
-            return MessageRules.delivery(.email, attribute: "email", destination: identifier)
-        }
+        if PoolRules.isEmail(identifier) { return identifier }
         let initial = identifier.unicodeScalars.first
         let usable = initial.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) } ?? false
         let first = usable ? String(identifier.prefix(1)).lowercased() : String(Self.letters[Int(h[8]) % 26])
         let domain = Self.domainInitials[Int(h[9]) % Self.domainInitials.count]
-        return MessageRules.delivery(.email, attribute: "email", destination: "\(first)x@\(domain)x.com")
+        return "\(first)x@\(domain)x.com"
     }
 
     static let letters = Array("abcdefghijklmnopqrstuvwxyz")

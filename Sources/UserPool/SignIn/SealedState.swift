@@ -10,6 +10,8 @@ public enum SealedKind: UInt8, Sendable {
     case srpChallenge = 1
     case session = 2
     case refreshToken = 3
+    case signUpSession = 4
+    case passkeyRegistration = 5
 }
 
 enum SealedFormat {
@@ -56,10 +58,16 @@ public struct SignInSession: Sendable, Equatable {
     /// MFA_SETUP: an authenticator was verified with this session (VerifySoftwareToken), so
     /// it may finish the sign-in.
     public var factorVerified: Bool
+    /// WEB_AUTHN: the challenge the authenticator signs, and the node (and its run) that
+    /// read the user, where the session is claimed once.
+    public var passkeyChallenge: [UInt8]
+    public var node: UInt64
+    public var boot: UInt64
 
     public init(
         challenge: ChallengeNameType, pool: String, client: String, username: String, identifier: String,
-        issuedAt: Int64, factorVerified: Bool = false
+        issuedAt: Int64, factorVerified: Bool = false, passkeyChallenge: [UInt8] = [], node: UInt64 = 0,
+        boot: UInt64 = 0
     ) {
         self.challenge = challenge
         self.pool = pool
@@ -68,11 +76,15 @@ public struct SignInSession: Sendable, Equatable {
         self.identifier = identifier
         self.issuedAt = issuedAt
         self.factorVerified = factorVerified
+        self.passkeyChallenge = passkeyChallenge
+        self.node = node
+        self.boot = boot
     }
 
     /// The challenges a session can stand for; any other name in a box is refused.
     static let challenges: [ChallengeNameType] = [
-        .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .selectMfaType,
+        .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .selectMfaType, .selectChallenge,
+        .smsOtp, .webAuthn,
     ]
 
     public var encoded: [UInt8] {
@@ -81,6 +93,9 @@ public struct SignInSession: Sendable, Equatable {
         for text in [pool, client, username, identifier] { w.string(text) }
         w.i64(issuedAt)
         w.bool(factorVerified)
+        w.blob(passkeyChallenge)
+        w.u64(node)
+        w.u64(boot)
         return w.bytes
     }
 
@@ -92,8 +107,65 @@ public struct SignInSession: Sendable, Equatable {
                     SignInSession(
                         challenge: ChallengeNameType(rawValue: try r.string()), pool: try r.string(),
                         client: try r.string(), username: try r.string(), identifier: try r.string(),
-                        issuedAt: try r.i64(), factorVerified: try r.bool())
+                        issuedAt: try r.i64(), factorVerified: try r.bool(), passkeyChallenge: try r.blob(max: 64),
+                        node: try r.u64(), boot: try r.u64())
                 }), Self.challenges.contains(s.challenge)
+        else { return nil }
+        self = s
+    }
+}
+
+/// The `Session` SignUp and ConfirmSignUp return to a client that allows USER_AUTH: after
+/// SignUp it lets ConfirmSignUp hand out the next one; after ConfirmSignUp (`confirmed`) it
+/// signs the user in with InitiateAuth's USER_AUTH while it lasts, without another factor (the code
+/// just confirmed was one). Bound to the pool, the client and the user (by sub).
+public struct SignUpSession: Sendable, Equatable {
+    public var confirmed: Bool
+    public var pool: String
+    public var client: String
+    public var username: String
+    /// The name SignUp was given (an email or phone number where those are usernames).
+    public var identifier: String
+    public var sub: String
+    public var issuedAt: Int64
+
+    public init(
+        confirmed: Bool, pool: String, client: String, username: String, identifier: String, sub: String,
+        issuedAt: Int64
+    ) {
+        self.confirmed = confirmed
+        self.pool = pool
+        self.client = client
+        self.username = username
+        self.identifier = identifier
+        self.sub = sub
+        self.issuedAt = issuedAt
+    }
+
+    /// Whether `name` (given to ConfirmSignUp or InitiateAuth) is this session's user.
+    public func names(_ name: String, in pool: Pool) -> Bool {
+        let given = PoolRules.canonical(name, in: pool)
+        return given == PoolRules.canonical(username, in: pool) || given == PoolRules.canonical(identifier, in: pool)
+    }
+
+    public var encoded: [UInt8] {
+        var w = SealedFormat.writer(.signUpSession)
+        w.bool(confirmed)
+        for text in [pool, client, username, identifier, sub] { w.string(text) }
+        w.i64(issuedAt)
+        return w.bytes
+    }
+
+    public init?(decoding bytes: [UInt8]) {
+        guard
+            let s = SealedFormat.read(
+                bytes, .signUpSession,
+                { (r: inout BinaryReader) throws(BinaryReader.Truncated) in
+                    SignUpSession(
+                        confirmed: try r.bool(), pool: try r.string(), client: try r.string(),
+                        username: try r.string(), identifier: try r.string(), sub: try r.string(),
+                        issuedAt: try r.i64())
+                })
         else { return nil }
         self = s
     }

@@ -60,6 +60,7 @@ public struct SignInStateMachine: Sendable {
         case password(String, verifier: PasswordVerifier, userIdForSrp: String)
         case claim(SRPChallengeState, block: [UInt8], signature: String, timestamp: String)
         case totp(User, code: String)
+        case passkey(User, credential: String, challenge: [UInt8])
     }
 
     /// What a right password leads to.
@@ -69,10 +70,25 @@ public struct SignInStateMachine: Sendable {
         case changePassword(proposed: String)
         /// A second factor's code, for the sign-in `session` began, of `user` (read whole).
         case mfa(SignInSession, user: User)
+        /// A passkey's assertion (WEB_AUTHN) of `user` (read whole), and once checked, why it
+        /// was refused.
+        case passkey(User, refusal: PoolError?)
+    }
+
+    /// A USER_AUTH first factor being chosen: the name signed in with, the challenge the
+    /// client wants (PREFERRED_CHALLENGE, or a SELECT_CHALLENGE ANSWER, which must be one of
+    /// those offered), and the parameters that came with it (PASSWORD, SRP_A).
+    struct Choice {
+        var identifier: String
+        var wanted: ChallengeNameType?
+        var parameters: [String: String]
+        var answering: Bool
+        var admin: Bool
     }
 
     /// A sealed text the front was asked to open, and what comes with it.
     enum Opening {
+        case signUpSession(identifier: String)
         case secretBlock(responses: [String: String])
         case session(ChallengeNameType, responses: [String: String])
         case refreshToken(username: String?, secretHash: String?, secretChecked: Bool)
@@ -87,12 +103,15 @@ public struct SignInStateMachine: Sendable {
         case mfaSetUp(SignInSession)
         case emailCode(SignInSession, code: String)
         case selected(SignInSession, answer: String)
+        case autoSignIn(SignUpSession)
+        case passkey(SignInSession, credential: String, claim: [UInt8])
     }
 
     enum State {
         case idle
         case opening(Opening)
         case resolving(Flow, identifier: String)
+        case choosing(Choice)
         case reserving(canonical: String, digest: [UInt8], check: Check, purpose: Purpose)
         case checking(canonical: String, digest: [UInt8], slot: AttemptSlot, purpose: Purpose)
         case recording(canonical: String, purpose: Purpose)
@@ -100,6 +119,7 @@ public struct SignInStateMachine: Sendable {
         case checkingHistory(User, PasswordChange)
         case writing(PasswordChange)
         case usingStep
+        case usingPasskey
         case checkingCode(User)
         case done
     }
@@ -120,7 +140,8 @@ public struct SignInStateMachine: Sendable {
 
     public mutating func received(_ event: AuthEvent) -> AuthAction {
         switch (state, event) {
-        case (.idle, .initiate(let flow, let parameters, let admin)):
+        case (.idle, .initiate(let flow, let parameters, let admin, let session)):
+            if flow == .userAuth { return userAuth(parameters, admin: admin, session: session) }
             return initiate(flow, parameters, admin: admin)
         case (.idle, .respond(let name, let responses, let session)):
             return respond(name, responses, session: session)
@@ -133,6 +154,8 @@ public struct SignInStateMachine: Sendable {
             return opened(opening, plain: plain, box: box)
         case (.resolving(let flow, let identifier), .resolved(let user, let node, let boot)):
             return resolved(user, readBy: (node, boot), flow: flow, identifier: identifier)
+        case (.choosing(let choice), .resolved(let user, let node, let boot)):
+            return chosen(choice, user: user, readBy: (node, boot))
         case (.reserving(let canonical, let digest, let check, let purpose), .reserved(let slot)):
             if let refused = slot.outcome {
                 state = .done
@@ -146,7 +169,28 @@ public struct SignInStateMachine: Sendable {
                 return .checkClaim(challenge, block: block, signature: signature, timestamp: timestamp)
             case .totp(let user, let code):
                 return .checkTotp(user, code: code)
+            case .passkey(let user, let credential, let challenge):
+                return .checkPasskey(user, credential: credential, challenge: challenge)
             }
+        case (.checking(let canonical, let digest, let slot, .passkey(let user, _)), .passkeyChecked(let result)):
+            switch result {
+            case .success(let use):
+                if let refusal = Self.statusRefusal(user) { return fail(refusal) }
+                // A counter of 0 that stays 0 (most passkeys): nothing to write.
+                guard use.signCount != 0 || use.storedCount != 0 || !slot.clear else {
+                    state = .done
+                    return .issueTokens(user, authTime: context.now, origin: nil)
+                }
+                state = .usingPasskey
+                return .usePasskey(user, use)
+            case .failure(let refusal):
+                // Refused: a failed sign-in, written before the refusal, as a wrong password.
+                state = .recording(canonical: canonical, purpose: .passkey(user, refusal: refusal))
+                return .record(canonical: canonical, passwordOK: false, verifierDigest: digest)
+            }
+        case (.usingPasskey, .passkeyUsed(let user)):
+            state = .done
+            return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checking(let canonical, let digest, _, let purpose), .totpChecked(let step)):
             guard let step, case .mfa(_, let user) = purpose else {
                 // A wrong code counts as a failed sign-in, written before the refusal.
@@ -160,6 +204,8 @@ public struct SignInStateMachine: Sendable {
             return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checkingCode(let user), .signInCodeChecked(let refusal)):
             if let refusal { return fail(refusal) }
+            // A passwordless first factor meets the status checks a right password meets.
+            if let refusal = Self.statusRefusal(user) { return fail(refusal) }
             state = .done
             return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checking(let canonical, let digest, let slot, let purpose), .checked(let ok)):
@@ -200,7 +246,7 @@ public struct SignInStateMachine: Sendable {
         let adminFlows: [AuthFlowType] = [.adminUserPasswordAuth, .adminNoSrpAuth]
         let userFlows: [AuthFlowType] = [.userSrpAuth, .userPasswordAuth, .refreshTokenAuth, .refreshToken]
         guard userFlows.contains(flow) || (admin && adminFlows.contains(flow)) else {
-            if flow == .customAuth || flow == .userAuth {
+            if flow == .customAuth {
                 return fail(PoolError.notSupported("The auth flow \(flow.rawValue)"))
             }
             return fail(
@@ -251,7 +297,8 @@ public struct SignInStateMachine: Sendable {
         case .passwordVerifier:
             state = .opening(.secretBlock(responses: responses))
             return .open(responses["PASSWORD_CLAIM_SECRET_BLOCK"], .srpChallenge)
-        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .selectMfaType:
+        case .newPasswordRequired, .softwareTokenMfa, .mfaSetup, .emailOtp, .smsMfa, .smsOtp, .selectMfaType,
+            .selectChallenge, .webAuthn:
             state = .opening(.session(name, responses: responses))
             return .open(session, .session)
         case .unrecognized(let other):
@@ -267,13 +314,15 @@ public struct SignInStateMachine: Sendable {
         } catch {
             return fail(error)
         }
+        let canonical = PoolRules.canonical(user.username, in: context.pool)
         guard let verifier = user.verifier else {
-            return fail(PoolError.notSupported("ChangePassword for a user without a password (passwordless)"))
+            // A passwordless user sets a first password: the access token is the proof.
+            state = .reading(.changePassword(proposed: proposed))
+            return .readUser(canonical: canonical)
         }
         guard let previous else {
             return fail(PoolError(.invalidParameter, "PreviousPassword is required for a user with a password"))
         }
-        let canonical = PoolRules.canonical(user.username, in: context.pool)
         state = .reserving(
             canonical: canonical, digest: verifier.digest,
             check: .password(previous, verifier: verifier, userIdForSrp: user.username),
@@ -299,8 +348,31 @@ public struct SignInStateMachine: Sendable {
             if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
             switch session.challenge {
             case .softwareTokenMfa: return mfaCode(session, responses)
-            case .emailOtp, .smsMfa:
-                let parameter = session.challenge == .emailOtp ? "EMAIL_OTP_CODE" : "SMS_MFA_CODE"
+            case .webAuthn:
+                guard let credential = responses["CREDENTIAL"] else {
+                    return fail(PoolError(.invalidParameter, "Missing required parameter CREDENTIAL"))
+                }
+                state = .reading(.passkey(session, credential: credential, claim: Self.challengeId(box)))
+                return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
+            case .selectChallenge:
+                guard let answer = responses["ANSWER"] else {
+                    return fail(PoolError(.invalidParameter, "Missing required parameter ANSWER"))
+                }
+                let wanted = ChallengeNameType(rawValue: answer)
+                guard FirstFactorRules.choices.contains(wanted) else {
+                    return fail(PoolError(.invalidParameter, "Invalid ANSWER \(answer) for SELECT_CHALLENGE"))
+                }
+                return choose(
+                    Choice(
+                        identifier: session.identifier, wanted: wanted, parameters: responses, answering: true,
+                        admin: false))
+            case .emailOtp, .smsMfa, .smsOtp:
+                let parameter =
+                    switch session.challenge {
+                    case .emailOtp: "EMAIL_OTP_CODE"
+                    case .smsOtp: "SMS_OTP_CODE"
+                    default: "SMS_MFA_CODE"
+                    }
                 guard let code = responses[parameter] else {
                     return fail(PoolError(.invalidParameter, "Missing required parameter \(parameter)"))
                 }
@@ -319,6 +391,13 @@ public struct SignInStateMachine: Sendable {
                 return .readUser(canonical: PoolRules.canonical(session.username, in: context.pool))
             default: return newPassword(session, responses)
             }
+        case .signUpSession(let identifier):
+            let pool = context.pool
+            guard let plain, let session = SignUpSession(decoding: plain), session.confirmed,
+                session.pool == pool.id, session.client == context.client.id, session.names(identifier, in: pool)
+            else { return fail(Self.invalidSession) }
+            state = .reading(.autoSignIn(session))
+            return .readUser(canonical: PoolRules.canonical(session.username, in: pool))
         case .refreshToken(let username, let secretHash, let secretChecked):
             guard let plain, let token = RefreshTokenState(decoding: plain), token.pool == context.pool.id,
                 token.client == context.client.id
@@ -400,6 +479,8 @@ public struct SignInStateMachine: Sendable {
             state = .checkingHistory(user, .change(password: proposed))
             return .checkHistory(password: proposed, user: user)
         case .emailCode(_, let code):
+            // A code "sent" to a name no user has (a client that hides existence) is wrong.
+            if user == nil && context.client.hidesUserExistence { return fail(Self.codeMismatch) }
             guard let user, user.enabled else { return fail(Self.invalidSession) }
             state = .checkingCode(user)
             return .checkSignInCode(user, code: code)
@@ -410,6 +491,26 @@ public struct SignInStateMachine: Sendable {
             }
             state = .done
             return secondFactor(ChallengeNameType(rawValue: answer), user: user, identifier: session.identifier)
+        case .passkey(let session, let credential, let claim):
+            guard let user, user.enabled, !(user.passkeys ?? []).isEmpty else { return fail(Self.invalidSession) }
+            // Checked under a slot, naming the session: each challenge is answered once, and
+            // parallel guesses cannot outrun the lock.
+            let canonical = PoolRules.canonical(user.username, in: context.pool)
+            state = .reserving(
+                canonical: canonical, digest: user.verifier?.digest ?? [],
+                check: .passkey(user, credential: credential, challenge: session.passkeyChallenge),
+                purpose: .passkey(user, refusal: nil))
+            return .reserve(
+                canonical: canonical, challenge: AttemptChallenge(id: claim, node: session.node, boot: session.boot))
+        case .autoSignIn(let session):
+            guard let user, user.sub == session.sub, user.enabled, user.status == .confirmed else {
+                return fail(Self.invalidSession)
+            }
+            state = .done
+            guard let challenge = MfaRules.challenge(pool: context.pool, user: user) else {
+                return .issueTokens(user, authTime: context.now, origin: nil)
+            }
+            return secondFactor(challenge, user: user, identifier: session.username)
         case .mfaSetUp:
             guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
             state = .done
@@ -425,6 +526,118 @@ public struct SignInStateMachine: Sendable {
         }
     }
 
+    // MARK: Choice-based sign-in (USER_AUTH)
+
+    private mutating func userAuth(_ params: [String: String], admin: Bool, session: String?) -> AuthAction {
+        guard SignInRules.allows(context.client, .userAuth) else {
+            return fail(PoolError(.invalidParameter, "USER_AUTH flow not enabled for this client"))
+        }
+        guard let username = params["USERNAME"] else {
+            return fail(PoolError(.invalidParameter, "Missing required parameter USERNAME"))
+        }
+        if let refusal = SignInRules.checkSecretHash(context.client, username: username, given: params["SECRET_HASH"]) {
+            return fail(refusal)
+        }
+        if let session {
+            // Straight after ConfirmSignUp: its Session signs the user in.
+            state = .opening(.signUpSession(identifier: username))
+            return .open(session, .signUpSession)
+        }
+        var wanted: ChallengeNameType?
+        if let preferred = params["PREFERRED_CHALLENGE"] {
+            wanted = ChallengeNameType(rawValue: preferred)
+            guard FirstFactorRules.choices.contains(wanted!) else {
+                return fail(PoolError(.invalidParameter, "Invalid PREFERRED_CHALLENGE \(preferred)"))
+            }
+        }
+        return choose(Choice(identifier: username, wanted: wanted, parameters: params, answering: false, admin: admin))
+    }
+
+    /// Checks what the wanted challenge needs, then finds the user.
+    private mutating func choose(_ choice: Choice) -> AuthAction {
+        switch choice.wanted {
+        case .password:
+            guard choice.parameters["PASSWORD"] != nil else {
+                return fail(PoolError(.invalidParameter, "Missing required parameter PASSWORD"))
+            }
+        case .passwordSrp:
+            guard let a = choice.parameters["SRP_A"] else {
+                return fail(PoolError(.invalidParameter, "Missing required parameter SRP_A"))
+            }
+            if (try? SRPHex.validate(a)) == nil {
+                return fail(PoolError(.invalidParameter, "SRP_A is not valid hex"))
+            }
+        default: break
+        }
+        state = .choosing(choice)
+        return .resolve(identifier: choice.identifier)
+    }
+
+    /// The wanted first factor when the user can meet it; otherwise SELECT_CHALLENGE with
+    /// the ones offered (a SELECT_CHALLENGE answer must be one of them).
+    private mutating func chosen(
+        _ choice: Choice, user: User?, readBy: (node: UInt64, boot: UInt64)
+    ) -> AuthAction {
+        let pool = context.pool
+        guard user != nil || context.client.hidesUserExistence else {
+            return fail(PoolError(.userNotFound, "User does not exist."))
+        }
+        let offered = FirstFactorRules.available(pool: pool, user: user)
+        let session = SignInSession(
+            challenge: .selectChallenge, pool: pool.id, client: context.client.id,
+            username: user?.username ?? choice.identifier, identifier: choice.identifier, issuedAt: context.now)
+        guard let wanted = choice.wanted, offered.contains(wanted) else {
+            if choice.answering {
+                let answer = choice.wanted?.rawValue ?? ""
+                return fail(PoolError(.invalidParameter, "Invalid ANSWER \(answer) for SELECT_CHALLENGE"))
+            }
+            guard !offered.isEmpty else {
+                // Imported without a password, and no passwordless factor to use instead.
+                return fail(PoolError(.passwordResetRequired, "Password reset required for the user"))
+            }
+            state = .done
+            return .offerChallenges(session, available: offered)
+        }
+        switch wanted {
+        case .password:
+            return resolved(
+                user, readBy: readBy, flow: .password(choice.parameters["PASSWORD"] ?? "", admin: choice.admin),
+                identifier: choice.identifier)
+        case .passwordSrp:
+            return resolved(
+                user, readBy: readBy, flow: .srp(clientA: choice.parameters["SRP_A"] ?? ""),
+                identifier: choice.identifier)
+        case .emailOtp, .smsOtp:
+            var codeSession = session
+            codeSession.challenge = wanted
+            state = .done
+            guard let user else { return .pretendSignInCode(codeSession) }
+            return .sendSignInCode(user, codeSession)
+        case .webAuthn:
+            // Offered only to a user with a passkey.
+            guard let user else { return fail(Self.invalidSession) }
+            var passkeySession = session
+            passkeySession.challenge = .webAuthn
+            passkeySession.node = readBy.node
+            passkeySession.boot = readBy.boot
+            state = .done
+            return .askPasskey(passkeySession, user: user)
+        default:
+            return fail(PoolError.notSupported("The \(wanted.rawValue) first factor"))
+        }
+    }
+
+    /// Why a user whose factor was right still may not sign in, or nil.
+    static func statusRefusal(_ user: User) -> PoolError? {
+        guard user.enabled else { return PoolError(.notAuthorized, "User is disabled.") }
+        switch user.status {
+        case .confirmed: return nil
+        case .unconfirmed: return PoolError(.userNotConfirmed, "User is not confirmed.")
+        case .resetRequired: return PoolError(.passwordResetRequired, "Password reset required for the user")
+        default: return PoolError(.notAuthorized, "Incorrect username or password.")
+        }
+    }
+
     // MARK: Password checks
 
     private mutating func resolved(
@@ -434,8 +647,10 @@ public struct SignInStateMachine: Sendable {
         guard user != nil || context.client.hidesUserExistence else {
             return fail(PoolError(.userNotFound, "User does not exist."))
         }
-        if let user, user.verifier == nil {
-            // Imported by a CSV job: no password yet, and only a reset gives one.
+        if let user, user.verifier == nil, user.status == .resetRequired {
+            // Imported by a CSV job: no password yet, and only a reset gives one. (A
+            // passwordless user has none either: any password is a wrong one, checked
+            // against a verifier of a name no user has.)
             guard user.enabled else { return fail(PoolError(.notAuthorized, "User is disabled.")) }
             return fail(PoolError(.passwordResetRequired, "Password reset required for the user"))
         }
@@ -510,6 +725,7 @@ public struct SignInStateMachine: Sendable {
         case .replayed: return fail(Self.invalidSession)
         case .refused:
             if case .mfa = purpose { return fail(Self.codeMismatch) }
+            if case .passkey(_, let refusal?) = purpose { return fail(refusal) }
             return fail(PoolError(.notAuthorized, "Incorrect username or password."))
         case .accepted: break
         }
@@ -517,6 +733,8 @@ public struct SignInStateMachine: Sendable {
         switch purpose {
         case .mfa:
             return fail(Self.codeMismatch)
+        case .passkey(_, let refusal):
+            return fail(refusal ?? Self.invalidSession)
         case .changePassword(let proposed):
             // The record the change replaces is read whole (history included).
             state = .reading(.changePassword(proposed: proposed))
@@ -585,8 +803,9 @@ public enum PasswordChange: Sendable, Equatable {
 
 /// What the front tells a sign-in.
 public enum AuthEvent: Sendable {
-    /// InitiateAuth / AdminInitiateAuth (`admin`) with its AuthParameters.
-    case initiate(AuthFlowType, parameters: [String: String], admin: Bool)
+    /// InitiateAuth / AdminInitiateAuth (`admin`) with its AuthParameters, and its Session
+    /// (USER_AUTH straight after ConfirmSignUp).
+    case initiate(AuthFlowType, parameters: [String: String], admin: Bool, session: String? = nil)
     /// RespondToAuthChallenge / AdminRespondToAuthChallenge.
     case respond(ChallengeNameType, responses: [String: String], session: String?)
     /// GetTokensFromRefreshToken: the client secret (if any) already checked.
@@ -619,6 +838,23 @@ public enum AuthEvent: Sendable {
     case stepUsed(User)
     /// The verdict on a sign-in code (nil: right, and used up).
     case signInCodeChecked(PoolError?)
+    /// The verdict on a passkey's assertion: the counter to keep, or the refusal.
+    case passkeyChecked(Result<PasskeyUse, PoolError>)
+    /// The record as the write of the passkey's new counter left it.
+    case passkeyUsed(User)
+}
+
+/// A passkey assertion that verified: which credential, its new counter and the stored one.
+public struct PasskeyUse: Sendable, Equatable {
+    public var credentialId: [UInt8]
+    public var signCount: UInt32
+    public var storedCount: UInt32
+
+    public init(credentialId: [UInt8], signCount: UInt32, storedCount: UInt32) {
+        self.credentialId = credentialId
+        self.signCount = signCount
+        self.storedCount = storedCount
+    }
 }
 
 /// What a sign-in asks the front to do next.
@@ -653,6 +889,11 @@ public enum AuthAction: Sendable {
     case askNewPassword(SignInSession, attributes: [String: String])
     /// Answer another challenge (a second factor): seal the session, with `parameters`.
     case askChallenge(SignInSession, parameters: [String: String])
+    /// Answer SELECT_CHALLENGE: seal the session, with the first factors offered.
+    case offerChallenges(SignInSession, available: [ChallengeNameType])
+    /// Answer EMAIL_OTP or SMS_OTP for a name no user has, as if a code went out (a client
+    /// that hides existence): nothing is sent, and any code answered is wrong.
+    case pretendSignInCode(SignInSession)
     /// Open the user's TOTP secret and find the step `code` is for, after the last used.
     case checkTotp(User, code: String)
     /// Write the step a code was accepted for (the write refuses a step used since).
@@ -662,6 +903,13 @@ public enum AuthAction: Sendable {
     case sendSignInCode(User, SignInSession)
     /// Check a sign-in code against the user's record (used, or counted, in one write).
     case checkSignInCode(User, code: String)
+    /// Answer WEB_AUTHN: draw a challenge into the session, seal it, and send
+    /// CREDENTIAL_REQUEST_OPTIONS naming the user's passkeys.
+    case askPasskey(SignInSession, user: User)
+    /// Verify CREDENTIAL (an assertion) against the user's passkey and `challenge`.
+    case checkPasskey(User, credential: String, challenge: [UInt8])
+    /// Write the passkey's new counter (and clear failures), refusing one that did not grow.
+    case usePasskey(User, PasskeyUse)
     /// Done, with nothing to answer (ChangePassword).
     case finished
     case fail(PoolError)
@@ -677,8 +925,14 @@ public enum SignInRules {
 
     /// The refusal for a missing or wrong SECRET_HASH, when the client has a secret.
     public static func checkSecretHash(_ client: AppClient, username: String, given: String?) -> PoolError? {
-        guard let secret = client.secret else { return nil }
-        guard let given, SecretHash.verify(given, clientSecret: secret, username: username, clientId: client.id) else {
+        let secrets = client.secrets
+        guard !secrets.isEmpty else { return nil }
+        // Any active secret (two while one is rotated out).
+        guard let given,
+            secrets.contains(where: {
+                SecretHash.verify(given, clientSecret: $0.value, username: username, clientId: client.id)
+            })
+        else {
             return PoolError(.notAuthorized, "Unable to verify secret hash for client \(client.id)")
         }
         return nil
@@ -695,6 +949,7 @@ public enum SignInRules {
         case .adminUserPasswordAuth, .adminNoSrpAuth:
             return flows.contains(.allowAdminUserPasswordAuth) || flows.contains(.adminNoSrpAuth)
         case .refreshTokenAuth, .refreshToken: return flows.contains(.allowRefreshTokenAuth) || legacyOnly
+        case .userAuth: return flows.contains(.allowUserAuth)
         default: return false
         }
     }
