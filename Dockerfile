@@ -11,8 +11,11 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Cluster ./Cluster
 # The Swift runtime goes into the binary, so the runtime image needs no toolchain.
+# The managed login's page templates ship beside the binary (cognate_Front.resources).
 RUN swift build -c release --product cognate --static-swift-stdlib \
- && install -D "$(swift build -c release --show-bin-path)/cognate" /out/cognate
+ && bin="$(swift build -c release --show-bin-path)" \
+ && install -D "$bin/cognate" /out/cognate \
+ && cp -r "$bin/cognate_Front.resources" /out/
 
 # Runtime stage: the binary and the shared libraries it links (LMDB, libcrypto, libcurl
 # for Foundation's networking), nothing else.
@@ -22,6 +25,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/cognate --create-home cognate
 COPY --from=build /out/cognate /usr/local/bin/cognate
+COPY --from=build /out/cognate_Front.resources /usr/local/bin/cognate_Front.resources
 USER 10001
 EXPOSE 7101 7201 9229
 ENTRYPOINT ["cognate"]

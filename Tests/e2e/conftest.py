@@ -1,10 +1,14 @@
 """Shared fixtures: real `cognate` processes on 127.0.0.1, each cluster in its own
 temporary directory with its own free ports."""
+import email
+import email.policy
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -201,3 +205,40 @@ def refused(call, code):
         call()
     assert e.value.response["Error"]["Code"] == code, e.value.response
     return e.value.response["Error"]["Message"]
+
+
+class Mailbox:
+    """What the SMTP server received, parsed."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append({"to": envelope.rcpt_tos, "from": envelope.mail_from, "msg": msg})
+            self.lock.notify_all()
+        return "250 OK"
+
+    def wait_for(self, to, count=1, timeout=30, since=0):
+        """The first `count` messages to `to` received after index `since`."""
+        deadline = time.time() + timeout
+        with self.lock:
+            while True:
+                found = [m for m in self.messages[since:] if to in m["to"]]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.time()
+                assert left > 0, f"no mail to {to} within {timeout} s (got {[m['to'] for m in self.messages]})"
+                self.lock.wait(left)
+
+
+def text_of(m):
+    return m["msg"].get_body(preferencelist=("plain",)).get_content()
+
+
+def code_in(text):
+    found = re.findall(r"\b(\d{6})\b", text)
+    assert found, text
+    return found[-1]

@@ -2,8 +2,6 @@
 gateway started here, a real cluster whose shard leaders deliver to them, boto3 driving
 every journey: sign-up confirmation, password recovery, attribute verification,
 invitations, limits, an SMTP outage and a leader killed mid-stream."""
-import email
-import email.policy
 import json
 import re
 import threading
@@ -15,44 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import Front, NodeCluster, free_ports
-
-
-class Mailbox:
-    """What the SMTP server received, parsed."""
-
-    def __init__(self):
-        self.lock = threading.Condition()
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append({"to": envelope.rcpt_tos, "from": envelope.mail_from, "msg": msg})
-            self.lock.notify_all()
-        return "250 OK"
-
-    def wait_for(self, to, count=1, timeout=30, since=0):
-        """The first `count` messages to `to` received after index `since`."""
-        deadline = time.time() + timeout
-        with self.lock:
-            while True:
-                found = [m for m in self.messages[since:] if to in m["to"]]
-                if len(found) >= count:
-                    return found[:count]
-                left = deadline - time.time()
-                assert left > 0, f"no mail to {to} within {timeout} s (got {[m['to'] for m in self.messages]})"
-                self.lock.wait(left)
-
-
-def text_of(m):
-    return m["msg"].get_body(preferencelist=("plain",)).get_content()
-
-
-def code_in(text):
-    found = re.findall(r"\b(\d{6})\b", text)
-    assert found, text
-    return found[-1]
+from conftest import Front, Mailbox, NodeCluster, code_in, free_ports, text_of
 
 
 class SMSSink:

@@ -101,8 +101,12 @@ extension API {
     public struct OpenIDConfiguration: Codable, Sendable {
         var issuer: String
         var jwksURI: String
-        /// The pool domain's token endpoint (path form), when the pool has a domain.
+        /// The pool domain's endpoints (path form), when the pool has a domain.
+        var authorizationEndpoint: String?
         var tokenEndpoint: String?
+        var userinfoEndpoint: String?
+        var revocationEndpoint: String?
+        var endSessionEndpoint: String?
         var idTokenSigningAlgValuesSupported = ["RS256"]
         var subjectTypesSupported = ["public"]
         var responseTypesSupported = ["code", "token"]
@@ -112,7 +116,11 @@ extension API {
         enum CodingKeys: String, CodingKey {
             case issuer
             case jwksURI = "jwks_uri"
+            case authorizationEndpoint = "authorization_endpoint"
             case tokenEndpoint = "token_endpoint"
+            case userinfoEndpoint = "userinfo_endpoint"
+            case revocationEndpoint = "revocation_endpoint"
+            case endSessionEndpoint = "end_session_endpoint"
             case idTokenSigningAlgValuesSupported = "id_token_signing_alg_values_supported"
             case subjectTypesSupported = "subject_types_supported"
             case responseTypesSupported = "response_types_supported"
@@ -129,8 +137,13 @@ extension API {
         let pool = try await store.pool(poolId)
         let issuer = auth.issuer(poolId)
         let domain = pool.settings.domains?.first { !$0.isCustom } ?? pool.settings.domains?.first
+        let base = domain.map { "\(auth.publicURL)/\($0.domain)" }
         return OpenIDConfiguration(
             issuer: issuer, jwksURI: "\(issuer)/.well-known/jwks.json",
-            tokenEndpoint: domain.map { "\(auth.publicURL)/\($0.domain)/oauth2/token" })
+            authorizationEndpoint: base.map { "\($0)/oauth2/authorize" },
+            tokenEndpoint: base.map { "\($0)/oauth2/token" },
+            userinfoEndpoint: base.map { "\($0)/oauth2/userInfo" },
+            revocationEndpoint: base.map { "\($0)/oauth2/revoke" },
+            endSessionEndpoint: base.map { "\($0)/logout" })
     }
 }

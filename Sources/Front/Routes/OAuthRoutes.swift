@@ -6,9 +6,10 @@ import Hummingbird
 import UserPool
 
 /// The pool domain's OAuth 2.0 endpoints, in the path form `/<domain>/oauth2/…` (the domain
-/// a CreateUserPoolDomain prefix or custom name). Built so far: `POST /oauth2/token` for the
-/// `client_credentials` and `refresh_token` grants, and `POST /oauth2/revoke`. They use the token service and the
-/// sign-in driver as the JSON API does, never the API's handlers.
+/// a CreateUserPoolDomain prefix or custom name): `POST /oauth2/token` for the
+/// `authorization_code`, `client_credentials` and `refresh_token` grants, `POST
+/// /oauth2/revoke` and `GET|POST /oauth2/userInfo` (`/oauth2/authorize` and the pages are in
+/// `LoginRoutes`). They use the token service and the sign-in driver as the JSON API does.
 extension FrontServer {
     func addOAuthRoutes(_ router: Router<BasicRequestContext>) {
         router.post(":root/oauth2/token") { request, context -> Response in
@@ -16,6 +17,42 @@ extension FrontServer {
         }
         router.post(":root/oauth2/revoke") { request, context -> Response in
             await revoke(request, domain: context.parameters.get("root") ?? "")
+        }
+        router.get(":root/oauth2/userInfo") { request, context -> Response in
+            await userInfo(request, domain: context.parameters.get("root") ?? "")
+        }
+        router.post(":root/oauth2/userInfo") { request, context -> Response in
+            await userInfo(request, domain: context.parameters.get("root") ?? "")
+        }
+    }
+
+    /// `GET|POST /oauth2/userInfo`: the attributes the access token's scopes reach (it must
+    /// have `openid`: the API's tokens, whose only scope is aws.cognito.signin.user.admin,
+    /// are refused, as Cognito refuses them).
+    func userInfo(_ request: Request, domain: String) async -> Response {
+        func refuse(_ status: HTTPResponse.Status, _ code: String, _ why: String) -> Response {
+            var r = Self.oauthError(OAuthError(code: code, description: why, status: status))
+            r.headers[.wwwAuthenticate] = "Bearer error=\"\(code)\", error_description=\"\(why)\""
+            return r
+        }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            header.utf8.count <= 16_384
+        else { return refuse(.unauthorized, "invalid_request", "Bearer access token missing") }
+        do {
+            let (pool, user, claims) = try await api.authenticate(String(header.dropFirst(7)))
+            guard DomainRules.names(pool).contains(domain.lowercased()) else {
+                return refuse(.unauthorized, "invalid_token", "The token is not of this domain's user pool")
+            }
+            let scopes = claims.scope.split(separator: " ").map(String.init)
+            guard scopes.contains("openid") else {
+                return refuse(.forbidden, "insufficient_scope", "The access token has no openid scope")
+            }
+            let client = try await api.store.appClient(id: claims.clientId)
+            return Self.oauthResponse(.ok, UserInfoRules.claims(user, scopes: scopes, client: client, pool: pool))
+        } catch let e as PoolError where e.code == .notAuthorized {
+            return refuse(.unauthorized, "invalid_token", e.message)
+        } catch {
+            return reply(error, operation: "oauth2/userInfo", cors: false)
         }
     }
 
@@ -34,12 +71,14 @@ extension FrontServer {
     struct TokenAnswer: Encodable {
         var accessToken: String
         var idToken: String?
+        var refreshToken: String?
         var expiresIn: Int64
         var tokenType = "Bearer"
 
         enum CodingKeys: String, CodingKey {
             case accessToken = "access_token"
             case idToken = "id_token"
+            case refreshToken = "refresh_token"
             case expiresIn = "expires_in"
             case tokenType = "token_type"
         }
@@ -157,6 +196,41 @@ extension FrontServer {
 }
 
 extension API {
+    /// The authorization_code grant: the sealed code opened and matched (client, redirect
+    /// URI, PKCE), marked used on the user's record (a second use is `invalid_grant`), and
+    /// tokens for its scopes, a new refresh-token family.
+    func redeemCode(_ form: [String: String], pool: Pool, client: AppClient) async throws -> FrontServer.TokenAnswer {
+        typealias E = FrontServer.OAuthError
+        guard let text = form["code"] else { throw E(code: "invalid_request", description: "no code") }
+        guard let plain = tokenService.open(text, .authorizationCode)?.plain,
+            let code = AuthorizationCodeState(decoding: plain), code.pool == pool.id
+        else { throw E(code: "invalid_grant", description: "The code is not valid, or has expired.") }
+        if let refusal = AuthorizeRules.redeem(
+            code, clientId: client.id, redirectURI: form["redirect_uri"], verifier: form["code_verifier"])
+        {
+            throw E(code: "invalid_grant", description: refusal)
+        }
+        guard let user = try await store.user(pool: pool.id, canonical: PoolRules.canonical(code.username, in: pool)),
+            user.sub == code.sub, user.enabled
+        else { throw E(code: "invalid_grant", description: "The code's user cannot sign in.") }
+        let t = now()
+        let used: User
+        do {
+            used = try await store.modify(user, in: pool) { (u: inout User) throws(PoolError) in
+                try AuthorizeRules.use(&u, id: code.id, expiresAt: code.expiresAt, now: t)
+            }
+        } catch {
+            guard error.code == .notAuthorized || error.code == .limitExceeded else { throw error }
+            throw E(code: "invalid_grant", description: error.message)
+        }
+        let result = try tokenService.tokens(
+            pool: pool, client: client, user: used, authTime: code.authTime, origin: nil, scopes: code.scopes,
+            nonce: code.nonce)
+        return FrontServer.TokenAnswer(
+            accessToken: result.accessToken ?? "", idToken: result.idToken, refreshToken: result.refreshToken,
+            expiresIn: Int64(result.expiresIn ?? 3600))
+    }
+
     /// `POST /oauth2/revoke` of `domain`: a refresh token issued to the client.
     func oauthRevoke(domain: String, token: String, clientId: String, secret: String?) async throws {
         typealias E = FrontServer.OAuthError
@@ -226,9 +300,7 @@ extension API {
             }
             return FrontServer.TokenAnswer(accessToken: access, idToken: id, expiresIn: Int64(result.expiresIn ?? 3600))
         case "authorization_code":
-            throw E(
-                code: "unsupported_grant_type",
-                description: "authorization_code needs /oauth2/authorize and the login pages, not built yet")
+            return try await redeemCode(form, pool: pool, client: client)
         case let other:
             throw E(code: "unsupported_grant_type", description: other.map { "grant_type \($0)" } ?? "no grant_type")
         }

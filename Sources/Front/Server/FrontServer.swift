@@ -100,6 +100,7 @@ public struct FrontServer: Sendable {
         }
         router.get("/confirmUser") { request, _ -> Response in await confirmUser(request) }
         addOAuthRoutes(router)
+        addLoginRoutes(router)
         router.put("/_cognate/import/:poolId/:jobId") { request, context -> Response in
             guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
             return await importUpload(request, context.parameters.get("poolId"), context.parameters.get("jobId"))

@@ -12,6 +12,15 @@ struct SignInAnswer: Sendable {
     var authenticationResult: AuthenticationResultType?
     /// SELECT_CHALLENGE's first factors to choose from (USER_AUTH).
     var availableChallenges: [ChallengeNameType]?
+    /// Who signed in, when the caller asked for the user rather than tokens (the managed
+    /// login, which hands out an authorization code).
+    var signedIn: SignedIn?
+}
+
+/// A finished sign-in: the user (read whole) and its auth_time.
+struct SignedIn: Sendable {
+    var user: User
+    var authTime: Int64
 }
 
 /// Runs a `SignInStateMachine`: performs each action it asks for — unsealing, the store's
@@ -34,12 +43,13 @@ struct SignInDriver: Sendable {
     }
 
     /// Runs one request's machine from `first` to its answer. A slot the user's shard
-    /// leader holds for a check is given back before the answer, whatever it is.
-    func run(_ first: AuthEvent, pool: Pool, client: AppClient) async throws -> SignInAnswer {
+    /// leader holds for a check is given back before the answer, whatever it is. With
+    /// `issue` false a finished sign-in answers `signedIn` and no tokens.
+    func run(_ first: AuthEvent, pool: Pool, client: AppClient, issue: Bool = true) async throws -> SignInAnswer {
         var machine = SignInStateMachine(context: context(pool: pool, client: client))
         var held: (ReservedReply, shard: UInt32)?
         do {
-            let answer = try await drive(&machine, first, held: &held)
+            let answer = try await drive(&machine, first, held: &held, issue: issue)
             if let (h, shard) = held { await store.release(h, shard: shard) }
             return answer
         } catch {
@@ -49,7 +59,8 @@ struct SignInDriver: Sendable {
     }
 
     private func drive(
-        _ machine: inout SignInStateMachine, _ first: AuthEvent, held: inout (ReservedReply, shard: UInt32)?
+        _ machine: inout SignInStateMachine, _ first: AuthEvent, held: inout (ReservedReply, shard: UInt32)?,
+        issue: Bool
     ) async throws -> SignInAnswer {
         let context = machine.context
         var action = machine.received(first)
@@ -170,8 +181,10 @@ struct SignInDriver: Sendable {
                 }
                 action = machine.received(.passkeyUsed(saved))
             case .issueTokens(let user, let authTime, let origin):
+                guard issue else { return SignInAnswer(signedIn: SignedIn(user: user, authTime: authTime)) }
                 let result = try tokens.tokens(
-                    pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin)
+                    pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin,
+                    scopes: machine.refreshScopes)
                 return SignInAnswer(authenticationResult: result)
             case .finished:
                 return SignInAnswer()

@@ -17,7 +17,7 @@ struct TokenService: Sendable {
     static func sealer(_ kind: SealedKind) -> KeyPath<AuthContext.KeyRing, Sealer> {
         switch kind {
         case .srpChallenge, .session, .signUpSession, .passkeyRegistration: return \.challengeSealer
-        case .refreshToken: return \.tokenSealer
+        case .refreshToken, .authorizationCode, .loginSession: return \.tokenSealer
         }
     }
 
@@ -61,8 +61,11 @@ struct TokenService: Sendable {
 
     /// Signs a user's tokens. A new sign-in (`origin` nil) begins a token family, named by a
     /// time-ordered UUID, and gets a refresh token; a refresh keeps its family and gets none.
+    /// An OAuth 2.0 sign-in's `scopes` go into the access token and its refresh token; it
+    /// gets an ID token only with `openid`.
     func tokens(
-        pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?
+        pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?, scopes: [String]? = nil,
+        nonce: String? = nil
     ) throws
         -> AuthenticationResultType
     {
@@ -74,14 +77,15 @@ struct TokenService: Sendable {
             idJti: randomUUIDString(using: &rng))
         let claims = TokenRules.claims(
             user: user, client: client, pool: pool, issuer: auth.issuer(pool.id), authTime: authTime, now: now(),
-            ids: ids)
+            ids: ids, scopes: scopes, nonce: nonce)
+        let withID = scopes?.contains("openid") ?? true
         var result = AuthenticationResultType(
             accessToken: try signer.sign(claims.access), expiresIn: Int(TokenRules.seconds(.access, of: client)),
-            tokenType: "Bearer", idToken: try signer.sign(claims.id))
+            tokenType: "Bearer", idToken: withID ? try signer.sign(claims.id) : nil)
         if origin == nil {
             let state = RefreshTokenState(
                 pool: pool.id, client: client.id, username: user.username, sub: user.sub, authTime: authTime,
-                origin: ids.originJti)
+                origin: ids.originJti, scopes: scopes)
             result.refreshToken = seal(state.encoded, .refreshToken, seconds: TokenRules.seconds(.refresh, of: client))
         }
         return result

@@ -38,6 +38,8 @@ public struct User: Codable, Sendable, Equatable {
     public var mfa: UserMfa?
     /// Registered passkeys (WebAuthn credentials).
     public var passkeys: [Passkey]?
+    /// Authorization codes redeemed and not yet expired (each is used once).
+    public var usedCodes: [UsedCode]?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,

@@ -98,6 +98,7 @@ public enum ClientRules {
         if let redirect = settings.oauth.defaultRedirectURI, !(settings.oauth.callbackURLs ?? []).contains(redirect) {
             throw PoolError(.invalidParameter, "DefaultRedirectURI must be one of the CallbackURLs.")
         }
+        try AuthorizeRules.checkClientSettings(settings.oauth)
         let client = AppClient(
             id: id, poolId: poolId, name: settings.clientName ?? name, secret: secret,
             explicitAuthFlows: settings.explicitAuthFlows ?? [], readAttributes: settings.readAttributes,

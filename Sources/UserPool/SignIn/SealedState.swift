@@ -12,6 +12,8 @@ public enum SealedKind: UInt8, Sendable {
     case refreshToken = 3
     case signUpSession = 4
     case passkeyRegistration = 5
+    case authorizationCode = 6
+    case loginSession = 7
 }
 
 enum SealedFormat {
@@ -179,14 +181,20 @@ public struct RefreshTokenState: Sendable, Equatable {
     public var sub: String
     public var authTime: Int64
     public var origin: String
+    /// The scopes an OAuth 2.0 sign-in (the pool domain's) was granted; nil for the API's.
+    public var scopes: [String]?
 
-    public init(pool: String, client: String, username: String, sub: String, authTime: Int64, origin: String) {
+    public init(
+        pool: String, client: String, username: String, sub: String, authTime: Int64, origin: String,
+        scopes: [String]? = nil
+    ) {
         self.pool = pool
         self.client = client
         self.username = username
         self.sub = sub
         self.authTime = authTime
         self.origin = origin
+        self.scopes = scopes
     }
 
     public var encoded: [UInt8] {
@@ -194,6 +202,7 @@ public struct RefreshTokenState: Sendable, Equatable {
         for text in [pool, client, username, sub] { w.string(text) }
         w.i64(authTime)
         w.string(origin)
+        if let scopes { w.string(scopes.joined(separator: " ")) }
         return w.bytes
     }
 
@@ -201,9 +210,11 @@ public struct RefreshTokenState: Sendable, Equatable {
         if let s = SealedFormat.read(
             bytes, .refreshToken,
             { (r: inout BinaryReader) throws(BinaryReader.Truncated) in
-                RefreshTokenState(
+                var state = RefreshTokenState(
                     pool: try r.string(), client: try r.string(), username: try r.string(), sub: try r.string(),
                     authTime: try r.i64(), origin: try r.string())
+                if !r.isAtEnd { state.scopes = try r.string().split(separator: " ").map(String.init) }
+                return state
             })
         {
             self = s

@@ -126,6 +126,9 @@ public struct SignInStateMachine: Sendable {
 
     public let context: Context
     private var state = State.idle
+    /// The scopes of the refresh token a refresh runs on (an OAuth 2.0 sign-in's), for the
+    /// tokens it yields; nil for the API's sign-ins.
+    public private(set) var refreshScopes: [String]?
 
     public init(context: Context) { self.context = context }
 
@@ -148,6 +151,11 @@ public struct SignInStateMachine: Sendable {
         case (.idle, .refresh(let token)):
             state = .opening(.refreshToken(username: nil, secretHash: nil, secretChecked: true))
             return .open(token, .refreshToken)
+        case (.idle, .managedLogin(let username, let password)):
+            // The managed login's own form: the client's ExplicitAuthFlows are for the API,
+            // and its secret is checked where the code is redeemed.
+            state = .resolving(.password(password, admin: true), identifier: username)
+            return .resolve(identifier: username)
         case (.idle, .changePassword(let user, let previous, let proposed)):
             return changePassword(user, previous: previous, proposed: proposed)
         case (.opening(let opening), .opened(let plain, let box)):
@@ -408,6 +416,7 @@ public struct SignInStateMachine: Sendable {
             {
                 return fail(refusal)
             }
+            refreshScopes = token.scopes
             state = .reading(.refresh(token))
             return .readUser(canonical: PoolRules.canonical(token.username, in: context.pool))
         }
@@ -810,6 +819,8 @@ public enum AuthEvent: Sendable {
     case respond(ChallengeNameType, responses: [String: String], session: String?)
     /// GetTokensFromRefreshToken: the client secret (if any) already checked.
     case refresh(token: String?)
+    /// The managed login page's form: a password sign-in that page runs for the user.
+    case managedLogin(username: String, password: String)
     /// ChangePassword, for the user the access token speaks for.
     case changePassword(User, previous: String?, proposed: String)
     /// The plaintext of the sealed text `open` asked for (nil: not ours, expired, or not

@@ -60,6 +60,8 @@ public struct IDTokenClaims: Encodable, Sendable, Equatable {
     public var iat: Int64
     public var jti: String
     public var attributes: [String: String]
+    /// The authorize request's `nonce` (OpenID Connect), when it had one.
+    public var nonce: String?
 
     public init(
         sub: String, groups: [String]?, iss: String, username: String, originJti: String, aud: String,
@@ -110,6 +112,7 @@ public struct IDTokenClaims: Encodable, Sendable, Equatable {
         try c.encode(exp, forKey: Key("exp"))
         try c.encode(iat, forKey: Key("iat"))
         try c.encode(jti, forKey: Key("jti"))
+        try c.encodeIfPresent(nonce, forKey: Key("nonce"))
     }
 }
 
@@ -129,16 +132,21 @@ extension TokenRules {
         }
     }
 
+    /// The scope of the API's access tokens.
+    public static let apiScope = "aws.cognito.signin.user.admin"
+
     /// The claims of a user's access and ID tokens for `client`, issued at `now` from a
-    /// sign-in at `authTime`.
+    /// sign-in at `authTime`: the API's scope, or those an OAuth 2.0 sign-in was granted
+    /// (`scopes`), and its `nonce`.
     public static func claims(
-        user: User, client: AppClient, pool: Pool, issuer: String, authTime: Int64, now: Int64, ids: TokenIDs
+        user: User, client: AppClient, pool: Pool, issuer: String, authTime: Int64, now: Int64, ids: TokenIDs,
+        scopes: [String]? = nil, nonce: String? = nil
     ) -> (access: AccessTokenClaims, id: IDTokenClaims) {
         let groups = (user.groups ?? []).isEmpty ? nil : user.groups
         let access = AccessTokenClaims(
             sub: user.sub, groups: groups, iss: issuer, clientId: client.id, originJti: ids.originJti,
             eventId: ids.eventId,
-            tokenUse: "access", scope: "aws.cognito.signin.user.admin", authTime: authTime,
+            tokenUse: "access", scope: scopes?.joined(separator: " ") ?? apiScope, authTime: authTime,
             exp: now + seconds(.access, of: client), iat: now, jti: ids.accessJti, username: user.username)
         var attributes = AttributeRules.readable(user, client: client, pool: pool)
         if attributes["email"] != nil && attributes["email_verified"] == nil
@@ -146,11 +154,12 @@ extension TokenRules {
         {
             attributes["email_verified"] = "false"
         }
-        let id = IDTokenClaims(
+        var id = IDTokenClaims(
             sub: user.sub, groups: groups, iss: issuer, username: user.username, originJti: ids.originJti,
             aud: client.id,
             eventId: ids.eventId, tokenUse: "id", authTime: authTime, exp: now + seconds(.id, of: client), iat: now,
             jti: ids.idJti, attributes: attributes)
+        id.nonce = nonce
         return (access, id)
     }
 }

@@ -1,0 +1,281 @@
+import AuthCrypto
+import CognitoModel
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NodeRPC
+import UserPool
+
+/// The pool domain's managed login, in the path form `/<domain>/…`: `/oauth2/authorize`,
+/// `/login` (and its second step, `/mfa`), `/signup`, `/confirmUser`, `/forgotPassword`,
+/// `/confirmForgotPassword` and `/logout`. Server-rendered forms (`Pages`), a CSRF token in
+/// a cookie and in each form (double submit), and a session cookie that lets a second
+/// authorize skip the form. Sign-in goes through the same machine as the API's.
+extension FrontServer {
+    func addLoginRoutes(_ router: Router<BasicRequestContext>) {
+        router.get(":root/oauth2/authorize") { request, context -> Response in
+            await authorize(request, domain: context.parameters.get("root") ?? "")
+        }
+        for (path, page) in LoginPage.allCases.map({ ($0.rawValue, $0) }) {
+            router.get(":root/\(path)") { request, context -> Response in
+                await loginPage(page, request, domain: context.parameters.get("root") ?? "", posted: false)
+            }
+            router.post(":root/\(path)") { request, context -> Response in
+                await loginPage(page, request, domain: context.parameters.get("root") ?? "", posted: true)
+            }
+        }
+        router.get(":root/logout") { request, context -> Response in
+            await logout(request, domain: context.parameters.get("root") ?? "")
+        }
+    }
+
+    /// The form pages, by path.
+    enum LoginPage: String, CaseIterable, Sendable {
+        case login, mfa, signup, confirmUser, forgotPassword, confirmForgotPassword
+    }
+
+    /// One request's authorize context: the pool, the client, the checked request, and the
+    /// query to carry from page to page.
+    struct Login: Sendable {
+        var domain: String
+        var pool: Pool
+        var client: AppClient
+        var request: AuthorizeRules.Request
+        var query: String
+        var secure: Bool
+        var csrf: String
+        var newCsrf: Bool
+
+        func path(_ page: String, _ extra: [(String, String)] = []) -> String {
+            var q = query
+            for (k, v) in extra { q += (q.isEmpty ? "" : "&") + k + "=" + FrontServer.percentEncode(v) }
+            return "/\(domain)/\(page)" + (q.isEmpty ? "" : "?" + q)
+        }
+    }
+
+    static let sessionCookie = "cognito"
+    static let csrfCookie = "XSRF-TOKEN"
+
+    /// RFC 3986 unreserved characters stay; everything else is %XX.
+    static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            let c = Character(UnicodeScalar(byte))
+            if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) {
+                out.append(c)
+            } else {
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    static func cookies(_ request: Request) -> [String: String] {
+        var out: [String: String] = [:]
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                guard pair.count == 2 else { continue }
+                let name = pair[0].trimmingCharacters(in: .whitespaces)
+                if out[name] == nil { out[name] = String(pair[1]).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        return out
+    }
+
+    /// A cookie for the domain's pages: HttpOnly, SameSite=Lax, Secure unless on loopback.
+    static func cookie(_ name: String, _ value: String, login: Login, maxAge: Int64?) -> String {
+        var c = "\(name)=\(value); Path=/\(login.domain); HttpOnly; SameSite=Lax"
+        if let maxAge { c += "; Max-Age=\(maxAge)" }
+        if login.secure { c += "; Secure" }
+        return c
+    }
+
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        for c in cookies { headers.append(HTTPField(name: .setCookie, value: c)) }
+        return Response(status: .found, headers: headers)
+    }
+
+    static func html(_ status: HTTPResponse.Status, _ page: Pages.Page, cookies: [String] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'self' http: https:; "
+            + "frame-ancestors 'none'"
+        for c in cookies { headers.append(HTTPField(name: .setCookie, value: c)) }
+        guard let text = Pages.render(page) else {
+            headers[.contentType] = "text/plain; charset=utf-8"
+            let body = "the page templates (cognate_Front.resources) are not beside the cognate binary\n"
+            return Response(
+                status: .internalServerError, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func errorPage(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        html(status, Pages.Page(title: "Error", heading: "Something went wrong", error: message))
+    }
+
+    /// The authorize context of a page request, or the page or redirect that refuses it.
+    func loginContext(_ request: Request, domain: String) async -> Result<Login, PageRefusal> {
+        let query = request.uri.query ?? ""
+        guard query.utf8.count <= 8_192, let fields = try? Self.form(Array(query.utf8)) else {
+            return .failure(PageRefusal(Self.errorPage(.badRequest, "The request's query is malformed.")))
+        }
+        guard domain.utf8.count <= 253,
+            case .pool(let pool?)? = try? await api.store.query(PoolStore.metaShard, .poolByDomain(domain.lowercased())),
+            pool.deleting != true
+        else { return .failure(PageRefusal(Self.errorPage(.notFound, "No user pool has the domain \(domain)."))) }
+        var client: AppClient?
+        if let id = fields["client_id"], id.utf8.count <= 128, let c = try? await api.store.appClient(id: id),
+            c.poolId == pool.id
+        {
+            client = c
+        }
+        let checked: AuthorizeRules.Request
+        do {
+            checked = try AuthorizeRules.check(fields, client: client)
+        } catch {
+            switch error {
+            case .page(let message):
+                return .failure(PageRefusal(Self.errorPage(.badRequest, message)))
+            case .redirect(let code, let description):
+                guard let redirect = fields["redirect_uri"] else {
+                    return .failure(PageRefusal(Self.errorPage(.badRequest, description)))
+                }
+                var params = [("error", code), ("error_description", description)]
+                if let state = fields["state"] { params.append(("state", state)) }
+                return .failure(PageRefusal(Self.redirect(Self.appending(params, to: redirect))))
+            }
+        }
+        guard let client else { return .failure(PageRefusal(Self.errorPage(.badRequest, "No such client."))) }
+        let host = Loopback.host(ofAuthority: request.head.authority ?? "")
+        let existing = Self.cookies(request)[Self.csrfCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
+        var rng = SystemRandomNumberGenerator()
+        let csrf = existing ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        return .success(
+            Login(
+                domain: domain, pool: pool, client: client, request: checked, query: query,
+                secure: !Loopback.isLoopback(host: host), csrf: csrf, newCsrf: existing == nil))
+    }
+
+    struct PageRefusal: Error {
+        var response: Response
+        init(_ response: Response) { self.response = response }
+    }
+
+    static func appending(_ params: [(String, String)], to url: String, fragment: Bool = false) -> String {
+        let joined = params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
+        if fragment { return url + "#" + joined }
+        return url + (url.contains("?") ? "&" : "?") + joined
+    }
+
+    /// `GET /oauth2/authorize`: straight back to the client with a code (or tokens) when the
+    /// session cookie names a user who can still sign in; else the login page.
+    func authorize(_ request: Request, domain: String) async -> Response {
+        let login: Login
+        switch await loginContext(request, domain: domain) {
+        case .success(let l): login = l
+        case .failure(let refusal): return refusal.response
+        }
+        if login.request.prompt != "login", let user = await sessionUser(request, login) {
+            return await finish(login, user.user, authTime: user.authTime)
+        }
+        if login.request.prompt == "none" {
+            return Self.redirect(
+                Self.appending(
+                    [("error", "login_required")] + (login.request.state.map { [("state", $0)] } ?? []),
+                    to: login.request.redirectURI))
+        }
+        return Self.redirect(login.path("login"))
+    }
+
+    /// The user the session cookie names, if they may still sign in without a password.
+    func sessionUser(_ request: Request, _ login: Login) async -> SignedIn? {
+        guard let text = Self.cookies(request)[Self.sessionCookie],
+            let plain = api.tokenService.open(text, .loginSession)?.plain,
+            let session = LoginSessionState(decoding: plain), session.pool == login.pool.id,
+            let user = try? await api.store.user(
+                pool: login.pool.id, canonical: PoolRules.canonical(session.username, in: login.pool)),
+            user.sub == session.sub, user.enabled, user.status == .confirmed,
+            (user.signedOutAt ?? 0) < session.authTime * 1000
+        else { return nil }
+        return SignedIn(user: user, authTime: session.authTime)
+    }
+
+    /// The end of a sign-in: the session cookie, and back to the client with a code (or, for
+    /// the implicit flow, tokens in the fragment).
+    func finish(_ login: Login, _ user: User, authTime: Int64) async -> Response {
+        let tokens = api.tokenService
+        let session = LoginSessionState(pool: login.pool.id, username: user.username, sub: user.sub, authTime: authTime)
+        let cookie = Self.cookie(
+            Self.sessionCookie,
+            tokens.seal(session.encoded, .loginSession, seconds: AuthorizeRules.loginSessionSeconds),
+            login: login, maxAge: AuthorizeRules.loginSessionSeconds)
+        let state = login.request.state.map { [("state", $0)] } ?? []
+        switch login.request.responseType {
+        case .code:
+            var rng = SystemRandomNumberGenerator()
+            let code = AuthorizationCodeState(
+                id: randomUUIDString(using: &rng), pool: login.pool.id, request: login.request,
+                username: user.username, sub: user.sub, authTime: authTime,
+                expiresAt: tokens.now() + AuthorizeRules.codeSeconds)
+            let sealed = tokens.seal(code.encoded, .authorizationCode, seconds: AuthorizeRules.codeSeconds)
+            return Self.redirect(
+                Self.appending([("code", sealed)] + state, to: login.request.redirectURI), cookies: [cookie])
+        case .token:
+            do {
+                let result = try tokens.tokens(
+                    pool: login.pool, client: login.client, user: user, authTime: authTime, origin: nil,
+                    scopes: login.request.scopes, nonce: login.request.nonce)
+                var params: [(String, String)] = []
+                if let id = result.idToken { params.append(("id_token", id)) }
+                params += [
+                    ("access_token", result.accessToken ?? ""), ("token_type", "Bearer"),
+                    ("expires_in", String(result.expiresIn ?? 3600)),
+                ]
+                return Self.redirect(
+                    Self.appending(params + state, to: login.request.redirectURI, fragment: true), cookies: [cookie])
+            } catch {
+                return reply(error, operation: "oauth2/authorize", cors: false)
+            }
+        }
+    }
+
+    /// `GET /logout`: the session cookie cleared, then to `logout_uri` (one of the client's
+    /// sign-out URLs) or, with `redirect_uri` and `response_type`, to the login page again.
+    func logout(_ request: Request, domain: String) async -> Response {
+        let query = request.uri.query ?? ""
+        guard query.utf8.count <= 8_192, let fields = try? Self.form(Array(query.utf8)) else {
+            return Self.errorPage(.badRequest, "The request's query is malformed.")
+        }
+        guard domain.utf8.count <= 253,
+            case .pool(let pool?)? = try? await api.store.query(PoolStore.metaShard, .poolByDomain(domain.lowercased())),
+            let id = fields["client_id"], id.utf8.count <= 128, let client = try? await api.store.appClient(id: id),
+            client.poolId == pool.id
+        else { return Self.errorPage(.badRequest, "The client_id names no app client of this domain's user pool.") }
+        let host = Loopback.host(ofAuthority: request.head.authority ?? "")
+        var clear = "\(Self.sessionCookie)=; Path=/\(domain); HttpOnly; SameSite=Lax; Max-Age=0"
+        if !Loopback.isLoopback(host: host) { clear += "; Secure" }
+        if let target = fields["logout_uri"] {
+            guard (client.oauth.logoutURLs ?? []).contains(target) else {
+                return Self.errorPage(.badRequest, "The logout_uri is not one of the app client's sign-out URLs.")
+            }
+            return Self.redirect(target, cookies: [clear])
+        }
+        guard fields["redirect_uri"] != nil, fields["response_type"] != nil else {
+            return Self.errorPage(.badRequest, "logout needs logout_uri, or redirect_uri and response_type.")
+        }
+        var rest = fields
+        rest["logout_uri"] = nil
+        let q = rest.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.percentEncode($0.value))" }
+        return Self.redirect("/\(domain)/login?" + q.joined(separator: "&"), cookies: [clear])
+    }
+}
