@@ -129,10 +129,9 @@ extension FrontServer {
         guard query.utf8.count <= 8_192, let fields = try? Self.form(Array(query.utf8)) else {
             return .failure(PageRefusal(Self.errorPage(.badRequest, "The request's query is malformed.")))
         }
-        guard domain.utf8.count <= 253,
-            case .pool(let pool?)? = try? await api.store.query(PoolStore.metaShard, .poolByDomain(domain.lowercased())),
-            pool.deleting != true
-        else { return .failure(PageRefusal(Self.errorPage(.notFound, "No user pool has the domain \(domain)."))) }
+        guard let pool = await pool(domain: domain) else {
+            return .failure(PageRefusal(Self.errorPage(.notFound, "No user pool has the domain \(domain).")))
+        }
         var client: AppClient?
         if let id = fields["client_id"], id.utf8.count <= 128, let c = try? await api.store.appClient(id: id),
             c.poolId == pool.id
@@ -164,6 +163,14 @@ extension FrontServer {
             Login(
                 domain: domain, pool: pool, client: client, request: checked, query: query,
                 secure: !Loopback.isLoopback(host: host), csrf: csrf, newCsrf: existing == nil))
+    }
+
+    /// The pool with the domain `domain` (a prefix or custom name), unless it is being deleted.
+    func pool(domain: String) async -> Pool? {
+        guard domain.utf8.count <= 253 else { return nil }
+        let found = try? await api.store.query(PoolStore.metaShard, .poolByDomain(domain.lowercased()))
+        guard case .pool(let pool?)? = found, pool.deleting != true else { return nil }
+        return pool
     }
 
     struct PageRefusal: Error {
@@ -256,9 +263,8 @@ extension FrontServer {
         guard query.utf8.count <= 8_192, let fields = try? Self.form(Array(query.utf8)) else {
             return Self.errorPage(.badRequest, "The request's query is malformed.")
         }
-        guard domain.utf8.count <= 253,
-            case .pool(let pool?)? = try? await api.store.query(PoolStore.metaShard, .poolByDomain(domain.lowercased())),
-            let id = fields["client_id"], id.utf8.count <= 128, let client = try? await api.store.appClient(id: id),
+        guard let pool = await pool(domain: domain), let id = fields["client_id"], id.utf8.count <= 128,
+            let client = try? await api.store.appClient(id: id),
             client.poolId == pool.id
         else { return Self.errorPage(.badRequest, "The client_id names no app client of this domain's user pool.") }
         let host = Loopback.host(ofAuthority: request.head.authority ?? "")
