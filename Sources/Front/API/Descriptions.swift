@@ -103,6 +103,7 @@ extension AppClient {
         out.enableTokenRevocation = oauth.enableTokenRevocation ?? true
         out.enablePropagateAdditionalUserContextData = oauth.enablePropagateAdditionalUserContextData ?? false
         out.authSessionValidity = oauth.authSessionValidity ?? 3
+        out.refreshTokenRotation = oauth.refreshTokenRotation
         out.analyticsConfiguration = oauth.analyticsConfiguration
         return out
     }

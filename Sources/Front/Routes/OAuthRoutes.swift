@@ -292,13 +292,16 @@ extension API {
             let a: SignInAnswer
             do {
                 a = try await signIn.run(.refresh(token: refresh), pool: pool, client: client)
-            } catch let e as PoolError where e.code == .notAuthorized {
+            } catch let e as PoolError where e.code == .notAuthorized || e.code == .refreshTokenReuse {
                 throw E(code: "invalid_grant", description: e.message)
             }
-            guard let result = a.authenticationResult, let access = result.accessToken, let id = result.idToken else {
+            guard let result = a.authenticationResult, let access = result.accessToken else {
                 throw E(code: "invalid_grant", description: "no tokens")
             }
-            return FrontServer.TokenAnswer(accessToken: access, idToken: id, expiresIn: Int64(result.expiresIn ?? 3600))
+            // A rotating client's refresh answers the next refresh token too.
+            return FrontServer.TokenAnswer(
+                accessToken: access, idToken: result.idToken, refreshToken: result.refreshToken,
+                expiresIn: Int64(result.expiresIn ?? 3600))
         case "authorization_code":
             return try await redeemCode(form, pool: pool, client: client)
         case let other:

@@ -186,6 +186,29 @@ struct SignInDriver: Sendable {
                     pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin,
                     scopes: machine.refreshScopes)
                 return SignInAnswer(authenticationResult: result)
+            case .rotateRefresh(let user, let token):
+                var rng = SystemRandomNumberGenerator()
+                let next = randomUUIDString(using: &rng)
+                let (t, grace) = (context.now, RefreshRotationRules.graceSeconds(context.client))
+                var verdict = RefreshRotationRules.Verdict.rotate
+                let saved = try await store.modify(user, in: context.pool) { (u: inout User) throws(PoolError) in
+                    verdict = try RefreshRotationRules.rotate(
+                        &u, origin: token.origin, from: token.rotation, to: next, now: t, grace: grace)
+                }
+                guard case .retry(let current) = verdict else {
+                    action = machine.received(.rotated(saved, rotation: next))
+                    continue
+                }
+                action = machine.received(.rotated(saved, rotation: current))
+            case .issueRotated(let user, let token, let rotation):
+                var result = try tokens.tokens(
+                    pool: context.pool, client: context.client, user: user, authTime: token.authTime,
+                    origin: token.origin, scopes: token.scopes)
+                var next = token
+                next.rotation = rotation
+                result.refreshToken = tokens.seal(
+                    next.encoded, .refreshToken, seconds: TokenRules.seconds(.refresh, of: context.client))
+                return SignInAnswer(authenticationResult: result)
             case .finished:
                 return SignInAnswer()
             case .fail(let error):

@@ -110,6 +110,7 @@ public struct ClientOAuthSettings: Codable, Sendable, Equatable {
     public var enablePropagateAdditionalUserContextData: Bool?
     public var authSessionValidity: Int?
     public var analyticsConfiguration: AnalyticsConfigurationType?
+    public var refreshTokenRotation: RefreshTokenRotationType?
 
     public init() {}
 }

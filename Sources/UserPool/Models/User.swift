@@ -40,6 +40,8 @@ public struct User: Codable, Sendable, Equatable {
     public var passkeys: [Passkey]?
     /// Authorization codes redeemed and not yet expired (each is used once).
     public var usedCodes: [UsedCode]?
+    /// Rotating refresh-token families (clients with RefreshTokenRotation), oldest first.
+    public var refreshRotations: [RefreshRotation]?
 
     public init(
         poolId: String, username: String, sub: String, attributes: [String: String], status: UserStatusType,

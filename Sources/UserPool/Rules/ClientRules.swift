@@ -37,6 +37,7 @@ public enum ClientRules {
             oauth.enablePropagateAdditionalUserContextData = r.enablePropagateAdditionalUserContextData
             oauth.authSessionValidity = r.authSessionValidity
             oauth.analyticsConfiguration = r.analyticsConfiguration
+            oauth.refreshTokenRotation = r.refreshTokenRotation
         }
 
         public init(_ r: UpdateUserPoolClientRequest) {
@@ -61,6 +62,7 @@ public enum ClientRules {
             oauth.enablePropagateAdditionalUserContextData = r.enablePropagateAdditionalUserContextData
             oauth.authSessionValidity = r.authSessionValidity
             oauth.analyticsConfiguration = r.analyticsConfiguration
+            oauth.refreshTokenRotation = r.refreshTokenRotation
         }
     }
 

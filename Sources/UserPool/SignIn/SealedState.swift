@@ -183,10 +183,12 @@ public struct RefreshTokenState: Sendable, Equatable {
     public var origin: String
     /// The scopes an OAuth 2.0 sign-in (the pool domain's) was granted; nil for the API's.
     public var scopes: [String]?
+    /// Which token of a rotating family this is (nil: the family's first).
+    public var rotation: String?
 
     public init(
         pool: String, client: String, username: String, sub: String, authTime: Int64, origin: String,
-        scopes: [String]? = nil
+        scopes: [String]? = nil, rotation: String? = nil
     ) {
         self.pool = pool
         self.client = client
@@ -195,6 +197,7 @@ public struct RefreshTokenState: Sendable, Equatable {
         self.authTime = authTime
         self.origin = origin
         self.scopes = scopes
+        self.rotation = rotation
     }
 
     public var encoded: [UInt8] {
@@ -202,7 +205,9 @@ public struct RefreshTokenState: Sendable, Equatable {
         for text in [pool, client, username, sub] { w.string(text) }
         w.i64(authTime)
         w.string(origin)
-        if let scopes { w.string(scopes.joined(separator: " ")) }
+        // Optional tail: the scopes ("" for none), then the rotation id.
+        if scopes != nil || rotation != nil { w.string(scopes?.joined(separator: " ") ?? "") }
+        if let rotation { w.string(rotation) }
         return w.bytes
     }
 
@@ -213,7 +218,11 @@ public struct RefreshTokenState: Sendable, Equatable {
                 var state = RefreshTokenState(
                     pool: try r.string(), client: try r.string(), username: try r.string(), sub: try r.string(),
                     authTime: try r.i64(), origin: try r.string())
-                if !r.isAtEnd { state.scopes = try r.string().split(separator: " ").map(String.init) }
+                if !r.isAtEnd {
+                    let scopes = try r.string()
+                    state.scopes = scopes.isEmpty ? nil : scopes.split(separator: " ").map(String.init)
+                }
+                if !r.isAtEnd { state.rotation = try r.string() }
                 return state
             })
         {

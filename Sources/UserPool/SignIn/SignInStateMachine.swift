@@ -121,6 +121,7 @@ public struct SignInStateMachine: Sendable {
         case usingStep
         case usingPasskey
         case checkingCode(User)
+        case rotating(RefreshTokenState)
         case done
     }
 
@@ -228,6 +229,9 @@ public struct SignInStateMachine: Sendable {
             return recorded(outcome, user, purpose: purpose, canonical: canonical)
         case (.reading(let reading), .userRead(let user)):
             return read(user, for: reading)
+        case (.rotating(let token), .rotated(let user, let rotation)):
+            state = .done
+            return .issueRotated(user, token: token, rotation: rotation)
         case (.checkingHistory(let user, let change), .historyChecked(let reused)):
             if reused { return fail(PasswordHistoryRules.violation) }
             state = .writing(change)
@@ -268,6 +272,13 @@ public struct SignInStateMachine: Sendable {
         let machineFlow: Flow
         switch flow {
         case .refreshTokenAuth, .refreshToken:
+            guard !RefreshRotationRules.enabled(context.client) else {
+                return fail(
+                    PoolError(
+                        .invalidParameter,
+                        "Refresh token rotation is enabled for this app client: refresh with "
+                            + "GetTokensFromRefreshToken."))
+            }
             guard let token = params["REFRESH_TOKEN"] else {
                 return fail(PoolError(.invalidParameter, "Missing required parameter REFRESH_TOKEN"))
             }
@@ -475,6 +486,24 @@ public struct SignInStateMachine: Sendable {
                 return fail(PoolError(.notAuthorized, "Refresh Token has been revoked"))
             }
             guard user.enabled else { return fail(PoolError(.notAuthorized, "User is disabled.")) }
+            if RefreshRotationRules.enabled(context.client) {
+                // A rotating family: the current token is replaced (a write); the one just
+                // replaced gets the current one again within the grace period.
+                do {
+                    switch try RefreshRotationRules.check(
+                        user, origin: token.origin, rotation: token.rotation, now: context.now)
+                    {
+                    case .rotate:
+                        state = .rotating(token)
+                        return .rotateRefresh(user, token)
+                    case .retry(let current):
+                        state = .done
+                        return .issueRotated(user, token: token, rotation: current)
+                    }
+                } catch {
+                    return fail(error)
+                }
+            }
             // Same auth_time, same token family, no new refresh token.
             state = .done
             return .issueTokens(user, authTime: token.authTime, origin: token.origin)
@@ -853,6 +882,8 @@ public enum AuthEvent: Sendable {
     case passkeyChecked(Result<PasskeyUse, PoolError>)
     /// The record as the write of the passkey's new counter left it.
     case passkeyUsed(User)
+    /// The record after a rotation, and the id of the family's refresh token now.
+    case rotated(User, rotation: String)
 }
 
 /// A passkey assertion that verified: which credential, its new counter and the stored one.
@@ -896,6 +927,12 @@ public enum AuthAction: Sendable {
     /// Sign the ID and access tokens; a refresh token too when `origin` is nil (a new
     /// sign-in), none for a refresh (the family `origin` kept).
     case issueTokens(User, authTime: Int64, origin: String?)
+    /// Rotate the refresh token `token` of a rotating family on the user's record
+    /// (`RefreshRotationRules.rotate`, with a new id the front draws), then say `rotated`.
+    case rotateRefresh(User, RefreshTokenState)
+    /// Sign the ID and access tokens of the family `token` began, and its refresh token
+    /// `rotation`.
+    case issueRotated(User, token: RefreshTokenState, rotation: String)
     /// Answer NEW_PASSWORD_REQUIRED: seal the session, with the user's attributes.
     case askNewPassword(SignInSession, attributes: [String: String])
     /// Answer another challenge (a second factor): seal the session, with `parameters`.
