@@ -139,6 +139,19 @@ public struct API: Sendable {
         r.on(CompleteWebAuthnRegistrationOperation.self) { $0.completeWebAuthnRegistration }
         r.on(ListWebAuthnCredentialsOperation.self) { $0.listWebAuthnCredentials }
         r.on(DeleteWebAuthnCredentialOperation.self) { $0.deleteWebAuthnCredential }
+        // The managed login's look and legal links (API+ManagedLogin).
+        r.on(SetUICustomizationOperation.self) { $0.setUICustomization }
+        r.on(GetUICustomizationOperation.self) { $0.getUICustomization }
+        r.on(CreateTermsOperation.self) { $0.createTerms }
+        r.on(DescribeTermsOperation.self) { $0.describeTerms }
+        r.on(UpdateTermsOperation.self) { $0.updateTerms }
+        r.on(DeleteTermsOperation.self) { $0.deleteTerms }
+        r.on(ListTermsOperation.self) { $0.listTerms }
+        r.on(CreateManagedLoginBrandingOperation.self) { $0.createManagedLoginBranding }
+        r.on(DescribeManagedLoginBrandingOperation.self) { $0.describeManagedLoginBranding }
+        r.on(DescribeManagedLoginBrandingByClientOperation.self) { $0.describeManagedLoginBrandingByClient }
+        r.on(UpdateManagedLoginBrandingOperation.self) { $0.updateManagedLoginBranding }
+        r.on(DeleteManagedLoginBrandingOperation.self) { $0.deleteManagedLoginBranding }
         return r
     }()
 

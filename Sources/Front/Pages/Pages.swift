@@ -34,6 +34,8 @@ enum Pages {
         var heading: String
         var appName = ""
         var logo: String?
+        /// The pool's or client's CSS (UICustomizationRules.checkCSS: no markup can be in it).
+        var css: String?
         var error: String?
         var notice: String?
         var message: String?
@@ -43,6 +45,9 @@ enum Pages {
         var fields: [Field] = []
         var submit = "Continue"
         var links: [Link] = []
+        /// Legal links (terms of use, privacy policy) under a form.
+        var legal: [Link] = []
+        var hasLegal = false
         /// Set by `render` (templates see stored properties only).
         var hasLinks = false
     }
@@ -74,6 +79,7 @@ enum Pages {
     static func render(_ page: Page) -> String? {
         var page = page
         page.hasLinks = !page.links.isEmpty
+        page.hasLegal = !page.legal.isEmpty
         return library?.render(page, withTemplate: page.fields.isEmpty ? "message" : "form")
     }
 }

@@ -67,6 +67,9 @@ extension FrontServer {
     func show(_ page: Pages.Page, _ login: Login, status: HTTPResponse.Status = .ok) -> Response {
         let cookies =
             login.newCsrf ? [Self.cookie(Self.csrfCookie, login.csrf, login: login, maxAge: nil)] : []
+        var page = page
+        page.css = login.css
+        page.logo = login.logo
         return Self.html(status, page, cookies: cookies)
     }
 
@@ -106,6 +109,7 @@ extension FrontServer {
             ]
             view.fields[0].autofocus = true
             view.submit = "Sign up"
+            view.legal = login.terms
             view.links = [Pages.Link(id: "signin", href: login.path("login"), text: "Have an account? Sign in")]
         case .confirmUser:
             view.title = "Confirm your account"

@@ -28,6 +28,9 @@ extension FrontServer {
         router.get(":root/logout") { request, context -> Response in
             await logout(request, domain: context.parameters.get("root") ?? "")
         }
+        router.get(":root/ui/:client/logo") { _, context -> Response in
+            await logo(pool: context.parameters.get("root") ?? "", client: context.parameters.get("client") ?? "")
+        }
     }
 
     /// The form pages, by path.
@@ -46,6 +49,11 @@ extension FrontServer {
         var secure: Bool
         var csrf: String
         var newCsrf: Bool
+        /// The pool's or client's look: CSS (checked when it was set) and a logo.
+        var css: String?
+        var logo: String?
+        /// The client's terms of use and privacy policy, for the sign-up page.
+        var terms: [Pages.Link] = []
 
         func path(_ page: String, _ extra: [(String, String)] = []) -> String {
             var q = query
@@ -159,10 +167,31 @@ extension FrontServer {
         let existing = Self.cookies(request)[Self.csrfCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
         var rng = SystemRandomNumberGenerator()
         let csrf = existing ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        return .success(
-            Login(
-                domain: domain, pool: pool, client: client, request: checked, query: query,
-                secure: !Loopback.isLoopback(host: host), csrf: csrf, newCsrf: existing == nil))
+        var login = Login(
+            domain: domain, pool: pool, client: client, request: checked, query: query,
+            secure: !Loopback.isLoopback(host: host), csrf: csrf, newCsrf: existing == nil)
+        await dress(&login)
+        return .success(login)
+    }
+
+    /// The look of the domain's pages: managed login branding's form logo (version 2), or
+    /// the UI customization's CSS and logo (version 1, the classic pages).
+    func dress(_ login: inout Login) async {
+        let version = login.pool.settings.domains?.first { $0.domain == login.domain.lowercased() }?.managedLoginVersion
+        if version == 2 {
+            let assets = try? await api.document(login.pool.id, .brandingAssets, login.client.id)?.record(
+                BrandingAssets.self)
+            login.logo = assets?.formLogoDataURL
+        } else if let look = try? await api.uiCustomization(login.pool.id, clientId: login.client.id) {
+            login.css = look.css
+            login.logo = look.imageDataURL
+        }
+        let terms = (try? await api.allTerms(login.pool.id)) ?? []
+        login.terms = terms.filter { $0.clientId == login.client.id }.sorted { $0.name > $1.name }.compactMap { t in
+            t.link.map {
+                Pages.Link(id: t.name, href: $0, text: t.name == "terms-of-use" ? "terms of use" : "privacy policy")
+            }
+        }
     }
 
     /// The pool with the domain `domain` (a prefix or custom name), unless it is being deleted.
@@ -254,6 +283,18 @@ extension FrontServer {
                 return reply(error, operation: "oauth2/authorize", cors: false)
             }
         }
+    }
+
+    /// The ImageUrl of a UI customization: its logo.
+    func logo(pool: String, client: String) async -> Response {
+        guard pool.utf8.count <= 55, client.utf8.count <= 128,
+            let doc = try? await api.document(pool, .uiCustomization, client),
+            let look = try? doc.record(UICustomization.self), let image = look.image, let type = look.imageType
+        else { return Self.errorPage(.notFound, "No such logo.") }
+        var headers = HTTPFields()
+        headers[.contentType] = "image/\(type)"
+        headers[.cacheControl] = "public, max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: Array(image))))
     }
 
     /// `GET /logout`: the session cookie cleared, then to `logout_uri` (one of the client's

@@ -34,6 +34,8 @@ public struct PoolError: Error, Codable, Sendable, Equatable, CustomStringConver
         public static let enableSoftwareTokenMFA = Code(rawValue: "EnableSoftwareTokenMFAException")
         public static let softwareTokenMFANotFound = Code(rawValue: "SoftwareTokenMFANotFoundException")
         public static let refreshTokenReuse = Code(rawValue: "RefreshTokenReuseException")
+        public static let managedLoginBrandingExists = Code(rawValue: "ManagedLoginBrandingExistsException")
+        public static let termsExists = Code(rawValue: "TermsExistsException")
         /// A body that is not the operation's JSON shape.
         public static let serialization = Code(rawValue: "SerializationException")
         /// A concurrent change won; the front retries the read-modify-write.

@@ -48,7 +48,7 @@ extension UserPoolCommand {
             }
         case .createPool, .updatePool, .markPoolDeleting, .deletePool, .purgePool, .createClient, .updateClient,
             .deleteClient, .deleteUser, .createGroup, .updateGroup, .deleteGroup, .putResourceServer,
-            .deleteResourceServer, .setMembership, .purgeGroup,
+            .deleteResourceServer, .putPoolDocuments, .deletePoolDocuments, .setMembership, .purgeGroup,
             .commitAlias, .releaseAlias, .beginImportUpload, .putImportChunk, .abortImportUpload,
             .deleteImportChunks, .moveShard, .ingest, .setLayout:
             break

@@ -46,6 +46,11 @@ public indirect enum UserPoolCommand: Codable, Sendable {
     /// UpdateResourceServer (refused if it does not exist).
     case putResourceServer(ResourceServer, create: Bool)
     case deleteResourceServer(poolId: String, identifier: String)
+    /// Pool documents (UI customization, branding, terms) of one pool, in one write: the
+    /// first as `put` says, the others (its companions: a branding's assets) whatever exists.
+    case putPoolDocuments([PoolDocument], put: PoolDocument.Put)
+    /// Deletes documents of one pool; the first must exist, the others need not.
+    case deletePoolDocuments(poolId: String, [PoolDocument.Ref])
     /// Adds or removes a membership on the user's record and the group's member index.
     case setMembership(poolId: String, canonical: String, group: String, member: Bool)
     /// Removes up to a batch of memberships of a deleted group on this shard; answers
@@ -142,6 +147,9 @@ public enum UserPoolQuery: Codable, Sendable {
     case resourceServer(poolId: String, identifier: String)
     /// Every resource server of the pool (at most 25), in key order.
     case resourceServers(poolId: String)
+    case poolDocument(poolId: String, kind: PoolDocument.Kind, id: String)
+    /// Every document of a kind of a pool, in key order.
+    case poolDocuments(poolId: String, kind: PoolDocument.Kind)
     /// Members of a group on this shard (canonical names), after `after`.
     case members(poolId: String, group: String, after: String?, limit: Int)
     case alias(poolId: String, attribute: String, value: String)
@@ -193,6 +201,8 @@ public enum UserPoolReply: Codable, Sendable {
     case groups([Group])
     case resourceServer(ResourceServer?)
     case resourceServers([ResourceServer])
+    case poolDocument(PoolDocument?)
+    case poolDocuments([PoolDocument])
     case names([String])
     case alias(AliasClaim?)
     /// A recorded sign-in attempt, with the user (without verifier) when accepted.

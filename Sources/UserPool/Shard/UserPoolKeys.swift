@@ -57,6 +57,14 @@ public enum UserPoolKeys {
         resourceServerPrefix(pool) + hash(identifier)
     }
     static func group(_ pool: String, _ name: String) -> [UInt8] { groupPrefix(pool) + hash(name) }
+    /// Pool documents: `doc/<pool>/` then the kind, then the id's hash.
+    static func documentPrefix(_ pool: String) -> [UInt8] { bytes("doc/\(pool)/") }
+    static func documentPrefix(_ pool: String, _ kind: PoolDocument.Kind) -> [UInt8] {
+        bytes("doc/\(pool)/\(kind.rawValue)/")
+    }
+    static func document(_ pool: String, _ kind: PoolDocument.Kind, _ id: String) -> [UInt8] {
+        documentPrefix(pool, kind) + hash(id)
+    }
     static func userPrefix(_ pool: String) -> [UInt8] { bytes("u/\(pool)/") }
     static func user(_ pool: String, _ canonical: String) -> [UInt8] { userPrefix(pool) + hash(canonical) }
     static func memberPrefix(_ pool: String, _ group: String) -> [UInt8] { bytes("gm/\(pool)/") + hash(group) }

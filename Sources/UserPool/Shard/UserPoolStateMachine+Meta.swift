@@ -36,6 +36,7 @@ extension UserPoolStateMachine {
             }
             for (k, _) in try ctx.entries(K.groupPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
             for (k, _) in try ctx.entries(K.resourceServerPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
+            for (k, _) in try ctx.entries(K.documentPrefix(id), txn) { try txn.delete(k, in: ctx.tables.data) }
             for (k, v) in try ctx.entries(K.importJobPrefix(id), txn) {
                 if let job = try? JSONDecoder().decode(ImportJob.self, from: Data(v)) {
                     _ = try applyImport(.deleteImportChunks(jobId: job.id, upload: nil), ctx, txn)
@@ -104,6 +105,41 @@ extension UserPoolStateMachine {
         case .deleteResourceServer(let poolId, let identifier):
             return try ctx.delete(K.resourceServer(poolId, identifier), txn)
                 ? .ok : .error(PoolError(.resourceNotFound, "Resource server \(identifier) does not exist."))
+        case .putPoolDocuments(let docs, let put):
+            guard let first = docs.first, docs.count <= 4, docs.allSatisfy({ $0.poolId == first.poolId }) else {
+                return .error(PoolError(.invalidParameter, "one to four documents of one pool"))
+            }
+            guard try isLive(first.poolId, ctx, txn) else { return .error(Self.noPool(first.poolId)) }
+            for (i, doc) in docs.enumerated() {
+                guard doc.body.count <= PoolDocument.maxBytes else {
+                    return .error(PoolError(.invalidParameter, "The \(doc.kind.rawValue) document is too large."))
+                }
+                let key = K.document(doc.poolId, doc.kind, doc.id)
+                let exists = try ctx.contains(key, txn)
+                switch (i == 0 ? put : .upsert, exists) {
+                case (.create, true): return .error(PoolDocument.exists(doc.kind, doc.id))
+                case (.update, false): return .error(PoolDocument.notFound(doc.kind, doc.id))
+                case (.create, false), (.upsert, false):
+                    let most = PoolDocument.maxPerPool(doc.kind)
+                    let count = try ctx.entries(K.documentPrefix(doc.poolId, doc.kind), limit: most + 1, txn).count
+                    if count >= most {
+                        return .error(PoolError(.limitExceeded, "A user pool has at most \(most) of these."))
+                    }
+                case (.update, true), (.upsert, true): break
+                }
+            }
+            // Checked first, written after: a refusal writes nothing.
+            for doc in docs { try ctx.store(K.document(doc.poolId, doc.kind, doc.id), doc, txn) }
+            return .poolDocument(first)
+        case .deletePoolDocuments(let poolId, let refs):
+            guard let first = refs.first, refs.count <= 4 else {
+                return .error(PoolError(.invalidParameter, "one to four documents"))
+            }
+            guard try ctx.contains(K.document(poolId, first.kind, first.id), txn) else {
+                return .error(PoolDocument.notFound(first.kind, first.id))
+            }
+            for ref in refs { try ctx.delete(K.document(poolId, ref.kind, ref.id), txn) }
+            return .ok
         default:
             throw PoolError(.internalError, "not a shard-0 command")
         }

@@ -80,6 +80,13 @@ extension UserPoolStateMachine {
         case .resourceServer(let p, let identifier):
             return Self.pointReply(
                 "resourceServer", try stored(K.resourceServer(p, identifier)), absent: .resourceServer(nil))
+        case .poolDocument(let p, let kind, let id):
+            return Self.pointReply("poolDocument", try stored(K.document(p, kind, id)), absent: .poolDocument(nil))
+        case .poolDocuments(let p, let kind):
+            reply = .poolDocuments(
+                try decoded(
+                    values(K.documentPrefix(p, kind), after: nil, limit: PoolDocument.maxPerPool(kind) + 1),
+                    as: PoolDocument.self))
         case .resourceServers(let p):
             reply = .resourceServers(
                 try decoded(

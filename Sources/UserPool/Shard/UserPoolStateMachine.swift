@@ -42,7 +42,8 @@ public struct UserPoolStateMachine: ReplicatedStateMachine {
         let reply: UserPoolReply
         switch cmd {
         case .createPool, .updatePool, .markPoolDeleting, .deletePool, .createClient, .updateClient, .deleteClient,
-            .createGroup, .updateGroup, .deleteGroup, .putResourceServer, .deleteResourceServer:
+            .createGroup, .updateGroup, .deleteGroup, .putResourceServer, .deleteResourceServer, .putPoolDocuments,
+            .deletePoolDocuments:
             reply = try applyMeta(cmd, ctx, txn)
         case .createUser, .updateUser, .deleteUser, .signInAttempt, .phantomCode, .setMembership, .purgeGroup,
             .purgePool:
