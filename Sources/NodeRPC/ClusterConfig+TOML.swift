@@ -10,6 +10,7 @@ extension ClusterConfig {
         var lines: [String] = []
         if let name { lines.append("name = \(q(name))") }
         if let region { lines.append("region = \(q(region))") }
+        if let domain_suffix { lines.append("domain_suffix = \(q(domain_suffix))") }
         lines += [
             "shards = \(shards)", "replication = \(replication)", "tick_ms = \(tickMilliseconds)",
             "election_ticks = \(electionTicks)", "heartbeat_ticks = \(heartbeatTicks)",

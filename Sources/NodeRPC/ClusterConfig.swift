@@ -110,6 +110,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var log_max_age_seconds: Int?
     /// Region in pool ids (`<region>_<id>`).
     public var region: String?
+    /// Pool prefix domains are served at `<prefix>.auth.<region>.<domain_suffix>` (default
+    /// `localhost`, which browsers resolve to this machine).
+    public var domain_suffix: String?
     /// Access keys for SigV4 admin calls (`id:secret`).
     public var admin_keys: [String]?
     /// The front's listen address and public URL.

@@ -88,11 +88,12 @@ struct FrontCommand: AsyncParsableCommand {
         let verifier = SigV4Verifier(keys: keys, region: region)
         let server = FrontServer(
             api: api, verifier: verifier, registry: registry, logger: logger, devInbox: devInbox,
-            hosts: FrontServer.Hosts(listen: address, publicURL: cluster.public_url))
+            hosts: FrontServer.Hosts(listen: address, publicURL: cluster.public_url),
+            domainSuffix: cluster.domain_suffix ?? "localhost")
         // Bounded like every port: connections (more wait in the backlog), idle time, headers;
         // bodies are capped at FrontServer.maxBody.
         let app = Application(
-            router: server.router(),
+            router: FrontResponder(server),
             server: .http1(
                 configuration: .init(
                     idleTimeout: .seconds(60),

@@ -196,3 +196,48 @@ def test_client_oauth_settings_are_checked(web, idp):
     refused(lambda: idp.create_user_pool_client(
         UserPoolId=web["pool"], ClientName="bad", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
         AllowedOAuthScopes=["email"], CallbackURLs=[CALLBACK]), "InvalidParameterException")
+
+
+def test_the_domain_served_by_its_host(web, idp):
+    """`acme-web.auth.us-east-1.localhost` (the default domain suffix) and a custom domain
+    reach the same pages without the path prefix; links, redirects and cookies follow."""
+    endpoint, port = web["endpoint"], urlparse(web["endpoint"]).port
+    host = f"acme-web.auth.us-east-1.localhost:{port}"
+    browser = requests.Session()
+    authorize = browser.get(f"{endpoint}/oauth2/authorize", headers={"Host": host}, allow_redirects=False,
+                            timeout=30, params={"client_id": web["id"], "response_type": "code",
+                                                "redirect_uri": CALLBACK, "state": "h"})
+    assert authorize.status_code == 302 and authorize.headers["Location"].startswith("/login?")
+    page = browser.get(endpoint + authorize.headers["Location"], headers={"Host": host}, timeout=30)
+    assert page.status_code == 200 and "Path=/;" in page.headers["Set-Cookie"]
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert action.startswith("/login?")
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', page.text).group(1)
+    back = browser.post(endpoint + action, headers={"Host": host}, allow_redirects=False, timeout=30,
+                        data={"_csrf": csrf, "username": "ann", "password": "Passw0rd!x"})
+    assert back.status_code == 302 and back.headers["Location"].startswith(CALLBACK + "?code=")
+    code = parse_qs(urlparse(back.headers["Location"]).query)["code"][0]
+    tokens = requests.post(f"{endpoint}/oauth2/token", headers={"Host": host}, auth=(web["id"], web["secret"]),
+                           timeout=30, data={"grant_type": "authorization_code", "code": code,
+                                             "redirect_uri": CALLBACK})
+    assert tokens.status_code == 200 and tokens.json()["id_token"]
+    # The discovery document lists the form it was asked by.
+    meta = requests.get(f"{endpoint}/{web['pool']}/.well-known/openid-configuration", headers={"Host": host},
+                        timeout=30).json()
+    assert meta["authorization_endpoint"] == f"http://{host}/oauth2/authorize"
+    assert web["meta"]["authorization_endpoint"] == f"{endpoint}/acme-web/oauth2/authorize"
+    # A prefix no pool has; the API itself is not a domain's.
+    assert requests.get(f"{endpoint}/oauth2/authorize", headers={"Host": f"nobody.auth.us-east-1.localhost:{port}"},
+                        timeout=30).status_code == 404
+
+    idp.create_user_pool_domain(UserPoolId=web["pool"], Domain="login.acme.test",
+                                CustomDomainConfig={"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/x"})
+    custom = requests.get(f"{endpoint}/oauth2/authorize", headers={"Host": f"login.acme.test:{port}"},
+                          allow_redirects=False, timeout=30, params={
+                              "client_id": web["id"], "response_type": "code", "redirect_uri": CALLBACK})
+    assert custom.status_code == 302 and custom.headers["Location"].startswith("/login?")
+    login = requests.get(endpoint + custom.headers["Location"], headers={"Host": f"login.acme.test:{port}"},
+                         timeout=30)
+    # Not loopback: the cookies are Secure.
+    assert login.status_code == 200 and "Secure" in login.headers["Set-Cookie"]
+    idp.delete_user_pool_domain(UserPoolId=web["pool"], Domain="login.acme.test")

@@ -133,11 +133,22 @@ extension API {
         JWKS(keys: [try auth.signer(for: try await store.pool(poolId)).jwk()])
     }
 
-    public func openIDConfiguration(poolId: String) async throws -> OpenIDConfiguration {
+    /// The discovery document; the domain's endpoints in the form the request came in by:
+    /// a domain's host (`viaHost`: the authority and the domain it names, if it is this pool's),
+    /// or the path form on the front's URL.
+    public func openIDConfiguration(
+        poolId: String, viaHost: (host: String, domain: String)? = nil
+    ) async throws
+        -> OpenIDConfiguration
+    {
         let pool = try await store.pool(poolId)
         let issuer = auth.issuer(poolId)
         let domain = pool.settings.domains?.first { !$0.isCustom } ?? pool.settings.domains?.first
-        let base = domain.map { "\(auth.publicURL)/\($0.domain)" }
+        var base = domain.map { "\(auth.publicURL)/\($0.domain)" }
+        if let viaHost, DomainRules.names(pool).contains(viaHost.domain) {
+            let scheme = auth.publicURL.hasPrefix("https:") ? "https" : "http"
+            base = "\(scheme)://\(viaHost.host)"
+        }
         return OpenIDConfiguration(
             issuer: issuer, jwksURI: "\(issuer)/.well-known/jwks.json",
             authorizationEndpoint: base.map { "\($0)/oauth2/authorize" },

@@ -42,6 +42,8 @@ extension FrontServer {
     /// query to carry from page to page.
     struct Login: Sendable {
         var domain: String
+        /// Where the pages are: "" on the domain's own host, else `/<domain>`.
+        var base: String
         var pool: Pool
         var client: AppClient
         var request: AuthorizeRules.Request
@@ -58,7 +60,7 @@ extension FrontServer {
         func path(_ page: String, _ extra: [(String, String)] = []) -> String {
             var q = query
             for (k, v) in extra { q += (q.isEmpty ? "" : "&") + k + "=" + FrontServer.percentEncode(v) }
-            return "/\(domain)/\(page)" + (q.isEmpty ? "" : "?" + q)
+            return "\(base)/\(page)" + (q.isEmpty ? "" : "?" + q)
         }
     }
 
@@ -92,9 +94,15 @@ extension FrontServer {
         return out
     }
 
+    /// Loopback, `localhost`, or a name under `.localhost` (RFC 6761: this machine): where
+    /// cookies go without `Secure`, since plain HTTP never leaves the machine.
+    static func onThisMachine(_ host: String) -> Bool {
+        Loopback.isLoopback(host: host) || host.lowercased().hasSuffix(".localhost")
+    }
+
     /// A cookie for the domain's pages: HttpOnly, SameSite=Lax, Secure unless on loopback.
     static func cookie(_ name: String, _ value: String, login: Login, maxAge: Int64?) -> String {
-        var c = "\(name)=\(value); Path=/\(login.domain); HttpOnly; SameSite=Lax"
+        var c = "\(name)=\(value); Path=\(login.base.isEmpty ? "/" : login.base); HttpOnly; SameSite=Lax"
         if let maxAge { c += "; Max-Age=\(maxAge)" }
         if login.secure { c += "; Secure" }
         return c
@@ -168,8 +176,9 @@ extension FrontServer {
         var rng = SystemRandomNumberGenerator()
         let csrf = existing ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
         var login = Login(
-            domain: domain, pool: pool, client: client, request: checked, query: query,
-            secure: !Loopback.isLoopback(host: host), csrf: csrf, newCsrf: existing == nil)
+            domain: domain, base: Self.base(request, domain: domain), pool: pool, client: client, request: checked,
+            query: query,
+            secure: !Self.onThisMachine(host), csrf: csrf, newCsrf: existing == nil)
         await dress(&login)
         return .success(login)
     }
@@ -309,8 +318,9 @@ extension FrontServer {
             client.poolId == pool.id
         else { return Self.errorPage(.badRequest, "The client_id names no app client of this domain's user pool.") }
         let host = Loopback.host(ofAuthority: request.head.authority ?? "")
-        var clear = "\(Self.sessionCookie)=; Path=/\(domain); HttpOnly; SameSite=Lax; Max-Age=0"
-        if !Loopback.isLoopback(host: host) { clear += "; Secure" }
+        let base = Self.base(request, domain: domain)
+        var clear = "\(Self.sessionCookie)=; Path=\(base.isEmpty ? "/" : base); HttpOnly; SameSite=Lax; Max-Age=0"
+        if !Self.onThisMachine(host) { clear += "; Secure" }
         if let target = fields["logout_uri"] {
             guard (client.oauth.logoutURLs ?? []).contains(target) else {
                 return Self.errorPage(.badRequest, "The logout_uri is not one of the app client's sign-out URLs.")
@@ -323,6 +333,6 @@ extension FrontServer {
         var rest = fields
         rest["logout_uri"] = nil
         let q = rest.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.percentEncode($0.value))" }
-        return Self.redirect("/\(domain)/login?" + q.joined(separator: "&"), cookies: [clear])
+        return Self.redirect("\(base)/login?" + q.joined(separator: "&"), cookies: [clear])
     }
 }

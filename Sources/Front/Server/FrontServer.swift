@@ -25,11 +25,14 @@ public struct FrontServer: Sendable {
     /// The names `/_cognate/*` answers to.
     let hosts: Hosts
     let metrics: APIMetrics
+    /// Prefix domains are served at `<prefix>.auth.<region>.<domainSuffix>` (HostDomains).
+    let domainSuffix: String
 
     public init(
         api: API, verifier: SigV4Verifier, registry: PrometheusCollectorRegistry, logger: Logger,
-        devInbox: Bool = false, hosts: Hosts = Hosts(listen: nil, publicURL: nil)
+        devInbox: Bool = false, hosts: Hosts = Hosts(listen: nil, publicURL: nil), domainSuffix: String = "localhost"
     ) {
+        self.domainSuffix = domainSuffix.lowercased()
         self.api = api
         self.verifier = verifier
         self.registry = registry
@@ -91,8 +94,11 @@ public struct FrontServer: Sendable {
         router.get(":root/.well-known/jwks.json") { _, context -> Response in
             await wellKnown(context.parameters.get("root")) { try await api.jwks(poolId: $0) }
         }
-        router.get(":root/.well-known/openid-configuration") { _, context -> Response in
-            await wellKnown(context.parameters.get("root")) { try await api.openIDConfiguration(poolId: $0) }
+        router.get(":root/.well-known/openid-configuration") { request, context -> Response in
+            let viaHost = hostDomain(request.head).map { (request.head.authority ?? "", $0) }
+            return await wellKnown(context.parameters.get("root")) {
+                try await api.openIDConfiguration(poolId: $0, viaHost: viaHost)
+            }
         }
         router.get("/_cognate/inbox") { request, _ -> Response in
             guard hosts.allows(request.head.authority) else { return Self.wrongHost() }
