@@ -6,6 +6,7 @@ and the refusals (a foreign redirect URI, a scope not allowed, a form without it
 token, a wrong password, the API's tokens at userInfo)."""
 import re
 import secrets
+import time
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
@@ -241,3 +242,70 @@ def test_the_domain_served_by_its_host(web, idp):
     # Not loopback: the cookies are Secure.
     assert login.status_code == 200 and "Secure" in login.headers["Set-Cookie"]
     idp.delete_user_pool_domain(UserPoolId=web["pool"], Domain="login.acme.test")
+
+
+def form_fields(html):
+    """A page's form: its absolute-path action and its hidden fields."""
+    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1).replace("&amp;", "&")
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    return action, hidden
+
+
+def test_mfa_setup_and_a_chosen_factor_on_the_pages(web, idp):
+    """MFA ON and no factor: the page shows an authenticator key (MFA_SETUP); its first code
+    (pyotp) finishes the sign-in. With two factors: a choice (SELECT_MFA_TYPE), then the code."""
+    import pyotp
+    endpoint = web["endpoint"]
+    pool = idp.create_user_pool(PoolName="mfa-pages")["UserPool"]["Id"]
+    idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="ON",
+                                 SoftwareTokenMfaConfiguration={"Enabled": True})
+    idp.create_user_pool_domain(UserPoolId=pool, Domain="acme-mfa")
+    cid = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="Acme", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK],
+        SupportedIdentityProviders=["COGNITO"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="max", MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!x",
+                          UserAttributes=[{"Name": "email", "Value": "max@example.com"},
+                                          {"Name": "email_verified", "Value": "true"}])
+    idp.admin_set_user_password(UserPoolId=pool, Username="max", Password="Passw0rd!x", Permanent=True)
+    params = {"client_id": cid, "response_type": "code", "redirect_uri": CALLBACK}
+
+    def password_step():
+        browser = requests.Session()
+        page = browser.get(f"{endpoint}/acme-mfa/login", params=params, timeout=30)
+        action, hidden = form_fields(page.text)
+        step = browser.post(endpoint + action, data={**hidden, "username": "max", "password": "Passw0rd!x"},
+                            allow_redirects=False, timeout=30)
+        assert step.status_code == 200, step.text
+        return browser, step.text
+
+    browser, setup = password_step()
+    assert "Set up an authenticator app" in setup
+    secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', setup).group(1)
+    assert "otpauth://totp/" in setup
+    action, hidden = form_fields(setup)
+    assert hidden["challenge"] == "MFA_SETUP"
+    totp = pyotp.TOTP(secret)
+    wrong = browser.post(endpoint + action, data={**hidden, "code": f"{(int(totp.now()) + 1) % 1_000_000:06d}"},
+                         allow_redirects=False, timeout=30)
+    assert wrong.status_code == 400 and "Code mismatch" in wrong.text and secret in wrong.text
+    done = browser.post(endpoint + action, data={**hidden, "code": totp.now()}, allow_redirects=False, timeout=30)
+    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code="), done.text
+
+    # Two factors, neither preferred: a choice first.
+    idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="ON", EmailMfaConfiguration={},
+                                 SoftwareTokenMfaConfiguration={"Enabled": True})
+    idp.admin_set_user_mfa_preference(UserPoolId=pool, Username="max",
+                                      SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False},
+                                      EmailMfaSettings={"Enabled": True})
+    browser, choose = password_step()
+    assert 'type="radio"' in choose and 'value="SOFTWARE_TOKEN_MFA"' in choose and 'value="EMAIL_OTP"' in choose
+    assert re.search(r'<label for="answer-EMAIL_OTP"[^>]*>An email</label>', choose)
+    action, hidden = form_fields(choose)
+    assert hidden["challenge"] == "SELECT_MFA_TYPE"
+    code_page = browser.post(endpoint + action, data={**hidden, "answer": "SOFTWARE_TOKEN_MFA"}, timeout=30)
+    assert "Code from your authenticator app" in code_page.text
+    action, hidden = form_fields(code_page.text)
+    done = browser.post(endpoint + action, data={**hidden, "code": totp.at(time.time() + 30)},
+                        allow_redirects=False, timeout=30)
+    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "?code="), done.text

@@ -22,6 +22,15 @@ enum Pages {
         var value: String
     }
 
+    /// One option of a radio group.
+    struct Choice {
+        var id: String
+        var name: String
+        var value: String
+        var label: String
+        var checked = false
+    }
+
     struct Link {
         var id: String
         var href: String
@@ -43,6 +52,13 @@ enum Pages {
         var csrf = ""
         var hidden: [Hidden] = []
         var fields: [Field] = []
+        /// A radio group (`choiceLegend` names it), before the fields.
+        var choices: [Choice] = []
+        var choiceLegend = ""
+        var hasChoices = false
+        /// A key to show the user (an authenticator's secret), with a link for apps.
+        var secret: String?
+        var secretLink: String?
         var submit = "Continue"
         var links: [Link] = []
         /// Legal links (terms of use, privacy policy) under a form.
@@ -80,6 +96,7 @@ enum Pages {
         var page = page
         page.hasLinks = !page.links.isEmpty
         page.hasLegal = !page.legal.isEmpty
-        return library?.render(page, withTemplate: page.fields.isEmpty ? "message" : "form")
+        page.hasChoices = !page.choices.isEmpty
+        return library?.render(page, withTemplate: page.fields.isEmpty && page.choices.isEmpty ? "message" : "form")
     }
 }

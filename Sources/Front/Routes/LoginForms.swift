@@ -155,16 +155,27 @@ extension FrontServer {
                 client: login.client, issue: false)
             return await next(answer, login, username: try field("username"))
         case .mfa:
-            let challengeName = try field("challenge")
-            let challenge = ChallengeNameType(rawValue: challengeName)
-            guard let key = Self.answerKey[challenge] else {
+            let challenge = ChallengeNameType(rawValue: try field("challenge"))
+            guard Self.pageChallenges.contains(challenge) else {
                 throw PoolError(.invalidParameter, "The sign-in step is not one these pages answer.")
             }
             let username = try field("username")
-            var responses = ["USERNAME": username, key: try field(key == "NEW_PASSWORD" ? "password" : "code")]
+            var session = try field("session")
+            var responses = ["USERNAME": username]
+            switch challenge {
+            case .mfaSetup:
+                // The authenticator's first code makes it the user's MFA; then the step is done.
+                let verified = try await api.verifySoftwareToken(
+                    try Self.valid(VerifySoftwareTokenRequest(session: session, userCode: try field("code"))))
+                guard let next = verified.session else { throw PoolError(.internalError, "no session to go on with") }
+                session = next
+            case .selectMfaType: responses["ANSWER"] = try field("answer")
+            case .newPasswordRequired: responses["NEW_PASSWORD"] = try field("password")
+            default: responses[Self.answerKey[challenge] ?? ""] = try field("code")
+            }
             responses["SECRET_HASH"] = secretHash(login, username)
             let answer = try await api.signIn.run(
-                .respond(challenge, responses: responses, session: try field("session")), pool: login.pool,
+                .respond(challenge, responses: responses, session: session), pool: login.pool,
                 client: login.client, issue: false)
             return await next(answer, login, username: username)
         case .signup:
@@ -205,10 +216,13 @@ extension FrontServer {
         }
     }
 
-    /// The response key each challenge the pages answer takes its answer in.
+    /// The response key each code challenge takes its code in.
     static let answerKey: [ChallengeNameType: String] = [
         .softwareTokenMfa: "SOFTWARE_TOKEN_MFA_CODE", .smsMfa: "SMS_MFA_CODE", .emailOtp: "EMAIL_OTP_CODE",
-        .newPasswordRequired: "NEW_PASSWORD",
+    ]
+    /// The sign-in steps the pages answer.
+    static let pageChallenges: Set<ChallengeNameType> = [
+        .softwareTokenMfa, .smsMfa, .emailOtp, .newPasswordRequired, .selectMfaType, .mfaSetup,
     ]
 
     static func valid<R: CognitoShape>(_ r: R) throws(PoolError) -> R {
@@ -220,7 +234,9 @@ extension FrontServer {
     /// After a sign-in step: back to the client, or the next step's page.
     func next(_ answer: SignInAnswer, _ login: Login, username: String) async -> Response {
         if let done = answer.signedIn { return await finish(login, done.user, authTime: done.authTime) }
-        guard let challenge = answer.challengeName, Self.answerKey[challenge] != nil, let session = answer.session
+        let canSetUp = Self.list(answer.challengeParameters["MFAS_CAN_SETUP"])
+        guard let challenge = answer.challengeName, Self.pageChallenges.contains(challenge),
+            challenge != .mfaSetup || canSetUp.contains("SOFTWARE_TOKEN_MFA"), var session = answer.session
         else {
             let name = answer.challengeName?.rawValue ?? "an unknown step"
             return Self.errorPage(
@@ -232,11 +248,32 @@ extension FrontServer {
             "username": answer.challengeParameters["USER_ID_FOR_SRP"] ?? username,
         ]
         fields["destination"] = answer.challengeParameters["CODE_DELIVERY_DESTINATION"]
+        fields["choices"] = Self.list(answer.challengeParameters["MFAS_CAN_CHOOSE"]).joined(separator: " ")
         do {
+            if challenge == .mfaSetup {
+                // An authenticator app to set up: its key, and the session that verifies it.
+                let associated = try await api.associateSoftwareToken(AssociateSoftwareTokenRequest(session: session))
+                guard let next = associated.session, let secret = associated.secretCode else {
+                    throw PoolError(.internalError, "no authenticator key")
+                }
+                session = next
+                fields["session"] = next
+                fields["secret"] = secret
+            }
             return show(try challengeForm(fields, login), login)
+        } catch let e as PoolError where e.code != .internalError && e.code != .unavailable {
+            return Self.errorPage(.badRequest, e.message)
         } catch {
-            return Self.errorPage(.badRequest, "The sign-in step is not one these pages answer.")
+            return reply(error, operation: "login/mfa", cors: false)
         }
+    }
+
+    /// A challenge parameter that is a JSON list of names.
+    static func list(_ text: String?) -> [String] {
+        guard let text, let data = text.data(using: .utf8),
+            let names = try? JSONDecoder().decode([String].self, from: data)
+        else { return [] }
+        return names
     }
 
     /// The page for a challenge, from the fields that carry it from step to step.
@@ -244,7 +281,7 @@ extension FrontServer {
         guard let name = fields["challenge"], let session = fields["session"], let username = fields["username"]
         else { throw PoolError(.invalidParameter, "The sign-in step is missing.") }
         let challenge = ChallengeNameType(rawValue: name)
-        guard Self.answerKey[challenge] != nil else {
+        guard Self.pageChallenges.contains(challenge) else {
             throw PoolError(.invalidParameter, "The sign-in step is not one these pages answer.")
         }
         var view = Pages.Page(
@@ -269,6 +306,31 @@ extension FrontServer {
             code.label = "Code from your authenticator app"
             view.fields = [code]
             view.submit = "Sign in"
+        case .mfaSetup:
+            guard let secret = fields["secret"] else { throw PoolError(.invalidParameter, "The key is missing.") }
+            view.heading = "Set up an authenticator app"
+            view.message = "Add this key to an authenticator app, then enter the code it shows."
+            view.secret = secret
+            let issuer = Self.percentEncode(login.pool.name)
+            view.secretLink =
+                "otpauth://totp/\(issuer):\(Self.percentEncode(username))?secret=\(secret)&issuer=\(issuer)"
+            view.hidden.append(Pages.Hidden(name: "secret", value: secret))
+            code.label = "Code from your authenticator app"
+            view.fields = [code]
+            view.submit = "Verify and sign in"
+        case .selectMfaType:
+            let names = (fields["choices"] ?? "").split(separator: " ").map(String.init)
+            let labels = [
+                "SOFTWARE_TOKEN_MFA": "An authenticator app", "SMS_MFA": "A text message", "EMAIL_OTP": "An email",
+            ]
+            view.heading = "How do you want to get your code?"
+            view.choiceLegend = "Second factor"
+            view.choices = names.compactMap { name in
+                labels[name].map { Pages.Choice(id: "answer-\(name)", name: "answer", value: name, label: $0) }
+            }
+            if !view.choices.isEmpty { view.choices[0].checked = true }
+            view.hidden.append(Pages.Hidden(name: "choices", value: names.joined(separator: " ")))
+            view.submit = "Continue"
         default:
             let destination = fields["destination"]
             view.message = destination.map { "Enter the code we sent to \($0)." } ?? "Enter the code we sent you."
