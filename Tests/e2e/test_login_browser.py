@@ -143,3 +143,86 @@ def test_sign_up_confirm_and_sign_in_in_a_browser(site):
         "redirect_uri": site["app"].callback}).json()
     assert "id_token" in tokens and "access_token" in tokens, tokens
     assert idp.admin_get_user(UserPoolId=pool, Username="nina")["UserStatus"] == "CONFIRMED"
+
+
+def test_sign_in_with_a_passkey_in_a_browser(site):
+    """The passkey button: the page's script hands WebAuthn's options to Chromium's virtual
+    authenticator (holding a passkey registered through the API by soft-webauthn), posts its
+    assertion, and the browser lands on the callback. The domain is served by its host
+    (`acme-keys.auth.us-east-1.localhost`, the relying party: browsers take plain HTTP for
+    names under `.localhost`)."""
+    import base64
+    import copy
+
+    from cryptography.hazmat.primitives import serialization
+    from selenium.webdriver.common.virtual_authenticator import Credential, VirtualAuthenticatorOptions
+    from soft_webauthn import SoftWebauthnDevice
+
+    idp, browser, shots = site["idp"], site["browser"], site["shots"]
+    rp = "acme-keys.auth.us-east-1.localhost"
+    pool = idp.create_user_pool(PoolName="browser-passkeys", Policies={
+        "SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "WEB_AUTHN"]}})["UserPool"]["Id"]
+    idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OFF",
+                                 WebAuthnConfiguration={"RelyingPartyId": rp, "UserVerification": "preferred"})
+    idp.create_user_pool_domain(UserPoolId=pool, Domain="acme-keys")
+    client = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="Acme Keys", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid"], CallbackURLs=[site["app"].callback], SupportedIdentityProviders=["COGNITO"],
+        ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="kim", MessageAction="SUPPRESS", TemporaryPassword="Temp0rary!x")
+    idp.admin_set_user_password(UserPoolId=pool, Username="kim", Password="Passw0rd!x", Permanent=True)
+    access = idp.initiate_auth(ClientId=client, AuthFlow="USER_AUTH", AuthParameters={
+        "USERNAME": "kim", "PREFERRED_CHALLENGE": "PASSWORD", "PASSWORD": "Passw0rd!x"})[
+        "AuthenticationResult"]["AccessToken"]
+
+    def unb64(text):
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    device = SoftWebauthnDevice()
+    options = copy.deepcopy(idp.start_web_authn_registration(AccessToken=access)["CredentialCreationOptions"])
+    options["challenge"] = unb64(options["challenge"])
+    options["user"]["id"] = unb64(options["user"]["id"])
+    options["pubKeyCredParams"] = [{"type": p["type"], "alg": int(p["alg"])} for p in options["pubKeyCredParams"]]
+    port = urlparse(site["front"].endpoint).port
+    made = device.create({"publicKey": options}, f"http://{rp}:{port}")
+    idp.complete_web_authn_registration(AccessToken=access, Credential={
+        "id": b64(made["rawId"]), "rawId": b64(made["rawId"]), "type": "public-key",
+        "response": {"clientDataJSON": b64(made["response"]["clientDataJSON"]),
+                     "attestationObject": b64(made["response"]["attestationObject"])},
+        "clientExtensionResults": {}})
+
+    authenticator = VirtualAuthenticatorOptions(
+        protocol=VirtualAuthenticatorOptions.Protocol.CTAP2, transport=VirtualAuthenticatorOptions.Transport.INTERNAL,
+        has_resident_key=True, has_user_verification=True, is_user_verified=True)
+    browser.add_virtual_authenticator(authenticator)
+    try:
+        key = device.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption())
+        browser.add_credential(Credential.create_non_resident_credential(
+            device.credential_id, rp, key, device.sign_count))
+        browser.get(f"http://{rp}:{port}/oauth2/authorize?" + urlencode({
+            "client_id": client, "response_type": "code", "redirect_uri": site["app"].callback, "state": "pk"}))
+        wait_for(browser, "#alt-submit")
+        check_page(browser, shots, "07-passkey-login")
+        browser.find_element(By.ID, "username").send_keys("kim")
+        browser.find_element(By.ID, "alt-submit").click()
+        wait_for(browser, "#passkey")
+        check_page(browser, shots, "08-passkey-step")
+        browser.find_element(By.ID, "passkey").click()
+
+        def landed(b):
+            # The script says why when the browser refuses the passkey.
+            status = b.find_elements(By.ID, "passkey-status")
+            assert not (status and status[0].text), status[0].text
+            return b.current_url.startswith(site["app"].callback)
+        WebDriverWait(browser, 30).until(landed)
+        assert parse_qs(urlparse(browser.current_url).query)["state"] == ["pk"]
+        check_page(browser, shots, "09-passkey-callback")
+        # The passkey's counter moved on the user's record.
+        listed = idp.list_web_authn_credentials(AccessToken=access)["Credentials"]
+        assert len(listed) == 1
+    finally:
+        browser.remove_virtual_authenticator()

@@ -125,14 +125,14 @@ public enum WebAuthn {
         }
 
         /// Origins of the RP ID: `https://<rpId>` or a subdomain of it (any port); for
-        /// `localhost`, http too, as browsers allow.
+        /// `localhost` and names under `.localhost` (this machine), http too, as browsers allow.
         public func allows(origin: String) -> Bool {
             guard let url = URLComponents(string: origin), let host = url.host?.lowercased(), url.path.isEmpty,
                 url.query == nil, url.fragment == nil
             else { return false }
             let rp = rpId.lowercased()
             guard host == rp || host.hasSuffix("." + rp) else { return false }
-            return url.scheme == "https" || (url.scheme == "http" && rp == "localhost")
+            return url.scheme == "https" || (url.scheme == "http" && (rp == "localhost" || rp.hasSuffix(".localhost")))
         }
     }
 

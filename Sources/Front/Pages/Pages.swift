@@ -59,7 +59,15 @@ enum Pages {
         /// A key to show the user (an authenticator's secret), with a link for apps.
         var secret: String?
         var secretLink: String?
-        var submit = "Continue"
+        /// The submit button's text; nil for none (the passkey page's button runs a script).
+        var submit: String? = "Continue"
+        /// A second submit button (`method=<altValue>`), e.g. sign in with a passkey.
+        var altSubmit: String?
+        var altValue = ""
+        /// WebAuthn's request options (JSON) for the passkey page's script, and the nonce the
+        /// Content-Security-Policy lets that script run with.
+        var passkeyOptions: String?
+        var nonce = ""
         var links: [Link] = []
         /// Legal links (terms of use, privacy policy) under a form.
         var legal: [Link] = []
@@ -97,6 +105,6 @@ enum Pages {
         page.hasLinks = !page.links.isEmpty
         page.hasLegal = !page.legal.isEmpty
         page.hasChoices = !page.choices.isEmpty
-        return library?.render(page, withTemplate: page.fields.isEmpty && page.choices.isEmpty ? "message" : "form")
+        return library?.render(page, withTemplate: page.action.isEmpty ? "message" : "form")
     }
 }

@@ -95,6 +95,10 @@ extension FrontServer {
             ]
             view.fields[username.isEmpty ? 0 : 1].autofocus = true
             view.submit = "Sign in"
+            if FirstFactorRules.allowed(login.pool).contains(.webAuthn), login.pool.settings.webAuthn != nil {
+                view.altSubmit = "Sign in with a passkey"
+                view.altValue = "passkey"
+            }
             view.links = [Pages.Link(id: "forgot", href: login.path("forgotPassword"), text: "Forgot your password?")]
             if !login.pool.allowAdminCreateUserOnly {
                 view.links.append(
@@ -142,13 +146,21 @@ extension FrontServer {
 
     /// What a posted form does.
     func submit(_ page: LoginPage, _ fields: [String: String], _ login: Login) async throws -> Response {
-        func field(_ name: String) throws(PoolError) -> String {
+        func field(_ name: String, max: Int = 2_048) throws(PoolError) -> String {
             guard let v = fields[name]?.trimmingCharacters(in: name == "password" ? [] : .whitespaces), !v.isEmpty,
-                v.utf8.count <= 2_048
+                v.utf8.count <= max
             else { throw PoolError(.invalidParameter, "Fill in \(name == "code" ? "the code" : name).") }
             return v
         }
         switch page {
+        case .login where fields["method"] == "passkey":
+            let username = try field("username")
+            let answer = try await api.signIn.run(
+                .managedPasskey(username: username), pool: login.pool, client: login.client, issue: false)
+            guard answer.challengeName == .webAuthn else {
+                throw PoolError(.notAuthorized, "No passkey can sign in this user: sign in with the password.")
+            }
+            return await next(answer, login, username: username)
         case .login:
             let answer = try await api.signIn.run(
                 .managedLogin(username: try field("username"), password: try field("password")), pool: login.pool,
@@ -170,6 +182,7 @@ extension FrontServer {
                 guard let next = verified.session else { throw PoolError(.internalError, "no session to go on with") }
                 session = next
             case .selectMfaType: responses["ANSWER"] = try field("answer")
+            case .webAuthn: responses["CREDENTIAL"] = try field("credential", max: 65_536)
             case .newPasswordRequired: responses["NEW_PASSWORD"] = try field("password")
             default: responses[Self.answerKey[challenge] ?? ""] = try field("code")
             }
@@ -222,7 +235,7 @@ extension FrontServer {
     ]
     /// The sign-in steps the pages answer.
     static let pageChallenges: Set<ChallengeNameType> = [
-        .softwareTokenMfa, .smsMfa, .emailOtp, .newPasswordRequired, .selectMfaType, .mfaSetup,
+        .softwareTokenMfa, .smsMfa, .emailOtp, .newPasswordRequired, .selectMfaType, .mfaSetup, .webAuthn,
     ]
 
     static func valid<R: CognitoShape>(_ r: R) throws(PoolError) -> R {
@@ -249,6 +262,7 @@ extension FrontServer {
         ]
         fields["destination"] = answer.challengeParameters["CODE_DELIVERY_DESTINATION"]
         fields["choices"] = Self.list(answer.challengeParameters["MFAS_CAN_CHOOSE"]).joined(separator: " ")
+        fields["options"] = answer.challengeParameters["CREDENTIAL_REQUEST_OPTIONS"]
         do {
             if challenge == .mfaSetup {
                 // An authenticator app to set up: its key, and the session that verifies it.
@@ -318,6 +332,15 @@ extension FrontServer {
             code.label = "Code from your authenticator app"
             view.fields = [code]
             view.submit = "Verify and sign in"
+        case .webAuthn:
+            guard let options = fields["options"] else {
+                throw PoolError(.invalidParameter, "The passkey step is missing.")
+            }
+            view.heading = "Sign in with a passkey"
+            view.message = "Use the passkey saved on this device or your security key."
+            view.passkeyOptions = options
+            view.hidden += [Pages.Hidden(name: "credential", value: ""), Pages.Hidden(name: "options", value: options)]
+            view.submit = nil
         case .selectMfaType:
             let names = (fields["choices"] ?? "").split(separator: " ").map(String.init)
             let labels = [

@@ -117,13 +117,17 @@ extension FrontServer {
     }
 
     static func html(_ status: HTTPResponse.Status, _ page: Pages.Page, cookies: [String] = []) -> Response {
+        var page = page
+        var rng = SystemRandomNumberGenerator()
+        page.nonce = Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) })
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        // No script but the passkey page's own, which runs with this response's nonce.
         headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'self' http: https:; "
-            + "frame-ancestors 'none'"
+            "default-src 'none'; script-src 'nonce-\(page.nonce)'; style-src 'unsafe-inline'; img-src data: https:; "
+            + "form-action 'self' http: https:; frame-ancestors 'none'"
         for c in cookies { headers.append(HTTPField(name: .setCookie, value: c)) }
         guard let text = Pages.render(page) else {
             headers[.contentType] = "text/plain; charset=utf-8"

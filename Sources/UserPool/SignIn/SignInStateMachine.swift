@@ -152,6 +152,12 @@ public struct SignInStateMachine: Sendable {
         case (.idle, .refresh(let token)):
             state = .opening(.refreshToken(username: nil, secretHash: nil, secretChecked: true))
             return .open(token, .refreshToken)
+        case (.idle, .managedPasskey(let username)):
+            // The managed login's passkey button: USER_AUTH's WEB_AUTHN for the name typed.
+            return choose(
+                Choice(
+                    identifier: username, wanted: .webAuthn, parameters: ["USERNAME": username], answering: false,
+                    admin: true))
         case (.idle, .managedLogin(let username, let password)):
             // The managed login's own form: the client's ExplicitAuthFlows are for the API,
             // and its secret is checked where the code is redeemed.
@@ -850,6 +856,8 @@ public enum AuthEvent: Sendable {
     case refresh(token: String?)
     /// The managed login page's form: a password sign-in that page runs for the user.
     case managedLogin(username: String, password: String)
+    /// The managed login page's passkey button: a WEB_AUTHN challenge for the name typed.
+    case managedPasskey(username: String)
     /// ChangePassword, for the user the access token speaks for.
     case changePassword(User, previous: String?, proposed: String)
     /// The plaintext of the sealed text `open` asked for (nil: not ours, expired, or not
