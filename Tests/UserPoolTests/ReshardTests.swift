@@ -122,6 +122,34 @@ struct ReshardTests {
         #expect(left.isEmpty)
     }
 
+    @Test("a reshard moves a record of every kind that lives with a user, and nothing else")
+    func everyKindMoves() throws {
+        let source = try Shard(id: 1)
+        // A user, a claim, a membership (with the user's sub) and a name no user has, each
+        // routed to shard 2 under two user shards.
+        let name = try #require((0..<500).map { "k\($0)" }.first(where: Self.moves))
+        let email = try #require(
+            (0..<500).map { "\(name)-\($0)@x.com" }.first {
+                UserPoolKeys.userShard(
+                    pool: Self.pool.id, canonical: UserPoolKeys.claimName("email", $0), userShards: 2) == 2
+            })
+        let ghost = try #require((0..<500).map { "ghost\($0)" }.first(where: Self.moves))
+        try source.apply(.createUser(Self.user(name), canonical: name))
+        try source.apply(.reserveAlias(poolId: Self.pool.id, attribute: "email", value: email, owner: name, now: 1, staleBefore: 0, takeOver: nil))
+        try source.apply(.commitAlias(poolId: Self.pool.id, attribute: "email", value: email, owner: name))
+        try source.apply(.setMembership(poolId: Self.pool.id, canonical: name, group: "staff", member: true))
+        _ = try source.apply(.signInAttempt(poolId: Self.pool.id, canonical: ghost, passwordOK: false, verifierDigest: [], now: 50, lockoutBaseSeconds: 1))
+        guard case .records(let records, nil) = try UserPoolReply.decode(try source.read(.movingRecords(shards: 2, after: nil, limit: 100))) else {
+            Issue.record("no records reply"); return
+        }
+        let kinds = Set(records.compactMap { RecordKind.of($0.key) })
+        #expect(kinds == Set(RecordKind.allCases.filter(\.movesWithUser)))
+        // Every kind is either routed or said to stay: nothing moves that is not routed.
+        for kind in RecordKind.allCases {
+            if case .stays = kind.routing { #expect(!kind.movesWithUser, "\(kind)") } else { #expect(kind.movesWithUser, "\(kind)") }
+        }
+    }
+
     @Test("hostile reshard commands are refused: foreign records, keys of other kinds, shrinking layouts, bad counts")
     func refusals() throws {
         let target = try Shard(id: 2)

@@ -130,7 +130,8 @@ extension UserPoolStateMachine {
             }
             // Checked first, written after: a refusal writes nothing.
             for doc in docs { try ctx.store(K.document(doc.poolId, doc.kind, doc.id), doc, txn) }
-            return .poolDocument(first)
+            // Not the document back: a reply is kept for retries, and a document can be large.
+            return .ok
         case .deletePoolDocuments(let poolId, let refs):
             guard let first = refs.first, refs.count <= 4 else {
                 return .error(PoolError(.invalidParameter, "one to four documents"))

@@ -69,33 +69,32 @@ extension UserPoolKeys {
         return String(decoding: pool, as: UTF8.self)
     }
 
-    /// The kinds of record that live with a user or a claim, and so move.
-    static let movingKinds: Set<String> = ["u", "s", "gm", "a", "x", "xo"]
-
     /// The pool and name a user-shard record is routed by, or nil for a record that stays
-    /// (outbox, inbox, counts) or cannot say (then it stays too). A phantom (`x/`) is routed
-    /// through its time-ordered twin (`xo/`), which holds the name.
+    /// (outbox, inbox, counts: `RecordKind.movesWithUser`) or cannot say (then it stays too).
+    /// A phantom (`x/`) is routed through its time-ordered twin (`xo/`), which holds the name.
     static func route(key: [UInt8], value: [UInt8]) -> (pool: String, name: String)? {
-        guard let slash = key.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        let kind = String(decoding: key[..<slash], as: UTF8.self)
-        guard kind != "x", movingKinds.contains(kind) else { return nil }
+        guard let kind = RecordKind.of(key), kind.movesWithUser,
+            let slash = key.firstIndex(of: UInt8(ascii: "/"))
+        else { return nil }
         let rest = key[(slash + 1)...]
         guard let poolEnd = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
         let pool = String(decoding: rest[..<poolEnd], as: UTF8.self)
-        switch kind {
-        case "u":
+        switch kind.routing {
+        case .username:
             struct Named: Decodable { let username: String }
             guard let named = try? JSONDecoder().decode(Named.self, from: Data(value)) else { return nil }
             let hashed = Array(rest[(poolEnd + 1)...])
             let name = [named.username, named.username.lowercased()].first { hash($0) == hashed }
             return name.map { (pool, $0) }
-        case "a":
+        case .claim:
             guard let claim = try? JSONDecoder().decode(AliasClaim.self, from: Data(value)),
                 let attribute = claim.attribute, let claimed = claim.value
             else { return nil }
             return (pool, claimName(attribute, claimed))
-        default:
+        case .nameInValue:
             return (pool, String(decoding: value, as: UTF8.self))
+        case .twin, .stays:
+            return nil
         }
     }
 }
@@ -112,7 +111,13 @@ extension UserPoolCommand {
             .releaseAlias(let p, let a, let v, _):
             (p, UserPoolKeys.claimName(a, v))
         case .withMessages(let inner, _): inner.route
-        default: nil
+        // Shard 0's, or a whole pool's or group's (they walk every name), or the shard's own.
+        case .createPool, .updatePool, .markPoolDeleting, .deletePool, .purgePool, .createClient, .updateClient,
+            .deleteClient, .createGroup, .updateGroup, .deleteGroup, .putResourceServer, .deleteResourceServer,
+            .putPoolDocuments, .deletePoolDocuments, .purgeGroup, .outboxDone, .putImportJob, .beginImportUpload,
+            .putImportChunk, .finishImportUpload, .abortImportUpload, .deleteImportChunks, .moveShard, .ingest,
+            .setLayout:
+            nil
         }
     }
 }
@@ -123,7 +128,11 @@ extension UserPoolQuery {
         switch self {
         case .user(let p, let c), .phantomCodes(let p, let c), .attemptSlot(let p, let c, _, _, _): (p, c)
         case .alias(let p, let a, let v): (p, UserPoolKeys.claimName(a, v))
-        default: nil
+        // Shard 0's, listings and scans of a shard, and a sub (asked of every user shard).
+        case .pool, .pools, .client, .clientById, .poolByDomain, .clients, .users, .group, .groups, .resourceServer,
+            .resourceServers, .poolDocument, .poolDocuments, .members, .userBySub, .userCount, .outbox, .inbox,
+            .importJob, .importJobs, .allImportJobs, .importChunk, .layout, .movingRecords:
+            nil
         }
     }
 }
@@ -208,8 +217,7 @@ extension UserPoolStateMachine {
                 let key = Array(record.key)
                 guard record.shard == ctx.shard, (3...400).contains(key.count),
                     record.value.count <= Self.maxRecordBytes,
-                    let slash = key.firstIndex(of: UInt8(ascii: "/")),
-                    K.movingKinds.contains(String(decoding: key[..<slash], as: UTF8.self))
+                    RecordKind.of(key)?.movesWithUser == true
                 else {
                     return .error(PoolError(.invalidParameter, "not a record of shard \(ctx.shard)"))
                 }
@@ -262,7 +270,7 @@ extension UserPoolStateMachine {
             guard target != ctx.shard else { return true }
             records.append(ShardRecord(key: key, value: value, shard: target))
             bytes += key.count + value.count
-            if key.starts(with: UserPoolKeys.bytes("xo/")) { phantoms.append((route.pool, route.name, target)) }
+            if RecordKind.of(key) == .phantomOrder { phantoms.append((route.pool, route.name, target)) }
             return true
         }
         for p in phantoms {
