@@ -152,6 +152,12 @@ struct SignInTests {
         #expect(refused.message == "Incorrect username or password.")
         guard case .issueTokens(let u, let at, nil) = finish(.accepted, F.user()) else { Issue.record("tokens"); return }
         #expect(u.username == "alice" && at == 100)
+        var m = F.machine()
+        _ = m.received(F.password("alice"))
+        _ = m.received(.resolved(F.user(), node: 1, boot: 1))
+        _ = m.received(.reserved(AttemptSlot(user: F.user().withoutSecrets, verifierDigest: F.verifier.digest)))
+        guard case .issueTokens = m.received(.checked(passwordOK: true)) else { Issue.record("no tokens"); return }
+        #expect(m.amr == ["pwd"])
     }
 
     @Test("a slot refused (locked, replayed) fails before any check; a right password with nothing to clear writes nothing")
@@ -544,8 +550,9 @@ struct SignInTests {
     @Test("SOFTWARE_TOKEN_MFA: the session's user, a slot, the code's step written once, then tokens; a wrong code is a counted failure")
     func totpSteps() {
         let pool = Self.totpPool(.optional)
-        let session = SignInSession(challenge: .softwareTokenMfa, pool: pool.id, client: "client1", username: "alice",
+        var session = SignInSession(challenge: .softwareTokenMfa, pool: pool.id, client: "client1", username: "alice",
                                     identifier: "alice", issuedAt: 90)
+        session.methods = ["pwd"]
         func respond(_ code: String?) -> (SignInStateMachine, AuthAction) {
             var m = F.machine(pool: pool)
             var responses = ["USERNAME": "alice"]
@@ -564,6 +571,9 @@ struct SignInTests {
         else { Issue.record("no check"); return }
         guard case .useTotpStep(_, 77) = m.received(.totpChecked(step: 77)) else { Issue.record("no step write"); return }
         guard case .issueTokens(_, 100, nil) = m.received(.stepUsed(user)) else { Issue.record("no tokens"); return }
+        // The password, carried by the session, and the code: the ID token's amr.
+        #expect(m.amr == ["pwd", "otp", "mfa"])
+        #expect(SignInSession(decoding: session.encoded)?.methods == ["pwd"])
         // Wrong: a failure written, then CodeMismatchException.
         var (wrong, _) = respond("000000")
         _ = wrong.received(.userRead(user))

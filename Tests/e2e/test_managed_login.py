@@ -83,6 +83,7 @@ def test_authorization_code_with_pkce_refresh_userinfo_and_revoke(web):
         "nonce": {"essential": True, "value": nonce}})
     claims.validate()
     assert claims["cognito:username"] == "ann" and claims["email"] == "ann@example.com"
+    assert claims["amr"] == ["pwd"]
     access = jwt.decode(token["access_token"], keys)
     assert access["scope"] == "openid email" and access["client_id"] == web["id"] and access["token_use"] == "access"
     assert token["refresh_token"]

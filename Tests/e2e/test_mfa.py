@@ -135,6 +135,8 @@ def test_totp_set_up_and_sign_in(front, idp, pool):
                                          ChallengeResponses={"USERNAME": "tess", "SOFTWARE_TOKEN_MFA_CODE": code})
     claims = verify(front, pid, done["AuthenticationResult"]["IdToken"], audience=cid)
     assert claims["cognito:username"] == "tess"
+    # The methods the sign-in took (RFC 8176), as Cognito's ID tokens name them.
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
     # The same code again, in a new sign-in: used, refused.
     again = password_sign_in(idp, cid, "tess")["Session"]
     assert error_code(lambda: idp.respond_to_auth_challenge(

@@ -125,6 +125,8 @@ def test_register_and_sign_in_with_a_passkey(idp):
     done = answer(idp, client, r, "ada", credential)
     tokens = done["AuthenticationResult"]
     assert idp.get_user(AccessToken=tokens["AccessToken"])["Username"] == "ada"
+    id_claims = json.loads(base64.urlsafe_b64decode(tokens["IdToken"].split(".")[1] + "=="))
+    assert id_claims["amr"] == ["hwk"]
     # The same answer again: the challenge is used.
     refused(lambda: answer(idp, client, r, "ada", credential), "NotAuthorizedException")
 

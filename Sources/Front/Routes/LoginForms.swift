@@ -246,7 +246,7 @@ extension FrontServer {
 
     /// After a sign-in step: back to the client, or the next step's page.
     func next(_ answer: SignInAnswer, _ login: Login, username: String) async -> Response {
-        if let done = answer.signedIn { return await finish(login, done.user, authTime: done.authTime) }
+        if let done = answer.signedIn { return await finish(login, done.user, authTime: done.authTime, amr: done.amr) }
         let canSetUp = Self.list(answer.challengeParameters["MFAS_CAN_SETUP"])
         guard let challenge = answer.challengeName, Self.pageChallenges.contains(challenge),
             challenge != .mfaSetup || canSetUp.contains("SOFTWARE_TOKEN_MFA"), var session = answer.session

@@ -235,7 +235,7 @@ extension FrontServer {
         case .failure(let refusal): return refusal.response
         }
         if login.request.prompt != "login", let user = await sessionUser(request, login) {
-            return await finish(login, user.user, authTime: user.authTime)
+            return await finish(login, user.user, authTime: user.authTime, amr: [])
         }
         if login.request.prompt == "none" {
             return Self.redirect(
@@ -261,7 +261,7 @@ extension FrontServer {
 
     /// The end of a sign-in: the session cookie, and back to the client with a code (or, for
     /// the implicit flow, tokens in the fragment).
-    func finish(_ login: Login, _ user: User, authTime: Int64) async -> Response {
+    func finish(_ login: Login, _ user: User, authTime: Int64, amr: [String]) async -> Response {
         let tokens = api.tokenService
         let session = LoginSessionState(pool: login.pool.id, username: user.username, sub: user.sub, authTime: authTime)
         let cookie = Self.cookie(
@@ -272,10 +272,11 @@ extension FrontServer {
         switch login.request.responseType {
         case .code:
             var rng = SystemRandomNumberGenerator()
-            let code = AuthorizationCodeState(
+            var code = AuthorizationCodeState(
                 id: randomUUIDString(using: &rng), pool: login.pool.id, request: login.request,
                 username: user.username, sub: user.sub, authTime: authTime,
                 expiresAt: tokens.now() + AuthorizeRules.codeSeconds)
+            code.amr = amr
             let sealed = tokens.seal(code.encoded, .authorizationCode, seconds: AuthorizeRules.codeSeconds)
             return Self.redirect(
                 Self.appending([("code", sealed)] + state, to: login.request.redirectURI), cookies: [cookie])
@@ -283,7 +284,7 @@ extension FrontServer {
             do {
                 let result = try tokens.tokens(
                     pool: login.pool, client: login.client, user: user, authTime: authTime, origin: nil,
-                    scopes: login.request.scopes, nonce: login.request.nonce)
+                    scopes: login.request.scopes, nonce: login.request.nonce, amr: amr)
                 var params: [(String, String)] = []
                 if let id = result.idToken { params.append(("id_token", id)) }
                 params += [

@@ -225,7 +225,7 @@ extension API {
         }
         let result = try tokenService.tokens(
             pool: pool, client: client, user: used, authTime: code.authTime, origin: nil, scopes: code.scopes,
-            nonce: code.nonce)
+            nonce: code.nonce, amr: code.amr)
         return FrontServer.TokenAnswer(
             accessToken: result.accessToken ?? "", idToken: result.idToken, refreshToken: result.refreshToken,
             expiresIn: Int64(result.expiresIn ?? 3600))

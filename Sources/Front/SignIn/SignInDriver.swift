@@ -17,10 +17,11 @@ struct SignInAnswer: Sendable {
     var signedIn: SignedIn?
 }
 
-/// A finished sign-in: the user (read whole) and its auth_time.
+/// A finished sign-in: the user (read whole), its auth_time and the methods it took.
 struct SignedIn: Sendable {
     var user: User
     var authTime: Int64
+    var amr: [String] = []
 }
 
 /// Runs a `SignInStateMachine`: performs each action it asks for — unsealing, the store's
@@ -100,7 +101,8 @@ struct SignInDriver: Sendable {
                 action = machine.received(.passwordSet(try await setPassword(user, change, context: context)))
             case .challenge(let state):
                 return try await srpChallenge(state)
-            case .askNewPassword(let session, let attributes):
+            case .askNewPassword(var session, let attributes):
+                session.methods = machine.methods
                 let encoded = (try? APICoding.encode(attributes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                 return SignInAnswer(
                     challengeName: session.challenge,
@@ -109,7 +111,8 @@ struct SignInDriver: Sendable {
                     challengeParameters: [
                         "USER_ID_FOR_SRP": session.username, "requiredAttributes": "[]", "userAttributes": encoded,
                     ])
-            case .askChallenge(let session, let parameters):
+            case .askChallenge(var session, let parameters):
+                session.methods = machine.methods
                 return SignInAnswer(
                     challengeName: session.challenge,
                     session: tokens.seal(
@@ -127,13 +130,15 @@ struct SignInDriver: Sendable {
                     try MfaRules.useStep(&u, step: step)
                 }
                 action = machine.received(.stepUsed(saved))
-            case .offerChallenges(let session, let available):
+            case .offerChallenges(var session, let available):
+                session.methods = machine.methods
                 return SignInAnswer(
                     challengeName: .selectChallenge,
                     session: tokens.seal(
                         session.encoded, .session, seconds: SignInRules.sessionSeconds(context.client)),
                     availableChallenges: available)
-            case .sendSignInCode(let user, let session):
+            case .sendSignInCode(let user, var session):
+                session.methods = machine.methods
                 return try await sendSignInCode(user, session, context: context)
             case .pretendSignInCode(let session):
                 let medium: DeliveryMediumType = session.challenge == .smsOtp ? .sms : .email
@@ -159,6 +164,7 @@ struct SignInDriver: Sendable {
                 }
                 action = machine.received(.signInCodeChecked(refusal))
             case .askPasskey(var session, let user):
+                session.methods = machine.methods
                 var rng = SystemRandomNumberGenerator()
                 let challenge = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let expectation = try PasskeyRules.expectation(context.pool, challenge: challenge)
@@ -181,10 +187,12 @@ struct SignInDriver: Sendable {
                 }
                 action = machine.received(.passkeyUsed(saved))
             case .issueTokens(let user, let authTime, let origin):
-                guard issue else { return SignInAnswer(signedIn: SignedIn(user: user, authTime: authTime)) }
+                guard issue else {
+                    return SignInAnswer(signedIn: SignedIn(user: user, authTime: authTime, amr: machine.amr))
+                }
                 let result = try tokens.tokens(
                     pool: context.pool, client: context.client, user: user, authTime: authTime, origin: origin,
-                    scopes: machine.refreshScopes)
+                    scopes: machine.refreshScopes, amr: machine.amr)
                 return SignInAnswer(authenticationResult: result)
             case .rotateRefresh(let user, let token):
                 var rng = SystemRandomNumberGenerator()

@@ -65,7 +65,7 @@ struct TokenService: Sendable {
     /// gets an ID token only with `openid`.
     func tokens(
         pool: Pool, client: AppClient, user: User, authTime: Int64, origin: String?, scopes: [String]? = nil,
-        nonce: String? = nil
+        nonce: String? = nil, amr: [String] = []
     ) throws
         -> AuthenticationResultType
     {
@@ -77,7 +77,7 @@ struct TokenService: Sendable {
             idJti: randomUUIDString(using: &rng))
         let claims = TokenRules.claims(
             user: user, client: client, pool: pool, issuer: auth.issuer(pool.id), authTime: authTime, now: now(),
-            ids: ids, scopes: scopes, nonce: nonce)
+            ids: ids, scopes: scopes, nonce: nonce, amr: amr)
         let withID = scopes?.contains("openid") ?? true
         var result = AuthenticationResultType(
             accessToken: try signer.sign(claims.access), expiresIn: Int(TokenRules.seconds(.access, of: client)),

@@ -232,6 +232,8 @@ public struct AuthorizationCodeState: Sendable, Equatable {
     public var sub: String
     public var authTime: Int64
     public var expiresAt: Int64
+    /// The methods of the sign-in the code came from (the ID token's `amr`).
+    public var amr: [String] = []
 
     public init(
         id: String, pool: String, request: AuthorizeRules.Request, username: String, sub: String, authTime: Int64,
@@ -259,6 +261,7 @@ public struct AuthorizationCodeState: Sendable, Equatable {
         }
         w.i64(authTime)
         w.i64(expiresAt)
+        if !amr.isEmpty { w.string(amr.joined(separator: " ")) }
         return w.bytes
     }
 
@@ -274,9 +277,11 @@ public struct AuthorizationCodeState: Sendable, Equatable {
                         clientId: texts[2], redirectURI: texts[3], responseType: .code,
                         scopes: texts[4].split(separator: " ").map(String.init), nonce: optional[0],
                         codeChallenge: optional[1])
-                    return AuthorizationCodeState(
+                    var code = AuthorizationCodeState(
                         id: texts[0], pool: texts[1], request: request, username: texts[5], sub: texts[6],
                         authTime: try r.i64(), expiresAt: try r.i64())
+                    if !r.isAtEnd { code.amr = try r.string().split(separator: " ").prefix(5).map(String.init) }
+                    return code
                 })
         else { return nil }
         self = s

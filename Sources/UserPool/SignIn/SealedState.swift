@@ -65,6 +65,8 @@ public struct SignInSession: Sendable, Equatable {
     public var passkeyChallenge: [UInt8]
     public var node: UInt64
     public var boot: UInt64
+    /// The methods the user has completed so far in this sign-in (`amr`: `pwd`, …).
+    public var methods: [String] = []
 
     public init(
         challenge: ChallengeNameType, pool: String, client: String, username: String, identifier: String,
@@ -98,6 +100,7 @@ public struct SignInSession: Sendable, Equatable {
         w.blob(passkeyChallenge)
         w.u64(node)
         w.u64(boot)
+        if !methods.isEmpty { w.string(methods.joined(separator: " ")) }
         return w.bytes
     }
 
@@ -106,11 +109,13 @@ public struct SignInSession: Sendable, Equatable {
             let s = SealedFormat.read(
                 bytes, .session,
                 { (r: inout BinaryReader) throws(BinaryReader.Truncated) in
-                    SignInSession(
+                    var s = SignInSession(
                         challenge: ChallengeNameType(rawValue: try r.string()), pool: try r.string(),
                         client: try r.string(), username: try r.string(), identifier: try r.string(),
                         issuedAt: try r.i64(), factorVerified: try r.bool(), passkeyChallenge: try r.blob(max: 64),
                         node: try r.u64(), boot: try r.u64())
+                    if !r.isAtEnd { s.methods = try r.string().split(separator: " ").prefix(4).map(String.init) }
+                    return s
                 }), Self.challenges.contains(s.challenge)
         else { return nil }
         self = s

@@ -120,13 +120,24 @@ public struct SignInStateMachine: Sendable {
         case writing(PasswordChange)
         case usingStep
         case usingPasskey
-        case checkingCode(User)
+        case checkingCode(User, method: String)
         case rotating(RefreshTokenState)
         case done
     }
 
     public let context: Context
     private var state = State.idle
+    /// The methods completed so far (`amr`, RFC 8176): `pwd` for a password or SRP, `otp`
+    /// for an authenticator's or an emailed code, `sms` for a texted one, `hwk` for a
+    /// passkey. A session carries them to the next step; the ID token gets them.
+    public private(set) var methods: [String] = []
+
+    /// The ID token's `amr`: the methods, and `mfa` when there were two.
+    public var amr: [String] { methods.count >= 2 ? methods + ["mfa"] : methods }
+
+    private mutating func completed(_ method: String) {
+        if !methods.contains(method) { methods.append(method) }
+    }
     /// The scopes of the refresh token a refresh runs on (an OAuth 2.0 sign-in's), for the
     /// tokens it yields; nil for the API's sign-ins.
     public private(set) var refreshScopes: [String]?
@@ -204,6 +215,7 @@ public struct SignInStateMachine: Sendable {
                 return .record(canonical: canonical, passwordOK: false, verifierDigest: digest)
             }
         case (.usingPasskey, .passkeyUsed(let user)):
+            completed("hwk")
             state = .done
             return .issueTokens(user, authTime: context.now, origin: nil)
         case (.checking(let canonical, let digest, _, let purpose), .totpChecked(let step)):
@@ -215,10 +227,12 @@ public struct SignInStateMachine: Sendable {
             state = .usingStep
             return .useTotpStep(user, step: step)
         case (.usingStep, .stepUsed(let user)):
+            completed("otp")
             state = .done
             return .issueTokens(user, authTime: context.now, origin: nil)
-        case (.checkingCode(let user), .signInCodeChecked(let refusal)):
+        case (.checkingCode(let user, let method), .signInCodeChecked(let refusal)):
             if let refusal { return fail(refusal) }
+            completed(method)
             // A passwordless first factor meets the status checks a right password meets.
             if let refusal = Self.statusRefusal(user) { return fail(refusal) }
             state = .done
@@ -370,6 +384,7 @@ public struct SignInStateMachine: Sendable {
             guard let plain, let session = SignInSession(decoding: plain), session.challenge == name,
                 session.pool == context.pool.id, session.client == context.client.id
             else { return fail(Self.invalidSession) }
+            methods = session.methods
             if let refusal = checkSessionUser(session, responses) { return fail(refusal) }
             switch session.challenge {
             case .softwareTokenMfa: return mfaCode(session, responses)
@@ -522,11 +537,11 @@ public struct SignInStateMachine: Sendable {
             guard let user else { return fail(Self.invalidAccess) }
             state = .checkingHistory(user, .change(password: proposed))
             return .checkHistory(password: proposed, user: user)
-        case .emailCode(_, let code):
+        case .emailCode(let session, let code):
             // A code "sent" to a name no user has (a client that hides existence) is wrong.
             if user == nil && context.client.hidesUserExistence { return fail(Self.codeMismatch) }
             guard let user, user.enabled else { return fail(Self.invalidSession) }
-            state = .checkingCode(user)
+            state = .checkingCode(user, method: [.smsMfa, .smsOtp].contains(session.challenge) ? "sms" : "otp")
             return .checkSignInCode(user, code: code)
         case .selected(let session, let answer):
             guard let user, user.enabled else { return fail(Self.invalidSession) }
@@ -557,6 +572,8 @@ public struct SignInStateMachine: Sendable {
             return secondFactor(challenge, user: user, identifier: session.username)
         case .mfaSetUp:
             guard let user, user.enabled, user.mfa?.totpVerified == true else { return fail(Self.invalidSession) }
+            // The authenticator's first code (VerifySoftwareToken) was the second factor.
+            completed("otp")
             state = .done
             return .issueTokens(user, authTime: context.now, origin: nil)
         case .mfaCode(let session, let code):
@@ -786,6 +803,7 @@ public struct SignInStateMachine: Sendable {
         case .signIn(let name):
             identifier = name
         }
+        completed("pwd")
         state = .done
         guard let user else { return .fail(PoolError(.notAuthorized, "Incorrect username or password.")) }
         guard user.enabled else { return .fail(PoolError(.notAuthorized, "User is disabled.")) }

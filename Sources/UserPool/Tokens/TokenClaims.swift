@@ -62,6 +62,8 @@ public struct IDTokenClaims: Encodable, Sendable, Equatable {
     public var attributes: [String: String]
     /// The authorize request's `nonce` (OpenID Connect), when it had one.
     public var nonce: String?
+    /// The methods the sign-in took (RFC 8176), when it was one (a refresh has none).
+    public var amr: [String]?
 
     public init(
         sub: String, groups: [String]?, iss: String, username: String, originJti: String, aud: String,
@@ -113,6 +115,7 @@ public struct IDTokenClaims: Encodable, Sendable, Equatable {
         try c.encode(iat, forKey: Key("iat"))
         try c.encode(jti, forKey: Key("jti"))
         try c.encodeIfPresent(nonce, forKey: Key("nonce"))
+        try c.encodeIfPresent(amr, forKey: Key("amr"))
     }
 }
 
@@ -140,7 +143,7 @@ extension TokenRules {
     /// (`scopes`), and its `nonce`.
     public static func claims(
         user: User, client: AppClient, pool: Pool, issuer: String, authTime: Int64, now: Int64, ids: TokenIDs,
-        scopes: [String]? = nil, nonce: String? = nil
+        scopes: [String]? = nil, nonce: String? = nil, amr: [String] = []
     ) -> (access: AccessTokenClaims, id: IDTokenClaims) {
         let groups = (user.groups ?? []).isEmpty ? nil : user.groups
         let access = AccessTokenClaims(
@@ -160,6 +163,7 @@ extension TokenRules {
             eventId: ids.eventId, tokenUse: "id", authTime: authTime, exp: now + seconds(.id, of: client), iat: now,
             jti: ids.idJti, attributes: attributes)
         id.nonce = nonce
+        id.amr = amr.isEmpty ? nil : amr
         return (access, id)
     }
 }
