@@ -87,9 +87,10 @@ struct SignInOperationTests {
             #expect(
                 Set(id.keys) == [
                     "sub", "iss", "cognito:username", "origin_jti", "aud", "event_id", "token_use", "auth_time",
-                    "exp", "iat", "jti", "email", "email_verified",
+                    "exp", "iat", "jti", "email", "email_verified", "amr",
                 ])
             #expect(id["email_verified"] == .bool(false) && id["token_use"] == .string("id"))
+            #expect(id["amr"] == .array([.string("pwd")]))
             let access = try jwtClaims(tokens.accessToken)
             #expect(
                 Set(access.keys) == [

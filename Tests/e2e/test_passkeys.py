@@ -247,3 +247,56 @@ def test_user_verification_required(idp):
     refused(lambda: idp.complete_web_authn_registration(AccessToken=access, Credential=registration_json(credential)),
             "NotAuthorizedException")
     assert idp.list_web_authn_credentials(AccessToken=access)["Credentials"] == []
+
+
+def test_a_passkey_as_the_second_factor(idp):
+    """WebAuthnMfaSettings: after the password, the user's passkey (WEB_AUTHN) instead of a
+    code; with TOTP on as well, SELECT_MFA_TYPE offers both. Turning it on needs a passkey."""
+    import pyotp
+    pool, client = passkey_pool(idp)
+    idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                                 SoftwareTokenMfaConfiguration={"Enabled": True},
+                                 WebAuthnConfiguration={"RelyingPartyId": RP, "UserVerification": "preferred"})
+    access = signed_in(idp, pool, client, "mia")
+    refused(lambda: idp.set_user_mfa_preference(AccessToken=access, WebAuthnMfaSettings={"Enabled": True}),
+            "InvalidParameterException")
+    device = SoftWebauthnDevice()
+    register(idp, access, device)
+    idp.set_user_mfa_preference(AccessToken=access, WebAuthnMfaSettings={"Enabled": True})
+    assert "WEB_AUTHN" in idp.get_user(AccessToken=access)["UserMFASettingList"]
+
+    def password():
+        return idp.initiate_auth(ClientId=client, AuthFlow="USER_AUTH", AuthParameters={
+            "USERNAME": "mia", "PREFERRED_CHALLENGE": "PASSWORD", "PASSWORD": PASSWORD})
+
+    r = password()
+    assert r["ChallengeName"] == "WEB_AUTHN" and "AuthenticationResult" not in r
+    options = r["ChallengeParameters"]["CREDENTIAL_REQUEST_OPTIONS"]
+    credential = assertion_json(device.get(request_options(options), ORIGIN))
+    done = answer(idp, client, r, "mia", credential)["AuthenticationResult"]
+    claims = json.loads(base64.urlsafe_b64decode(done["IdToken"].split(".")[1] + "=="))
+    assert claims["amr"] == ["pwd", "hwk", "mfa"]
+    # A signature with one bit flipped is refused, as the first factor's is.
+    r = password()
+    assertion = device.get(request_options(r["ChallengeParameters"]["CREDENTIAL_REQUEST_OPTIONS"]), ORIGIN)
+    signature = bytearray(assertion["response"]["signature"])
+    signature[-1] ^= 1
+    assertion["response"]["signature"] = bytes(signature)
+    refused(lambda: answer(idp, client, r, "mia", assertion_json(assertion)), "NotAuthorizedException")
+
+    # TOTP on too: a choice, WEB_AUTHN among it.
+    totp = pyotp.TOTP(idp.associate_software_token(AccessToken=access)["SecretCode"])
+    idp.verify_software_token(AccessToken=access, UserCode=totp.now())
+    idp.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False})
+    r = password()
+    assert r["ChallengeName"] == "SELECT_MFA_TYPE"
+    assert set(json.loads(r["ChallengeParameters"]["MFAS_CAN_CHOOSE"])) == {"SOFTWARE_TOKEN_MFA", "WEB_AUTHN"}
+    chosen = idp.respond_to_auth_challenge(ClientId=client, ChallengeName="SELECT_MFA_TYPE", Session=r["Session"],
+                                           ChallengeResponses={"USERNAME": "mia", "ANSWER": "WEB_AUTHN"})
+    assert chosen["ChallengeName"] == "WEB_AUTHN"
+    credential = assertion_json(device.get(
+        request_options(chosen["ChallengeParameters"]["CREDENTIAL_REQUEST_OPTIONS"]), ORIGIN))
+    assert answer(idp, client, chosen, "mia", credential)["AuthenticationResult"]["AccessToken"]
+    # Off again: the authenticator alone.
+    idp.set_user_mfa_preference(AccessToken=access, WebAuthnMfaSettings={"Enabled": False})
+    assert password()["ChallengeName"] == "SOFTWARE_TOKEN_MFA"

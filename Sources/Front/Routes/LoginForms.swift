@@ -345,6 +345,7 @@ extension FrontServer {
             let names = (fields["choices"] ?? "").split(separator: " ").map(String.init)
             let labels = [
                 "SOFTWARE_TOKEN_MFA": "An authenticator app", "SMS_MFA": "A text message", "EMAIL_OTP": "An email",
+                "WEB_AUTHN": "A passkey",
             ]
             view.heading = "How do you want to get your code?"
             view.choiceLegend = "Second factor"

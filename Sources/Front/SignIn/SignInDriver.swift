@@ -165,6 +165,17 @@ struct SignInDriver: Sendable {
                 action = machine.received(.signInCodeChecked(refusal))
             case .askPasskey(var session, let user):
                 session.methods = machine.methods
+                if session.node == 0 {
+                    // A second factor: the node that held the password's slot claims it, or
+                    // (after SELECT_MFA_TYPE) the one that reads the user now.
+                    if let (h, _) = held {
+                        (session.node, session.boot) = (h.node, h.boot)
+                    } else {
+                        let (_, readBy) = try await store.userForSignIn(
+                            pool: context.pool.id, canonical: PoolRules.canonical(user.username, in: context.pool))
+                        (session.node, session.boot) = (readBy?.node ?? 0, readBy?.boot ?? 0)
+                    }
+                }
                 var rng = SystemRandomNumberGenerator()
                 let challenge = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let expectation = try PasskeyRules.expectation(context.pool, challenge: challenge)

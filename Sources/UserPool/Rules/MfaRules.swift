@@ -2,14 +2,15 @@ import CognitoModel
 
 /// Multi-factor authentication: the pool's configuration (SetUserPoolMfaConfig), a user's
 /// MFA types (SetUserMFAPreference), and which second factor a sign-in that passed its
-/// first one meets: TOTP, email and SMS codes. A passkey is a first factor (`PasskeyRules`);
-/// it stands for both factors only by the pool's WebAuthnConfiguration, and a passkey as
-/// the second factor after a password (WebAuthnMfaSettings) is refused by name rather than
-/// stored and skipped, so no pool believes it has a factor it does not get.
+/// first one meets: TOTP, email and SMS codes, and a passkey (WebAuthnMfaSettings: the
+/// user's registered passkey, WEB_AUTHN after the password, in a pool with a
+/// WebAuthnConfiguration). A passkey as the first factor is `PasskeyRules`'; it stands for
+/// both factors only by the pool's WebAuthnConfiguration.
 public enum MfaRules {
     public static let softwareToken = "SOFTWARE_TOKEN_MFA"
     public static let emailOtp = "EMAIL_OTP"
     public static let smsMfa = "SMS_MFA"
+    public static let webAuthn = "WEB_AUTHN"
 
     /// SetUserPoolMfaConfig: MfaConfiguration and the factors it may use (a factor left
     /// out is turned off).
@@ -65,6 +66,8 @@ public enum MfaRules {
     public static func allowsEmail(_ pool: Pool) -> Bool { pool.settings.emailMfa != nil }
     /// Whether the pool sends sign-in codes by SMS.
     public static func allowsSms(_ pool: Pool) -> Bool { pool.settings.smsMfa != nil }
+    /// Whether the pool's passkeys can be a second factor (it has a relying party).
+    public static func allowsWebAuthn(_ pool: Pool) -> Bool { pool.settings.webAuthn?.relyingPartyId != nil }
 
     /// The factors `user` has in `pool`: a verified authenticator, an email address.
     public static func available(pool: Pool, user: User) -> [String] {
@@ -72,6 +75,7 @@ public enum MfaRules {
         if allowsSoftwareToken(pool) && user.mfa?.totpVerified == true { out.append(softwareToken) }
         if allowsSms(pool) && user.attributes["phone_number"] != nil { out.append(smsMfa) }
         if allowsEmail(pool) && user.attributes["email"] != nil { out.append(emailOtp) }
+        if allowsWebAuthn(pool) && !(user.passkeys ?? []).isEmpty { out.append(webAuthn) }
         return out
     }
 
@@ -103,10 +107,21 @@ public enum MfaRules {
         _ user: inout User, softwareToken: SoftwareTokenMfaSettingsType?, sms: SMSMfaSettingsType?,
         email: EmailMfaSettingsType?, webAuthn: WebAuthnMfaSettingsType?, pool: Pool, now: Int64
     ) throws(PoolError) {
-        if webAuthn?.enabled == true {
-            throw PoolError.notSupported("A passkey as the second factor after a password (WebAuthnMfaSettings)")
-        }
         var mfa = user.mfa ?? UserMfa()
+        if let webAuthn {
+            if webAuthn.enabled == true {
+                guard allowsWebAuthn(pool) else {
+                    throw PoolError(
+                        .init(.webAuthnConfigurationMissing),
+                        "The user pool's WebAuthnConfiguration has no RelyingPartyId.")
+                }
+                guard !(user.passkeys ?? []).isEmpty else {
+                    throw PoolError(.invalidParameter, "User has no passkey to use as a second factor.")
+                }
+            }
+            // No preference: a passkey is never the preferred factor.
+            set(&mfa, Self.webAuthn, enabled: webAuthn.enabled, preferred: nil)
+        }
         if let softwareToken {
             if softwareToken.enabled == true && !mfa.totpVerified {
                 throw PoolError(.invalidParameter, "User has not verified software token mfa")

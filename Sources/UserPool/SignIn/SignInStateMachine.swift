@@ -849,6 +849,10 @@ public struct SignInStateMachine: Sendable {
                 session, parameters: ["MFAS_CAN_CHOOSE": list(MfaRules.factors(pool: context.pool, user: user))])
         case .mfaSetup:
             return .askChallenge(session, parameters: ["MFAS_CAN_SETUP": list([MfaRules.softwareToken])])
+        case .webAuthn:
+            // The user's passkey after the password; claimed once on the node whose slot
+            // checked the password (the front fills it in).
+            return .askPasskey(session, user: user)
         default:
             return .fail(PoolError.notSupported("The \(challenge.rawValue) challenge"))
         }
