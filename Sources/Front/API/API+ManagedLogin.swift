@@ -164,16 +164,15 @@ extension API {
 
     func listTerms(_ r: ListTermsRequest) async throws -> ListTermsResponse {
         let pool = try await store.pool(r.userPoolId)
-        let all = try await allTerms(pool.id).sorted { $0.id < $1.id }
-        let limit = ListRules.pageSize(r.maxResults, default: 10)
-        let rest = all.filter { r.nextToken == nil || $0.id > r.nextToken! }
-        let page = rest.prefix(limit)
+        let page = ListRules.page(
+            try await allTerms(pool.id), after: r.nextToken, limit: ListRules.pageSize(r.maxResults, default: 10)
+        ) { $0.id }
         return ListTermsResponse(
-            terms: page.map {
+            terms: page.items.map {
                 TermsDescriptionType(
                     termsId: $0.id, termsName: $0.name, enforcement: TermsEnforcementType(rawValue: $0.enforcement),
                     creationDate: date($0.createdAt), lastModifiedDate: date($0.modifiedAt))
-            }, nextToken: rest.count > limit ? page.last?.id : nil)
+            }, nextToken: page.next)
     }
 
     // MARK: Managed login branding

@@ -47,13 +47,10 @@ extension API {
     /// At most 25 per pool, so one read; pages by identifier.
     func listResourceServers(_ r: ListResourceServersRequest) async throws -> ListResourceServersResponse {
         let pool = try await store.pool(r.userPoolId)
-        let all = try await resourceServers(pool.id).sorted { $0.identifier < $1.identifier }
-        let limit = ListRules.pageSize(r.maxResults, default: 50)
-        let rest = all.filter { r.nextToken == nil || $0.identifier > r.nextToken! }
-        let page = rest.prefix(limit)
-        return ListResourceServersResponse(
-            resourceServers: page.map(\.resourceServerType), nextToken: rest.count > limit ? page.last?.identifier : nil
-        )
+        let page = ListRules.page(
+            try await resourceServers(pool.id), after: r.nextToken, limit: ListRules.pageSize(r.maxResults, default: 50)
+        ) { $0.identifier }
+        return ListResourceServersResponse(resourceServers: page.items.map(\.resourceServerType), nextToken: page.next)
     }
 }
 

@@ -11,6 +11,17 @@ public enum ListRules {
         return asked
     }
 
+    /// One page of a list held whole (a pool's resource servers, terms): the items after
+    /// `token` in `key` order, at most `limit`, and the token of the next page (the last
+    /// item's key) while more remain.
+    public static func page<Item>(
+        _ items: [Item], after token: String?, limit: Int, key: (Item) -> String
+    ) -> (items: [Item], next: String?) {
+        let rest = items.sorted { key($0) < key($1) }.filter { token == nil || key($0) > token! }
+        let page = Array(rest.prefix(limit))
+        return (page, rest.count > limit ? page.last.map(key) : nil)
+    }
+
     public struct Filter: Sendable, Equatable {
         public var attribute: String
         public var prefix: Bool
