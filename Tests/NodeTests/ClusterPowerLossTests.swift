@@ -458,11 +458,12 @@ struct ClusterPowerLossTests {
     @Test("planted: the log's checkpoint without syncing LMDB first is caught by a power cut")
     func plantedCheckpointWithoutSync() async throws {
         let run = try await Self.record(puts: 150, bug: .checkpointWithoutSync)
-        // Cuts in the few operations after each checkpoint of the log, where the bug bites,
-        // four of each (the disk keeps a different mix each time).
+        // Cuts in the operations after each checkpoint of the log, where the bug bites, twelve
+        // of each (the disk keeps a different mix each time): a run may checkpoint only a few
+        // times, and four cuts at four places were once not enough to catch it.
         var points: [Int] = []
         for (i, op) in run.ops.enumerated() where op.isCheckpoint {
-            for p in (i + 1)...min(i + 4, run.ops.count) { points += [p, p, p, p] }
+            for p in (i + 1)...min(i + 8, run.ops.count) { points += Array(repeating: p, count: 12) }
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
         let result = try await Self.cut(run, at: points, seed: 0xBAD, restartEvery: 0, group: group)
